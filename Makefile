@@ -1,15 +1,17 @@
 # p1reader — the board's life cycle as make targets. `make fab` and `make test` are all a new machine needs.
 PY := .venv/bin/python
 
-.PHONY: setup fab test check bench
+.PHONY: setup fab test check bench flash
 
 # Set-up is idempotent: installs KiCad 9, ngspice, socat and the venv only when missing.
 setup:
 	@bash hwtools/setup.sh
 
+# Regenerate kicad/ from the circuit, check it (ERC, P1 design rules) and export.
 fab: setup
 	@$(PY) -m hwtools fab
 
+# Checks only, on the committed kicad/ files.
 check: setup
 	@$(PY) -m hwtools check
 
@@ -18,3 +20,7 @@ test: setup
 
 bench: setup
 	@$(PY) -m tests.bench
+
+# Write MicroPython and the bring-up firmware to a D32: make flash PORT=/dev/ttyUSB0 MPY_FIRMWARE=esp32.bin
+flash: setup
+	@$(PY) -m bringup.firmware.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)"

@@ -1,0 +1,237 @@
+"""The p1reader board as skidl code — one function per block, composed like the schematic.
+
+Reference designators, values and footprints are the proven v1.1 board's (traceability); every part
+carries a real, orderable MPN. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .kicadlibs import import_skidl
+
+skidl = import_skidl()
+
+AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"  # 9 mm body: a 1/2 W MFR-50
+
+
+class CircuitError(Exception):
+    """The circuit description is incomplete or inconsistent (floating net, unmarked pin...)."""
+
+
+@dataclass
+class Board:
+    """A built circuit with its parts by reference and nets by name."""
+
+    circuit: object
+    parts: dict = field(default_factory=dict)
+    nets: dict = field(default_factory=dict)
+    lib_ids: dict = field(default_factory=dict)  # ref → "Library:Symbol", as the schematic names it
+
+    def value(self, ref):
+        """The part's value as a number in SI units ("2.2 kOhm" → 2200.0)."""
+        from quantiphy import Quantity
+
+        return float(Quantity(self.parts[ref].value))
+
+    def pins_on(self, net_name):
+        """Set of (ref, pin number) on a net."""
+        return {(pin.part.ref, pin.num) for pin in self.nets[net_name].pins}
+
+    def net_of(self, ref, pin_num):
+        """Name of the net on a pin, or None when the pin is marked not-connected."""
+        pin = self.parts[ref][str(pin_num)]
+        return pin.net.name if pin.is_connected() else None
+
+
+_SCHLIBS = {}  # skidl re-reads a library for every part it makes; keep each one loaded once per process
+
+
+def _schlib(nickname, lib_dir):
+    key = (nickname, str(lib_dir)) if nickname == "p1reader" else nickname
+    if key not in _SCHLIBS:
+        path = Path(lib_dir) / f"{nickname}.kicad_sym" if nickname == "p1reader" else nickname
+        _SCHLIBS[key] = skidl.SchLib(str(path), tool=skidl.KICAD9)
+    return _SCHLIBS[key]
+
+
+class _Builder:
+    """Creates parts and nets inside one fresh skidl Circuit (skidl's default circuit is global state)."""
+
+    def __init__(self, values, lib_dir):
+        self.values = values
+        self.lib_dir = lib_dir
+        self.ckt = skidl.Circuit()
+        self.ckt.no_files = True
+        self.nc = self.ckt.NC  # each circuit has its own no-connect net
+        self.board = Board(self.ckt)
+
+    def part(self, ref, symbol, value, footprint, mpn, manufacturer, in_bom=True):
+        lib, _, name = symbol.partition(":")
+        try:
+            p = skidl.Part(_schlib(lib, self.lib_dir), name, ref=ref, tag=ref, value=self.values.get(ref, value),
+                           footprint=footprint, circuit=self.ckt)
+        except Exception as e:  # skidl raises bare exceptions for unknown libraries and parts
+            raise CircuitError(f"{ref}: cannot load symbol '{symbol}': {e}") from e
+        p.fields["MPN"] = mpn
+        p.fields["Manufacturer"] = manufacturer
+        if not in_bom:
+            p.fields["exclude_from_bom"] = "yes"
+        self.board.parts[ref] = p
+        self.board.lib_ids[ref] = symbol
+        return p
+
+    def net(self, name):
+        n = skidl.Net(name, circuit=self.ckt)
+        self.board.nets[name] = n
+        return n
+
+
+def p1_jack(b, p1_5v, drq, data, gnd):
+    """J2: the RJ12 cable from the meter. Pin 4 is not connected in the meter either."""
+    j2 = b.part("J2", "Connector:RJ12", "RJ12", "Connector_RJ:RJ12_Amphenol_54601-x06_Horizontal",
+                "54601-906WPLF", "Amphenol ICC")
+    p1_5v += j2[1]
+    drq += j2[2]
+    gnd += j2[3], j2[6]
+    data += j2[5]
+    j2[4] += b.nc
+
+
+def inverter(b, p1_5v, data, rx, v3v3, gnd):
+    """Pull the open-collector data line up and invert it with Q1 into a 3.3 V UART signal.
+
+    R2 sets the current into the meter's output (≤ 5 mA); R1 limits Q1's base current;
+    R3 pulls RX to 3.3 V while the meter's output is low (idle line = MARK = RX high).
+    """
+    r2 = b.part("R2", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
+    r1 = b.part("R1", "Device:R", "1 kOhm", AXIAL, "MFR-50FBF52-1K", "Yageo")
+    r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
+    q1 = b.part("Q1", "Transistor_BJT:BC547", "BC547", "Package_TO_SOT_THT:TO-92_Inline", "BC547BTA", "onsemi")
+    base = b.net("Q1_BASE")
+    p1_5v += r2[1]
+    data += r2[2], r1[1]
+    base += r1[2], q1["B"]
+    v3v3 += r3[1]
+    rx += r3[2], q1["C"]
+    gnd += q1["E"]
+
+
+def data_request(b, gpio_drq, p1_5v, drq, gnd):
+    """GPIO12 lights U2's LED through R4; U2's transistor feeds pin 2 from the P1 supply through R5.
+
+    The optocoupler keeps the ESP32 from ever driving Data Request LOW (the meter forbids it).
+    """
+    r4 = b.part("R4", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
+    u2 = b.part("U2", "Isolator:4N35", "4N35", "Package_DIP:DIP-6_W7.62mm", "4N35", "Vishay")
+    r5 = b.part("R5", "Device:R", "10 Ohm", AXIAL, "MFR-50FBF52-10R", "Yageo")
+    led_anode, emitter = b.net("DRQ_LED"), b.net("DRQ_EMITTER")
+    gpio_drq += r4[2]
+    led_anode += r4[1], u2[1]
+    gnd += u2[2]
+    p1_5v += u2[5]
+    emitter += u2[4], r5[1]
+    drq += r5[2]
+    u2[3] += b.nc  # no connection inside the 4N35
+    u2[6] += b.nc  # base left open: the LED alone switches the transistor
+
+
+def power(b, p1_5v, v3v3, gnd):
+    """U1 makes 3.3 V from the P1 supply; C1 rides through Wi-Fi bursts; D1 shows 3V3 is up."""
+    u1 = b.part("U1", "Regulator_Linear:LM1085-3.3", "LM1085-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical",
+                "LM1085IT-3.3/NOPB", "Texas Instruments")
+    c1 = b.part("C1", "Device:C_Polarized", "1000 µF", "Capacitor_THT:CP_Radial_D8.0mm_P3.50mm",
+                "EEU-FR1A102", "Panasonic")
+    c2 = b.part("C2", "Device:C_Polarized", "1 µF", "Capacitor_THT:CP_Radial_D7.5mm_P2.50mm",
+                "UVR1H010MDD", "Nichicon")
+    c3 = b.part("C3", "Device:C_Polarized", "220 µF", "Capacitor_THT:CP_Radial_D7.5mm_P2.50mm",
+                "EEU-FR1A221", "Panasonic")
+    c4 = b.part("C4", "Device:C_Polarized", "2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.50mm",
+                "UVR1H2R2MDD", "Nichicon")
+    r6 = b.part("R6", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
+    d1 = b.part("D1", "Device:LED", "LED", "LED_THT:LED_D5.0mm", "L-53GD", "Kingbright")
+    led = b.net("PWR_LED")
+    p1_5v += u1["VI"], c1[1], c2[1]
+    v3v3 += u1["VO"], c3[1], c4[1], r6[1]
+    gnd += u1["GND"], c1[2], c2[2], c3[2], c4[2], d1["K"]
+    led += r6[2], d1["A"]
+
+
+def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd):
+    """M1, the Lolin D32: UART2 RX on GPIO16, Data Request on GPIO12, I2C on GPIO22/21.
+
+    Pad 32 (second GND) stays unconnected as on the proven board: the module joins its GNDs inside.
+    """
+    m1 = b.part("M1", "p1reader:LolinD32", "LolinD32", "p1reader:LolinD32", "LOLIN D32", "WEMOS")
+    rx += m1["GPIO16"]
+    gpio_drq += m1["GPIO12"]
+    scl += m1["GPIO22"]
+    sda += m1["GPIO21"]
+    d32_en += m1["EN"]
+    d32_3v += m1["3V"]
+    gnd += m1[17]
+    for pin in m1.pins:
+        if not pin.is_connected():
+            pin += b.nc
+
+
+def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
+    """J3 "ESP32 PWR": jumper 1-2 holds EN low (module off), 3-4 feeds the module from U1."""
+    j3 = b.part("J3", "Connector_Generic:Conn_02x02_Odd_Even", "ESP32 Power",
+                "Connector_PinHeader_2.54mm:PinHeader_2x02_P2.54mm_Vertical", "TSW-102-07-G-D", "Samtec")
+    gnd += j3[1]
+    d32_en += j3[2]
+    d32_3v += j3[3]
+    v3v3 += j3[4]
+
+
+def i2c_header(b, scl, sda, p1_5v, gnd):
+    """J1: a 5 V I2C display (the D32's 3.3 V I2C levels are read as HIGH by a 5 V PCF8574 backpack)."""
+    j1 = b.part("J1", "Connector_Generic:Conn_01x04", "LCD pin header",
+                "Connector_PinHeader_2.54mm:PinHeader_1x04_P2.54mm_Horizontal", "TSW-104-08-G-S-RA", "Samtec")
+    scl += j1[1]
+    sda += j1[2]
+    p1_5v += j1[3]
+    gnd += j1[4]
+
+
+def mounting_holes(b):
+    """H1-H4: M3 holes, not parts to buy (excluded from the BOM)."""
+    for n in range(1, 5):
+        b.part(f"H{n}", "Mechanical:MountingHole", "MountingHole_3.2mm_M3", "MountingHole:MountingHole_3.2mm_M3",
+               "", "", in_bom=False)
+
+
+def build_board(values=None, lib_dir: Path | None = None) -> Board:
+    """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
+    from .project import LIB_DIR
+
+    b = _Builder(values or {}, lib_dir or LIB_DIR)
+    p1_5v, gnd, v3v3 = b.net("P1_5V"), b.net("GND"), b.net("+3V3")
+    data, drq, rx = b.net("P1_DATA"), b.net("P1_DRQ"), b.net("RX")
+    gpio_drq, scl, sda = b.net("GPIO12_DRQ"), b.net("I2C_SCL"), b.net("I2C_SDA")
+    d32_en, d32_3v = b.net("D32_EN"), b.net("D32_3V")
+
+    p1_jack(b, p1_5v, drq, data, gnd)
+    inverter(b, p1_5v, data, rx, v3v3, gnd)
+    data_request(b, gpio_drq, p1_5v, drq, gnd)
+    power(b, p1_5v, v3v3, gnd)
+    d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd)
+    power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
+    i2c_header(b, scl, sda, p1_5v, gnd)
+    mounting_holes(b)
+    check_connected(b.board)
+    return b.board
+
+
+def check_connected(board: Board):
+    """Every pin is on a net or marked NC, and every net joins at least two pins."""
+    problems = []
+    for ref, part in sorted(board.parts.items()):
+        for pin in part.pins:
+            if not pin.nets:
+                problems.append(f"{ref} pin {pin.num} ({pin.name}) is floating: connect it or mark it NC")
+    for name, net in sorted(board.nets.items()):
+        if len(net.pins) < 2:
+            problems.append(f"net {name} joins {len(net.pins)} pin(s): a floating net")
+    if problems:
+        raise CircuitError("; ".join(problems))

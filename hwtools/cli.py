@@ -1,0 +1,82 @@
+"""`python -m hwtools fab|check|generate` — a thin command line over the pure modules.
+
+Prints one line per step with its time, maps errors to exit codes: 0 ok, 1 a check failed,
+2 a bad input (circuit, library, tool).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import kicad_cli, project
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def _step(title, func, *args):
+    start = time.monotonic()
+    print(f"[{title}] ...", flush=True)
+    result = func(*args)
+    print(f"[{title}] done in {time.monotonic() - start:.1f} s", flush=True)
+    return result
+
+
+def _generate(out_dir):
+    from .generate import generate
+
+    changed = generate(out_dir, log=lambda m: print(m, flush=True))
+    print(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
+
+
+def _erc(kicad_dir):
+    from .generate import check_erc
+
+    report = check_erc(kicad_dir)  # raises with every active violation listed
+    n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
+    print(f"  ERC: 0 errors, 0 warnings ({n} excluded)")
+
+
+def _rules(_kicad_dir):
+    from .circuit import build_board
+    from .rules import check
+
+    results = check(build_board())
+    for r in results:
+        print(f"  {r}")
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} P1 design rule(s) failed: " + "; ".join(r.name for r in failed))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["fab", "check", "generate"],
+                        help="fab: regenerate, check and export; check: ERC and P1 design rules; "
+                             "generate: regenerate kicad/ only")
+    parser.add_argument("--kicad-dir", type=Path, default=project.KICAD_DIR, help="project folder (default kicad/)")
+    args = parser.parse_args(argv)
+    start = time.monotonic()
+    try:
+        if args.command in ("fab", "generate"):
+            _step("generate kicad/ from the circuit", _generate, args.kicad_dir)
+        if args.command in ("fab", "check"):
+            _step("ERC (kicad-cli)", _erc, args.kicad_dir)
+            _step("P1 design rules", _rules, args.kicad_dir)
+    except CheckFailed as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # every known failure carries its own message; show it, not a traceback
+        from .circuit import CircuitError
+        from .generate import GenerationError
+        from .kicadlibs import LibraryError
+
+        if not isinstance(e, (CircuitError, GenerationError, LibraryError, kicad_cli.KicadCliError, ValueError)):
+            raise
+        print(f"ERROR: {e}", file=sys.stderr)
+        print("kicad/ was left untouched.", file=sys.stderr)
+        return 2
+    print(f"{args.command}: OK in {time.monotonic() - start:.1f} s")
+    return 0

@@ -1,0 +1,124 @@
+"""The Lolin D32 module as a KiCad symbol and footprint, generated with kiutils into the project library.
+
+The footprint reproduces the one the proven v1.1 board used (pauls-3d-things `LolinD32`) pad for pad and
+adds what the original lacked: a fab outline and a courtyard around the whole module, USB end included.
+"""
+
+from pathlib import Path
+
+from kiutils.footprint import DrillDefinition, Footprint, Pad
+from kiutils.items.common import Effects, Font, Position, Property, Stroke
+from kiutils.items.fpitems import FpLine, FpText
+from kiutils.items.syitems import SyRect
+from kiutils.symbol import Symbol, SymbolLib, SymbolPin
+
+LIBRARY = "p1reader"
+NAME = "LolinD32"
+
+# (pad, name, KiCad electrical type). Row A is pads 1-16, row B pads 17-32 (facts/lolin-d32.md).
+PINS = [
+    (1, "BAT", "passive"), (2, "USB", "passive"), (3, "EN", "input"), (4, "GPIO13", "bidirectional"),
+    (5, "GPIO12", "bidirectional"), (6, "GPIO14", "bidirectional"), (7, "GPIO27", "bidirectional"),
+    (8, "GPIO26", "bidirectional"), (9, "GPIO25", "bidirectional"), (10, "GPIO33", "bidirectional"),
+    (11, "GPIO32", "bidirectional"), (12, "GPIO34", "input"), (13, "GPIO39", "input"),
+    (14, "GPIO36", "input"), (15, "RST", "input"), (16, "3V", "passive"),
+    (17, "GND", "power_in"), (18, "GPIO15", "bidirectional"), (19, "GPIO2", "bidirectional"),
+    (20, "GPIO0", "bidirectional"), (21, "GPIO4", "bidirectional"), (22, "GPIO16", "bidirectional"),
+    (23, "GPIO17", "bidirectional"), (24, "GPIO5", "bidirectional"), (25, "GPIO18", "bidirectional"),
+    (26, "GPIO19", "bidirectional"), (27, "GPIO21", "bidirectional"), (28, "GPIO3", "bidirectional"),
+    (29, "GPIO1", "bidirectional"), (30, "GPIO22", "bidirectional"), (31, "GPIO23", "bidirectional"),
+    (32, "GND", "power_in"),
+]
+# The silkscreen labels of the original footprint (pin numbers of the module's own print).
+SILK_LABELS = {
+    1: "BAT", 2: "USB", 3: "EN", 13: "VN", 14: "VP", 15: "RS", 16: "3V", 17: "GND", 28: "RX", 29: "TX", 32: "GND",
+}
+
+PITCH = 2.54
+ROW_A_Y, ROW_B_Y, FIRST_X = -10.16, 12.70, -20.32
+PAD_SIZE, DRILL = 2.0, 1.0
+# Module body as printed by the original's silkscreen: 57.15 × 25.40 mm, the USB end at -x.
+BODY = (-32.52, -11.43, 24.63, 13.97)
+COURTYARD_MARGIN = 0.25  # IPC-7351 nominal for through-hole modules
+
+
+def pad_position(number):
+    """Centre of pad `number` in footprint coordinates (mm)."""
+    if number <= 16:
+        return round(FIRST_X + PITCH * (number - 1), 2), ROW_A_Y
+    return round(FIRST_X + PITCH * (number - 17), 2), ROW_B_Y
+
+
+def _font(size=1.0):
+    return Effects(font=Font(height=size, width=size, thickness=0.15))
+
+
+def _rect_lines(x0, y0, x1, y1, layer, width):
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return [FpLine(start=Position(*corners[i]), end=Position(*corners[(i + 1) % 4]), layer=layer,
+                   stroke=Stroke(width=width, type="solid")) for i in range(4)]
+
+
+def footprint():
+    """The D32 footprint: 32 THT pads (2.0 mm, drill 1.0 mm), silk, fab outline and courtyard."""
+    fp = Footprint.create_new(f"{NAME}", value=NAME, type="through_hole", reference="REF**")
+    fp.tedit = "0"  # kiutils stamps the current time otherwise; a fixed value keeps the file reproducible
+    fp.description = "Wemos/LOLIN D32 (ESP32) module, 2 × 16 pins 2.54 mm, rows 22.86 mm apart, USB end at -x"
+    fp.tags = "ESP32 Lolin Wemos D32 module"
+    fp.graphicItems = [
+        FpText(type="reference", text="REF**", layer="F.SilkS", effects=_font(), position=Position(X=0, Y=0)),
+        FpText(type="value", text=NAME, layer="F.Fab", effects=_font(), position=Position(X=0, Y=-2.54)),
+        FpText(type="user", text="${REFERENCE}", layer="F.Fab", effects=_font(), position=Position(X=0, Y=2.54)),
+    ]
+    for number, label in sorted(SILK_LABELS.items()):
+        x, y = pad_position(number)
+        fp.graphicItems.append(FpText(type="user", text=label, layer="F.SilkS", effects=_font(),
+                                      position=Position(X=x, Y=y + (2.54 if number <= 16 else -2.54), angle=90)))
+    x0, y0, x1, y1 = BODY
+    fp.graphicItems += _rect_lines(x0, y0, x1, y1, "F.SilkS", 0.15)
+    fp.graphicItems += _rect_lines(x0, y0, x1, y1, "F.Fab", 0.1)
+    m = COURTYARD_MARGIN
+    fp.graphicItems += _rect_lines(x0 - m, y0 - m, x1 + m, y1 + m, "F.CrtYd", 0.05)
+    for number, _, _ in PINS:
+        x, y = pad_position(number)
+        fp.pads.append(Pad(number=str(number), type="thru_hole", shape="circle", position=Position(X=x, Y=y),
+                           size=Position(X=PAD_SIZE, Y=PAD_SIZE), drill=DrillDefinition(diameter=DRILL),
+                           layers=["*.Cu", "*.Mask"]))
+    return fp
+
+
+def symbol():
+    """The D32 symbol: row A pins on the left, row B on the right, named like the module's print."""
+    half_height = 8 * PITCH + PITCH
+    sym = Symbol.create_new(NAME, "M", NAME, footprint=f"{LIBRARY}:{NAME}",
+                            datasheet="https://www.wemos.cc/en/latest/d32/d32.html")
+    sym.properties.append(Property(key="Description", value="Wemos/LOLIN D32 ESP32 module", id=4,
+                                   effects=Effects(font=Font(width=1.27, height=1.27), hide=True)))
+    sym.properties[0].position = Position(X=0, Y=half_height + 1.27, angle=0)
+    sym.properties[1].position = Position(X=0, Y=-half_height - 1.27, angle=0)
+    body = Symbol.create_new(f"{NAME}_0_1", "", "")
+    body.libId, body.properties, body.inBom, body.onBoard = f"{NAME}_0_1", [], None, None
+    body.graphicItems.append(SyRect(start=Position(X=-10.16, Y=half_height), end=Position(X=10.16, Y=-half_height),
+                                    stroke=Stroke(width=0.254, type="default")))
+    body.graphicItems[0].fill.type = "background"
+    pins = Symbol.create_new(f"{NAME}_1_1", "", "")
+    pins.libId, pins.properties, pins.inBom, pins.onBoard = f"{NAME}_1_1", [], None, None
+    for number, name, kind in PINS:
+        row = (number - 1) % 16
+        left = number <= 16
+        y = round(8 * PITCH - PITCH * row - (PITCH if row >= 8 else 0), 2)
+        pins.pins.append(SymbolPin(electricalType=kind, graphicalStyle="line", name=name, number=str(number),
+                                   position=Position(X=-12.7 if left else 12.7, Y=y, angle=0 if left else 180),
+                                   length=2.54))
+    sym.units = [body, pins]
+    return sym
+
+
+def write_library(lib_dir: Path):
+    """Write `<lib_dir>/p1reader.kicad_sym` and `<lib_dir>/p1reader.pretty/LolinD32.kicad_mod`."""
+    pretty = lib_dir / f"{LIBRARY}.pretty"
+    pretty.mkdir(parents=True, exist_ok=True)
+    footprint().to_file(str(pretty / f"{NAME}.kicad_mod"), encoding="utf-8")
+    lib = SymbolLib(version="20211014", generator="p1reader")
+    lib.symbols.append(symbol())
+    lib.to_file(str(lib_dir / f"{LIBRARY}.kicad_sym"), encoding="utf-8")

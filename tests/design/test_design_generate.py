@@ -1,0 +1,117 @@
+"""Regeneration is byte-identical, the committed kicad/ files are current, KiCad's ERC is clean and live,
+and bad input ends in a clear error that leaves the committed files untouched."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from hwtools import circuit, generate, kicad_cli, project
+from design_paths import KICAD, REPO
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kicad")
+    generate.generate(out, log=lambda m: None)
+    return out
+
+
+@pytest.mark.parametrize("rel", generate.GENERATED)
+def test_committed_file_is_current(regenerated, rel):
+    assert (regenerated / rel).read_bytes() == (KICAD / rel).read_bytes(), (
+        f"kicad/{rel} is stale: run `make fab` and commit the result")
+
+
+def test_regeneration_reports_no_change_when_current(regenerated):
+    assert generate.generate(regenerated, log=lambda m: None) == []
+
+
+def test_generated_files_carry_no_date_or_machine_path():
+    for rel in generate.GENERATED:
+        text = (KICAD / rel).read_text(encoding="utf-8")
+        assert "/tmp/" not in text and str(REPO) not in text, rel
+        assert "(date \"" not in text, rel
+
+
+def test_erc_is_clean_on_the_committed_schematic(tmp_path):
+    shutil.copytree(KICAD, tmp_path / "kicad")
+    report = generate.check_erc(tmp_path / "kicad")
+    assert kicad_cli.active_violations(report) == []
+
+
+def test_erc_catches_an_undriven_power_net(tmp_path):
+    """Proof the ERC gate is live: drop the P1 supply's power flag and KiCad must complain."""
+    shutil.copytree(KICAD, tmp_path / "kicad")
+    sch = tmp_path / "kicad" / "p1reader.kicad_sch"
+    text = sch.read_text(encoding="utf-8")
+    assert '(reference "#FLG01")' in text
+    start = text.index('\t(symbol (lib_id "power:PWR_FLAG")')
+    end = text.index("\n\t)", start) + 3
+    sch.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(generate.GenerationError, match="power_pin_not_driven"):
+        generate.check_erc(tmp_path / "kicad")
+
+
+def _snapshot():
+    return {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED}
+
+
+def test_floating_net_is_named_and_kicad_untouched(monkeypatch, tmp_path):
+    before = _snapshot()
+    real_d32 = circuit.d32_module
+
+    def d32_with_stub(b, *nets):
+        real_d32(b, *nets)
+        stub = b.net("ORPHAN")
+        b.board.parts["M1"]["GPIO4"].disconnect()
+        stub += b.board.parts["M1"]["GPIO4"]
+
+    monkeypatch.setattr(circuit, "d32_module", d32_with_stub)
+    with pytest.raises(circuit.CircuitError, match="net ORPHAN joins 1 pin"):
+        generate.generate(KICAD, log=lambda m: None)
+    assert _snapshot() == before
+
+
+def test_unknown_library_part_is_named(monkeypatch):
+    def bad_build(lib_dir):
+        b = circuit._Builder({}, lib_dir)
+        b.part("U9", "Regulator_Linear:LM9999-3.3", "LM9999", "Package_TO_SOT_THT:TO-220-3_Vertical", "X", "Y")
+
+    before = _snapshot()
+    with pytest.raises(circuit.CircuitError, match="U9: cannot load symbol 'Regulator_Linear:LM9999-3.3'"):
+        generate.generate(KICAD, log=lambda m: None, build=bad_build)
+    assert _snapshot() == before
+
+
+def test_missing_footprint_is_named(monkeypatch):
+    real = circuit.build_board
+
+    def bad_build(lib_dir):
+        board = real(lib_dir=lib_dir)
+        board.parts["R5"].footprint = "Resistor_THT:R_Axial_NoSuchSize"
+        return board
+
+    before = _snapshot()
+    with pytest.raises(generate.GenerationError, match="R5: footprint 'Resistor_THT:R_Axial_NoSuchSize' not found"):
+        generate.generate(KICAD, log=lambda m: None, build=bad_build)
+    assert _snapshot() == before
+
+
+def test_broken_generated_file_is_reported(tmp_path):
+    shutil.copytree(KICAD, tmp_path / "kicad")
+    sch = tmp_path / "kicad" / "p1reader.kicad_sch"
+    sch.write_text(sch.read_text(encoding="utf-8")[:5000], encoding="utf-8")  # cut mid-file
+    with pytest.raises(kicad_cli.KicadCliError, match="sch erc"):
+        generate.check_erc(tmp_path / "kicad")
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    """The command line maps a broken project to exit 2 and one clear message."""
+    (tmp_path / "p1reader.kicad_sch").write_text("(kicad_sch (version", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--kicad-dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert "ERROR: kicad-cli sch erc" in proc.stderr
+    assert "Traceback" not in proc.stderr
