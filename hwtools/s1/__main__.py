@@ -1,0 +1,7 @@
+"""``python -m hwtools.s1`` = ``p1reader-s1``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
