@@ -106,7 +106,9 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     r2 = b.part("R2", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
     r1 = b.part("R1", "Device:R", "1 kOhm", AXIAL, "MFR-50FBF52-1K", "Yageo")
     r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
-    q1 = b.part("Q1", "Transistor_BJT:BC547", "BC547", "Package_TO_SOT_THT:TO-92_Inline", "BC547BTA", "onsemi")
+    # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
+    # annular ring, below AISLER's 0.30 mm minimum; the wide variant (1.5 / 0.8 mm) meets it.
+    q1 = b.part("Q1", "Transistor_BJT:BC547", "BC547", "Package_TO_SOT_THT:TO-92_Inline_Wide", "BC547BTA", "onsemi")
     base = b.net("Q1_BASE")
     p1_5v += r2[1]
     data += r2[2], r1[1]

@@ -32,9 +32,16 @@ def _generate(out_dir):
 
 
 def _erc(kicad_dir):
+    import shutil
+    import tempfile
+
     from .generate import check_erc
 
-    report = check_erc(kicad_dir)  # raises with every active violation listed
+    # kicad-cli rewrites the project file and drops reports beside it: check a copy, never kicad/ itself
+    with tempfile.TemporaryDirectory(prefix="p1reader-erc-") as tmp:
+        copy = Path(tmp) / "kicad"
+        shutil.copytree(kicad_dir, copy)
+        report = check_erc(copy)  # raises with every active violation listed
     n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
     print(f"  ERC: 0 errors, 0 warnings ({n} excluded)")
 
@@ -51,12 +58,31 @@ def _rules(_kicad_dir):
         raise CheckFailed(f"{len(failed)} P1 design rule(s) failed: " + "; ".join(r.name for r in failed))
 
 
+def _si(out_dir=None):
+    """ngspice over corners and Monte Carlo; with `out_dir`, also the eye diagram and table for fab."""
+    from . import si
+    from .circuit import build_board
+
+    report = si.analyse(build_board(), log=lambda m: print(f"  {m}", flush=True))
+    for r in report.results:
+        print(f"  {r}")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for p in si.fab(out_dir, report=report):
+            print(f"  wrote {p.relative_to(project.ROOT) if p.is_relative_to(project.ROOT) else p}")
+    failed = [r for r in report.results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(str(r) for r in failed))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fab", "check", "generate"],
                         help="fab: regenerate, check and export; check: ERC and P1 design rules; "
                              "generate: regenerate kicad/ only")
     parser.add_argument("--kicad-dir", type=Path, default=project.KICAD_DIR, help="project folder (default kicad/)")
+    parser.add_argument("--out-dir", type=Path, default=project.FAB_DIR,
+                        help="manufacturing output folder (default gerbers/)")
     args = parser.parse_args(argv)
     start = time.monotonic()
     try:
@@ -65,6 +91,10 @@ def main(argv=None) -> int:
         if args.command in ("fab", "check"):
             _step("ERC (kicad-cli)", _erc, args.kicad_dir)
             _step("P1 design rules", _rules, args.kicad_dir)
+        if args.command == "check":
+            _step("P1 signal integrity (ngspice)", _si)
+        if args.command == "fab":
+            _step("P1 signal integrity (ngspice) + plot", _si, args.out_dir)
     except CheckFailed as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
@@ -72,8 +102,12 @@ def main(argv=None) -> int:
         from .circuit import CircuitError
         from .generate import GenerationError
         from .kicadlibs import LibraryError
+        from .si.model import ModelError
+        from .si.spice import NgspiceError
 
-        if not isinstance(e, (CircuitError, GenerationError, LibraryError, kicad_cli.KicadCliError, ValueError)):
+        known = (CircuitError, GenerationError, LibraryError, kicad_cli.KicadCliError, ModelError, NgspiceError,
+                 ValueError)
+        if not isinstance(e, known):
             raise
         print(f"ERROR: {e}", file=sys.stderr)
         print("kicad/ was left untouched.", file=sys.stderr)

@@ -4,6 +4,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KICAD_DIR = ROOT / "kicad"
 LIB_DIR = KICAD_DIR / "lib"
+FAB_DIR = ROOT / "gerbers"
 NAME = "p1reader"
 REVISION = "1.2"
 

@@ -10,11 +10,13 @@ import sexpdata
 
 from design_paths import KICAD
 
-# Footprints whose KiCad library name changed since the KiCad 5 original, and the D32 that moved from
-# "Paul's 3D Things" into the project library. Everything else must match exactly.
+# Footprints whose KiCad library name changed since the KiCad 5 original, the D32 that moved from
+# "Paul's 3D Things" into the project library, and Q1's one deliberate change: the wide TO-92 variant,
+# whose annular ring meets AISLER's 0.30 mm (the original's 0.15 mm does not). Same pads, same pinout.
 RENAMED = {
     "Connector_RJ:RJ12_Amphenol_54601": "Connector_RJ:RJ12_Amphenol_54601-x06_Horizontal",
     "Paul's 3D Things:LolinD32": "p1reader:LolinD32",
+    "Package_TO_SOT_THT:TO-92_Inline": "Package_TO_SOT_THT:TO-92_Inline_Wide",
 }
 
 
