@@ -1,0 +1,218 @@
+"""The SPICE netlists of the P1 data path and the Data Request stage, built from the circuit description.
+
+`DataPath.from_board` finds the parts by what they connect (the pull-up is the resistor between RJ12 pin 5
+and pin 1, the inverter is the transistor whose base R1 feeds...), so values and nets come from the same
+`Board` as the KiCad netlist. Models come from `parts.toml`; a `Case` scales them for a corner or a Monte
+Carlo draw. Everything here is plain data (picklable), so worker processes can build decks themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..rules import load_facts
+
+
+class ModelError(Exception):
+    """The circuit does not have the shape the simulation expects (no pull-up on pin 5, ...)."""
+
+
+@dataclass(frozen=True)
+class Resistor:
+    ref: str
+    ohms: float
+    nets: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class DataPath:
+    """The parts of the P1 input and Data Request stages, with their nets, as the board has them."""
+
+    pullup: Resistor          # R2: P1 +5 V → data
+    base: Resistor            # R1: data → Q1 base
+    collector: Resistor       # R3: +3V3 → RX
+    q_ref: str                # Q1
+    q_nets: tuple[str, str, str]  # (collector, base, emitter)
+    drq_led: Resistor         # R4: GPIO12 → U2 LED anode
+    drq_out: Resistor         # R5: U2 emitter → RJ12 pin 2
+    opto_ref: str             # U2
+    opto_nets: dict = field(default_factory=dict)  # U2 pin number → net
+    supply: str = ""          # P1 +5 V net (RJ12 pin 1)
+    data: str = ""            # RJ12 pin 5
+    drq: str = ""             # RJ12 pin 2
+    rail: str = ""            # +3V3
+    rx: str = ""              # ESP32 UART RX
+    gpio: str = ""            # ESP32 Data Request GPIO
+    gnd: str = ""
+
+    @classmethod
+    def from_board(cls, board) -> "DataPath":
+        def nets(ref):
+            return tuple(board.net_of(ref, n) for n in (1, 2))
+
+        def res(ref):
+            return Resistor(ref, board.value(ref), nets(ref))
+
+        def only(what, refs):
+            refs = sorted(refs)
+            if len(refs) != 1:
+                raise ModelError(f"{what}: expected one part, found {refs or 'none'}")
+            return refs[0]
+
+        resistors = [r for r, lib in board.lib_ids.items() if lib == "Device:R"]
+        supply, drq, data = (board.net_of("J2", n) for n in (1, 2, 5))
+        gnd = board.net_of("J2", 3)
+        pullup = only("pull-up between RJ12 pin 5 and pin 1", [r for r in resistors if set(nets(r)) == {data, supply}])
+        base_r = only("resistor from RJ12 pin 5 to a transistor base",
+                      [r for r in resistors if data in nets(r) and r != pullup])
+        base_net = next(n for n in nets(base_r) if n != data)
+        q = only("inverter transistor", [r for r, _ in board.pins_on(base_net) if r != base_r])
+        qp = board.parts[q]
+        q_nets = tuple(qp[name].net.name for name in ("C", "B", "E"))
+        if q_nets[2] != gnd:
+            raise ModelError(f"{q} emitter is on {q_nets[2]}, not on ground {gnd}")
+        rx = q_nets[0]
+        coll_r = only(f"pull-up on {q} collector", [r for r in resistors if rx in nets(r)])
+        rail = next(n for n in nets(coll_r) if n != rx)
+        drq_out = only("resistor on RJ12 pin 2", [r for r in resistors if drq in nets(r)])
+        emitter = next(n for n in nets(drq_out) if n != drq)
+        opto = only("Data Request optocoupler", [r for r, _ in board.pins_on(emitter) if r != drq_out])
+        opto_nets = {n: board.net_of(opto, n) for n in (1, 2, 4, 5)}
+        drq_led = only("resistor to the optocoupler LED", [r for r in resistors if opto_nets[1] in nets(r)])
+        gpio = next(n for n in nets(drq_led) if n != opto_nets[1])
+        return cls(res(pullup), res(base_r), res(coll_r), q, q_nets, res(drq_led), res(drq_out), opto, opto_nets,
+                   supply, data, drq, rail, rx, gpio, gnd)
+
+    def node(self, net: str) -> str:
+        """SPICE node name of a board net: ground is 0, others sanitised ("+3V3" → "N_3V3")."""
+        if net == self.gnd:
+            return "0"
+        name = re.sub(r"[^A-Za-z0-9_]", "_", net)
+        return name if name[0].isalpha() else "N" + name
+
+
+@dataclass(frozen=True)
+class Case:
+    """One simulated variant: a corner or a Monte Carlo draw. Multipliers are relative to nominal."""
+
+    name: str
+    r_mult: tuple = (("R1", 1.0), ("R2", 1.0), ("R3", 1.0), ("R4", 1.0), ("R5", 1.0))
+    v5: float = 5.0
+    v33: float = 3.3
+    hfe: float = 290.0        # BC547 gain at ~2 mA
+    ic_sink_ma: float = 5.0   # what the meter's coupler can sink (CTR × IF)
+    cable_m: float = 2.0
+
+    def r(self, ref: str) -> float:
+        return dict(self.r_mult).get(ref, 1.0)
+
+
+def _card(name: str, kind: str, params: dict) -> str:
+    body = " ".join(f"{k}={v:.6g}" for k, v in params.items())
+    return f".model {name} {kind}({body})"
+
+
+def bc547_card(facts: dict, hfe: float) -> str:
+    """The NXP BC547B card, BF scaled so the gain at the operating point is `hfe`, with a real TR."""
+    spice = facts["bc547_spice"]
+    p = dict(spice["params"])
+    p["BF"] = p["BF"] * hfe / spice["hfe_typ"]
+    p["TR"] = spice["tr_s"]
+    return _card("QBC547", "NPN", p)
+
+
+def meter_card(facts: dict) -> str:
+    m = facts["meter_opto"]
+    return _card("QMETER", "NPN", {"IS": 1e-15, "BF": m["bf"], "BR": 5, "CJC": m["ccb_pf"] * 1e-12,
+                                   "CJE": m["cbe_pf"] * 1e-12, "TF": m["tf_s"], "TR": m["tr_s"], "VAF": 100})
+
+
+def photocurrent(facts: dict, ic_sink_ma: float) -> float:
+    """Base current that lets the meter's transistor sink `ic_sink_ma` (its CTR × IF)."""
+    return ic_sink_ma * 1e-3 / facts["meter_opto"]["bf"]
+
+
+def pwl(times_values) -> str:
+    return "PWL(" + " ".join(f"{t:.6g} {v:.6g}" for t, v in times_values) + ")"
+
+
+def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, facts: dict | None = None) -> str:
+    """Transient deck: meter coupler → cable → board (R2, R1, Q1, R3 from the circuit) → ESP32 pin.
+
+    `light` is the meter LED as [(t, 0 or 1)] breakpoints (1 = LED on = line pulled LOW = MARK).
+    """
+    facts = facts or load_facts()
+    n = path.node
+    cable, rx_node, esp = facts["p1_cable"], facts["rx_node"], facts["esp32"]
+    iph = photocurrent(facts, case.ic_sink_ma)
+    c_cable = cable["c_pf_per_m"] * 1e-12 * case.cable_m
+    r_cable = max(cable["r_ohm_per_m"] * case.cable_m, 1e-3)
+    c_rx = (esp["input_capacitance_pf"] + rx_node["board_pf"]) * 1e-12
+    qc, qb, qe = (n(x) for x in path.q_nets)
+    lines = [
+        f"* P1 data path, case {case.name} (generated by hwtools.si from hwtools.circuit + parts.toml)",
+        bc547_card(facts, case.hfe),
+        meter_card(facts),
+        "* supplies: the meter's P1 +5 V and the board's 3V3 rail",
+        f"VP1 {n(path.supply)} 0 {case.v5:.6g}",
+        f"VRAIL {n(path.rail)} 0 {case.v33:.6g}",
+        "* meter: coupler output transistor, open base driven by the photocurrent; VML measures the line current",
+        f"IPH 0 mbase {pwl([(t, v * iph) for t, v in light])}",
+        "QMETER mcoll mbase 0 QMETER",
+        "VML mend mcoll 0",
+        f"CMCE mend 0 {facts['meter_opto']['cce_pf'] * 1e-12:.6g}",
+        f"* cable: {case.cable_m:.3g} m, lumped as a pi (C/2 - R - C/2)",
+        f"CCAB1 mend 0 {c_cable / 2 + 1e-15:.6g}",
+        f"RCAB mend {n(path.data)} {r_cable:.6g}",
+        f"CCAB2 {n(path.data)} 0 {c_cable / 2 + 1e-15:.6g}",
+        "* board: values and nets from the circuit description",
+    ]
+    for res in (path.pullup, path.base, path.collector):
+        lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
+    lines += [
+        f"{path.q_ref} {qc} {qb} {qe} QBC547",
+        "* ESP32 GPIO16 pad + board capacitance",
+        f"CRX {n(path.rx)} 0 {c_rx:.6g}",
+        ".options reltol=1e-4 abstol=1e-12",
+        f".tran {tmax:.6g} {tstop:.6g} 0 {tmax:.6g}",
+        f".save v({n(path.rx)}) v({n(path.data)}) i(VML)",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
+    """Operating point: ESP32 GPIO12 HIGH (VOH min) → R4 → 4N35 at minimum CTR → R5 → the meter's input."""
+    facts = facts or load_facts()
+    n = path.node
+    p1, opto, spice, esp = facts["p1_port"], facts["cny_4n35"], facts["cny_4n35_spice"], facts["esp32"]
+    # LED fitted through the datasheet's VF max at 10 mA: IS = I / exp((VF - I·RS) / (N·Vt))
+    vt, i_test = 0.025852, 10e-3
+    led_is = i_test / math.exp((opto["led_vf_max_v"] - i_test * spice["led_rs_ohm"]) / (spice["led_n"] * vt))
+    bf = spice["params"]["BF"]
+    voh = esp["voh_min_frac"] * case.v33
+    r_meter = 5.0 / (p1["drq_current_typ_ma"] * 1e-3)  # the meter's input draws its typical 5 mA at 5 V
+    u = path.opto_nets
+    lines = [
+        f"* Data Request stage, case {case.name} (generated by hwtools.si)",
+        _card("Q4N35", "NPN", spice["params"]),
+        _card("D4N35", "D", {"IS": led_is, "N": spice["led_n"], "RS": spice["led_rs_ohm"]}),
+        f"VP1 {n(path.supply)} 0 {case.v5:.6g}",
+        f"VGPIO {n(path.gpio)} 0 {voh:.6g}",
+        f"{path.drq_led.ref} {n(path.drq_led.nets[0])} {n(path.drq_led.nets[1])} "
+        f"{path.drq_led.ohms * case.r(path.drq_led.ref):.6g}",
+        f"D{path.opto_ref} {n(u[1])} ledk D4N35",
+        f"VLED ledk {n(u[2])} 0",
+        f"* CTR {opto['ctr_min']:g} (minimum): base current = CTR × IF / BF",
+        f"F{path.opto_ref} 0 obase VLED {opto['ctr_min'] / bf:.6g}",
+        f"Q{path.opto_ref} {n(u[5])} obase {n(u[4])} Q4N35",
+        f"{path.drq_out.ref} {n(path.drq_out.nets[0])} {n(path.drq_out.nets[1])} "
+        f"{path.drq_out.ohms * case.r(path.drq_out.ref):.6g}",
+        f"VDRQ {n(path.drq)} drqin 0",
+        f"RMETER drqin 0 {r_meter:.6g}",
+        ".op",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""The one contract with ngspice: run a deck in batch mode, read back its binary raw file.
+
+A thin runner (`ngspice -b -r out.raw deck.cir`) rather than a shared-library binding: it works with the
+Debian ngspice 39 binary as installed by `hwtools/setup.sh`, and every run is its own process, so runs
+parallelise over a process pool without ngspice's global state in the way.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class NgspiceError(Exception):
+    """ngspice is missing, failed, or wrote something we cannot read."""
+
+
+def find_ngspice() -> str:
+    exe = shutil.which("ngspice")
+    if not exe:
+        raise NgspiceError("ngspice not found on PATH: install the Debian package 'ngspice' (make setup does)")
+    return exe
+
+
+def run(deck: str, timeout: float = 60.0) -> list[dict[str, np.ndarray]]:
+    """Simulate `deck` (a complete netlist ending in .end); return one {vector name: values} per plot.
+
+    Vector names are lower case as ngspice writes them: "time", "v(rx)", "i(vml)".
+    """
+    exe = find_ngspice()
+    with tempfile.TemporaryDirectory(prefix="p1si-") as tmp:
+        cir, raw = Path(tmp, "deck.cir"), Path(tmp, "out.raw")
+        cir.write_text(deck)
+        try:
+            proc = subprocess.run([exe, "-b", "-r", str(raw), str(cir)], capture_output=True, text=True,
+                                  timeout=timeout, cwd=tmp)
+        except subprocess.TimeoutExpired as e:
+            raise NgspiceError(f"ngspice did not finish within {timeout:.0f} s") from e
+        log = proc.stdout + proc.stderr
+        errors = [ln for ln in log.splitlines() if re.search(r"\berror\b|doAnalyses|singular|aborted", ln, re.I)]
+        if proc.returncode != 0 or errors or not raw.exists():
+            tail = "\n".join((errors or log.splitlines())[-8:])
+            raise NgspiceError(f"ngspice exit {proc.returncode}: {tail}")
+        return read_raw(raw.read_bytes())
+
+
+def read_raw(data: bytes) -> list[dict[str, np.ndarray]]:
+    """Parse an ngspice raw file (binary, real or complex values; several plots in sequence)."""
+    plots, pos = [], 0
+    while pos < len(data):
+        header_end = data.find(b"Binary:\n", pos)
+        if header_end < 0:
+            if data[pos:].strip():
+                raise NgspiceError("raw file: no 'Binary:' section (was it written as ASCII?)")
+            break
+        header = data[pos:header_end].decode("latin-1")
+        nvars = int(re.search(r"No\. Variables:\s*(\d+)", header).group(1))
+        npoints = int(re.search(r"No\. Points:\s*(\d+)", header).group(1))
+        flags = re.search(r"Flags:\s*(.*)", header).group(1).lower()
+        names = []
+        var_block = header.split("Variables:", 2)[-1].splitlines()[1:]
+        for line in var_block[:nvars]:
+            parts = line.split()
+            names.append(parts[1].lower())
+        width = 2 if "complex" in flags else 1
+        start = header_end + len(b"Binary:\n")
+        count = nvars * npoints * width
+        values = np.frombuffer(data, dtype="<f8", count=count, offset=start).reshape(npoints, nvars * width)
+        if width == 2:
+            values = values[:, 0::2] + 1j * values[:, 1::2]
+        plots.append({name: values[:, i].copy() for i, name in enumerate(names)})
+        pos = start + count * 8
+    if not plots:
+        raise NgspiceError("raw file holds no plot")
+    return plots

@@ -1,0 +1,279 @@
+"""Corners and Monte Carlo of the P1 input over ngspice, in parallel; the worst case decides.
+
+Each transient is short on purpose: the three telegram bytes hardest on the stage (`worst_window`), after
+an idle line (the DC operating point is an idle line of any length). Every edge type, the longest runs
+and single-bit pulses are in it, so a longer stretch would add simulation time, not information. The eye
+diagram uses a longer stretch of the telegram, once, at the worst case.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import spice
+from .limits import BAUD, MAX_BAUD, TIMING, electrical
+from .measure import Metrics, measure
+from .model import Case, DataPath, data_deck, drq_deck
+from .stimulus import STANDARD_BAUDS, TELEGRAM, Stimulus, worst_window
+
+WORKERS = 2
+EYE_BYTES = 24  # the eye diagram: the telegram's first 24 bytes (header, blank line, version line)
+
+
+@dataclass
+class Run:
+    case: Case
+    baud: float
+    metrics: Metrics
+    wave: tuple | None = None  # (t, rx, data) when asked for
+
+
+@dataclass
+class Result:
+    """One checked figure: its worst value over every case, the limit, and which case set it."""
+
+    name: str
+    key: str
+    value: float
+    limit: str
+    passed: bool
+    unit: str
+    where: str
+    why: str
+
+    def __str__(self):
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict}  {self.name}: {_fmt(self.value)} {self.unit} (limit {self.limit}; worst: {self.where})"
+
+
+@dataclass
+class Report:
+    path: DataPath
+    runs: list = field(default_factory=list)
+    drq: list = field(default_factory=list)  # (case, volts, mA)
+    results: list = field(default_factory=list)
+    worst: dict = field(default_factory=dict)
+    worst_case: Case | None = None
+    max_baud: int = 0
+    baud_runs: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def summary(self) -> dict:
+        """The JSON figures of `p1reader-si --json`: worst over corners and Monte Carlo."""
+        w = {k: (v if math.isfinite(v) else None) for k, v in self.worst.items()}  # JSON has no Infinity
+        r = (lambda key, nd: None if w[key] is None else round(w[key], nd))
+        return {
+            "rise_ns": r("rise_ns", 1), "fall_ns": r("fall_ns", 1),
+            "delay_rise_ns": r("delay_rise_ns", 1), "delay_fall_ns": r("delay_fall_ns", 1),
+            "distortion_pct": r("distortion_pct", 2), "eye_margin_v": r("eye_margin_v", 3),
+            "sample_margin_pct": r("sample_margin_pct", 1), "line_ma": r("line_ma", 2),
+            "max_baud": self.max_baud, "drq_volts": r("drq_volts", 3), "drq_ma": r("drq_ma", 3),
+            "cases": len(self.runs), "worst_case": self.worst_case.name if self.worst_case else None,
+            "pass": self.passed,
+        }
+
+
+def _fmt(v):
+    if not math.isfinite(v):
+        return "no edge (RX never crossed the level within its bit run)"
+    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+
+
+# --- cases -------------------------------------------------------------------------------------------------
+
+def corner_cases(facts: dict, path: DataPath) -> list[Case]:
+    """Full factorial of the extremes: R1/R2/R3 ±tol, both supplies, BC547 gain, meter CTR, cable length."""
+    tol = facts["resistor_mfr50"]["tolerance"]
+    c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
+    refs = (path.base.ref, path.pullup.ref, path.collector.ref)
+    cases = []
+    for signs, v5, v33, hfe, ic, cable in itertools.product(
+            itertools.product((-1, 1), repeat=3), c["p1_supply_v"], c["rail_3v3_v"], (q["hfe_min"], q["hfe_max"]),
+            (m["ic_sink_min_ma"], m["ic_sink_max_ma"]), (cab["length_min_m"], cab["length_max_m"])):
+        mult = tuple((ref, 1 + s * tol) for ref, s in zip(refs, signs))
+        name = ("R" + "".join("+" if s > 0 else "-" for s in signs) + f" {v5:g}V {v33:g}V hFE{hfe:g} "
+                f"sink{ic:g}mA {cable:g}m")
+        cases.append(Case(name, mult, v5, v33, hfe, ic, cable))
+    return cases
+
+
+def mc_cases(facts: dict, path: DataPath, runs: int, seed: int) -> list[Case]:
+    """Monte Carlo: resistors normal with the tolerance as 3 σ (clipped); everything else uniform in its range."""
+    rng = np.random.default_rng(seed)
+    tol = facts["resistor_mfr50"]["tolerance"]
+    c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
+    refs = (path.base.ref, path.pullup.ref, path.collector.ref, path.drq_led.ref, path.drq_out.ref)
+    cases = []
+    for i in range(runs):
+        mult = tuple((ref, float(1 + np.clip(rng.normal(0, tol / 3), -tol, tol))) for ref in refs)
+        cases.append(Case(f"MC{i:03d}", mult, float(rng.uniform(*c["p1_supply_v"])),
+                          float(rng.uniform(*c["rail_3v3_v"])), float(rng.uniform(q["hfe_min"], q["hfe_max"])),
+                          float(rng.uniform(m["ic_sink_min_ma"], m["ic_sink_max_ma"])),
+                          float(rng.uniform(cab["length_min_m"], cab["length_max_m"]))))
+    return cases
+
+
+def drq_cases(facts: dict, path: DataPath) -> list[Case]:
+    """Data Request: supplies and R4/R5 tolerance at minimum CTR (the CTR is fixed in the deck)."""
+    tol = facts["resistor_mfr50"]["tolerance"]
+    c = facts["si_corners"]
+    return [Case(f"DRQ {v5:g}V {v33:g}V R4{s4:+g}% R5{s5:+g}%",
+                 ((path.drq_led.ref, 1 + s4 * tol), (path.drq_out.ref, 1 + s5 * tol)), v5, v33)
+            for v5, v33, s4, s5 in itertools.product(c["p1_supply_v"], c["rail_3v3_v"], (-1, 1), (-1, 1))]
+
+
+# --- one simulation (runs in a worker process) -------------------------------------------------------------
+
+def max_step(baud: float) -> float:
+    """Time step cap: 1/200 of a bit. ngspice refines at edges by itself; a 10 ns cap changed no figure by
+    more than 1 ns (rise 64.1 vs 63.6 ns at 115200 Bd) and took 2.5 × longer."""
+    return 1 / baud / 200
+
+
+def thresholds(facts: dict, vdd: float) -> tuple[float, float]:
+    esp = facts["esp32"]
+    return esp["vil_max_frac"] * vdd, esp["vih_min_frac"] * vdd
+
+
+def simulate(path: DataPath, case: Case, stim: Stimulus, facts: dict, keep_wave=False) -> Run:
+    deck = data_deck(path, case, stim.light(), stim.duration_s, max_step(stim.baud), facts)
+    plot = spice.run(deck)[0]
+    t, rx = plot["time"], plot[f"v({path.node(path.rx).lower()})"]
+    data, line_i = plot[f"v({path.node(path.data).lower()})"], plot["i(vml)"]
+    vil, vih = thresholds(facts, case.v33)
+    metrics = measure(t, rx, line_i, stim, case.v33, vil, vih)
+    return Run(case, stim.baud, metrics, (t, rx, data) if keep_wave else None)
+
+
+def _simulate_job(job):
+    return simulate(*job)
+
+
+def simulate_drq(path: DataPath, case: Case, facts: dict) -> tuple[Case, float, float]:
+    op = spice.run(drq_deck(path, case, facts))[0]
+    return case, float(op[f"v({path.node(path.drq).lower()})"][0]), float(op["i(vdrq)"][0]) * 1e3
+
+
+def _drq_job(job):
+    return simulate_drq(*job)
+
+
+# --- the sweep ---------------------------------------------------------------------------------------------
+
+def timing_ok(m: Metrics, baud: float) -> bool:
+    bit_ns = 1e9 / baud
+    return (TIMING["distortion_pct"].ok(m.distortion_pct) and TIMING["sample_margin_pct"].ok(m.sample_margin_pct)
+            and TIMING["eye_margin_v"].ok(m.eye_margin_v)
+            and TIMING["edge_pct"].ok(max(m.rise_ns, m.fall_ns) / bit_ns * 100))
+
+
+def headroom(m: Metrics, baud: float) -> float:
+    """How close a run is to a timing limit (smaller = worse), to pick the worst cases."""
+    bit_ns = 1e9 / baud
+    return min((10 - m.distortion_pct) / 10, (m.sample_margin_pct - 25) / 25, (m.eye_margin_v - 0.2) / 0.2,
+               (10 - max(m.rise_ns, m.fall_ns) / bit_ns * 100) / 10)
+
+
+def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, workers: int = WORKERS,
+            corners: bool = True, log=lambda msg: None) -> Report:
+    """Simulate every corner and Monte Carlo case; return the worst figures judged against the limits."""
+    from ..rules import load_facts
+
+    facts = facts or load_facts()
+    if board is None:
+        from ..circuit import build_board
+        board = build_board()
+    path = DataPath.from_board(board)
+    spice.find_ngspice()  # fail early with a clear message
+    c = facts["si_corners"]
+    mc_runs = c["mc_runs"] if mc_runs is None else mc_runs
+    cases = (corner_cases(facts, path) if corners else []) + mc_cases(facts, path, mc_runs, c["mc_seed"])
+    stim = Stimulus(worst_window(), BAUD)
+    report = Report(path)
+    log(f"{len(cases)} cases ({'256 corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
+        f"stimulus {stim.data!r} at {BAUD} Bd")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        report.runs = list(pool.map(_simulate_job, [(path, case, stim, facts) for case in cases], chunksize=4))
+        report.drq = list(pool.map(_drq_job, [(path, case, facts) for case in drq_cases(facts, path)]))
+        # highest standard rate: the worst few cases at 115200 must also pass there (and at every rate below)
+        suspects = sorted(report.runs, key=lambda r: headroom(r.metrics, BAUD))[:3]
+        jobs = [(path, r.case, Stimulus(stim.data, baud), facts) for baud in STANDARD_BAUDS[1:] for r in suspects]
+        for run in pool.map(_simulate_job, jobs):
+            report.baud_runs.setdefault(int(run.baud), []).append(run)
+    report.baud_runs[BAUD] = report.runs
+    report.max_baud = 0
+    for baud in STANDARD_BAUDS:
+        if not all(timing_ok(r.metrics, baud) for r in report.baud_runs[baud]):
+            break
+        report.max_baud = baud
+    _judge(report, facts)
+    return report
+
+
+def _judge(report: Report, facts: dict):
+    runs = report.runs
+    bit_ns = 1e9 / BAUD
+
+    def worst(key, highest=True):
+        pick = max if highest else min
+        run = pick(runs, key=lambda r: getattr(r.metrics, key))
+        return getattr(run.metrics, key), run.case.name
+
+    w, where = {}, {}
+    for key in ("rise_ns", "fall_ns", "delay_rise_ns", "delay_fall_ns", "distortion_pct", "line_ma"):
+        w[key], where[key] = worst(key)
+    for key in ("eye_margin_v", "sample_margin_pct"):
+        w[key], where[key] = worst(key, highest=False)
+    v_case = min(report.drq, key=lambda d: d[1])
+    i_case = min(report.drq, key=lambda d: d[2])
+    w["drq_volts"], where["drq_volts"] = v_case[1], v_case[0].name
+    w["drq_ma"], where["drq_ma"] = i_case[2], i_case[0].name
+    report.worst = w
+    report.worst_case = min(runs, key=lambda r: headroom(r.metrics, BAUD)).case
+
+    el = electrical(facts)
+    edge = TIMING["edge_pct"]
+    results = [
+        Result("10-90 % rise at the ESP32 pin", "rise_ns", w["rise_ns"], f"≤ {edge.high * bit_ns / 100:.0f} ns "
+               f"({edge.high:g} % of a bit)", w["rise_ns"] <= edge.high * bit_ns / 100, "ns", where["rise_ns"],
+               edge.why),
+        Result("10-90 % fall at the ESP32 pin", "fall_ns", w["fall_ns"], f"≤ {edge.high * bit_ns / 100:.0f} ns "
+               f"({edge.high:g} % of a bit)", w["fall_ns"] <= edge.high * bit_ns / 100, "ns", where["fall_ns"],
+               edge.why),
+    ]
+    for key, name in (("distortion_pct", "duty-cycle distortion of a bit"),
+                      ("sample_margin_pct", "UART sampling-point margin"),
+                      ("eye_margin_v", "eye opening beyond VIL/VIH")):
+        lim = TIMING[key]
+        results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
+    for key, name in (("line_ma", "current into the P1 data line (simulated)"),
+                      ("drq_volts", "Data Request voltage at RJ12 pin 2 (4N35 at min CTR)"),
+                      ("drq_ma", "Data Request current into RJ12 pin 2 (4N35 at min CTR)")):
+        lim = el[key]
+        results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
+    drq_hi = max(d[1] for d in report.drq), max(d[2] for d in report.drq)
+    results[-2].passed &= el["drq_volts"].ok(drq_hi[0])
+    results[-1].passed &= el["drq_ma"].ok(drq_hi[1])
+    results.append(Result("highest standard baud rate with margin", "max_baud", report.max_baud, MAX_BAUD.text(),
+                          MAX_BAUD.ok(report.max_baud), "Bd", "worst 3 cases at 115200", MAX_BAUD.why))
+    report.results = results
+
+
+def worst_waveforms(report: Report, facts: dict | None = None):
+    """The worst case again, keeping waveforms: its short window and a longer telegram stretch for the eye."""
+    from ..rules import load_facts
+
+    facts = facts or load_facts()
+    case = report.worst_case
+    short = simulate(report.path, case, Stimulus(worst_window(), BAUD), facts, keep_wave=True)
+    eye = simulate(report.path, case, Stimulus(TELEGRAM[:EYE_BYTES], BAUD), facts, keep_wave=True)
+    return short, eye
+

@@ -1,0 +1,83 @@
+"""The simulation of the real board: netlist from the circuit, a hand-checked edge, and what-if designs."""
+
+import numpy as np
+import pytest
+
+from hwtools.circuit import build_board
+from hwtools.rules import load_facts
+from hwtools.si.model import Case, DataPath, data_deck
+from hwtools.si.stimulus import Stimulus, worst_window
+from hwtools.si.sweep import analyse, simulate
+
+FACTS = load_facts()
+
+
+@pytest.fixture(scope="module")
+def board():
+    return build_board()
+
+
+@pytest.fixture(scope="module")
+def nominal(board):
+    """A small sweep of the proven board: Monte Carlo only, a handful of runs (the full sweep is the bench)."""
+    return analyse(board, mc_runs=6, corners=False)
+
+
+def test_data_path_found_by_connections(board):
+    p = DataPath.from_board(board)
+    assert (p.pullup.ref, p.base.ref, p.collector.ref, p.q_ref) == ("R2", "R1", "R3", "Q1")
+    assert p.pullup.ohms == board.value("R2") and p.rx == "RX"
+    assert (p.drq_led.ref, p.drq_out.ref, p.opto_ref) == ("R4", "R5", "U2")
+    deck = data_deck(p, Case("t"), Stimulus(b"A", 115200).light(), 1e-4, 1e-8, FACTS)
+    assert f"R2 P1_5V P1_DATA {board.value('R2'):g}" in deck
+    assert "Q1 RX Q1_BASE 0 QBC547" in deck
+
+
+def test_rx_rising_edge_matches_hand_calculation(board):
+    """Q1 off → R3 charges the RX node: 10-90 % = ln 9 · R3 · C.
+
+    C = ESP32 pad + board (parts.toml) + Q1's collector-base junction averaged over the swing
+    (charge / swing of CJC / (1 + V/VJC)^MJC from VCB ≈ 0 to VDD).
+    """
+    p = DataPath.from_board(board)
+    case = Case("hand", v33=3.3)
+    run = simulate(p, case, Stimulus(worst_window(), 115200), FACTS)
+    q = FACTS["bc547_spice"]["params"]
+    cjc, vj, mj = q["CJC"], q["VJC"], q["MJC"]
+    v2 = case.v33
+
+    def charge(v):
+        return cjc * vj / (1 - mj) * (1 + v / vj) ** (1 - mj)
+
+    c_jc = (charge(v2) - charge(0.0)) / v2
+    c = (FACTS["esp32"]["input_capacitance_pf"] + FACTS["rx_node"]["board_pf"]) * 1e-12 + c_jc
+    hand = np.log(9) * p.collector.ohms * c
+    assert run.metrics.rise_ns * 1e-9 == pytest.approx(hand, rel=0.2)
+
+
+def test_proven_board_passes(nominal):
+    assert nominal.passed, [str(r) for r in nominal.results if not r.passed]
+    s = nominal.summary()
+    assert s["max_baud"] >= 115200 and s["pass"] is True
+    assert 0 < s["distortion_pct"] < 10 and s["eye_margin_v"] > 0.2
+    assert 4.0 <= s["drq_volts"] <= 5.5 and 4.0 <= s["drq_ma"] <= 10
+
+
+def test_every_result_states_figure_and_limit(nominal):
+    texts = [str(r) for r in nominal.results]
+    assert any("distortion" in t and "limit ≤ 10" in t for t in texts)
+    assert all(t.startswith("PASS") for t in texts)
+
+
+def test_47k_pullup_is_too_slow():
+    report = analyse(build_board({"R2": "47 kOhm"}), mc_runs=4, corners=False)
+    failed = {r.key for r in report.results if not r.passed}
+    assert {"distortion_pct", "sample_margin_pct"} <= failed
+    assert "line_ma" not in failed and not report.passed
+
+
+def test_470_ohm_pullup_breaks_the_5_ma_rule():
+    report = analyse(build_board({"R2": "470 Ohm"}), mc_runs=4, corners=False)
+    line = next(r for r in report.results if r.key == "line_ma")
+    assert not line.passed and line.value > 5.0
+    assert "FAIL" in str(line) and "≤ 5" in str(line)
