@@ -1,0 +1,81 @@
+"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]``
+
+Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL <serial> <record>``.
+Exit status: 0 PASS, 1 FAIL, 2 station or usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 on usage errors, which is what we want
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _progress(kind: str, res) -> None:
+    from .steps import STEPS
+
+    if kind == "start":
+        print(f"[{res.index}/{len(STEPS)}] {res.title} …", flush=True)
+        return
+    print(f"[{res.index}/{len(STEPS)}] {res.title}: {res.outcome.value} ({res.duration_s:.2f} s)", flush=True)
+    for m in res.measurements:
+        if m.outcome.value != "PASS":
+            print(f"      {m.outcome.value}: {m.describe()}", flush=True)
+    if res.error:
+        print(f"      {res.error}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .sim import FAULTS
+
+    ap = _Parser(prog="p1reader-bringup", description="Bring-up station for the p1reader board.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="run the bring-up sequence on one board")
+    r.add_argument("--station", required=True, help="station YAML file, or 'sim' for the simulated bench")
+    r.add_argument("--board-serial", required=True, help="serial number of the board under test")
+    r.add_argument("--records", default="records", help="records directory (default: ./records)")
+    r.add_argument("--inject", choices=FAULTS, help="fault to inject (simulated station only)")
+    a = ap.parse_args(argv)
+
+    from . import runner, station
+    from .record import RecordError, check_serial
+
+    try:
+        check_serial(a.board_serial)
+        st = station.resolve(a.station)
+        if a.inject and st.kind != "sim":
+            raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
+    except (station.StationError, RecordError) as e:
+        print(f"station error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+    print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source})"
+          + (f", injecting {a.inject}" if a.inject else ""), flush=True)
+    try:
+        result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress)
+    except OSError as e:  # records directory not writable and the like
+        print(f"station error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if result.supply_output_after not in ("OFF", "not opened"):
+        print(f"WARNING: supply output state after the run: {result.supply_output_after} — switch it off by hand",
+              flush=True)
+    if result.failed is not None and result.failed.name == "setup":
+        print(f"station error: {result.failed.error}", file=sys.stderr)
+    word = "PASS" if result.passed else "FAIL"
+    tail = ""
+    if result.failed is not None:
+        tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
+    print(f"{word} {a.board_serial} {result.record_path}{tail}", flush=True)
+    if result.failed is not None and result.failed.name == "setup":
+        return EXIT_USAGE  # the bench itself could not be brought up (e.g. socat missing)
+    return EXIT_PASS if result.passed else EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The bring-up sequence and the bench's lifecycle.
+
+``run()`` opens the bench (the simulated one for ``kind: sim``), runs the steps in order, writes the
+record after every step and stops at the first FAIL/ERROR. Whatever happens — a normal end, a failed
+step, an exception, Ctrl-C, SIGTERM, a lost port — the ``finally`` turns the supply output off, reads
+back its state into the record, and closes ports and instruments, each in bounded time.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import traceback
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Callable
+
+from .instruments import InstrumentError
+from .measurement import Outcome, StepResult
+from .ports import PortError
+from .record import RunRecord, utc_now
+from .station import Station
+from .steps import STEPS, Bench, StepFailure
+
+
+class Aborted(BaseException):
+    """SIGTERM/SIGHUP during a run (Ctrl-C arrives as KeyboardInterrupt)."""
+
+
+@dataclass
+class RunResult:
+    outcome: Outcome
+    record_path: str
+    failed: StepResult | None
+    steps: list[StepResult]
+    supply_output_after: str
+    bench: Bench
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome in (Outcome.PASS, Outcome.MARGINAL)
+
+
+@contextmanager
+def _signals_abort():
+    """SIGTERM/SIGHUP raise Aborted in the main thread (so `finally` runs); restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Aborted(signal.Signals(signum).name)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextmanager
+def _signals_ignored():
+    """Teardown must not be cut short by a second Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def supply_off(bench: Bench) -> str:
+    """Turn the output off (retrying) and read back the state: 'OFF', 'ON' or 'UNKNOWN: …'."""
+    if bench.supply is None:
+        return "not opened"
+    last = ""
+    for _ in range(3):
+        try:
+            bench.supply.output(False)
+            return "ON" if bench.supply.output_state() else "OFF"
+        except Exception as e:  # keep trying: this is the one thing that must happen
+            last = str(e)
+            time.sleep(0.1)
+    return f"UNKNOWN: {last}"
+
+
+def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
+        progress: Callable[[str, object], None] = lambda kind, obj: None) -> RunResult:
+    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult)."""
+    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source}
+    record = RunRecord(records_dir, board_serial, station.name, meta)
+    bench = Bench(station)
+    results: list[StepResult] = []
+    failed: StepResult | None = None
+    supply_state = "not opened"
+    with ExitStack() as stack, _signals_abort():
+        try:
+            if station.kind == "sim":
+                from .sim import SimBench
+
+                sim = stack.enter_context(SimBench(station, fault=inject))
+                bench.extra["sim"] = sim
+            for i, step in enumerate(STEPS, 1):
+                res = StepResult(i, step.name, step.title, started=utc_now())
+                results.append(res)
+                progress("start", res)
+                t0 = time.monotonic()
+                try:
+                    res.measurements = step.run(bench)
+                except (StepFailure, PortError, InstrumentError) as e:
+                    res.outcome, res.error = Outcome.FAIL, str(e)
+                except (KeyboardInterrupt, Aborted) as e:
+                    res.outcome = Outcome.ERROR
+                    res.error = "aborted by operator (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else f"aborted ({e})"
+                    res.duration_s = time.monotonic() - t0
+                    raise
+                except Exception as e:
+                    res.outcome = Outcome.ERROR
+                    res.error = f"internal error: {type(e).__name__}: {e}"
+                    record.data.setdefault("tracebacks", {})[step.name] = traceback.format_exc()
+                res.duration_s = time.monotonic() - t0
+                res.finish()
+                if bench.firmware:
+                    record.data["firmware"] = bench.firmware
+                record.add_step(res)
+                progress("done", res)
+                if res.outcome in (Outcome.FAIL, Outcome.ERROR):
+                    failed = res
+                    break
+        except (KeyboardInterrupt, Aborted) as e:
+            recorded = {st["index"] for st in record.data["steps"]}
+            if results and results[-1].index not in recorded:
+                failed = results[-1]  # interrupted inside a step: that step is the ERROR
+            else:  # interrupted between steps or while the bench started
+                failed = StepResult(len(results) + 1, STEPS[len(results)].name if len(results) < len(STEPS) else "end",
+                                    "Aborted", outcome=Outcome.ERROR, started=utc_now(),
+                                    error="aborted by operator (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else f"aborted ({e})")
+                results.append(failed)
+            record.add_step(failed)
+            progress("done", failed)
+        except Exception as e:  # the sim bench could not start: still a clean record (steps catch their own)
+            res = StepResult(0, "setup", "Bench set-up", outcome=Outcome.FAIL,
+                             error=f"{type(e).__name__}: {e}", started=utc_now())
+            results.append(res)
+            record.add_step(res)
+            progress("done", res)
+            failed = res
+        finally:
+            with _signals_ignored():
+                supply_state = supply_off(bench)
+                for part in (bench.console, bench.meter, bench.dmm, bench.supply):
+                    if part is not None:
+                        try:
+                            part.close()
+                        except Exception:
+                            pass
+                stack.close()  # stop the simulated bench (if any) while signals are still held off
+                record.data["supply_output_after"] = supply_state
+                if supply_state != "OFF" and bench.supply is not None:
+                    record.data["warning"] = "SUPPLY OUTPUT MAY STILL BE ON — switch it off by hand"
+                ran = {r.index for r in results}
+                for i, step in enumerate(STEPS, 1):
+                    if i not in ran and failed is not None:
+                        skipped = StepResult(i, step.name, step.title, outcome=Outcome.SKIPPED,
+                                             error=f"not run: step {failed.index} {failed.name} did not pass")
+                        record.data["steps"].append(skipped.to_dict())
+                outcome = Outcome.worst([r.outcome for r in results]) if failed is None else failed.outcome
+                if failed is None and len(results) < len(STEPS):
+                    outcome = Outcome.ERROR
+                console_log = bytes(bench.console.log) if bench.console is not None else b""
+                record.finish(outcome, failed, console_log)
+    return RunResult(outcome, str(record.path), failed, results, supply_state, bench)

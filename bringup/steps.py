@@ -1,0 +1,331 @@
+"""The six bring-up steps. Each takes the :class:`Bench` and returns its measurements with limits.
+
+A step raises :class:`StepFailure` (or a port/instrument error) when it cannot go on; the runner turns
+that into a FAIL naming the step. Steps leave the bench in a defined state: the runner alone turns the
+supply off, on every exit path.
+"""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import telegrams as tg
+from .firmware import p1frame
+from .measurement import Measurement
+from .ports import BoardConsole, ConsoleTimeout, MeterPort
+from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, Station
+
+
+class StepFailure(Exception):
+    """A step cannot continue; the message says what was seen."""
+
+
+@dataclass
+class Sent:
+    name: str
+    data: bytes
+    expected: dict | None  # dsmr_parser fields (None: compare with decoding the sent bytes)
+    lowercase: bool = False
+
+
+@dataclass
+class Bench:
+    """Everything the steps talk to. Opened piecewise by step 1, closed by the runner."""
+
+    station: Station
+    supply: object | None = None
+    dmm: object | None = None
+    meter: MeterPort | None = None
+    console: BoardConsole | None = None
+    supply_on: bool = False
+    firmware: str = ""
+    log: Callable[[str], None] = lambda s: None
+    extra: dict = field(default_factory=dict)
+
+    def band(self, low: float, high: float) -> float:
+        return (high - low) * self.station.limits.marginal_fraction
+
+
+def _lim(bench: Bench, name: str, value, unit: str, note: str = "") -> Measurement:
+    lo, hi = getattr(bench.station.limits, name)
+    return Measurement(name, value, unit, lo, hi, bench.band(lo, hi), note=note)
+
+
+# ---------------------------------------------------------------- 1. station self-check
+def self_check(bench: Bench) -> list[Measurement]:
+    from .instruments import open_instrument
+
+    st = bench.station
+    ms = []
+    bench.supply = open_instrument(st.supply)
+    # Safety first: whatever state the supply was left in, the output is off before anything else.
+    bench.supply.output(False)
+    ms.append(Measurement("supply identifies", bool(idn := bench.supply.identify()), expect=True, note=idn))
+    bench.dmm = open_instrument(st.dmm)
+    ms.append(Measurement("dmm identifies", bool(idn := bench.dmm.identify()), expect=True, note=idn))
+    bench.meter = MeterPort(st.meter.url, st.meter.baud, write_timeout=st.meter.write_timeout_s)
+    ms.append(Measurement("meter port opens", True, expect=True, note=st.meter.url))
+    bench.console = BoardConsole(st.console.url, st.console.baud, st.console.timeout_s)
+    ms.append(Measurement("console port opens", True, expect=True, note=st.console.url))
+    reply = bench.console.command("VERSION", "VERSION", retry_s=0.5)
+    fields = dict(w.split("=", 1) for w in reply.split()[1:] if "=" in w)
+    bench.firmware = fields.get("fw", "")
+    ms.append(Measurement("firmware version", bench.firmware, expect=p1frame.FIRMWARE_VERSION, note=reply))
+    ms.append(Measurement("console protocol", fields.get("proto", ""), expect=str(p1frame.PROTOCOL_VERSION)))
+    return ms
+
+
+# ---------------------------------------------------------------- 2. power
+def power(bench: Bench) -> list[Measurement]:
+    st, psu = bench.station, bench.supply
+    cfg = st.supply
+    ms = [Measurement("current limit", cfg.current_limit_a, "A", 0.0, P1_TRIP_POINT_A,
+                      note="set before the output turns on; P1 trip point 260–300 mA")]
+    psu.output(False)
+    psu.configure(cfg.voltage_v, cfg.current_limit_a)  # reads back both, checks SYST:ERR?
+    if psu.output_state():
+        raise StepFailure("supply output is on before configuration finished; refusing to continue")
+    bench.supply_on = True  # from here on the runner must turn it off
+    psu.output(True)
+    peak = psu.peak_current() if hasattr(psu, "peak_current") else None
+    samples = [psu.measure_current() for _ in range(max(1, cfg.inrush_samples))]
+    inrush = max([peak] + samples) if peak is not None else max(samples)
+    how = "peak-hold query" if peak is not None else f"max of {len(samples)} samples after turn-on"
+    ms.append(_lim(bench, "inrush_current_a", inrush, "A", how))
+    time.sleep(cfg.settle_s)
+    idle = statistics.fmean(psu.measure_current() for _ in range(3))
+    volts = psu.measure_voltage()
+    note = ""
+    if idle >= 0.95 * cfg.current_limit_a:
+        note = f"supply in current limit ({cfg.current_limit_a} A): over-current, short on +5 V?"
+    ms.append(_lim(bench, "idle_current_a", round(idle, 5), "A", note))
+    ms.append(_lim(bench, "supply_voltage_v", volts, "V", note))
+    return ms
+
+
+# ---------------------------------------------------------------- 3. rails and Data Request
+def rails(bench: Bench) -> list[Measurement]:
+    st = bench.station
+    ms = [_lim(bench, "rail_3v3_v", bench.dmm.measure_dc_voltage(st.dmm.rail_channel), "V")]
+    reply = bench.console.command("DRQ 1", "DRQ")
+    ms.append(Measurement("firmware asserts Data Request", reply, expect="DRQ 1"))
+    time.sleep(0.05)
+    if st.meter.drq_via == "dmm":
+        ms.append(_lim(bench, "drq_v", bench.dmm.measure_dc_voltage(st.dmm.drq_channel), "V"))
+    elif st.meter.drq_via == "cts":
+        ms.append(Measurement("Data Request high (adapter CTS)", bench.meter.cts(), expect=True,
+                              note="logic level only; the 4.0–5.5 V window needs the DMM"))
+    else:
+        ms.append(Measurement("Data Request voltage", "not measured", expect="not measured",
+                              note="station has drq_via: none"))
+    return ms
+
+
+# ---------------------------------------------------------------- 4. telegram loopback
+def telegram_set(st: Station) -> list[Sent]:
+    sent = [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
+    for entry in st.loopback.include_shared:
+        p = Path(entry)
+        files = sorted(p.glob("*.txt")) if p.is_dir() else [p]
+        for f in files:
+            data = f.read_bytes()
+            bang = data.rfind(b"!")
+            lower = data[bang + 1 : bang + 5] != data[bang + 1 : bang + 5].upper()
+            sent.append(Sent(f.stem, data, None, lowercase=lower))
+    return sent
+
+
+def diagnose_silence(bench: Bench, garbage_before: int, telegrams_before: int, sent_bytes: int) -> str:
+    """Why did no @T come? Ask the board's counters instead of reporting a bare timeout."""
+    hb = bench.console.status()
+    g = hb.counters["garbage"] - garbage_before
+    t = hb.counters["telegrams"] - telegrams_before
+    if t == 0 and g >= sent_bytes // 2:
+        return (f"polarity looks wrong: the board received {g} of {sent_bytes} bytes but never a '/' "
+                f"(garbage counter {garbage_before}→{hb.counters['garbage']}); the meter line is not "
+                f"inverted — check the open-collector stage or the adapter's TXD-inverted setting")
+    if t == 0 and g == 0:
+        return ("the board received nothing on the meter line: check RJ12 pin 5 wiring, the pull-up "
+                "and that the adapter's TX is connected")
+    return f"board counted {t} frame(s) and {g} garbage byte(s) but sent no status line for them"
+
+
+def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0) -> tuple[list, float]:
+    """Send telegrams (back to back, or one every `interval_s`) and collect the board's reports.
+
+    Returns the reports and the monotonic time the first byte was sent."""
+    con, meter = bench.console, bench.meter
+    hb = con.status()
+    n0 = con.report_count()
+    t0 = time.monotonic()  # same clock as TelegramReport.received_at
+    for i, it in enumerate(items):
+        if interval_s and i:
+            time.sleep(max(0.0, t0 + i * interval_s - time.monotonic()))
+        meter.send(it.data)
+    total = sum(len(it.data) for it in items)
+    try:
+        reports = con.wait_reports(n0, len(items), timeout=bench.station.console.timeout_s)
+    except ConsoleTimeout:
+        reports = con.reports_since(n0)
+        if not reports:
+            raise StepFailure("no @T status line: " + diagnose_silence(
+                bench, hb.counters["garbage"], hb.counters["telegrams"], total)) from None
+        # let an unfinished frame time out on the board, then take what came
+        time.sleep(bench.station.loopback.idle_s)
+        reports = con.reports_since(n0)
+    return reports, t0
+
+
+def judge_loopback(label: str, items: list[Sent], reports: list) -> list[Measurement]:
+    n = len(items)
+    identical = verdict_ok = decoded_ok = byte_errors = 0
+    problems: list[str] = []
+    for it, r in zip(items, reports):
+        if r.echo == it.data:
+            identical += 1
+        else:
+            diff = sum(a != b for a, b in zip(r.echo, it.data)) + abs(len(r.echo) - len(it.data))
+            byte_errors += diff
+            problems.append(f"{it.name}: echo differs in {diff} byte(s)")
+        want_case = "lower" if it.lowercase else "upper"
+        if r.verdict == "ok" and r.case == want_case:
+            verdict_ok += 1
+        else:
+            problems.append(f"{it.name}: board verdict {r.verdict} case={r.case}")
+        try:
+            expected = it.expected or tg.decoded_fields(tg.decode(it.data))
+            diffs = tg.compare(expected, tg.decoded_fields(tg.decode(r.echo)))
+        except Exception as e:  # dsmr_parser raises its own ParseError / InvalidChecksumError
+            diffs = [f"dsmr_parser: {type(e).__name__}: {e}"]
+        if diffs:
+            problems.append(f"{it.name}: " + "; ".join(diffs[:2]))
+        else:
+            decoded_ok += 1
+    missing = n - len(reports)
+    if missing > 0:
+        problems.insert(0, f"{missing} telegram(s) got no report")
+        byte_errors += sum(len(it.data) for it in items[len(reports):])
+    note = "; ".join(problems[:3])
+    return [
+        Measurement(f"{label}: reports", len(reports), "telegrams", n, n, note=note if missing else ""),
+        Measurement(f"{label}: echo byte-identical", identical, "telegrams", n, n, note=note),
+        Measurement(f"{label}: board CRC verdict ok", verdict_ok, "telegrams", n, n, note=note),
+        Measurement(f"{label}: dsmr_parser fields match", decoded_ok, "telegrams", n, n, note=note),
+        Measurement(f"{label}: byte errors", byte_errors, "bytes", 0, 0),
+    ]
+
+
+def loopback(bench: Bench) -> list[Measurement]:
+    lb = bench.station.loopback
+    items = telegram_set(bench.station)
+    ms: list[Measurement] = []
+    for rnd in range(lb.line_rate_rounds):
+        reports, _ = exchange(bench, items)
+        ms += judge_loopback(f"line rate #{rnd + 1}" if lb.line_rate_rounds > 1 else "line rate", items, reports)
+    if lb.slow_count:
+        slow = [items[i % len(items)] for i in range(lb.slow_count)]
+        reports, _ = exchange(bench, slow, interval_s=lb.slow_interval_s)
+        ms += judge_loopback(f"one every {lb.slow_interval_s:g} s", slow, reports)
+    return ms
+
+
+# ---------------------------------------------------------------- 5. negative cases
+def _one(bench: Bench, data: bytes, what: str):
+    """Send one frame, wait for its single report (a truncated one after the line goes quiet)."""
+    con = bench.console
+    n0 = con.report_count()
+    bench.meter.send(data)
+    time.sleep(bench.station.loopback.idle_s)
+    return con.wait_reports(n0, 1)[0]
+
+
+def negatives(bench: Bench) -> list[Measurement]:
+    spec = tg.standard_set(small=True)[1]
+    good = tg.build(spec)
+    body = tg.body(spec)
+    crc = p1frame.crc16_arc(body)
+    ms = []
+
+    r = _one(bench, body + f"{crc ^ 0x0F0F:04X}\r\n".encode(), "wrong CRC")
+    ms.append(Measurement("wrong CRC flagged", r.verdict, expect="crc-error",
+                          note=f"crc_sent={r.crc_sent} crc_calc={r.crc_calc}"))
+
+    r = _one(bench, good[: len(good) * 6 // 10], "truncated")
+    ms.append(Measurement("truncated telegram flagged", r.verdict, expect="truncated", note=f"len={r.length}"))
+
+    rng = random.Random(17)
+    garbage = bytes(rng.choice([b for b in range(256) if b != 0x2F]) for _ in range(256))
+    g0 = bench.console.status().counters["garbage"]
+    bench.meter.send(garbage)
+    r = _one(bench, good, "telegram after garbage")
+    g1 = bench.console.status().counters["garbage"]
+    ms.append(Measurement("garbage bytes counted", g1 - g0, "bytes", len(garbage), len(garbage)))
+    ms.append(Measurement("telegram after garbage", r.verdict, expect="ok"))
+
+    spec_lc = tg.standard_set(small=True)[0]
+    spec_lc.lowercase_crc = True
+    r = _one(bench, tg.build(spec_lc), "lower-case CRC")
+    ms.append(Measurement("lower-case CRC accepted and reported", f"{r.verdict}/case={r.case}",
+                          expect="ok/case=lower", note="accepted; the board says case=lower"))
+
+    big = body.replace(b"\r\n!", b"\r\n" + b"0-0:96.13.0()\r\n" * 400 + b"!")
+    big += f"{p1frame.crc16_arc(big):04X}\r\n".encode()
+    r = _one(bench, big, "over-long frame")
+    ms.append(Measurement("over-long frame flagged", r.verdict, expect="overflow", note=f"len={r.length}"))
+
+    # Non-inverted input: the bytes as a UART sees them when the inverter is missing.
+    inverted = bytes(b ^ 0xFF for b in good)
+    hb = bench.console.status()
+    n0 = bench.console.report_count()
+    bench.meter.send(inverted)
+    time.sleep(bench.station.loopback.idle_s)
+    try:
+        bench.console.wait_reports(n0, 1, timeout=min(1.0, bench.station.console.timeout_s))
+        diagnosis = "board produced a status line for non-inverted input"
+    except ConsoleTimeout:
+        diagnosis = diagnose_silence(bench, hb.counters["garbage"], hb.counters["telegrams"], len(inverted))
+    ms.append(Measurement("non-inverted input diagnosed", diagnosis.startswith("polarity looks wrong"),
+                          expect=True, note=diagnosis))
+    return ms
+
+
+# ---------------------------------------------------------------- 6. throughput
+def throughput(bench: Bench) -> list[Measurement]:
+    st = bench.station
+    items = telegram_set(st)
+    items = [it for it in items if not it.lowercase]
+    seq = [items[i % len(items)] for i in range(st.loopback.throughput_count)]
+    reports, t0 = exchange(bench, seq)
+    ms = judge_loopback("throughput run", seq, reports)
+    keep = [m for m in ms if m.name.endswith(("reports", "byte errors"))]
+    # End to end: bytes that came back byte-identical, from the first byte sent to the last @T line
+    # received (so the board's and the console's latency count against it).
+    good = sum(len(it.data) for it, r in zip(seq, reports) if r.echo == it.data)
+    span = reports[-1].received_at - t0 if reports else 0.0
+    rate = good / span if span > 0 else 0.0
+    bench.extra["throughput_bytes_per_s"] = rate
+    lo, hi = st.limits.throughput_ratio
+    keep.append(Measurement("throughput", round(rate, 1), "bytes/s", note=f"line: {LINE_BYTES_PER_S:.0f} bytes/s"))
+    keep.append(Measurement("ratio to line rate", round(rate / LINE_BYTES_PER_S, 4), "", lo, hi, bench.band(lo, hi) / 2))
+    return keep
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[[Bench], list[Measurement]]
+
+
+STEPS = [
+    Step("self_check", "Station self-check", self_check),
+    Step("power", "Power", power),
+    Step("rails", "3V3 rail and Data Request", rails),
+    Step("loopback", "Telegram loopback", loopback),
+    Step("negatives", "Negative cases", negatives),
+    Step("throughput", "Throughput", throughput),
+]

@@ -1,0 +1,206 @@
+"""The whole bring-up through the CLI on the simulated bench: PASS, every fault, Ctrl-C, usage errors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from bringup_helpers import REPO, SHARED_TELEGRAMS, last_line, load_record, run_cli
+
+STEP_NAMES = ["self_check", "power", "rails", "loopback", "negatives", "throughput"]
+
+
+def test_full_sim_station_passes(tmp_path):
+    """`--station sim` exactly as shipped (full telegram set, one a second): every step PASS.
+    (Its throughput step judges the ratio to line rate, ≥ 0.97; the timed figures live in
+    tests/bench_bringup.py.)"""
+    rc, out, err = run_cli(["run", "--station", "sim", "--board-serial", "SN-0001", "--records", str(tmp_path)])
+    assert rc == 0, out + err
+    final = last_line(out)
+    word, serial, path = final.split()[:3]
+    assert (word, serial) == ("PASS", "SN-0001")
+    assert Path(path).parent == tmp_path / "SN-0001" and path.endswith(".json")
+    rec = load_record(final)
+    assert rec["outcome"] == "PASS" and rec["supply_output_after"] == "OFF"
+    assert [s["name"] for s in rec["steps"]] == STEP_NAMES
+    assert all(s["outcome"] == "PASS" for s in rec["steps"]), rec["steps"]
+    assert rec["firmware"] == "1.0.0"
+    for i in range(1, 7):
+        assert f"[{i}/6]" in out
+    stem = Path(path).with_suffix("")
+    html = stem.with_suffix(".html").read_text()
+    assert "Measurements and limits" in html and "@T seq=" in html and "rail_3v3_v" in html
+    suite = ET.parse(stem.with_suffix(".junit.xml")).getroot()
+    assert suite.get("tests") == "6" and suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert b"@H fw=1.0.0" in stem.with_suffix(".console.log").read_bytes()
+    thr = {m["name"]: m for m in rec["steps"][5]["measurements"]}
+    assert thr["ratio to line rate"]["low"] == 0.97 and thr["throughput"]["unit"] == "bytes/s"
+
+
+def test_every_step_measures_with_limits(tmp_path, fast_station):
+    rc, out, _ = run_cli(["run", "--station", str(fast_station()), "--board-serial", "B1", "--records", str(tmp_path)])
+    assert rc == 0, out
+    rec = load_record(last_line(out))
+    by_step = {s["name"]: {m["name"]: m for m in s["measurements"]} for s in rec["steps"]}
+    # 1 self-check
+    assert by_step["self_check"]["firmware version"]["value"] == "1.0.0"
+    assert by_step["self_check"]["supply identifies"]["note"].startswith("P1READER-SIM,PSU")
+    # 2 power: limit no higher than the trip point, realistic currents
+    p = by_step["power"]
+    assert p["current limit"]["value"] <= 0.26 and p["current limit"]["high"] == 0.26
+    assert 0.08 < p["idle_current_a"]["value"] < 0.09 and p["idle_current_a"]["unit"] == "A"
+    assert p["inrush_current_a"]["value"] == pytest.approx(0.121)
+    assert 4.99 < p["supply_voltage_v"]["value"] < 5.01
+    # 3 rails
+    r = by_step["rails"]
+    assert 3.29 < r["rail_3v3_v"]["value"] < 3.31 and r["rail_3v3_v"]["low"] == 3.2
+    assert r["drq_v"]["low"] == 4.0 and r["drq_v"]["high"] == 5.5 and r["drq_v"]["outcome"] == "PASS"
+    # 4 loopback: both sub-steps, nothing lost
+    lb = by_step["loopback"]
+    assert lb["line rate: byte errors"]["value"] == 0
+    assert lb["one every 0.1 s: echo byte-identical"]["value"] == 2
+    # 5 negatives
+    n = by_step["negatives"]
+    assert n["wrong CRC flagged"]["value"] == "crc-error"
+    assert n["truncated telegram flagged"]["value"] == "truncated"
+    assert n["garbage bytes counted"]["value"] == 256
+    assert n["lower-case CRC accepted and reported"]["value"] == "ok/case=lower"
+    assert n["over-long frame flagged"]["value"] == "overflow"
+    assert n["non-inverted input diagnosed"]["note"].startswith("polarity looks wrong")
+    # 6 throughput
+    t = by_step["throughput"]
+    assert t["throughput"]["unit"] == "bytes/s" and t["throughput run: byte errors"]["value"] == 0
+
+
+def test_shared_telegrams_go_through_loopback(tmp_path, fast_station):
+    st = fast_station(loopback={"include_shared": [str(SHARED_TELEGRAMS)], "slow_count": 0})
+    rc, out, _ = run_cli(["run", "--station", str(st), "--board-serial", "B2", "--records", str(tmp_path)])
+    assert rc == 0, out
+    rec = load_record(last_line(out))
+    lb = {m["name"]: m for m in rec["steps"][3]["measurements"]}
+    n = 3 + len(list(SHARED_TELEGRAMS.glob("*.txt")))
+    assert lb["line rate: echo byte-identical"]["value"] == n
+    assert lb["line rate: board CRC verdict ok"]["value"] == n  # includes the lower-case-CRC one
+    assert lb["line rate: dsmr_parser fields match"]["value"] == n
+
+
+FAULTS = {
+    # fault: (step index, step name, text the reason must contain)
+    "bit-errors": (4, "loopback", "line rate"),
+    "dropped-bytes": (4, "loopback", "line rate"),
+    "port-closed": (4, "loopback", "meter port"),
+    "instrument-timeout": (3, "rails", "no answer within"),
+    "over-current": (2, "power", "current limit"),
+    "polarity": (4, "loopback", "polarity looks wrong"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
+    index, name, text = FAULTS[fault]
+    rc, out, err = run_cli(["run", "--station", str(fast_station()), "--board-serial", "F1", "--records",
+                            str(tmp_path), "--inject", fault])
+    assert rc == 1, out + err
+    assert "Traceback" not in out + err
+    final = last_line(out)
+    assert final.startswith("FAIL F1 ") and f"step {index} {name}" in final and text in final, final
+    rec = load_record(final)
+    assert rec["outcome"] == "FAIL" and rec["failed_step"] == f"{index} {name}"
+    assert rec["inject"] == fault
+    assert rec["supply_output_after"] == "OFF"
+    outcomes = [s["outcome"] for s in rec["steps"]]
+    assert outcomes[index - 1] == "FAIL" and outcomes[index:] == ["SKIPPED"] * (6 - index)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig):
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "I1",
+                          "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        lines.append(line)
+        if "[4/6] Telegram loopback …" in line:
+            break
+    time.sleep(0.5)
+    p.send_signal(sig)
+    out, _ = p.communicate(timeout=30)
+    out = "".join(lines) + out
+    assert p.returncode == 1, out
+    final = last_line(out)
+    assert final.startswith("FAIL I1 ") and "step 4 loopback" in final and "aborted" in final
+    rec = load_record(final)
+    assert rec["supply_output_after"] == "OFF"
+    assert [s["outcome"] for s in rec["steps"]][:4] == ["PASS", "PASS", "PASS", "ERROR"]
+
+
+def test_record_is_written_after_every_step(tmp_path, fast_station):
+    """Kill -9 mid-run (no finally at all): the JSON still holds the steps measured so far."""
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "K1",
+                          "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "[4/6]" not in p.stdout.readline():
+        pass
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    (path,) = (tmp_path / "K1").glob("*.json")
+    rec = json.loads(path.read_text())
+    assert rec["outcome"] == "RUNNING"
+    assert [s["name"] for s in rec["steps"]] == STEP_NAMES[:3]
+    assert not list((tmp_path / "K1").glob(".*"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize("args, text", [
+    (["run", "--station", "nonexistent.yaml", "--board-serial", "X"], "cannot read"),
+    (["run", "--station", "sim", "--board-serial", "../evil"], "board serial"),
+    (["run", "--station", "sim", "--board-serial", "X", "--inject", "gremlins"], "invalid choice"),
+    (["run", "--board-serial", "X"], "--station"),
+    ([], "required"),
+])
+def test_usage_and_station_errors_exit_2(tmp_path, args, text):
+    rc, out, err = run_cli(args + (["--records", str(tmp_path)] if args else []))
+    assert rc == 2
+    assert text in err
+    assert "Traceback" not in err
+
+
+def test_bad_station_file_exit_2_names_key_and_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nkind: sim\nsupply:\n  current_limt_a: 0.2\n")
+    rc, out, err = run_cli(["run", "--station", str(bad), "--board-serial", "X", "--records", str(tmp_path)])
+    assert rc == 2
+    assert "supply.current_limt_a" in err and str(bad) in err
+
+
+def test_inject_refused_on_a_bench_station(tmp_path):
+    rc, out, err = run_cli(["run", "--station", str(REPO / "bringup" / "stations" / "example.yaml"),
+                            "--board-serial", "X", "--records", str(tmp_path), "--inject", "bit-errors"])
+    assert rc == 2 and "kind" in err
+
+
+def test_sim_bench_that_cannot_start_is_a_station_error(tmp_path, fast_station, monkeypatch):
+    """No socat on PATH: exit 2 with a station error, and still a record saying why."""
+    env_path = tmp_path / "bin"
+    env_path.mkdir()
+    (env_path / "python").symlink_to(sys.executable)
+    env = dict(os.environ, PYTHONPATH=str(REPO), PATH=str(env_path))
+    p = subprocess.run([sys.executable, "-m", "bringup", "run", "--station", str(fast_station()),
+                        "--board-serial", "N1", "--records", str(tmp_path / "rec")], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "socat not found" in p.stderr and "Traceback" not in p.stderr
+    rec = load_record(last_line(p.stdout))
+    assert rec["failed_step"] == "0 setup" and rec["supply_output_after"] == "not opened"
