@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import d32lib, kicad_cli, kicadlibs, project
+from . import d32lib, fabrules, kicad_cli, kicadlibs, pcb, project
 from .circuit import build_board
 from .schematic import SymbolLibraries, schematic
 
@@ -27,8 +27,38 @@ ERC_SEVERITY_OVERRIDES = {
 }
 
 
+# The board's own targets, above AISLER's minimums (which live in the .kicad_dru, see fabrules.py).
+BOARD_RULES = {
+    "min_clearance": 0.15, "min_track_width": 0.2, "min_copper_edge_clearance": 0.3, "min_hole_clearance": 0.25,
+    "min_hole_to_hole": 0.5, "min_through_hole_diameter": 0.3, "min_via_annular_width": 0.2,
+    "min_via_diameter": 0.7, "min_text_height": 0.8, "min_text_thickness": 0.15, "min_silk_clearance": 0.127,
+    "solder_mask_to_copper_clearance": 0.0,
+}
+# Every DRC finding counts: warnings are raised to errors so `--exit-code-violations` sees them all.
+DRC_SEVERITY_OVERRIDES = {"hole_to_hole": "error", "silk_overlap": "error", "silk_over_copper": "error",
+                          "silk_edge_clearance": "error", "lib_footprint_mismatch": "error",
+                          "lib_footprint_issues": "error", "footprint_symbol_mismatch": "error",
+                          "text_height": "error", "text_thickness": "error", "track_dangling": "error",
+                          "via_dangling": "error", "isolated_copper": "error"}
+
+
+def _netclass(name, track, priority):
+    return {"name": name, "clearance": 0.2, "track_width": track, "via_diameter": 0.8, "via_drill": 0.4,
+            "microvia_diameter": 0.3, "microvia_drill": 0.1, "diff_pair_gap": 0.25, "diff_pair_via_gap": 0.25,
+            "diff_pair_width": 0.2, "bus_width": 12, "wire_width": 6, "line_style": 0, "priority": priority,
+            "pcb_color": "rgba(0, 0, 0, 0.000)", "schematic_color": "rgba(0, 0, 0, 0.000)"}
+
+
 def project_file(root_uuid: str) -> str:
+    from .pcb import POWER_NETS, TRACK_POWER_MM, TRACK_SIGNAL_MM
+
     pro = {
+        "board": {"design_settings": {"rules": BOARD_RULES, "rule_severities": DRC_SEVERITY_OVERRIDES,
+                                      "meta": {"version": 2}}},
+        "net_settings": {"classes": [_netclass("Default", TRACK_SIGNAL_MM, 2147483647),
+                                     _netclass("Power", TRACK_POWER_MM, 0)],
+                         "meta": {"version": 4},
+                         "netclass_patterns": [{"netclass": "Power", "pattern": n} for n in sorted(POWER_NETS)]},
         "meta": {"filename": f"{project.NAME}.kicad_pro", "version": 3},
         "erc": {"erc_exclusions": [], "meta": {"version": 0}, "pin_map": [],
                 "rule_severities": ERC_SEVERITY_OVERRIDES},
@@ -58,7 +88,37 @@ def stage_project(stage: Path, log=print, build=build_board):
     (stage / f"{project.NAME}.kicad_pro").write_text(project_file(root_uuid), encoding="utf-8")
     (stage / "sym-lib-table").write_text(project.sym_lib_table(), encoding="utf-8")
     (stage / "fp-lib-table").write_text(project.fp_lib_table(), encoding="utf-8")
+    (stage / f"{project.NAME}.kicad_dru").write_text(fabrules.dru_text(), encoding="utf-8")
     return board
+
+
+def stage_board(stage: Path, log=print):
+    """Place, route and pour the board from the staged netlist, with KiCad's own pcbnew.
+
+    Runs in a fresh process: pcbnew keeps footprint caches and its UUID generator across calls, so only a
+    new process makes the same board byte for byte (and a crash in KiCad cannot take the caller down).
+    """
+    import subprocess
+    import sys
+
+    log("  board: placement, routing, ground pour (pcbnew)")
+    proc = subprocess.run([sys.executable, "-m", "hwtools.board_job", str(stage)], capture_output=True, text=True,
+                          cwd=project.ROOT)
+    if proc.returncode != 0:
+        # wxWidgets prints "Debug:" chatter on stderr; the job's own message is the last other line
+        lines = [l for l in proc.stderr.splitlines() if l.strip() and "Debug:" not in l]
+        raise GenerationError("board: " + (lines[-1] if lines else f"pcbnew job failed (exit {proc.returncode})"))
+
+
+def check_drc(stage: Path) -> dict:
+    report = kicad_cli.drc(stage / f"{project.NAME}.kicad_pcb", stage / "drc.json")
+    problems = kicad_cli.active_violations(report) + report.get("unconnected_items", []) + report.get(
+        "schematic_parity", [])
+    if problems:
+        lines = [f"{v.get('severity', 'error')}: {v['type']}: {v['description']} at "
+                 + ", ".join(i.get("description", "?") for i in v.get("items", [])) for v in problems]
+        raise GenerationError(f"DRC found {len(problems)} problem(s) on the generated board:\n  " + "\n  ".join(lines))
+    return report
 
 
 def check_erc(stage: Path) -> dict:
@@ -77,7 +137,8 @@ def export_netlist(stage: Path):
     net.write_text(project.normalise_netlist(net.read_text(encoding="utf-8"), stage), encoding="utf-8")
 
 
-GENERATED = [f"{project.NAME}.kicad_pro", f"{project.NAME}.kicad_sch", f"{project.NAME}.net", "sym-lib-table",
+GENERATED = [f"{project.NAME}.kicad_pro", f"{project.NAME}.kicad_sch", f"{project.NAME}.net", f"{project.NAME}.kicad_pcb",
+             f"{project.NAME}.kicad_dru", "sym-lib-table",
              "fp-lib-table", f"lib/{project.NAME}.kicad_sym", f"lib/{project.NAME}.pretty/{d32lib.NAME}.kicad_mod"]
 
 
@@ -91,6 +152,9 @@ def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board) ->
         check_erc(stage)
         log("  netlist (kicad-cli)")
         export_netlist(stage)
+        stage_board(stage, log)
+        log("  DRC with schematic parity (kicad-cli)")
+        check_drc(stage)
         changed = []
         for rel in GENERATED:
             src, dst = stage / rel, out_dir / rel

@@ -34,6 +34,13 @@ def erc(schematic: Path, report: Path) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))
 
 
+def drc(board: Path, report: Path) -> dict:
+    """Run DRC with schematic parity, return KiCad's JSON report."""
+    run("pcb", "drc", "--format", "json", "--severity-all", "--schematic-parity", "--exit-code-violations",
+        "-o", report, board, accept=(0, VIOLATIONS))
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
 def export_netlist(schematic: Path, out: Path):
     run("sch", "export", "netlist", "--format", "kicadsexpr", "-o", out, schematic)
 
@@ -49,3 +56,38 @@ def active_violations(report: dict, severities=("error", "warning")) -> list[dic
         if v.get("severity") in severities and not v.get("excluded", False):
             found.append(v)
     return found
+
+
+# --- manufacturing exports (hwtools/fab.py). Each is one bare kicad-cli call; fab.py normalises the output.
+
+def export_gerbers(pcb: Path, out_dir: Path, layers):
+    """Gerber X2 (attributes and netlist on, the default), coordinates from the aux (drill/place) origin."""
+    run("pcb", "export", "gerbers", "--use-drill-file-origin", "--layers", ",".join(layers), "-o", f"{out_dir}/", pcb)
+
+
+def export_drill(pcb: Path, out_dir: Path):
+    """Excellon, metric, PTH and NPTH in separate files, offset by the aux origin (`--drill-origin plot`)."""
+    run("pcb", "export", "drill", "--format", "excellon", "--excellon-units", "mm", "--excellon-separate-th",
+        "--drill-origin", "plot", "-o", f"{out_dir}/", pcb)
+
+
+def export_pos(pcb: Path, out: Path):
+    run("pcb", "export", "pos", "--format", "csv", "--units", "mm", "--side", "both", "--use-drill-file-origin",
+        "-o", out, pcb)
+
+
+def export_ipcd356(pcb: Path, out: Path):
+    run("pcb", "export", "ipcd356", "-o", out, pcb)
+
+
+def export_odb(pcb: Path, out: Path):
+    run("pcb", "export", "odb", "--compression", "zip", "--units", "mm", "-o", out, pcb)
+
+
+def render(pcb: Path, out: Path, side: str, width=1600, height=900):
+    """3D render to PNG, basic quality (≈ 1.5 s; `high` takes ≈ 8 s)."""
+    run("pcb", "render", "--side", side, "--width", width, "--height", height, "--quality", "basic", "-o", out, pcb)
+
+
+def export_sch_pdf(schematic: Path, out: Path):
+    run("sch", "export", "pdf", "-o", out, schematic)

@@ -1,0 +1,43 @@
+"""`python -m hwtools.board_job STAGE`: build the board file in a staged project (see generate.stage_board).
+
+Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
+"""
+
+import sys
+from pathlib import Path
+
+from . import pcb, project
+from .routing import RoutingError
+
+
+def build_board_file(stage: Path):
+    import pcbnew
+
+    pcbnew.KIID.SeedGenerator(1)  # KiCad makes random UUIDs otherwise: a seed makes the file reproducible
+    path = stage / f"{project.NAME}.kicad_pcb"
+    board = pcb.build(stage / f"{project.NAME}.net", stage / "lib")
+    problems = pcb.check_placement(board)
+    if problems:
+        raise pcb.LayoutError("placement in hwtools/layout.py: " + "; ".join(problems))
+    pcb.route(board)
+    pcb.add_silkscreen(board)
+    pcb.add_ground_pours(board)
+    board.Save(str(path))
+    # zones fill correctly (holes knocked out) only on a board KiCad loaded with its project
+    board = pcbnew.LoadBoard(str(path))
+    board.BuildConnectivity()
+    pcbnew.ZONE_FILLER(board).Fill(board.Zones())
+    board.Save(str(path))
+
+
+def main(argv):
+    try:
+        build_board_file(Path(argv[0]))
+    except (pcb.LayoutError, RoutingError) as e:
+        print(e, file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

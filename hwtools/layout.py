@@ -1,0 +1,85 @@
+"""Where everything sits on the board — the placement table, read like a drawing.
+
+Board coordinates are mm from the board's top-left corner (x right, y down, as KiCad draws); `ORIGIN`
+shifts the board to a tidy spot on KiCad's sheet. Rotation is KiCad's (degrees, counter-clockwise).
+
+What made the proven board usable, kept here: the RJ12 on the left edge so the cable plugs straight in,
+the D32's USB end on the right edge for programming, the "ESP32 PWR" jumpers and the I2C header at the
+top and bottom edges where fingers reach them, and an M3 hole in each corner.
+"""
+
+from dataclasses import dataclass
+
+ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
+WIDTH, HEIGHT = 106.0, 56.0  # the original was 114.9 × 60.0 mm
+CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
+
+
+@dataclass(frozen=True)
+class Place:
+    ref: str
+    x: float
+    y: float
+    rotation: float = 0.0
+    side: str = "top"
+
+
+PLACEMENT = [
+    # P1 side: the jack's mouth flush with the left edge, the regulator and its capacitors above it.
+    Place("J2", 17.3, 19.0, 270),
+    Place("U1", 24.0, 6.5, 0),
+    Place("C1", 36.0, 7.5, 0),
+    Place("C2", 24.0, 13.0, 0),
+    Place("C3", 47.0, 7.5, 0),
+    Place("C4", 40.0, 15.5, 0),
+    # inverter, between the jack's data pin and the D32
+    Place("R3", 24.0, 21.0, 0),
+    Place("R2", 24.0, 26.0, 0),
+    Place("R1", 24.0, 31.0, 0),
+    Place("Q1", 41.0, 31.0, 0),
+    # Data Request
+    Place("R5", 20.5, 36.5, 0),
+    Place("U2", 32.0, 42.0, 0),
+    Place("R4", 34.0, 52.0, 0),
+    # power LED
+    Place("R6", 29.2, 44.5, 180),
+    Place("D1", 11.5, 50.5, 0),
+    # the module, USB end on the right edge; jumpers and display header within reach
+    Place("M1", 73.2, 30.0, 180),
+    Place("J3", 58.0, 48.5, 0),
+    Place("J1", 60.75, 11.5, 90),
+]
+
+
+def holes():
+    """The four corner holes, H1..H4 clockwise from top-left."""
+    i = CORNER_HOLE_INSET
+    return [Place("H1", i, i), Place("H2", WIDTH - i, i), Place("H3", WIDTH - i, HEIGHT - i), Place("H4", i, HEIGHT - i)]
+
+
+def all_places():
+    return PLACEMENT + holes()
+
+
+# Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
+SILKSCREEN = [
+    ("p1reader v1.2", 80.0, 50.0, 1.5, 0),
+    ("P1", 4.0, 12.0, 2.0, 0),
+    ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
+    ("ESP32 PWR", 59.3, 54.2, 1.0, 0),
+    ("SCL SDA 5V GND", 64.5, 14.5, 0.8, 0),
+]
+
+# Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
+# parts whose middle is between pads or whose body is drawn full of silk. Board mm.
+REFERENCE_AT = {
+    "J3": (59.27, 45.7),
+    "J1": (57.6, 11.5),
+    "U1": (16.5, 6.5),
+    "C1": (37.75, 2.2),
+    "C2": (19.8, 12.0),
+    "C3": (48.25, 2.4),
+    "C4": (46.0, 15.5),
+    "D1": (12.0, 46.0),
+    "Q1": (43.5, 34.8),
+}

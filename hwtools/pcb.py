@@ -1,0 +1,301 @@
+"""Build the KiCad 9 board with KiCad's own `pcbnew` module: footprints, nets, placement, outline, silk.
+
+The board is made from the project's netlist (`kicad/p1reader.net`, KiCad's export of the generated
+schematic), so footprints carry the same symbol links, values, fields and net names that DRC's schematic
+parity compares against. Routing is a separate step (`routing.py`).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sexpdata
+
+from . import kicadlibs, layout, project
+
+TRACK_SIGNAL_MM = 0.25
+TRACK_POWER_MM = 0.5
+POWER_NETS = {"/P1_5V", "/+3V3", "/GND", "/D32_3V"}
+
+
+class LayoutError(Exception):
+    """Placement or board construction problem, naming the parts involved."""
+
+
+@dataclass
+class NetlistPart:
+    ref: str
+    value: str
+    footprint: str
+    uuid: str
+    fields: dict
+
+
+def _children(node, head):
+    return [x for x in node if isinstance(x, list) and x and x[0] == sexpdata.Symbol(head)]
+
+
+def _one(node, head, default=None):
+    found = _children(node, head)
+    return found[0][1] if found else default
+
+
+def read_netlist(path: Path):
+    """Parts and {(ref, pad): net name} from a KiCad s-expression netlist."""
+    tree = sexpdata.loads(path.read_text(encoding="utf-8"))
+    parts = {}
+    for comp in _children(_children(tree, "components")[0], "comp"):
+        fields = {}
+        for f in _children(_children(comp, "fields")[0], "field") if _children(comp, "fields") else []:
+            fields[_one(f, "name")] = f[2] if len(f) > 2 else ""
+        ref = _one(comp, "ref")
+        parts[ref] = NetlistPart(ref, _one(comp, "value"), _one(comp, "footprint"), _one(comp, "tstamps"), fields)
+    pad_nets = {}
+    for net in _children(_children(tree, "nets")[0], "net"):
+        name = _one(net, "name")
+        for node in _children(net, "node"):
+            pad_nets[(_one(node, "ref"), str(_one(node, "pin")))] = name
+    return parts, pad_nets
+
+
+def _mm(v):
+    import pcbnew
+
+    return pcbnew.FromMM(v)
+
+
+def _point(x, y):
+    import pcbnew
+
+    return pcbnew.VECTOR2I(_mm(layout.ORIGIN[0] + x), _mm(layout.ORIGIN[1] + y))
+
+
+def load_footprint(lib_id: str, lib_dir: Path):
+    import pcbnew
+
+    path = kicadlibs.footprint_file(lib_id, {project.NAME: lib_dir / f"{project.NAME}.pretty"})
+    fp = pcbnew.FootprintLoad(str(path.parent), path.stem)
+    if fp is None:
+        raise LayoutError(f"footprint {lib_id}: KiCad could not load {path}")
+    return fp
+
+
+def build(netlist: Path, lib_dir: Path, dru_text: str | None = None):
+    """A new BOARD with every part placed and every pad on its net (unrouted)."""
+    import pcbnew
+
+    parts, pad_nets = read_netlist(netlist)
+    places = {p.ref: p for p in layout.all_places()}
+    missing = sorted(set(parts) - set(places))
+    extra = sorted(set(places) - set(parts))
+    if missing or extra:
+        raise LayoutError("placement table and circuit differ: "
+                          + "; ".join(filter(None, [missing and f"not placed: {', '.join(missing)}",
+                                                    extra and f"placed but not in the circuit: {', '.join(extra)}"])))
+    board = pcbnew.NewBoard(str(netlist.with_suffix(".kicad_pcb")))
+    nets = {}
+    for name in sorted(set(pad_nets.values())):
+        nets[name] = pcbnew.NETINFO_ITEM(board, name)
+        board.Add(nets[name])
+    for ref in sorted(parts, key=lambda r: (r[0], int(r[1:]))):
+        part, place = parts[ref], places[ref]
+        fp = load_footprint(part.footprint, lib_dir)
+        fp.SetFPIDAsString(part.footprint)
+        fp.SetReference(ref)
+        fp.SetValue(part.value)
+        fp.SetPath(pcbnew.KIID_PATH(f"/{part.uuid}"))
+        for key in ("MPN", "Manufacturer"):
+            if part.fields.get(key):
+                field = pcbnew.PCB_FIELD(fp, fp.GetNextFieldId(), key)
+                field.SetText(part.fields[key])
+                field.SetVisible(False)
+                field.SetLayer(pcbnew.F_Fab)
+                fp.AddField(field)
+        if part.fields.get("exclude_from_bom") == "yes" or ref.startswith("H"):
+            fp.SetExcludedFromBOM(True)
+        board.Add(fp)
+        if place.side == "bottom":
+            fp.Flip(fp.GetPosition(), pcbnew.FLIP_DIRECTION_LEFT_RIGHT)
+        fp.SetPosition(_point(place.x, place.y))
+        fp.SetOrientationDegrees(place.rotation)
+        for pad in fp.Pads():
+            name = pad_nets.get((ref, pad.GetNumber()))
+            if name:
+                pad.SetNet(nets[name])
+    _outline(board)
+    board.SetCopperLayerCount(2)
+    settings = board.GetDesignSettings()
+    settings.SetAuxOrigin(_point(0, 0))
+    settings.SetGridOrigin(_point(0, 0))
+    return board
+
+
+def _outline(board):
+    import pcbnew
+
+    corners = [(0, 0), (layout.WIDTH, 0), (layout.WIDTH, layout.HEIGHT), (0, layout.HEIGHT)]
+    for i, (x, y) in enumerate(corners):
+        seg = pcbnew.PCB_SHAPE(board, pcbnew.SHAPE_T_SEGMENT)
+        seg.SetStart(_point(x, y))
+        seg.SetEnd(_point(*corners[(i + 1) % 4]))
+        seg.SetLayer(pcbnew.Edge_Cuts)
+        seg.SetWidth(_mm(0.1))
+        board.Add(seg)
+
+
+def check_placement(board):
+    """Courtyards must not overlap each other nor leave the outline; names every offending part."""
+    import pcbnew
+
+    problems = []
+    outline = pcbnew.BOX2I(_point(0, 0), pcbnew.VECTOR2L(_mm(layout.WIDTH), _mm(layout.HEIGHT)))
+    fps = sorted(board.GetFootprints(), key=lambda f: f.GetReference())
+    yards = {}
+    for fp in fps:
+        fp.BuildCourtyardCaches()
+        yard = fp.GetCourtyard(pcbnew.F_Cu if not fp.IsFlipped() else pcbnew.B_Cu)
+        yard = fp.GetCourtyard(pcbnew.F_CrtYd if not fp.IsFlipped() else pcbnew.B_CrtYd)
+        yards[fp.GetReference()] = yard
+        box = yard.BBox()
+        if not outline.Contains(box):
+            exceeds = fp.GetReference()
+            if exceeds not in ("J2", "M1"):  # the jack's mouth and the USB end sit on their edges on purpose
+                problems.append(f"{exceeds} leaves the board outline")
+    refs = list(yards)
+    for i, a in enumerate(refs):
+        for b in refs[i + 1:]:
+            if yards[a].OutlineCount() and yards[b].OutlineCount() and yards[a].Collide(yards[b].Outline(0)):
+                problems.append(f"{a} overlaps {b}")
+    return problems
+
+
+def _pad_distance(cx, cy, sx, sy, round_shape):
+    """Distance from a pad's copper (circle or, conservatively, its bounding rectangle)."""
+    import math
+
+    if round_shape:
+        return lambda x, y: math.hypot(x - cx, y - cy) - sx / 2
+
+    def rect(x, y):
+        dx, dy = max(abs(x - cx) - sx / 2, 0.0), max(abs(y - cy) - sy / 2, 0.0)
+        return math.hypot(dx, dy)
+
+    return rect
+
+
+def router_inputs(board):
+    """Pads (with nets and shapes) and NPTH holes of a placed board, in board mm."""
+    import pcbnew
+
+    from .routing import Pad
+
+    pads, holes = [], []
+    for fp in sorted(board.GetFootprints(), key=lambda f: f.GetReference()):
+        for pad in fp.Pads():
+            pos = pad.GetPosition()
+            x, y = pcbnew.ToMM(pos.x) - layout.ORIGIN[0], pcbnew.ToMM(pos.y) - layout.ORIGIN[1]
+            if pad.GetAttribute() == pcbnew.PAD_ATTRIB_NPTH:
+                holes.append((x, y, pcbnew.ToMM(pad.GetDrillSize().x)))
+                continue
+            sx, sy = pcbnew.ToMM(pad.GetSize(pcbnew.F_Cu).x), pcbnew.ToMM(pad.GetSize(pcbnew.F_Cu).y)
+            if round(pad.GetOrientationDegrees()) % 180 == 90:
+                sx, sy = sy, sx
+            net = pad.GetNetname() or f"~{fp.GetReference()}.{pad.GetNumber()}"
+            round_shape = pad.GetShape(pcbnew.F_Cu) == pcbnew.PAD_SHAPE_CIRCLE
+            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, _pad_distance(x, y, sx, sy, round_shape)))
+    return pads, holes
+
+
+def track_width(net):
+    return TRACK_POWER_MM if net in POWER_NETS else TRACK_SIGNAL_MM
+
+
+def route_order(nets):
+    """Power first (widest, most pads), then signals by name, ground last (the pour backs it up)."""
+    power = [n for n in ("/P1_5V", "/+3V3", "/D32_3V") if n in nets]
+    signals = sorted(n for n in nets if n not in POWER_NETS and not n.startswith(("unconnected", "~")))
+    return power + signals + (["/GND"] if "/GND" in nets else [])
+
+
+def route(board):
+    """Route every net with the grid router and add the tracks and vias to the board."""
+    import pcbnew
+
+    from .routing import LAYERS, VIA_DIAMETER_MM, VIA_DRILL_MM, Router
+
+    pads, holes = router_inputs(board)
+    router = Router(layout.WIDTH, layout.HEIGHT, pads, holes, track_width)
+    for net in route_order({p.net for p in pads}):
+        router.route_net(net)
+    nets = board.GetNetsByName()
+    layer_ids = {"F.Cu": pcbnew.F_Cu, "B.Cu": pcbnew.B_Cu}
+    for seg in router.routes.segments:
+        track = pcbnew.PCB_TRACK(board)
+        track.SetStart(_point(*seg.start))
+        track.SetEnd(_point(*seg.end))
+        track.SetWidth(_mm(seg.width))
+        track.SetLayer(layer_ids[seg.layer])
+        track.SetNet(nets[seg.net])
+        board.Add(track)
+    for via in router.routes.vias:
+        v = pcbnew.PCB_VIA(board)
+        v.SetPosition(_point(*via.at))
+        v.SetWidth(_mm(VIA_DIAMETER_MM))
+        v.SetDrill(_mm(VIA_DRILL_MM))
+        v.SetLayerPair(pcbnew.F_Cu, pcbnew.B_Cu)
+        v.SetNet(nets[via.net])
+        board.Add(v)
+    assert LAYERS == ("F.Cu", "B.Cu")
+    return router.routes
+
+
+def add_ground_pours(board):
+    """A GND zone on B.Cu over the whole board with thermal reliefs on pads (filled after reloading)."""
+    import pcbnew
+
+    gnd = board.GetNetsByName()["/GND"]
+    inset = 0.5
+    corners = [(inset, inset), (layout.WIDTH - inset, inset), (layout.WIDTH - inset, layout.HEIGHT - inset),
+               (inset, layout.HEIGHT - inset)]
+    for layer in (pcbnew.B_Cu,):  # one pour: on F.Cu the tracks cut it into islands
+        zone = pcbnew.ZONE(board)
+        zone.SetLayer(layer)
+        zone.SetNet(gnd)
+        outline = zone.Outline()
+        outline.NewOutline()
+        for x, y in corners:
+            p = _point(x, y)
+            outline.Append(p.x, p.y)
+        zone.SetLocalClearance(_mm(0.3))
+        zone.SetMinThickness(_mm(0.25))
+        zone.SetPadConnection(pcbnew.ZONE_CONNECTION_THERMAL)
+        zone.SetThermalReliefGap(_mm(0.5))
+        zone.SetThermalReliefSpokeWidth(_mm(0.5))
+        zone.SetIslandRemovalMode(pcbnew.ISLAND_REMOVAL_MODE_ALWAYS)
+        board.Add(zone)
+
+
+def add_silkscreen(board):
+    """Product name and revision, the P1 mark at the jack, jumper and I2C labels (never on pads);
+    references on the parts' bodies, where they cannot collide with a neighbour's."""
+    import pcbnew
+
+    for fp in board.GetFootprints():
+        ref = fp.Reference()
+        if fp.GetReference().startswith("H"):
+            ref.SetVisible(False)  # mounting holes need no name on the board
+            continue
+        if fp.GetReference() in layout.REFERENCE_AT:
+            ref.SetPosition(_point(*layout.REFERENCE_AT[fp.GetReference()]))
+        else:
+            ref.SetPosition(fp.GetCourtyard(pcbnew.F_CrtYd).BBox().Centre())
+        ref.SetTextAngleDegrees(0)
+
+    for text, x, y, size, angle in layout.SILKSCREEN:
+        t = pcbnew.PCB_TEXT(board)
+        t.SetText(text)
+        t.SetLayer(pcbnew.F_SilkS)
+        t.SetPosition(_point(x, y))
+        t.SetTextSize(pcbnew.VECTOR2I(_mm(size), _mm(size)))
+        t.SetTextThickness(_mm(max(0.15, size * 0.15)))
+        t.SetTextAngleDegrees(angle)
+        board.Add(t)
