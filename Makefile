@@ -7,9 +7,16 @@ PY := .venv/bin/python
 setup:
 	@bash hwtools/setup.sh
 
-# Regenerate kicad/ from the circuit, check it (ERC, P1 design rules) and export.
-fab: setup
+# Regenerate kicad/ from the circuit, check it (ERC, DRC, P1 rules, signal integrity) and export gerbers/.
+# Sources of what `make fab` writes; kicad/ and gerbers/ are its outputs, not inputs. Nothing changed → no-op.
+FAB_SOURCES := $(shell find hwtools -name '*.py' -o -name '*.toml' -o -name '*.sh') pyproject.toml gerbers/README.md
+
+fab: gerbers/.stamp
+	@echo "fab: gerbers/ is up to date with the sources"
+
+gerbers/.stamp: $(FAB_SOURCES) | setup
 	@$(PY) -m hwtools fab
+	@touch $@
 
 # Checks only, on the committed kicad/ files.
 check: setup

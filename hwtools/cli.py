@@ -31,19 +31,31 @@ def _generate(out_dir):
     print(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
 
 
-def _erc(kicad_dir):
+def _in_copy(kicad_dir, check):
+    """kicad-cli rewrites the project file and drops reports beside it: check a copy, never kicad/ itself."""
     import shutil
     import tempfile
 
-    from .generate import check_erc
-
-    # kicad-cli rewrites the project file and drops reports beside it: check a copy, never kicad/ itself
-    with tempfile.TemporaryDirectory(prefix="p1reader-erc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="p1reader-check-") as tmp:
         copy = Path(tmp) / "kicad"
         shutil.copytree(kicad_dir, copy)
-        report = check_erc(copy)  # raises with every active violation listed
+        return check(copy)  # raises with every active violation listed
+
+
+def _erc(kicad_dir):
+    from .generate import check_erc
+
+    report = _in_copy(kicad_dir, check_erc)
     n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
     print(f"  ERC: 0 errors, 0 warnings ({n} excluded)")
+
+
+def _drc(kicad_dir):
+    from .generate import check_drc
+
+    report = _in_copy(kicad_dir, check_drc)
+    print(f"  DRC: 0 violations, {len(report.get('unconnected_items', []))} unconnected, "
+          f"{len(report.get('schematic_parity', []))} parity problems (rules: kicad/{project.NAME}.kicad_dru)")
 
 
 def _rules(_kicad_dir):
@@ -75,26 +87,35 @@ def _si(out_dir=None):
         raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(str(r) for r in failed))
 
 
+def _export(kicad_dir, out_dir):
+    from .fab import export
+
+    export(kicad_dir, out_dir, log=lambda m: print(m, flush=True))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fab", "check", "generate"],
-                        help="fab: regenerate, check and export; check: ERC and P1 design rules; "
-                             "generate: regenerate kicad/ only")
+                        help="fab: regenerate, check and export; check: ERC, DRC, P1 rules and signal "
+                             "integrity on the committed files; generate: regenerate kicad/ only")
     parser.add_argument("--kicad-dir", type=Path, default=project.KICAD_DIR, help="project folder (default kicad/)")
     parser.add_argument("--out-dir", type=Path, default=project.FAB_DIR,
                         help="manufacturing output folder (default gerbers/)")
     args = parser.parse_args(argv)
     start = time.monotonic()
     try:
-        if args.command in ("fab", "generate"):
-            _step("generate kicad/ from the circuit", _generate, args.kicad_dir)
-        if args.command in ("fab", "check"):
+        if args.command in ("fab", "generate"):  # generation itself is gated by ERC and DRC with parity
+            _step("generate kicad/ from the circuit (ERC, DRC)", _generate, args.kicad_dir)
+        if args.command == "check":
             _step("ERC (kicad-cli)", _erc, args.kicad_dir)
+            _step("DRC with schematic parity (kicad-cli)", _drc, args.kicad_dir)
+        if args.command in ("fab", "check"):
             _step("P1 design rules", _rules, args.kicad_dir)
         if args.command == "check":
             _step("P1 signal integrity (ngspice)", _si)
         if args.command == "fab":
             _step("P1 signal integrity (ngspice) + plot", _si, args.out_dir)
+            _step("manufacturing package (kicad-cli, iBoM) -> gerbers/", _export, args.kicad_dir, args.out_dir)
     except CheckFailed as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
@@ -105,12 +126,14 @@ def main(argv=None) -> int:
         from .si.model import ModelError
         from .si.spice import NgspiceError
 
+        from .fab import FabError
+
         known = (CircuitError, GenerationError, LibraryError, kicad_cli.KicadCliError, ModelError, NgspiceError,
-                 ValueError)
+                 FabError, ValueError)
         if not isinstance(e, known):
             raise
         print(f"ERROR: {e}", file=sys.stderr)
-        print("kicad/ was left untouched.", file=sys.stderr)
+        print("Files already current stay as they were; nothing half-written was kept.", file=sys.stderr)
         return 2
     print(f"{args.command}: OK in {time.monotonic() - start:.1f} s")
     return 0

@@ -3,6 +3,9 @@
 Source: facts/aisler.md (AISLER's published design rules, 2024). The board's own routing targets
 (0.2 mm clearance, 0.25/0.5 mm tracks, 0.8/0.4 mm vias) sit above these minimums; this file states what
 the fab can make, so kicad-cli's DRC fails anything AISLER would reject.
+
+Beware: kicad-cli 9.0.8 silently ignores the whole file when one rule does not parse (a quoted "outer"
+layer did that); tests/pcb/test_pcb_fab_rules.py proves every rule here is live.
 """
 
 # name, layer (or None), condition (or None), [(constraint, min, max)]
@@ -20,9 +23,10 @@ RULES = [
     ("Drill web (hole to hole) >= 0.5 mm", None, None, [("hole_to_hole", 0.5, None)]),
     ("AISLER silkscreen text stroke >= 0.15 mm", "?.Silkscreen", None, [("text_thickness", 0.15, None)]),
     ("AISLER silkscreen text height >= 0.8 mm", "?.Silkscreen", None, [("text_height", 0.8, None)]),
-    ("AISLER silkscreen to pad >= 0.127 mm", "outer", "A.Type == 'Pad' && (B.Type == 'Text' || B.Type == 'Graphic')",
-     [("silk_clearance", 0.127, None)]),
 ]
+# Not here: AISLER's 0.127 mm silk-to-pad. kicad-cli 9.0.8 applies `silk_clearance` between silkscreen items
+# only, never silk to pads (tested); silk on a pad's mask opening is caught by the silk_over_copper check,
+# which the project raises to an error, and AISLER clips silk on pads anyway.
 
 
 def dru_text() -> str:

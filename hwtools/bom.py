@@ -1,0 +1,157 @@
+"""Parts of the board for ordering and assembly: the BOM CSV grouped by part and AISLER's components.json.
+
+Read from the footprints of the `.kicad_pcb` (kiutils, read only): each carries the hidden fields `MPN` and
+`Manufacturer`. A part in the BOM without a real MPN is an error that names its references; parts marked
+"exclude from BOM" (the mounting holes) are skipped everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Field values that mean "nobody chose a part yet"; compared lower-case.
+PLACEHOLDERS = {"", "~", "-", "?", "tbd", "todo", "n/a", "na", "none", "xxx"}
+
+
+class BomError(ValueError):
+    """The board cannot be ordered as it is (e.g. a part without an MPN)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    ref: str
+    value: str
+    footprint: str        # "Library:Name"
+    mpn: str
+    manufacturer: str
+    description: str
+    side: str             # "top" | "bottom"
+    x_mm: float           # from the aux origin, Y up (AISLER / KiCad position-file convention)
+    y_mm: float
+    rotation: float       # degrees, counter-clockwise, in (-180, 180]
+    mount_type: str       # "smt" | "tht"
+    in_bom: bool
+
+    @property
+    def pack(self) -> str:
+        return self.footprint.split(":", 1)[-1]
+
+
+def _natural(ref: str):
+    """R2 before R10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", ref)]
+
+
+def _rotation(angle) -> float:
+    a = float(angle or 0.0) % 360.0
+    a = a - 360.0 if a > 180.0 else a
+    return round(a, 4) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _mount_type(fp) -> str:
+    kind = fp.attributes.type if fp.attributes else None
+    if kind == "smd":
+        return "smt"
+    if kind == "through_hole":
+        return "tht"
+    # no attribute set: decide by the pads
+    return "tht" if any(p.type in ("thru_hole", "np_thru_hole") for p in fp.pads) else "smt"
+
+
+def _description(fp) -> str:
+    text = (fp.properties.get("Description") or "").strip()
+    if not text:  # fall back to the footprint's own description, without its datasheet links
+        text = re.sub(r",?\s*(see\s+)?https?://\S+", "", fp.description or "").strip(" ,")
+    return " ".join(text.split())
+
+
+def read_parts(pcb: Path) -> list[Part]:
+    """Every footprint of the board as a Part, sorted by reference (natural order)."""
+    from kiutils.board import Board
+
+    board = Board.from_file(str(pcb))
+    origin = board.setup.auxAxisOrigin if board.setup else None
+    ox, oy = (origin.X, origin.Y) if origin else (0.0, 0.0)
+    parts = []
+    for fp in board.footprints:
+        props = fp.properties
+        attrs = fp.attributes
+        parts.append(Part(
+            ref=props.get("Reference", "").strip(),
+            value=props.get("Value", "").strip(),
+            footprint=fp.libId,
+            mpn=(props.get("MPN") or "").strip(),
+            manufacturer=(props.get("Manufacturer") or "").strip(),
+            description=_description(fp),
+            side="bottom" if fp.layer == "B.Cu" else "top",
+            x_mm=round(fp.position.X - ox, 4) + 0.0,
+            y_mm=round(-(fp.position.Y - oy), 4) + 0.0,
+            rotation=_rotation(fp.position.angle),
+            mount_type=_mount_type(fp),
+            in_bom=not (attrs and attrs.excludeFromBom),
+        ))
+    return sorted(parts, key=lambda p: _natural(p.ref))
+
+
+def bom_parts(parts: list[Part]) -> list[Part]:
+    """The parts to buy. Raises BomError naming every BOM part whose MPN is missing or a placeholder."""
+    wanted = [p for p in parts if p.in_bom]
+    missing = [p.ref or "(no reference)" for p in wanted if p.mpn.strip().lower() in PLACEHOLDERS]
+    if missing:
+        raise BomError(f"{len(missing)} part(s) without an orderable MPN: {', '.join(missing)} — set the `MPN` "
+                       "field (hwtools/circuit.py) or mark the footprint 'exclude from BOM'")
+    return wanted
+
+
+def bom_rows(parts: list[Part]) -> list[dict]:
+    """One row per distinct (value, footprint, MPN), designators in natural order, rows sorted by first ref."""
+    groups: dict[tuple, list[Part]] = {}
+    for p in bom_parts(parts):
+        groups.setdefault((p.value, p.footprint, p.mpn), []).append(p)
+    rows = []
+    for (value, footprint, mpn), members in groups.items():
+        members.sort(key=lambda p: _natural(p.ref))
+        rows.append({
+            "Qty": len(members),
+            "Designators": " ".join(p.ref for p in members),
+            "Value": value,
+            "Footprint": footprint,
+            "Manufacturer": members[0].manufacturer,
+            "MPN": mpn,
+            "Description": members[0].description,
+        })
+    rows.sort(key=lambda r: _natural(r["Designators"].split()[0]))
+    return rows
+
+
+def bom_csv(parts: list[Part]) -> str:
+    out = io.StringIO()
+    rows = bom_rows(parts)
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["Qty"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def components(parts: list[Part]) -> list[dict]:
+    """AISLER's components.json entries (the shape their KiCad push plugin uploads)."""
+    return [{
+        "designator": p.ref,
+        "mpn": p.mpn,
+        "pack": p.pack,
+        "value": p.value,
+        "side": p.side,
+        "pos_x": p.x_mm,
+        "pos_y": p.y_mm,
+        "rotation": p.rotation,
+        "mount_type": p.mount_type,
+    } for p in bom_parts(parts)]
+
+
+def components_json(parts: list[Part]) -> str:
+    return json.dumps(components(parts), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,285 @@
+"""The AISLER-ready manufacturing package: every export of the board into `gerbers/`, byte-reproducible.
+
+`export()` copies the project into a staging folder (kicad-cli never touches kicad/), runs the bare
+kicad-cli exports in parallel, adds the BOM, components.json and the interactive BOM, strips what differs
+between runs (dates, absolute paths), zips it all deterministically and only then replaces the generated
+files in `gerbers/`, rewriting a file only when its bytes changed. Files it did not generate stay
+(README.md, the signal-integrity plot); those listed in KEEP also go into the zip.
+The checks (ERC, DRC, P1 rules) run before, in hwtools/cli.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from . import bom, kicad_cli, project
+
+# What AISLER's own plugin sends (see ../shared/facts/aisler.md), in KiCad's layer names.
+LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
+# Written by other steps into the output folder: kept and zipped along.
+KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")
+MANIFEST = "SHA256SUMS"  # lists what export() generated, so a later run can remove what it no longer makes
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
+FIXED_PDF_DATE = b"20000101000000"
+TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", ".gbrjob", ".drl", ".d356",
+                 ".csv", ".json", ".html"}
+
+
+class FabError(Exception):
+    pass
+
+
+def zip_name() -> str:
+    return f"{project.NAME}-{project.REVISION}-aisler.zip"
+
+
+# --- normalisers: one per format, each removes what changes between two runs of the same input ---------
+
+def normalise_gerber(text: str) -> str:
+    """Gerber X2: drop the `%TF.CreationDate` attribute (optional in X2) and the date of the G04 banner."""
+    text = re.sub(r"^%TF\.CreationDate,[^*]*\*%\n", "", text, flags=re.M)
+    return re.sub(r"^(G04 Created by KiCad \([^)]*\)) date [^*]*\*", r"\1*", text, flags=re.M)
+
+
+def normalise_drill(text: str) -> str:
+    """Excellon: the header's `date …` and the X2-style `TF.CreationDate` comment."""
+    text = re.sub(r"^(; DRILL file \{[^}]*\}) date .*$", r"\1", text, flags=re.M)
+    return re.sub(r"^; #@! TF\.CreationDate,.*\n", "", text, flags=re.M)
+
+
+def normalise_gerber_job(text: str) -> str:
+    """Gerber job file (JSON): drop Header.CreationDate."""
+    job = json.loads(text)
+    job.get("Header", {}).pop("CreationDate", None)
+    return json.dumps(job, indent=2, ensure_ascii=False) + "\n"
+
+
+def normalise_ipcd356(text: str) -> str:
+    """IPC-D-356: KiCad 9 writes no date, but the format allows `C` comment lines that may carry one."""
+    return re.sub(r"^C .*\b\d{4}-?\d{2}-?\d{2}\b.*\n", "", text, flags=re.M)
+
+
+def normalise_pdf(data: bytes) -> bytes:
+    """PDF: CreationDate/ModDate set to a fixed date of the same length, so the xref offsets stay right."""
+    return re.sub(rb"(/(?:CreationDate|ModDate)\s*\(D:)\d{14}", rb"\g<1>" + FIXED_PDF_DATE, data)
+
+
+def normalise_png(data: bytes) -> bytes:
+    """PNG: drop the time and text chunks (tIME, tEXt, zTXt, iTXt); pixels untouched."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise FabError("not a PNG file")
+    out, i = [data[:8]], 8
+    while i < len(data):
+        (length,) = struct.unpack(">I", data[i:i + 4])
+        chunk = data[i:i + 12 + length]
+        if chunk[4:8] not in (b"tIME", b"tEXt", b"zTXt", b"iTXt"):
+            out.append(chunk)
+        i += 12 + length
+    return b"".join(out)
+
+
+def normalise_ibom(text: str) -> str:
+    """InteractiveHtmlBom: its metadata date is the board file's modification time; blank it."""
+    return re.sub(r'("metadata": \{[^{}]*"date": )"[^"]*"', r'\1""', text)
+
+
+def _normalise_odb_member(name: str, data: bytes) -> bytes:
+    if name.endswith("misc/info"):
+        return re.sub(rb"^((?:CREATION|SAVE)_DATE=).*$", rb"\g<1>20000101.000000", data, flags=re.M)
+    if name.endswith("eda/data"):
+        return re.sub(rb"^# \d{4}-\d{2}-\d{2}T[\d:]+\s*\n", b"", data, flags=re.M)
+    return data
+
+
+def normalise_odb(data: bytes) -> bytes:
+    """ODB++ zip: dates inside misc/info and eda/data, then repacked like write_zip (fixed times, sorted)."""
+    import io
+
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            members[info.filename] = None if info.is_dir() else _normalise_odb_member(info.filename,
+                                                                                      z.read(info))
+    buf = io.BytesIO()
+    _write_zip(buf, members)
+    return buf.getvalue()
+
+
+def _write_zip(target, members: dict[str, bytes | None]):
+    """Sorted entries, fixed time and permissions, deflate: same bytes for the same members."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name in sorted(members):
+            data = members[name]
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.create_system = 3  # unix, so the permission bits below are read
+            if data is None:  # directory
+                info.external_attr = (0o40755 << 16) | 0x10
+                z.writestr(info, b"")
+            else:
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, data)
+
+
+def write_zip(dest: Path, files: dict[str, Path]):
+    """The delivery zip: `files` maps the name inside the zip to the file to store."""
+    _write_zip(dest, {name: path.read_bytes() for name, path in files.items()})
+
+
+def _strip_paths(data: bytes, paths: list[str]) -> bytes:
+    for p in paths:
+        data = data.replace(p.encode(), b".")
+    return data
+
+
+def normalise_file(path: Path, machine_paths: list[str]):
+    """Apply the normaliser that fits the file's kind, in place; remove machine paths from every file."""
+    data = path.read_bytes()
+    name = path.name
+    if name.endswith(".gbrjob"):
+        data = normalise_gerber_job(data.decode()).encode()
+    elif path.suffix in (".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", ".gbr"):
+        data = normalise_gerber(data.decode()).encode()
+    elif path.suffix == ".drl":
+        data = normalise_drill(data.decode()).encode()
+    elif path.suffix == ".d356":
+        data = normalise_ipcd356(data.decode()).encode()
+    elif path.suffix == ".pdf":
+        data = normalise_pdf(data)
+    elif path.suffix == ".png":
+        data = normalise_png(data)
+    elif path.suffix == ".html":
+        data = normalise_ibom(data.decode()).encode()
+    elif name.endswith("-odb.zip"):
+        data = normalise_odb(data)
+    if path.suffix in TEXT_SUFFIXES:  # binary formats keep offsets (PDF xref): the test checks them instead
+        data = _strip_paths(data, machine_paths)
+    path.write_bytes(data)
+
+
+# --- the export steps --------------------------------------------------------------------------------
+
+def _ibom(pcb: Path, out_dir: Path, name: str):
+    """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
+    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1")
+    cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
+           "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
+           "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
+    if proc.returncode != 0 or not (out_dir / f"{name}.html").is_file():
+        detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
+        raise FabError(f"InteractiveHtmlBom failed (exit {proc.returncode}): {detail}")
+
+
+def _steps(src: Path, out: Path) -> list[tuple[str, callable]]:
+    pcb = src / f"{project.NAME}.kicad_pcb"
+    sch = src / f"{project.NAME}.kicad_sch"
+    n = project.NAME
+    return [  # slowest first, so the pool finishes early
+        ("render top", lambda: kicad_cli.render(pcb, out / f"{n}-top.png", "top")),
+        ("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom")),
+        ("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip")),
+        ("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS)),
+        ("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom")),
+        ("Excellon drill", lambda: kicad_cli.export_drill(pcb, out)),
+        ("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv")),
+        ("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356")),
+        ("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf")),
+    ]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sync(staging: Path, out_dir: Path) -> list[str]:
+    """Copy staging into out_dir, writing only changed files; remove files a previous export made and this
+    one did not. Returns the names written or removed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    old_manifest = out_dir / MANIFEST
+    previous = set()
+    if old_manifest.is_file():
+        previous = {line.split("  ", 1)[1] for line in old_manifest.read_text().splitlines() if "  " in line}
+    changed = []
+    current = sorted(p.name for p in staging.iterdir() if p.is_file())
+    for name in current:
+        new, dest = staging / name, out_dir / name
+        if not dest.is_file() or dest.read_bytes() != new.read_bytes():
+            shutil.copyfile(new, dest)
+            changed.append(name)
+    for name in sorted(previous - set(current) - set(KEEP)):
+        if (out_dir / name).is_file():
+            (out_dir / name).unlink()
+            changed.append(f"{name} (removed)")
+    return changed
+
+
+def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
+           jobs: int | None = None) -> list[str]:
+    """Write the manufacturing package into out_dir; return the names of files that changed.
+
+    `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
+    Raises FabError (missing input, a tool failed) or bom.BomError (a part without MPN) before touching
+    out_dir.
+    """
+    kicad_dir, out_dir = Path(kicad_dir).resolve(), Path(out_dir).resolve()
+    pcb = kicad_dir / f"{project.NAME}.kicad_pcb"
+    for needed in (pcb, kicad_dir / f"{project.NAME}.kicad_sch", kicad_dir / f"{project.NAME}.kicad_pro"):
+        if not needed.is_file():
+            raise FabError(f"{needed} missing: run `python -m hwtools generate` first")
+    t0 = time.monotonic()
+    parts = bom.read_parts(pcb)
+    if not parts:
+        raise FabError(f"{pcb} has no footprints: nothing to manufacture")
+    bom_text, components_text = bom.bom_csv(parts), bom.components_json(parts)  # BomError before any export
+    log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
+
+    with tempfile.TemporaryDirectory(prefix="p1reader-fab-") as tmp:
+        tmp = Path(tmp)
+        # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must
+        # not race on them; also keeps kicad/ exactly as generated
+        src = tmp / "src"
+        shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns("*-backups", "*.kicad_prl", "*.lck",
+                                                                        "fp-info-cache", "_autosave-*"))
+        stage = tmp / project.NAME
+        stage.mkdir()
+        steps = _steps(src, stage)
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+            started = {pool.submit(_timed, func): title for title, func in steps}
+            for fut in as_completed(started):
+                log(f"  {started[fut]}: {fut.result():.1f} s")  # re-raises a failed step
+        (stage / f"{project.NAME}-bom.csv").write_text(bom_text, encoding="utf-8")
+        (stage / "components.json").write_text(components_text, encoding="utf-8")
+
+        t = time.monotonic()
+        machine_paths = sorted({str(src), str(stage), str(tmp), str(kicad_dir), str(project.ROOT)},
+                               key=len, reverse=True)
+        for path in sorted(stage.iterdir()):
+            normalise_file(path, machine_paths)
+        files = {p.name: p for p in sorted(stage.iterdir())}
+        files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
+        write_zip(stage / zip_name(), files)
+        generated = sorted(p for p in stage.iterdir() if p.is_file())
+        (stage / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
+        log(f"  normalise, zip: {time.monotonic() - t:.1f} s")
+        changed = _sync(stage, out_dir)
+    log(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
+    return changed
+
+
+def _timed(func) -> float:
+    start = time.monotonic()
+    func()
+    return time.monotonic() - start

@@ -1,0 +1,108 @@
+"""The committed board: DRC-clean with schematic parity, nets as the circuit says (read back with kiutils,
+an independent reader), the outline and the placement habits of the proven board kept."""
+
+import shutil
+
+import pytest
+from kiutils.board import Board as KiBoard
+
+from hwtools import kicad_cli, layout
+from hwtools.circuit import build_board
+from pcb_paths import KICAD
+
+
+@pytest.fixture(scope="module")
+def drc_report(tmp_path_factory):
+    copy = tmp_path_factory.mktemp("drc") / "kicad"
+    shutil.copytree(KICAD, copy)
+    return kicad_cli.drc(copy / "p1reader.kicad_pcb", copy / "drc.json")
+
+
+@pytest.fixture(scope="module")
+def kiboard():
+    return KiBoard.from_file(str(KICAD / "p1reader.kicad_pcb"))
+
+
+def test_drc_has_no_violations(drc_report):
+    assert kicad_cli.active_violations(drc_report, ("error", "warning")) == []
+
+
+def test_drc_has_no_unconnected_items(drc_report):
+    assert drc_report["unconnected_items"] == []
+
+
+def test_drc_schematic_parity_holds(drc_report):
+    assert drc_report["schematic_parity"] == []
+
+
+def test_every_pad_is_on_the_circuits_net(kiboard):
+    board = build_board()
+    checked = 0
+    for fp in kiboard.footprints:
+        ref = fp.properties["Reference"]
+        for pad in fp.pads:
+            if pad.type == "np_thru_hole":
+                continue
+            want = board.net_of(ref, pad.number)
+            got = pad.net.name if pad.net else ""
+            if want is None:
+                assert got == "" or got.startswith("unconnected-"), (ref, pad.number, got)
+            else:
+                assert got == f"/{want}", (ref, pad.number, got, want)
+            checked += 1
+    assert checked == sum(len(part.pins) for part in board.parts.values())
+
+
+def test_outline_no_larger_than_the_original(kiboard):
+    xs, ys = [], []
+    for item in kiboard.graphicItems:
+        if getattr(item, "layer", None) == "Edge.Cuts":
+            xs += [item.start.X, item.end.X]
+            ys += [item.start.Y, item.end.Y]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    assert (round(width, 3), round(height, 3)) == (layout.WIDTH, layout.HEIGHT)
+    assert width <= 114.9 and height <= 60.0
+
+
+def test_four_m3_holes_one_per_corner(kiboard):
+    holes = [fp for fp in kiboard.footprints if fp.libId == "MountingHole:MountingHole_3.2mm_M3"]
+    assert len(holes) == 4
+    corners = {(fp.position.X < layout.ORIGIN[0] + layout.WIDTH / 2, fp.position.Y < layout.ORIGIN[1] + layout.HEIGHT / 2)
+               for fp in holes}
+    assert len(corners) == 4
+
+
+def _courtyard_x(fp):
+    xs = [c for g in fp.graphicItems if getattr(g, "layer", "") == "F.CrtYd" and hasattr(g, "start")
+          for c in (g.start.X, g.end.X)]
+    return min(xs), max(xs)
+
+
+def test_jack_mouth_and_usb_end_on_their_edges(kiboard):
+    """The RJ12 opens on the left edge, the D32's USB end (its -x end before rotation) on the right edge."""
+    by_ref = {fp.properties["Reference"]: fp for fp in kiboard.footprints}
+    j2, m1 = by_ref["J2"], by_ref["M1"]
+    assert j2.position.angle % 360 == 270 and abs(j2.position.X - layout.ORIGIN[0] - 17.3) < 1e-6
+    lo, hi = _courtyard_x(m1)  # footprint-local: the USB end is the low x end
+    assert m1.position.angle % 360 == 180
+    usb_end_x = m1.position.X - lo  # rotated by 180°: local -x becomes +x
+    assert layout.ORIGIN[0] + layout.WIDTH - 1.0 < usb_end_x <= layout.ORIGIN[0] + layout.WIDTH + 0.5
+
+
+def test_silkscreen_names_the_product_and_the_connectors(kiboard):
+    texts = {t.text for t in kiboard.graphicItems if type(t).__name__ == "GrText" and t.layer == "F.SilkS"}
+    assert {"p1reader v1.2", "P1", "ESP32 PWR", "SCL SDA 5V GND", "1"} <= texts
+
+
+def test_power_tracks_are_wide_and_signals_not_thin(kiboard):
+    widths = {}
+    for seg in kiboard.traceItems:
+        if type(seg).__name__ == "Segment":
+            widths.setdefault(kiboard.nets[seg.net].name if isinstance(seg.net, int) else seg.net, set()).add(seg.width)
+    assert widths, "no tracks"
+    for net, ws in widths.items():
+        name = net if isinstance(net, str) else str(net)
+        if name in ("/P1_5V", "/+3V3", "/GND", "/D32_3V"):
+            assert min(ws) >= 0.5, name
+        else:
+            assert min(ws) >= 0.25, name
