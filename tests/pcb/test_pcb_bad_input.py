@@ -1,0 +1,84 @@
+"""Bad layouts end in a clear message naming the parts, and the committed files stay untouched."""
+
+import math
+
+import pytest
+
+from hwtools import circuit, generate, layout, pcb, schematic
+from hwtools.routing import Pad, Router, RoutingError
+from pcb_paths import KICAD
+
+pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
+
+
+def _placed_board(monkeypatch, **moves):
+    places = [layout.Place(p.ref, *moves[p.ref]) if p.ref in moves else p for p in layout.PLACEMENT]
+    monkeypatch.setattr(layout, "PLACEMENT", places)
+    return pcb.build(KICAD / "p1reader.net", KICAD / "lib")
+
+
+def test_committed_placement_is_clean(monkeypatch):
+    assert pcb.check_placement(_placed_board(monkeypatch)) == []
+
+
+def test_overlapping_parts_are_named(monkeypatch):
+    board = _placed_board(monkeypatch, R1=(24.0, 26.5, 0))  # onto R2
+    assert "R1 overlaps R2" in pcb.check_placement(board)
+
+
+def test_part_off_the_board_is_named(monkeypatch):
+    board = _placed_board(monkeypatch, C1=(36.0, -3.0, 0))
+    assert "C1 leaves the board outline" in pcb.check_placement(board)
+
+
+def test_unplaced_part_is_named(monkeypatch):
+    monkeypatch.setattr(layout, "PLACEMENT", [p for p in layout.PLACEMENT if p.ref != "U2"])
+    with pytest.raises(pcb.LayoutError, match="not placed: U2"):
+        pcb.build(KICAD / "p1reader.net", KICAD / "lib")
+
+
+def _round_pad(ref, net, x, y, d=1.6):
+    return Pad(ref, "1", net, x, y, lambda px, py: math.hypot(px - x, py - y) - d / 2)
+
+
+def test_unroutable_net_is_named():
+    """Two pads of net A walled off by a row of other-net pads across the whole board."""
+    wall = [_round_pad(f"W{i}", "/WALL", 1.0 + 1.5 * i, 10.0) for i in range(14)]
+    pads = [_round_pad("J1", "/A", 10.0, 3.0), _round_pad("J2", "/A", 10.0, 17.0)] + wall
+    router = Router(20.0, 20.0, pads, [], lambda net: 0.25)
+    with pytest.raises(RoutingError, match=r"net /A: no route to J2\.1"):
+        router.route_net("/A")
+
+
+def test_router_joins_every_pad_of_a_net():
+    pads = [_round_pad("A", "/N", 3.0, 3.0), _round_pad("B", "/N", 17.0, 3.0), _round_pad("C", "/N", 10.0, 17.0),
+            _round_pad("X", "/OTHER", 10.0, 3.0)]
+    router = Router(20.0, 20.0, pads, [], lambda net: 0.25)
+    router.route_net("/N")
+    ends = {p for s in router.routes.segments for p in (s.start, s.end)}
+    assert {(3.0, 3.0), (17.0, 3.0), (10.0, 17.0)} <= ends
+    for seg in router.routes.segments:  # nothing of /N within 0.2 mm clearance of X's copper (r = 0.8)
+        for t in (i / 20 for i in range(21)):
+            x = seg.start[0] + t * (seg.end[0] - seg.start[0])
+            y = seg.start[1] + t * (seg.end[1] - seg.start[1])
+            assert math.hypot(x - 10.0, y - 3.0) - 0.8 - seg.width / 2 >= 0.2 - 1e-9
+
+
+def test_layout_error_from_the_board_job_leaves_kicad_untouched(monkeypatch):
+    """A part the placement table does not know stops generation with its name; kicad/ is unchanged."""
+    before = {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED}
+    real = circuit.build_board
+
+    def with_extra_resistor(lib_dir):
+        board = real(lib_dir=lib_dir)
+        b = circuit._Builder({}, lib_dir)
+        b.ckt, b.board = board.circuit, board
+        r9 = b.part("R9", "Device:R", "10 kOhm", circuit.AXIAL, "MFR-50FBF52-10K", "Yageo")
+        board.nets["+3V3"] += r9[1]
+        board.nets["GND"] += r9[2]
+        return board
+
+    monkeypatch.setitem(schematic.PLACEMENT, "R9", (101.6, 160.02))
+    with pytest.raises(generate.GenerationError, match="not placed: R9"):
+        generate.generate(KICAD, log=lambda m: None, build=with_extra_resistor)
+    assert {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED} == before
