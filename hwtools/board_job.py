@@ -15,7 +15,7 @@ def build_board_file(stage: Path):
 
     pcbnew.KIID.SeedGenerator(1)  # KiCad makes random UUIDs otherwise: a seed makes the file reproducible
     path = stage / f"{project.NAME}.kicad_pcb"
-    board = pcb.build(stage / f"{project.NAME}.net", stage / "lib")
+    board = pcb.build(stage / f"{project.NAME}.net", stage / "lib", path)
     problems = pcb.check_placement(board)
     if problems:
         raise pcb.LayoutError("placement in hwtools/layout.py: " + "; ".join(problems))

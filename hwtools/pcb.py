@@ -79,8 +79,12 @@ def load_footprint(lib_id: str, lib_dir: Path):
     return fp
 
 
-def build(netlist: Path, lib_dir: Path, dru_text: str | None = None):
-    """A new BOARD with every part placed and every pad on its net (unrouted)."""
+def build(netlist: Path, lib_dir: Path, board_path: Path):
+    """A new BOARD for `board_path` with every part placed and every pad on its net (unrouted).
+
+    pcbnew's NewBoard writes an empty board (and project) at the path it is given: pass the file this board
+    will be saved to, never a committed one.
+    """
     import pcbnew
 
     parts, pad_nets = read_netlist(netlist)
@@ -91,7 +95,7 @@ def build(netlist: Path, lib_dir: Path, dru_text: str | None = None):
         raise LayoutError("placement table and circuit differ: "
                           + "; ".join(filter(None, [missing and f"not placed: {', '.join(missing)}",
                                                     extra and f"placed but not in the circuit: {', '.join(extra)}"])))
-    board = pcbnew.NewBoard(str(netlist.with_suffix(".kicad_pcb")))
+    board = pcbnew.NewBoard(str(board_path))
     nets = {}
     for name in sorted(set(pad_nets.values())):
         nets[name] = pcbnew.NETINFO_ITEM(board, name)

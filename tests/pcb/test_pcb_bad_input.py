@@ -11,30 +11,35 @@ from pcb_paths import KICAD
 pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
 
 
-def _placed_board(monkeypatch, **moves):
+@pytest.fixture
+def scratch(tmp_path):
+    return tmp_path / "scratch.kicad_pcb"
+
+
+def _placed_board(monkeypatch, scratch, **moves):
     places = [layout.Place(p.ref, *moves[p.ref]) if p.ref in moves else p for p in layout.PLACEMENT]
     monkeypatch.setattr(layout, "PLACEMENT", places)
-    return pcb.build(KICAD / "p1reader.net", KICAD / "lib")
+    return pcb.build(KICAD / "p1reader.net", KICAD / "lib", scratch)
 
 
-def test_committed_placement_is_clean(monkeypatch):
-    assert pcb.check_placement(_placed_board(monkeypatch)) == []
+def test_committed_placement_is_clean(monkeypatch, scratch):
+    assert pcb.check_placement(_placed_board(monkeypatch, scratch)) == []
 
 
-def test_overlapping_parts_are_named(monkeypatch):
-    board = _placed_board(monkeypatch, R1=(24.0, 26.5, 0))  # onto R2
+def test_overlapping_parts_are_named(monkeypatch, scratch):
+    board = _placed_board(monkeypatch, scratch, R1=(24.0, 26.5, 0))  # onto R2
     assert "R1 overlaps R2" in pcb.check_placement(board)
 
 
-def test_part_off_the_board_is_named(monkeypatch):
-    board = _placed_board(monkeypatch, C1=(36.0, -3.0, 0))
+def test_part_off_the_board_is_named(monkeypatch, scratch):
+    board = _placed_board(monkeypatch, scratch, C1=(36.0, -3.0, 0))
     assert "C1 leaves the board outline" in pcb.check_placement(board)
 
 
-def test_unplaced_part_is_named(monkeypatch):
+def test_unplaced_part_is_named(monkeypatch, scratch):
     monkeypatch.setattr(layout, "PLACEMENT", [p for p in layout.PLACEMENT if p.ref != "U2"])
     with pytest.raises(pcb.LayoutError, match="not placed: U2"):
-        pcb.build(KICAD / "p1reader.net", KICAD / "lib")
+        pcb.build(KICAD / "p1reader.net", KICAD / "lib", scratch)
 
 
 def _round_pad(ref, net, x, y, d=1.6):
