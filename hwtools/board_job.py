@@ -1,4 +1,4 @@
-"""`python -m hwtools.board_job STAGE`: build the board file in a staged project (see generate.stage_board).
+"""`python -m hwtools.board_job STAGE [VARIANT]`: build the board file in a staged project (see generate.stage_board).
 
 Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
 """
@@ -6,22 +6,23 @@ Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr nam
 import sys
 from pathlib import Path
 
-from . import pcb, project
+from . import layout, pcb, project
 from .routing import RoutingError
 
 
-def build_board_file(stage: Path):
+def build_board_file(stage: Path, variant: str = "p1"):
     import pcbnew
 
+    lay = layout.for_variant(variant)
     pcbnew.KIID.SeedGenerator(1)  # KiCad makes random UUIDs otherwise: a seed makes the file reproducible
     path = stage / f"{project.NAME}.kicad_pcb"
-    board = pcb.build(stage / f"{project.NAME}.net", stage / "lib", path)
-    problems = pcb.check_placement(board)
+    board = pcb.build(stage / f"{project.NAME}.net", stage / "lib", path, lay)
+    problems = pcb.check_placement(board, lay)
     if problems:
         raise pcb.LayoutError("placement in hwtools/layout.py: " + "; ".join(problems))
-    pcb.route(board)
-    pcb.add_silkscreen(board)
-    pcb.add_ground_pours(board)
+    pcb.route(board, lay)
+    pcb.add_silkscreen(board, lay)
+    pcb.add_ground_pours(board, lay)
     board.Save(str(path))
     fill_zones(path)
 
@@ -43,7 +44,7 @@ def fill_zones(path: Path):
 
 def main(argv):
     try:
-        build_board_file(Path(argv[0]))
+        build_board_file(Path(argv[0]), *argv[1:2])
     except (pcb.LayoutError, RoutingError) as e:
         print(e, file=sys.stderr)
         return 3

@@ -158,8 +158,8 @@ def power(b, p1_5v, v3v3, gnd):
     led += r6[2], d1["A"]
 
 
-def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd):
-    """M1, the Lolin D32: UART2 RX on GPIO16, Data Request on GPIO12, I2C on GPIO22/21.
+def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
+    """M1, the Lolin D32: UART2 RX on GPIO16, Data Request on GPIO12, I2C on GPIO22/21, S1 on GPIO4.
 
     Pad 32 (second GND) stays unconnected as on the proven board: the module joins its GNDs inside.
     """
@@ -171,6 +171,8 @@ def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd):
     d32_en += m1["EN"]
     d32_3v += m1["3V"]
     gnd += m1[17]
+    if s1_rx is not None:
+        s1_rx += m1["GPIO4"]  # UART1 RX; not a strapping pin (0, 2, 5, 12, 15 are)
     for pin in m1.pins:
         if not pin.is_connected():
             pin += b.nc
@@ -196,6 +198,35 @@ def i2c_header(b, scl, sda, p1_5v, gnd):
     gnd += j1[4]
 
 
+def s1_port(b, s1_rx, v3v3, gnd):
+    """J4 + U3: the meter's S1 port (RS-422, 2 Mbit/s, output only) into UART1 RX on GPIO4.
+
+    The reader terminates the line (R7, 120 Ω) and biases it (R8 up, R9 down) so that an idle or
+    unplugged cable reads as a steady MARK instead of noise: 3.3 V × 120 / (680 + 120 + 680) = 0.27 V,
+    above the receiver's ±0.2 V threshold. U3's driver half is unused: DI held high, Y and Z open.
+    """
+    j4 = b.part("J4", "Connector:RJ12", "RJ12", "Connector_RJ:RJ12_Amphenol_54601-x06_Horizontal",
+                "54601-906WPLF", "Amphenol ICC")
+    u3 = b.part("U3", "Interface_UART:MAX3490xPA", "MAX3490", "Package_DIP:DIP-8_W7.62mm", "MAX3490ECPA+",
+                "Analog Devices")
+    r7 = b.part("R7", "Device:R", "120 Ohm", AXIAL, "MFR-50FBF52-120R", "Yageo")
+    r8 = b.part("R8", "Device:R", "680 Ohm", AXIAL, "MFR-50FBF52-680R", "Yageo")
+    r9 = b.part("R9", "Device:R", "680 Ohm", AXIAL, "MFR-50FBF52-680R", "Yageo")
+    c5 = b.part("C5", "Device:C", "100 nF", "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm", "K104K15X7RF5TL2",
+                "Vishay")
+    bus_p, bus_m = b.net("S1_BUS_P"), b.net("S1_BUS_M")
+    bus_p += j4[5], u3["A"], r7[1], r8[2]
+    bus_m += j4[4], u3["B"], r7[2], r9[1]
+    gnd += j4[3], u3["GND"], r9[2], c5[2]
+    v3v3 += u3["VCC"], r8[1], c5[1], u3["DI"]
+    s1_rx += u3["RO"]
+    for pin in (j4[1], j4[2], j4[6], u3["Y"], u3["Z"]):
+        pin += b.nc
+
+
+VARIANTS = ("p1", "p1s1")  # the proven P1-only board, and the same with the S1 port added
+
+
 def mounting_holes(b):
     """H1-H4: M3 holes, not parts to buy (excluded from the BOM)."""
     for n in range(1, 5):
@@ -203,10 +234,12 @@ def mounting_holes(b):
                "", "", in_bom=False)
 
 
-def build_board(values=None, lib_dir: Path | None = None) -> Board:
+def build_board(values=None, lib_dir: Path | None = None, variant: str = "p1") -> Board:
     """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
     from .project import LIB_DIR
 
+    if variant not in VARIANTS:
+        raise CircuitError(f"unknown board variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     b = _Builder(values or {}, lib_dir or LIB_DIR)
     p1_5v, gnd, v3v3 = b.net("P1_5V"), b.net("GND"), b.net("+3V3")
     data, drq, rx = b.net("P1_DATA"), b.net("P1_DRQ"), b.net("RX")
@@ -217,9 +250,12 @@ def build_board(values=None, lib_dir: Path | None = None) -> Board:
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     power(b, p1_5v, v3v3, gnd)
-    d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd)
+    s1_rx = b.net("S1_RX") if variant == "p1s1" else None
+    d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
     power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
     i2c_header(b, scl, sda, p1_5v, gnd)
+    if s1_rx is not None:
+        s1_port(b, s1_rx, v3v3, gnd)
     mounting_holes(b)
     check_connected(b.board)
     return b.board

@@ -16,6 +16,11 @@ class CheckFailed(Exception):
     pass
 
 
+def _rel(path):
+    path = Path(path).resolve()
+    return f"{path.relative_to(project.ROOT)}/" if path.is_relative_to(project.ROOT) else str(path)
+
+
 def _step(title, func, *args):
     start = time.monotonic()
     print(f"[{title}] ...", flush=True)
@@ -24,10 +29,10 @@ def _step(title, func, *args):
     return result
 
 
-def _generate(out_dir):
+def _generate(out_dir, variant):
     from .generate import generate
 
-    changed = generate(out_dir, log=lambda m: print(m, flush=True))
+    changed = generate(out_dir, log=lambda m: print(m, flush=True), variant=variant)
     print(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
 
 
@@ -58,11 +63,11 @@ def _drc(kicad_dir):
           f"{len(report.get('schematic_parity', []))} parity problems (rules: kicad/{project.NAME}.kicad_dru)")
 
 
-def _rules(_kicad_dir):
+def _rules(variant):
     from .circuit import build_board
     from .rules import check
 
-    results = check(build_board())
+    results = check(build_board(variant=variant))
     for r in results:
         print(f"  {r}")
     failed = [r for r in results if not r.passed]
@@ -87,10 +92,10 @@ def _si(out_dir=None):
         raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(str(r) for r in failed))
 
 
-def _export(kicad_dir, out_dir):
+def _export(kicad_dir, out_dir, variant):
     from .fab import export
 
-    export(kicad_dir, out_dir, log=lambda m: print(m, flush=True))
+    export(kicad_dir, out_dir, log=lambda m: print(m, flush=True), variant=variant)
 
 
 def main(argv=None) -> int:
@@ -98,24 +103,35 @@ def main(argv=None) -> int:
     parser.add_argument("command", choices=["fab", "check", "generate"],
                         help="fab: regenerate, check and export; check: ERC, DRC, P1 rules and signal "
                              "integrity on the committed files; generate: regenerate kicad/ only")
-    parser.add_argument("--kicad-dir", type=Path, default=project.KICAD_DIR, help="project folder (default kicad/)")
-    parser.add_argument("--out-dir", type=Path, default=project.FAB_DIR,
-                        help="manufacturing output folder (default gerbers/)")
+    parser.add_argument("--variant", choices=["all", *project.VARIANT_DIRS], default="all",
+                        help="board variant: p1 (the proven board), p1s1 (with the S1 port), all (default)")
+    parser.add_argument("--kicad-dir", type=Path, help="project folder (one variant only; default kicad/[p1s1/])")
+    parser.add_argument("--out-dir", type=Path, help="manufacturing output (one variant only; default gerbers/[p1s1/])")
     args = parser.parse_args(argv)
+    variants = list(project.VARIANT_DIRS) if args.variant == "all" else [args.variant]
+    if (args.kicad_dir or args.out_dir) and len(variants) > 1:
+        parser.error("--kicad-dir/--out-dir need a single --variant")
     start = time.monotonic()
     try:
-        if args.command in ("fab", "generate"):  # generation itself is gated by ERC and DRC with parity
-            _step("generate kicad/ from the circuit (ERC, DRC)", _generate, args.kicad_dir)
-        if args.command == "check":
-            _step("ERC (kicad-cli)", _erc, args.kicad_dir)
-            _step("DRC with schematic parity (kicad-cli)", _drc, args.kicad_dir)
-        if args.command in ("fab", "check"):
-            _step("P1 design rules", _rules, args.kicad_dir)
-        if args.command == "check":
-            _step("P1 signal integrity (ngspice)", _si)
-        if args.command == "fab":
-            _step("P1 signal integrity (ngspice) + plot", _si, args.out_dir)
-            _step("manufacturing package (kicad-cli, iBoM) -> gerbers/", _export, args.kicad_dir, args.out_dir)
+        for variant in variants:
+            kicad_dir = args.kicad_dir or project.VARIANT_DIRS[variant][0]
+            out_dir = args.out_dir or project.VARIANT_DIRS[variant][1]
+            if args.command in ("fab", "generate"):  # generation itself is gated by ERC and DRC with parity
+                _step(f"{variant}: generate {_rel(kicad_dir)} from the circuit (ERC, DRC)", _generate, kicad_dir,
+                      variant)
+            if args.command == "check":
+                _step(f"{variant}: ERC (kicad-cli)", _erc, kicad_dir)
+                _step(f"{variant}: DRC with schematic parity (kicad-cli)", _drc, kicad_dir)
+            if args.command in ("fab", "check"):
+                _step(f"{variant}: P1{'/S1' if variant == 'p1s1' else ''} design rules", _rules, variant)
+            # the P1 input stage is the same circuit on every variant: simulated once, with the P1 board
+            if args.command == "check" and variant == "p1":
+                _step("P1 signal integrity (ngspice)", _si)
+            if args.command == "fab" and variant == "p1":
+                _step("P1 signal integrity (ngspice) + plot", _si, out_dir)
+            if args.command == "fab":
+                _step(f"{variant}: manufacturing package (kicad-cli, iBoM) -> {_rel(out_dir)}", _export, kicad_dir,
+                      out_dir, variant)
     except CheckFailed as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -41,8 +41,10 @@ class FabError(Exception):
     pass
 
 
-def zip_name() -> str:
-    return f"{project.NAME}-{project.REVISION}-aisler.zip"
+def zip_name(variant: str = "p1") -> str:
+    """The file to upload: p1reader-1.2-aisler.zip, p1reader-p1s1-1.2-aisler.zip for the S1 variant."""
+    label = project.NAME if variant == "p1" else f"{project.NAME}-{variant}"
+    return f"{label}-{project.REVISION}-aisler.zip"
 
 
 # --- normalisers: one per format, each removes what changes between two runs of the same input ---------
@@ -227,7 +229,7 @@ def _sync(staging: Path, out_dir: Path) -> list[str]:
 
 
 def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
-           jobs: int | None = None) -> list[str]:
+           jobs: int | None = None, variant: str = "p1") -> list[str]:
     """Write the manufacturing package into out_dir; return the names of files that changed.
 
     `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
@@ -270,7 +272,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
             normalise_file(path, machine_paths)
         files = {p.name: p for p in sorted(stage.iterdir())}
         files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
-        write_zip(stage / zip_name(), files)
+        write_zip(stage / zip_name(variant), files)
         generated = sorted(p for p in stage.iterdir() if p.is_file())
         (stage / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
         log(f"  normalise, zip: {time.monotonic() - t:.1f} s")

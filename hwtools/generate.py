@@ -68,13 +68,13 @@ def project_file(root_uuid: str) -> str:
     return json.dumps(pro, indent=2, sort_keys=True) + "\n"
 
 
-def stage_project(stage: Path, log=print, build=build_board):
+def stage_project(stage: Path, log=print, build=build_board, variant="p1"):
     """Write the whole project into `stage`; return the built board."""
     lib_dir = stage / "lib"
     log("  D32 symbol and footprint (kiutils)")
     d32lib.write_library(lib_dir)
     log("  circuit (skidl)")
-    board = build(lib_dir=lib_dir)
+    board = build(lib_dir=lib_dir, variant=variant) if build is build_board else build(lib_dir=lib_dir)
     project_footprints = {project.NAME: lib_dir / f"{project.NAME}.pretty"}
     for ref, part in sorted(board.parts.items()):
         try:
@@ -92,7 +92,7 @@ def stage_project(stage: Path, log=print, build=build_board):
     return board
 
 
-def stage_board(stage: Path, log=print):
+def stage_board(stage: Path, log=print, variant="p1"):
     """Place, route and pour the board from the staged netlist, with KiCad's own pcbnew.
 
     Runs in a fresh process: pcbnew keeps footprint caches and its UUID generator across calls, so only a
@@ -102,7 +102,7 @@ def stage_board(stage: Path, log=print):
     import sys
 
     log("  board: placement, routing, ground pour (pcbnew)")
-    proc = subprocess.run([sys.executable, "-m", "hwtools.board_job", str(stage)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "hwtools.board_job", str(stage), variant], capture_output=True, text=True,
                           cwd=project.ROOT)
     if proc.returncode != 0:
         # wxWidgets prints "Debug:" chatter on stderr; the job's own message is the last other line
@@ -142,17 +142,17 @@ GENERATED = [f"{project.NAME}.kicad_pro", f"{project.NAME}.kicad_sch", f"{projec
              "fp-lib-table", f"lib/{project.NAME}.kicad_sym", f"lib/{project.NAME}.pretty/{d32lib.NAME}.kicad_mod"]
 
 
-def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board) -> list[str]:
+def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board, variant="p1") -> list[str]:
     """Regenerate `out_dir`; return the generated files that changed. `build` makes the circuit."""
     with tempfile.TemporaryDirectory(prefix="p1reader-") as tmp:
         stage = Path(tmp) / "kicad"
         stage.mkdir()
-        stage_project(stage, log, build)
+        stage_project(stage, log, build, variant)
         log("  ERC (kicad-cli)")
         check_erc(stage)
         log("  netlist (kicad-cli)")
         export_netlist(stage)
-        stage_board(stage, log)
+        stage_board(stage, log, variant)
         log("  DRC with schematic parity (kicad-cli)")
         check_drc(stage)
         changed = []

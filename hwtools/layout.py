@@ -51,16 +51,6 @@ PLACEMENT = [
 ]
 
 
-def holes():
-    """The four corner holes, H1..H4 clockwise from top-left."""
-    i = CORNER_HOLE_INSET
-    return [Place("H1", i, i), Place("H2", WIDTH - i, i), Place("H3", WIDTH - i, HEIGHT - i), Place("H4", i, HEIGHT - i)]
-
-
-def all_places():
-    return PLACEMENT + holes()
-
-
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
     ("p1reader v1.2", 80.0, 50.0, 1.5, 0),
@@ -83,3 +73,46 @@ REFERENCE_AT = {
     "D1": (12.0, 46.0),
     "Q1": (43.5, 34.8),
 }
+
+
+# The p1s1 variant: the same board with a 20 mm band along the bottom for the S1 port (J4 on the left edge
+# beside the P1 jack, the RS-422 receiver and its termination next to it).
+S1_BAND_MM = 20.0
+S1_PLACEMENT = [
+    Place("J4", 17.3, 58.0, 270),
+    Place("U3", 34.0, 69.0, 180),
+    Place("R7", 40.0, 60.0, 0),
+    Place("R8", 40.0, 64.5, 0),
+    Place("R9", 40.0, 69.0, 0),
+    Place("C5", 40.0, 73.5, 0),
+]
+S1_SILKSCREEN = [
+    ("S1", 4.0, 50.0, 2.0, 0),
+    ("1", 19.8, 56.6, 1.0, 0),  # RJ12 pin 1 of the S1 jack
+]
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: float
+    height: float
+    places: list
+    silkscreen: list
+    reference_at: dict
+
+    def holes(self):
+        """The four corner holes, H1..H4 clockwise from top-left."""
+        i, w, h = CORNER_HOLE_INSET, self.width, self.height
+        return [Place("H1", i, i), Place("H2", w - i, i), Place("H3", w - i, h - i), Place("H4", i, h - i)]
+
+    def all_places(self):
+        return self.places + self.holes()
+
+
+def for_variant(variant="p1") -> Layout:
+    """The layout of a board variant (read at call time, so a test can change the tables)."""
+    if variant == "p1":
+        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN, REFERENCE_AT)
+    if variant == "p1s1":
+        return Layout(WIDTH, HEIGHT + S1_BAND_MM, PLACEMENT + S1_PLACEMENT, SILKSCREEN + S1_SILKSCREEN, REFERENCE_AT)
+    raise ValueError(f"no layout for board variant {variant!r}")

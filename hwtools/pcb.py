@@ -79,7 +79,7 @@ def load_footprint(lib_id: str, lib_dir: Path):
     return fp
 
 
-def build(netlist: Path, lib_dir: Path, board_path: Path):
+def build(netlist: Path, lib_dir: Path, board_path: Path, lay: "layout.Layout | None" = None):
     """A new BOARD for `board_path` with every part placed and every pad on its net (unrouted).
 
     pcbnew's NewBoard writes an empty board (and project) at the path it is given: pass the file this board
@@ -87,8 +87,9 @@ def build(netlist: Path, lib_dir: Path, board_path: Path):
     """
     import pcbnew
 
+    lay = lay or layout.for_variant()
     parts, pad_nets = read_netlist(netlist)
-    places = {p.ref: p for p in layout.all_places()}
+    places = {p.ref: p for p in lay.all_places()}
     missing = sorted(set(parts) - set(places))
     extra = sorted(set(places) - set(parts))
     if missing or extra:
@@ -125,7 +126,7 @@ def build(netlist: Path, lib_dir: Path, board_path: Path):
             name = pad_nets.get((ref, pad.GetNumber()))
             if name:
                 pad.SetNet(nets[name])
-    _outline(board)
+    _outline(board, lay)
     board.SetCopperLayerCount(2)
     settings = board.GetDesignSettings()
     settings.SetAuxOrigin(_point(0, 0))
@@ -133,10 +134,10 @@ def build(netlist: Path, lib_dir: Path, board_path: Path):
     return board
 
 
-def _outline(board):
+def _outline(board, lay):
     import pcbnew
 
-    corners = [(0, 0), (layout.WIDTH, 0), (layout.WIDTH, layout.HEIGHT), (0, layout.HEIGHT)]
+    corners = [(0, 0), (lay.width, 0), (lay.width, lay.height), (0, lay.height)]
     for i, (x, y) in enumerate(corners):
         seg = pcbnew.PCB_SHAPE(board, pcbnew.SHAPE_T_SEGMENT)
         seg.SetStart(_point(x, y))
@@ -146,12 +147,13 @@ def _outline(board):
         board.Add(seg)
 
 
-def check_placement(board):
+def check_placement(board, lay=None):
     """Courtyards must not overlap each other nor leave the outline; names every offending part."""
     import pcbnew
 
+    lay = lay or layout.for_variant()
     problems = []
-    outline = pcbnew.BOX2I(_point(0, 0), pcbnew.VECTOR2L(_mm(layout.WIDTH), _mm(layout.HEIGHT)))
+    outline = pcbnew.BOX2I(_point(0, 0), pcbnew.VECTOR2L(_mm(lay.width), _mm(lay.height)))
     fps = sorted(board.GetFootprints(), key=lambda f: f.GetReference())
     yards = {}
     for fp in fps:
@@ -162,7 +164,7 @@ def check_placement(board):
         box = yard.BBox()
         if not outline.Contains(box):
             exceeds = fp.GetReference()
-            if exceeds not in ("J2", "M1"):  # the jack's mouth and the USB end sit on their edges on purpose
+            if exceeds not in ("J2", "J4", "M1"):  # the jacks' mouths and the USB end sit on their edges on purpose
                 problems.append(f"{exceeds} leaves the board outline")
     refs = list(yards)
     for i, a in enumerate(refs):
@@ -220,14 +222,15 @@ def route_order(nets):
     return power + signals + (["/GND"] if "/GND" in nets else [])
 
 
-def route(board):
+def route(board, lay=None):
     """Route every net with the grid router and add the tracks and vias to the board."""
     import pcbnew
 
     from .routing import LAYERS, VIA_DIAMETER_MM, VIA_DRILL_MM, Router
 
     pads, holes = router_inputs(board)
-    router = Router(layout.WIDTH, layout.HEIGHT, pads, holes, track_width)
+    lay = lay or layout.for_variant()
+    router = Router(lay.width, lay.height, pads, holes, track_width)
     for net in route_order({p.net for p in pads}):
         router.route_net(net)
     nets = board.GetNetsByName()
@@ -252,14 +255,15 @@ def route(board):
     return router.routes
 
 
-def add_ground_pours(board):
+def add_ground_pours(board, lay=None):
     """A GND zone on B.Cu over the whole board with thermal reliefs on pads (filled after reloading)."""
     import pcbnew
 
+    lay = lay or layout.for_variant()
     gnd = board.GetNetsByName()["/GND"]
     inset = 0.5
-    corners = [(inset, inset), (layout.WIDTH - inset, inset), (layout.WIDTH - inset, layout.HEIGHT - inset),
-               (inset, layout.HEIGHT - inset)]
+    corners = [(inset, inset), (lay.width - inset, inset), (lay.width - inset, lay.height - inset),
+               (inset, lay.height - inset)]
     for layer in (pcbnew.B_Cu,):  # one pour: on F.Cu the tracks cut it into islands
         zone = pcbnew.ZONE(board)
         zone.SetLayer(layer)
@@ -278,23 +282,24 @@ def add_ground_pours(board):
         board.Add(zone)
 
 
-def add_silkscreen(board):
+def add_silkscreen(board, lay=None):
     """Product name and revision, the P1 mark at the jack, jumper and I2C labels (never on pads);
     references on the parts' bodies, where they cannot collide with a neighbour's."""
     import pcbnew
 
+    lay = lay or layout.for_variant()
     for fp in board.GetFootprints():
         ref = fp.Reference()
         if fp.GetReference().startswith("H"):
             ref.SetVisible(False)  # mounting holes need no name on the board
             continue
-        if fp.GetReference() in layout.REFERENCE_AT:
-            ref.SetPosition(_point(*layout.REFERENCE_AT[fp.GetReference()]))
+        if fp.GetReference() in lay.reference_at:
+            ref.SetPosition(_point(*lay.reference_at[fp.GetReference()]))
         else:
             ref.SetPosition(fp.GetCourtyard(pcbnew.F_CrtYd).BBox().Centre())
         ref.SetTextAngleDegrees(0)
 
-    for text, x, y, size, angle in layout.SILKSCREEN:
+    for text, x, y, size, angle in lay.silkscreen:
         t = pcbnew.PCB_TEXT(board)
         t.SetText(text)
         t.SetLayer(pcbnew.F_SilkS)

@@ -5,13 +5,16 @@ ROOT = Path(__file__).resolve().parent.parent
 KICAD_DIR = ROOT / "kicad"
 LIB_DIR = KICAD_DIR / "lib"
 FAB_DIR = ROOT / "gerbers"
+# Board variants: the proven P1-only board, and the same board with the S1 port. Each is its own KiCad
+# project with its own manufacturing package.
+VARIANT_DIRS = {"p1": (KICAD_DIR, FAB_DIR), "p1s1": (KICAD_DIR / "p1s1", FAB_DIR / "p1s1")}
 NAME = "p1reader"
 REVISION = "1.2"
 
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on
 # the user's global KiCad configuration (a fresh machine has none).
-SYMBOL_LIBS = ["Connector", "Connector_Generic", "Device", "Isolator", "Mechanical", "Regulator_Linear",
-               "Transistor_BJT", "power"]
+SYMBOL_LIBS = ["Connector", "Connector_Generic", "Device", "Interface_UART", "Isolator", "Mechanical",
+               "Regulator_Linear", "Transistor_BJT", "power"]
 FOOTPRINT_LIBS = ["Capacitor_THT", "Connector_PinHeader_2.54mm", "Connector_RJ", "LED_THT", "MountingHole",
                   "Package_DIP", "Package_TO_SOT_THT", "Resistor_THT"]
 

@@ -158,9 +158,49 @@ def ldo_headroom(board: Board, facts) -> RuleResult:
                       f"{headroom:.2f} V", f"≥ dropout {ldo['dropout_max_v']} V", f"U1 {board.parts['U1'].value}")
 
 
+def _net_parts(board, net):
+    return {ref for ref, _ in _pins(board, net)}
+
+
+def s1_termination(board: Board, facts) -> RuleResult:
+    """The reader terminates the RS-422 pair: a resistor across the receiver's A/B matching the cable."""
+    s1 = facts["s1_port"]
+    a, b = board.net_of("J4", 5), board.net_of("J4", 4)
+    across = sorted(ref for ref in _net_parts(board, a) & _net_parts(board, b) if ref.startswith("R"))
+    ohms = [board.value(ref) for ref in across]
+    ok = len(ohms) == 1 and s1["termination_min_ohm"] <= ohms[0] <= s1["termination_max_ohm"]
+    figure = ", ".join(f"{ref} {board.parts[ref].value}" for ref in across) or "no resistor across A/B"
+    return RuleResult("S1 line termination", ok, figure,
+                      f"one resistor of {s1['termination_min_ohm']}-{s1['termination_max_ohm']} Ohm across pins 5/4",
+                      "J4, U3")
+
+
+def s1_receiver_supply(board: Board, facts) -> RuleResult:
+    """The RS-422 receiver runs from the 3.3 V rail, so its output suits the ESP32's input directly."""
+    supply = board.net_of("U3", 1)
+    ok = supply == "+3V3"
+    return RuleResult("S1 receiver supply", ok, f"U3 VCC on {supply}", "on +3V3 (ESP32 levels)", "U3")
+
+
+def s1_rx_pin(board: Board, facts) -> RuleResult:
+    """The receiver output must reach a D32 pin that is a plain input at boot, not a strapping pin."""
+    s1 = facts["s1_port"]
+    pins = [num for ref, num in _pins(board, board.net_of("U3", 2)) if ref == "M1"]
+    names = [board.parts["M1"][num].name for num in pins]
+    ok = len(names) == 1 and names[0] not in s1["strapping_pins"]
+    return RuleResult("S1 receiver output on a non-strapping D32 pin", ok, ", ".join(names) or "not on the D32",
+                      f"one pin, none of {', '.join(s1['strapping_pins'])}", "U3 RO, M1")
+
+
 RULES = [rj12_pinout, data_line_current, q1_saturation, rx_levels, data_request, ldo_headroom, supply_budget]
+S1_RULES = [s1_termination, s1_receiver_supply, s1_rx_pin]
+
+
+def rules_for(board: Board):
+    """The P1 rules, plus the S1 rules on a board with the S1 port (J4)."""
+    return RULES + (S1_RULES if "J4" in board.parts else [])
 
 
 def check(board: Board, facts=None) -> list[RuleResult]:
     facts = facts or load_facts()
-    return [rule(board, facts) for rule in RULES]
+    return [rule(board, facts) for rule in rules_for(board)]

@@ -35,6 +35,9 @@ PLACEMENT = {
     "C4": (142.24, 218.44), "R6": (160.02, 213.36), "D1": (160.02, 236.22),
     # module, jumpers, display header
     "M1": (233.68, 110.49), "J3": (320.04, 88.9), "J1": (320.04, 134.62),
+    # S1 port (p1s1 variant)
+    "J4": (205.74, 223.52), "U3": (238.76, 223.52), "R7": (215.9, 246.38), "R8": (228.6, 246.38),
+    "R9": (241.3, 246.38), "C5": (254.0, 246.38),
     # mechanics
     "H1": (284.48, 213.36), "H2": (309.88, 213.36), "H3": (335.28, 213.36), "H4": (360.68, 213.36),
 }
@@ -46,6 +49,7 @@ BLOCK_TITLES = [
     ((203.2, 45.72), "Lolin D32 (ESP32)"),
     ((302.26, 68.58), "ESP32 PWR jumpers / I2C display"),
     ((281.94, 198.12), "Mounting holes"),
+    ((195.58, 198.12), "S1 port: RS-422 in, 120 Ω terminated and biased → GPIO4 (p1s1 variant)"),
 ]
 # Nets fed by a connector (P1 supply) need a power flag so ERC knows they are driven.
 POWER_FLAGS = {"#FLG01": ("P1_5V", (27.94, 139.7)), "#FLG02": ("GND", (43.18, 139.7))}
@@ -222,7 +226,8 @@ def schematic(board: Board, revision: str, libs: SymbolLibraries | None = None) 
     libs = libs or SymbolLibraries()
     sheet = _Sheet(libs)
     for at, words in BLOCK_TITLES:
-        sheet.text(at, words)
+        if "S1 port" not in words or "J4" in board.parts:
+            sheet.text(at, words)
     for ref in sorted(board.parts, key=lambda r: (r[0], int(r[1:]))):
         part = board.parts[ref]
         if ref not in PLACEMENT:

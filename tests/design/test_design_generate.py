@@ -110,7 +110,7 @@ def test_broken_generated_file_is_reported(tmp_path):
 def test_cli_reports_bad_input_without_traceback(tmp_path):
     """The command line maps a broken project to exit 2 and one clear message."""
     (tmp_path / "p1reader.kicad_sch").write_text("(kicad_sch (version", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--kicad-dir", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--variant", "p1", "--kicad-dir", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     assert "ERROR: kicad-cli sch erc" in proc.stderr

@@ -339,7 +339,23 @@ def test_committed_gerbers_are_current(tmp_path):
         shutil.copyfile(project.FAB_DIR / name, out / name)
     fab.export(KICAD_DIR, out, log=lambda m: None)
     fresh = sorted(p.name for p in out.iterdir())
-    committed = sorted(p.name for p in project.FAB_DIR.iterdir() if not p.name.startswith("."))
+    committed = sorted(p.name for p in project.FAB_DIR.iterdir() if p.is_file() and not p.name.startswith("."))
     assert fresh == committed
     stale = [name for name in fresh if (out / name).read_bytes() != (project.FAB_DIR / name).read_bytes()]
     assert stale == [], f"gerbers/ is stale ({', '.join(stale)}): run `make fab` and commit the result"
+
+
+def test_committed_p1s1_package_is_current(tmp_path):
+    """The S1 variant's package in gerbers/p1s1/ is what kicad/p1s1/ exports to."""
+    if KICAD_DIR != project.KICAD_DIR:
+        pytest.skip("compares the committed kicad/p1s1/ with the committed gerbers/p1s1/")
+    kicad_dir, fab_dir = project.VARIANT_DIRS["p1s1"]
+    out = tmp_path / "p1s1"
+    out.mkdir()
+    shutil.copyfile(fab_dir / "README.md", out / "README.md")
+    fab.export(kicad_dir, out, log=lambda m: None, variant="p1s1")
+    fresh = sorted(p.name for p in out.iterdir())
+    assert fresh == sorted(p.name for p in fab_dir.iterdir() if not p.name.startswith("."))
+    assert fab.zip_name("p1s1") in fresh
+    stale = [n for n in fresh if (out / n).read_bytes() != (fab_dir / n).read_bytes()]
+    assert stale == [], f"gerbers/p1s1/ is stale ({', '.join(stale)}): run `make fab` and commit the result"

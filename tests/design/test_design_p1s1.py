@@ -1,0 +1,92 @@
+"""The p1s1 variant: generated from the same code, current and ERC/DRC-clean, the P1 part still
+connection-equivalent to the proven board, and the S1 rules live."""
+
+import shutil
+
+import pytest
+
+from hwtools import generate, kicad_cli, rules
+from hwtools.circuit import build_board
+from design_paths import KICAD
+from test_design_equivalence import joined, load_reference
+
+import sexpdata
+
+P1S1 = KICAD / "p1s1"
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("p1s1")
+    generate.generate(out, log=lambda m: None, variant="p1s1")
+    return out
+
+
+@pytest.mark.parametrize("rel", generate.GENERATED)
+def test_committed_p1s1_file_is_current(regenerated, rel):
+    assert (regenerated / rel).read_bytes() == (P1S1 / rel).read_bytes(), f"kicad/p1s1/{rel} is stale"
+
+
+def test_p1s1_board_is_drc_clean(tmp_path):
+    shutil.copytree(P1S1, tmp_path / "k")
+    report = generate.check_drc(tmp_path / "k")  # raises on any violation, unconnected item or parity error
+    assert report["unconnected_items"] == [] and report["schematic_parity"] == []
+
+
+def _groups(path):
+    tree = sexpdata.loads(path.read_text(encoding="utf-8"))
+    nets = [x for x in tree if isinstance(x, list) and x and x[0] == sexpdata.Symbol("nets")][0]
+    groups = []
+    for net in nets[1:]:
+        nodes = [x for x in net if isinstance(x, list) and x and x[0] == sexpdata.Symbol("node")]
+        groups.append(frozenset((n[1][1], str(n[2][1])) for n in nodes))
+    return groups
+
+
+def test_p1_part_is_still_the_proven_board(reference_dir):
+    """Every net of the proven board is inside one p1s1 net, and no two of them were merged."""
+    _, reference = load_reference(reference_dir)
+    p1s1 = _groups(P1S1 / "p1reader.net")
+    for ref_group in joined(reference):
+        holders = [g for g in p1s1 if ref_group & g]
+        assert len(holders) == 1 and ref_group <= holders[0], sorted(ref_group)
+    merged = [g for g in p1s1 if sum(1 for r in joined(reference) if r & g) > 1]
+    assert merged == []
+
+
+def _s1(board):
+    return {f.__name__: f(board, rules.load_facts()) for f in rules.S1_RULES}
+
+
+def test_s1_rules_pass_on_the_design():
+    results = _s1(build_board(variant="p1s1"))
+    assert [str(r) for r in results.values() if not r.passed] == []
+
+
+def test_s1_rules_only_on_the_s1_board():
+    assert len(rules.check(build_board())) == len(rules.RULES)
+    assert len(rules.check(build_board(variant="p1s1"))) == len(rules.RULES) + len(rules.S1_RULES)
+
+
+def test_missing_or_wrong_termination_fails():
+    result = _s1(build_board({"R7": "1 kOhm"}, variant="p1s1"))["s1_termination"]
+    assert not result.passed and "R7 1 kOhm" in str(result) and "100-130 Ohm" in str(result)
+
+
+def test_receiver_on_the_5v_rail_fails():
+    board = build_board(variant="p1s1")
+    vcc = board.parts["U3"]["VCC"]
+    vcc.disconnect()
+    board.nets["P1_5V"] += vcc
+    result = _s1(board)["s1_receiver_supply"]
+    assert not result.passed and "U3 VCC on P1_5V" in str(result)
+
+
+def test_receiver_on_a_strapping_pin_fails():
+    board = build_board(variant="p1s1")
+    m1 = board.parts["M1"]
+    m1["GPIO4"].disconnect()
+    m1["GPIO2"].disconnect()
+    board.nets["S1_RX"] += m1["GPIO2"]
+    result = _s1(board)["s1_rx_pin"]
+    assert not result.passed and "GPIO2" in str(result) and "none of GPIO0, GPIO2" in str(result)
