@@ -9,7 +9,7 @@ setup:
 
 # Regenerate kicad/ from the circuit, check it (ERC, DRC, P1 rules, signal integrity) and export gerbers/.
 # Sources of what `make fab` writes; kicad/ and gerbers/ are its outputs, not inputs. Nothing changed → no-op.
-FAB_SOURCES := $(shell find hwtools -name '*.py' -o -name '*.toml' -o -name '*.sh') pyproject.toml gerbers/README.md
+FAB_SOURCES := $(shell find hwtools -name '*.py' -o -name '*.toml' -o -name '*.sh') pyproject.toml gerbers/README.md gerbers/p1s1/README.md
 
 fab: gerbers/.stamp
 	@echo "fab: gerbers/ is up to date with the sources"
