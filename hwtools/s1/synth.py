@@ -180,9 +180,10 @@ def frames_to_stream(rows: np.ndarray, *, shared_flags: bool = False, corrupt_fc
         idx = np.flatnonzero(sent)
         follows = np.zeros(n, dtype=bool)
         follows[idx[1:]] = True
-        for g in garbage:
-            if 0 <= g < n:
-                follows[g] = False
+        for g in garbage:  # garbage sits before the next frame actually sent, which then needs its flag
+            later = idx[idx >= g]
+            if later.size:
+                follows[later[0]] = False
         mask[follows, 0] = False
     mask[~sent] = False
     if not garbage and not trailing_bytes:

@@ -76,3 +76,14 @@ def test_single_phase_per_second():
     assert not fr.poly_phase.any() and not fr.per_period.any()
     assert fr.sample_rate_hz[0] == 4000.0
     assert not fr.v_raw[:, 1:].any() and not fr.i_raw[:, 1:].any()
+
+
+def test_garbage_before_a_dropped_frame_keeps_the_next_frames_flag():
+    """With shared flags, garbage in front of a dropped frame lands before the next sent one, which must
+    then open with its own flag (it no longer follows a closing flag)."""
+    from hwtools.s1 import frames, synth
+
+    cfg = synth.SynthConfig(frames=3, shared_flags=True, drop=(1,), garbage={1: 1})
+    stream = synth.synth_stream(cfg)
+    assert len(stream) == 2 * 45 + 1  # two frames with their own flags, one garbage byte, no shared flag
+    assert frames.decode_bytes(stream).stats.frames == 2
