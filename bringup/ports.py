@@ -1,5 +1,6 @@
-"""The two serial links of the bench, opened by pyserial URL (a device, ``rfc2217://``, ``socket://``,
-a pty): :class:`MeterPort` plays the meter, :class:`BoardConsole` is the board's own USB console.
+"""The serial links of the bench, opened by pyserial URL (a device, ``rfc2217://``, ``socket://``,
+a pty): :class:`MeterPort` plays the meter (on the P1 link, and at 2 Mbaud on the S1 jig),
+:class:`BoardConsole` is the board's own USB console.
 """
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class ConsoleTimeout(PortError):
     pass
 
 
+class BoardRefused(PortError):
+    """The board answered a command with ``@R ERR …`` (e.g. its firmware has no S1 port)."""
+
+
 def open_url(url: str, baud: int, timeout: float | None = 0.05, write_timeout: float | None = 2.0):
     try:
         return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=write_timeout)
@@ -36,15 +41,17 @@ class MeterPort:
     """Sends bytes the way a meter does: at the line rate, paced by the sender.
 
     Ptys and sockets ignore the baud rate, so pacing is done here on every transport: each chunk is
-    written no earlier than its bytes would have finished on a 115200 8N1 line (absolute schedule, so
-    sleep jitter does not accumulate). On a real UART the adapter paces too; the schedule only
-    keeps its buffer shallow.
+    written no earlier than its bytes would have finished on the line (115200 8N1 for P1, 2 Mbit/s
+    for S1; absolute schedule, so sleep jitter does not accumulate). On a real UART the adapter
+    paces too; the schedule only keeps its buffer shallow. ``bytes_per_s`` below the line rate
+    leaves idle time between chunks (an S1 meter sending fewer frames than the line could carry).
     """
 
     def __init__(self, url: str, baud: int = 115200, bits_per_byte: int = 10, write_timeout: float = 2.0,
-                 chunk: int = 64):
-        self.url, self.baud = url, baud
-        self.bytes_per_s = baud / bits_per_byte
+                 chunk: int = 64, bytes_per_s: float | None = None, label: str = "meter port"):
+        self.url, self.baud, self.label = url, baud, label
+        line = baud / bits_per_byte
+        self.bytes_per_s = min(line, bytes_per_s) if bytes_per_s else line
         self.chunk = chunk
         self._ser = open_url(url, baud, timeout=0, write_timeout=write_timeout)
         self.sent = 0
@@ -68,7 +75,7 @@ class MeterPort:
                 if delay > 0:
                     time.sleep(delay)
         except (serial.SerialException, OSError) as e:
-            raise PortLost(f"meter port {self.url}: write failed after {self.sent} bytes ({e})") from e
+            raise PortLost(f"{self.label} {self.url}: write failed after {self.sent} bytes ({e})") from e
         return time.perf_counter() - t0
 
     def cts(self) -> bool | None:
@@ -90,8 +97,11 @@ _T_RE = re.compile(rb"@T seq=(\d+) len=(\d+) crc_sent=([0-9A-Fa-f]{4}|-) crc_cal
                    rb"verdict=(ok|crc-error|truncated|framing-error|overflow) case=(upper|lower|-)\r\n")
 _H_RE = re.compile(rb"@H fw=(\S+) proto=(\d+) uptime_ms=(\d+) telegrams=(\d+) ok=(\d+) crc_errors=(\d+) "
                    rb"truncated=(\d+) framing=(\d+) overflow=(\d+) garbage=(\d+) uart_errors=(\d+)\r\n")
-_R_RE = re.compile(rb"@R ((?:VERSION|DRQ|ERR)[^\r\n]*)\r\n")
-_ANY = re.compile(rb"@[THR] ")
+_R_RE = re.compile(rb"@R ((?:VERSION|DRQ|ERR|S1)[^\r\n]*)\r\n")
+_S_RE = re.compile(rb"@S frames=(\d+) fcs_errors=(\d+) seq_gaps=(\d+) skipped=(\d+) bytes=(\d+) "
+                   rb"uart_errors=(\d+)\r\n")
+_F_RE = re.compile(rb"@F ([0-9A-F]{90})\r\n")
+_ANY = re.compile(rb"@[THRSF] ")
 
 
 @dataclass
@@ -116,14 +126,29 @@ class Heartbeat:
 
 
 @dataclass
+class S1Status:
+    """An ``@S`` line: the board's S1 counters (since boot or ``S1 RESET``)."""
+
+    frames: int
+    fcs_errors: int
+    seq_gaps: int
+    skipped: int
+    bytes: int
+    uart_errors: int
+    received_at: float
+
+
+@dataclass
 class ConsoleState:
     reports: list[TelegramReport] = field(default_factory=list)
     heartbeats: list[Heartbeat] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    s1_status: list[S1Status] = field(default_factory=list)
+    s1_frames: list[bytes] = field(default_factory=list)  # raw frames from '@F' lines
 
 
 class BoardConsole:
-    """Reads the board's console in a background thread and parses @T / @H / @R lines.
+    """Reads the board's console in a background thread and parses @T / @H / @R / @S / @F lines.
 
     For each ``@T`` the ``len`` bytes that precede it are the board's echo of the frame. Everything
     read is kept in a serial log for the report. A read error (port gone) is remembered and raised by
@@ -199,6 +224,12 @@ class BoardConsole:
                 self._state.heartbeats.append(Heartbeat(h[1].decode(), int(h[2]), int(h[3]), counters, now))
                 # a heartbeat never splits a frame echo: whatever precedes it is stray
                 del self._buf[: end + 2]
+            elif (s1 := _S_RE.fullmatch(line)):
+                self._state.s1_status.append(S1Status(*(int(x) for x in s1.groups()), received_at=now))
+                del self._buf[: end + 2]
+            elif (f := _F_RE.fullmatch(line)):
+                self._state.s1_frames.append(bytes.fromhex(f[1].decode()))
+                del self._buf[: end + 2]
             elif (r := _R_RE.fullmatch(line)):
                 self._state.replies.append(r[1].decode())
                 del self._buf[: end + 2]
@@ -270,6 +301,34 @@ class BoardConsole:
             n0 = len(self._state.heartbeats)
         self.send_command("STATUS")
         return self.wait_for(lambda s: s.heartbeats[n0] if len(s.heartbeats) > n0 else None, timeout, "@H reply to STATUS")
+
+    def s1_status(self, timeout: float | None = None) -> S1Status:
+        """Ask for the S1 counters (``S1 STATUS``); a board without S1 raises :class:`BoardRefused`."""
+        with self._cond:
+            n0, r0 = len(self._state.s1_status), len(self._state.replies)
+        self.send_command("S1 STATUS")
+
+        def got(state: ConsoleState):
+            if len(state.s1_status) > n0:
+                return state.s1_status[-1]
+            return next((r for r in state.replies[r0:] if r.startswith("ERR")), None)
+
+        answer = self.wait_for(got, timeout, "@S reply to 'S1 STATUS'")
+        if isinstance(answer, str):
+            raise BoardRefused(f"console {self.url}: board answered 'S1 STATUS' with '@R {answer}'")
+        return answer
+
+    def s1_frames(self, n: int, timeout: float | None = None) -> list[bytes]:
+        """The board's last ``n`` raw S1 frames (``S1 FRAMES n``), oldest first."""
+        with self._cond:
+            f0 = len(self._state.s1_frames)
+        reply = self.command(f"S1 FRAMES {n}", "S1 FRAMES", timeout)
+        if reply.startswith("ERR"):
+            raise BoardRefused(f"console {self.url}: board answered 'S1 FRAMES {n}' with '@R {reply}'")
+        k = int(reply.split()[-1])
+        with self._cond:  # the @F lines came before their @R line, so they are parsed already
+            frames = self._state.s1_frames[f0:]
+        return frames[len(frames) - k:] if k else []
 
     def report_count(self) -> int:
         with self._cond:

@@ -20,7 +20,7 @@ from .measurement import Outcome, StepResult
 from .ports import PortError
 from .record import RunRecord, utc_now
 from .station import Station
-from .steps import STEPS, Bench, StepFailure
+from .steps import STEPS, Bench, StepFailure, StepSkipped
 
 
 class Aborted(BaseException):
@@ -112,6 +112,8 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 t0 = time.monotonic()
                 try:
                     res.measurements = step.run(bench)
+                except StepSkipped as e:
+                    res.outcome, res.error = Outcome.SKIPPED, f"skipped: {e}"
                 except (StepFailure, PortError, InstrumentError) as e:
                     res.outcome, res.error = Outcome.FAIL, str(e)
                 except (KeyboardInterrupt, Aborted) as e:
@@ -153,7 +155,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
         finally:
             with _signals_ignored():
                 supply_state = supply_off(bench)
-                for part in (bench.console, bench.meter, bench.dmm, bench.supply):
+                for part in (bench.console, bench.meter, bench.s1, bench.dmm, bench.supply):
                     if part is not None:
                         try:
                             part.close()
@@ -169,7 +171,9 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                         skipped = StepResult(i, step.name, step.title, outcome=Outcome.SKIPPED,
                                              error=f"not run: step {failed.index} {failed.name} did not pass")
                         record.data["steps"].append(skipped.to_dict())
-                outcome = Outcome.worst([r.outcome for r in results]) if failed is None else failed.outcome
+                # A step skipped for lack of station equipment (no S1 jig) does not fail the board.
+                ran_outcomes = [r.outcome for r in results if r.outcome != Outcome.SKIPPED]
+                outcome = Outcome.worst(ran_outcomes) if failed is None else failed.outcome
                 if failed is None and len(results) < len(STEPS):
                     outcome = Outcome.ERROR
                 console_log = bytes(bench.console.log) if bench.console is not None else b""

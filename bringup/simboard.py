@@ -3,15 +3,17 @@
 It reads the meter link, cuts and checks telegrams with the firmware's own ``Framer``, writes each
 frame's echo and ``@T`` line to the console paced to the console baud, sends an ``@H`` heartbeat every
 second and answers commands with the firmware's own ``Console``. An unfinished frame is reported as
-truncated after the line has been quiet for ``--idle-ms``.
+truncated after the line has been quiet for ``--idle-ms``. With ``--s1`` it also counts S1 frames on a
+third link with the firmware's own ``s1frame.Counter`` and adds an ``@S`` line to every heartbeat.
 
 Faults (``--fault``), as a bad board or a bad line would show them:
   bit-errors     flip one bit in about 1 of 400 received bytes
   dropped-bytes  lose about 1 of 400 received bytes
   port-closed    close both ports and exit after the second telegram
   polarity       every received byte inverted (the input stage does not invert)
+  s1-bit-errors  flip one bit in about 1 of 2,000 bytes received on S1 (a noisy RS-422 line)
 
-Run: ``python -m bringup.simboard --meter /dev/pts/3 --console /dev/pts/5``
+Run: ``python -m bringup.simboard --meter /dev/pts/3 --console /dev/pts/5 [--s1 /dev/pts/7]``
 """
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ import time
 
 import serial
 
-from .firmware import p1frame
+from .firmware import p1frame, s1frame
 from .firmware.console import Console
 
-FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity")
+FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors")
+S1_BAUD = 2_000_000  # the firmware's UART1 rate (main.S1_BAUD); a pty ignores it
+S1_IDLE_S = 0.1  # as the firmware (main.S1_IDLE_MS): silence that ends a cut-off frame
 
 
 class PacedWriter:
@@ -50,13 +54,17 @@ class PacedWriter:
 
 class SimBoard:
     def __init__(self, meter_url: str, console_url: str, baud: int = 115200, console_baud: int = 921600,
-                 heartbeat_s: float = 1.0, idle_ms: float = 20.0, fault: str | None = None, seed: int = 1):
+                 heartbeat_s: float = 1.0, idle_ms: float = 20.0, fault: str | None = None, seed: int = 1,
+                 s1_url: str | None = None):
         self.meter = serial.serial_for_url(meter_url, baudrate=baud, timeout=0)
         self.console = serial.serial_for_url(console_url, baudrate=console_baud, timeout=0, write_timeout=5)
+        self.s1_link = serial.serial_for_url(s1_url, baudrate=S1_BAUD, timeout=0) if s1_url else None
+        self.s1 = s1frame.Counter() if self.s1_link is not None else None
         self.out = PacedWriter(self.console, console_baud)
         self.framer = p1frame.Framer()
         self.drq = False
-        self.cmd = Console(self._set_drq, self._heartbeat, p1frame.FIRMWARE_VERSION, p1frame.PROTOCOL_VERSION)
+        self.cmd = Console(self._set_drq, self._heartbeat, p1frame.FIRMWARE_VERSION, p1frame.PROTOCOL_VERSION,
+                           None if self.s1 is None else self)
         self.heartbeat_s, self.idle_s, self.fault = heartbeat_s, idle_ms / 1000.0, fault
         self.rng = random.Random(seed)
         self.t0 = time.monotonic()
@@ -66,6 +74,26 @@ class SimBoard:
 
     def _heartbeat(self) -> str:
         return p1frame.heartbeat_line(self.framer, int((time.monotonic() - self.t0) * 1000))
+
+    # The S1 side of the console, as main.Board has it.
+    def s1_status(self) -> str:
+        return s1frame.status_line(self.s1)
+
+    def s1_frames(self, n: int) -> list[str]:
+        return s1frame.frame_lines(self.s1, n)
+
+    def s1_reset(self) -> None:
+        self.s1.reset()
+
+    def _beat(self) -> None:
+        self.out.write(self._heartbeat().encode() + b"\r\n")
+        if self.s1 is not None:
+            self.out.write(self.s1_status().encode() + b"\r\n")
+
+    def _s1_fault(self, data: bytes) -> bytes:
+        if self.fault == "s1-bit-errors":
+            return bytes(b ^ (1 << self.rng.randrange(8)) if self.rng.random() < 1 / 2000 else b for b in data)
+        return data
 
     def _line_fault(self, data: bytes) -> bytes:
         f = self.fault
@@ -86,14 +114,24 @@ class SimBoard:
 
     def run(self) -> int:
         mfd, cfd = self.meter.fileno(), self.console.fileno()
+        sfd = self.s1_link.fileno() if self.s1_link is not None else None
+        fds = [mfd, cfd] + ([sfd] if sfd is not None else [])
         next_hb = time.monotonic() + self.heartbeat_s
-        last_rx = time.monotonic()
+        last_rx = last_s1 = time.monotonic()
         while True:
             now = time.monotonic()
             wait = next_hb - now
             if self.framer.in_frame:
                 wait = min(wait, last_rx + self.idle_s - now)
-            ready, _, _ = select.select([mfd, cfd], [], [], max(0.0, wait))
+            if self.s1 is not None and self.s1.waiting:
+                wait = min(wait, last_s1 + S1_IDLE_S - now)
+            ready, _, _ = select.select(fds, [], [], max(0.0, wait))
+            if sfd is not None and sfd in ready:
+                data = os.read(sfd, 65536)
+                if not data:
+                    return 0
+                last_s1 = time.monotonic()
+                self.s1.feed(self._s1_fault(data))
             if mfd in ready:
                 data = os.read(mfd, 4096)
                 if not data:
@@ -111,12 +149,16 @@ class SimBoard:
             if self.framer.in_frame and now - last_rx >= self.idle_s:
                 if not self._emit(self.framer.idle()):
                     return 3
+            if self.s1 is not None and self.s1.waiting and now - last_s1 >= S1_IDLE_S:
+                self.s1.flush()
             if now >= next_hb:
-                self.out.write(self._heartbeat().encode() + b"\r\n")
+                self._beat()
                 next_hb = now + self.heartbeat_s
 
     def close(self) -> None:
-        for s in (self.meter, self.console):
+        for s in (self.meter, self.console, self.s1_link):
+            if s is None:
+                continue
             try:
                 s.close()
             except Exception:
@@ -131,10 +173,11 @@ def main(argv=None) -> int:
     ap.add_argument("--console-baud", type=int, default=921600)
     ap.add_argument("--heartbeat", type=float, default=1.0, help="seconds between @H lines")
     ap.add_argument("--idle-ms", type=float, default=20.0, help="quiet time that ends an unfinished frame")
+    ap.add_argument("--s1", help="pyserial URL of the S1 link (board side); none: a board without S1")
     ap.add_argument("--fault", choices=FAULTS)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
-    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed)
+    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed, a.s1)
     try:
         return board.run()
     except (OSError, serial.SerialException):

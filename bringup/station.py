@@ -18,6 +18,9 @@ import yaml
 # or below the lower end so the board never sees more than a real meter would give it.
 P1_TRIP_POINT_A = 0.260
 LINE_BYTES_PER_S = 115200 / 10  # 8N1 = 10 bits a byte
+S1_BAUD = 2_000_000  # the S1 port's fixed rate (e-MUCS H 1.3 §4); the firmware's UART1 runs at it
+S1_FRAME_LEN = 45
+S1_LINE_FRAMES_PER_S = S1_BAUD / 10 / S1_FRAME_LEN  # 4,444 frames/s back to back, 8N1
 
 
 class StationError(Exception):
@@ -84,6 +87,20 @@ class ConsoleConfig:
 
 
 @dataclass
+class S1Config:
+    """The S1 jig: a USB-TTL adapter at 2 Mbaud whose TX drives an RS-422 driver into the board's
+    S1 RJ12 (pins 5 +, 4 −, GND 3; see bringup/README.md). Absent from a station: no S1 step."""
+
+    url: str = ""
+    baud: int = S1_BAUD
+    write_timeout_s: float = 2.0
+    frames: int = 2000  # synthetic frames sent, with a few known faults
+    # 0: back to back at the line rate (4,444 frames/s); a real meter sends 2,600-4,200 frames/s.
+    frame_rate_hz: float = 0.0
+    settle_s: float = 0.3  # the board's byte counter must stay still this long before judging
+
+
+@dataclass
 class Limits:
     supply_voltage_v: list[float] = field(default_factory=lambda: [4.90, 5.10])
     inrush_current_a: list[float] = field(default_factory=lambda: [0.0, 0.250])
@@ -126,6 +143,7 @@ class Station:
     limits: Limits = field(default_factory=Limits)
     loopback: LoopbackConfig = field(default_factory=LoopbackConfig)
     sim: SimConfig = field(default_factory=SimConfig)
+    s1: S1Config | None = None
     source: str = ""  # where the station came from (file path or "sim")
 
     def validate(self) -> None:
@@ -162,6 +180,16 @@ class Station:
 
             if self.sim.fault not in FAULTS:
                 raise StationError(f"unknown fault {self.sim.fault!r}; one of {', '.join(FAULTS)}", f, "sim.fault")
+        if self.s1 is not None:
+            if self.s1.baud != S1_BAUD:
+                raise StationError(f"must be {S1_BAUD} (the S1 line rate), not {self.s1.baud}", f, "s1.baud")
+            if self.s1.frames < 100:
+                raise StationError("must be ≥ 100 (the known faults sit at fixed fractions of the run)", f,
+                                   "s1.frames")
+            if self.s1.frame_rate_hz < 0:
+                raise StationError("must be ≥ 0 (0 = back to back)", f, "s1.frame_rate_hz")
+            if self.kind == "bench" and not self.s1.url:
+                raise StationError("is required for a bench station with an s1: section", f, "s1.url")
         for inst in ("supply", "dmm"):
             if getattr(self, inst).timeout_ms <= 0:
                 raise StationError("must be > 0", f, f"{inst}.timeout_ms")

@@ -1,7 +1,8 @@
-"""The six bring-up steps. Each takes the :class:`Bench` and returns its measurements with limits.
+"""The seven bring-up steps. Each takes the :class:`Bench` and returns its measurements with limits.
 
 A step raises :class:`StepFailure` (or a port/instrument error) when it cannot go on; the runner turns
-that into a FAIL naming the step. Steps leave the bench in a defined state: the runner alone turns the
+that into a FAIL naming the step, and :class:`StepSkipped` when the station lacks what it needs (the S1
+step without an ``s1:`` section). Steps leave the bench in a defined state: the runner alone turns the
 supply off, on every exit path.
 """
 from __future__ import annotations
@@ -16,12 +17,16 @@ from typing import Callable
 from . import telegrams as tg
 from .firmware import p1frame
 from .measurement import Measurement
-from .ports import BoardConsole, ConsoleTimeout, MeterPort
-from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, Station
+from .ports import BoardConsole, ConsoleTimeout, MeterPort, S1Status
+from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S, Station
 
 
 class StepFailure(Exception):
     """A step cannot continue; the message says what was seen."""
+
+
+class StepSkipped(Exception):
+    """The station has nothing for this step to test (recorded SKIPPED, not a failure)."""
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Bench:
     dmm: object | None = None
     meter: MeterPort | None = None
     console: BoardConsole | None = None
+    s1: MeterPort | None = None  # the S1 jig's adapter, opened by the S1 step
     supply_on: bool = False
     firmware: str = ""
     log: Callable[[str], None] = lambda s: None
@@ -314,6 +320,94 @@ def throughput(bench: Bench) -> list[Measurement]:
     return keep
 
 
+# ---------------------------------------------------------------- 7. S1 port
+@dataclass
+class S1Stream:
+    """A deterministic synthetic S1 stream and what a correct receiver must count in it."""
+
+    data: bytes
+    frames: int
+    fcs_errors: int
+    seq_gaps: int
+    skipped: int
+    last: list[bytes]  # the last three frames on the line
+
+
+def s1_stream(n: int) -> S1Stream:
+    """`n` frames from ``hwtools.s1.synth`` with known faults: two broken FCS, one dropped frame,
+    17 garbage bytes. The expected counts come from the host decoder ``hwtools.s1.frames`` (an
+    implementation independent of the firmware's counter)."""
+    from hwtools.s1 import decode_bytes
+    from hwtools.s1.synth import SynthConfig, synth_stream
+
+    cfg = SynthConfig(frames=n, seed=9, v_noise=0.3, i_noise=0.01, corrupt_fcs=(n // 4, n * 3 // 5),
+                      drop=(n * 2 // 5,), garbage={n * 3 // 4: 17})
+    data = synth_stream(cfg)
+    stats = decode_bytes(data).stats
+    tail = [data[k:k + S1_FRAME_LEN] for k in range(len(data) - 3 * S1_FRAME_LEN, len(data), S1_FRAME_LEN)]
+    return S1Stream(data, stats.frames, stats.fcs_errors, stats.seq_gaps, stats.bytes_skipped, tail)
+
+
+def _s1_settled(bench: Bench, sent: int) -> S1Status:
+    """Ask ``S1 STATUS`` until the board has counted every byte sent, or its byte count has stood
+    still for ``settle_s`` (bytes lost on the way), or the console timeout has passed."""
+    cfg, con = bench.station.s1, bench.console
+    deadline = time.monotonic() + bench.station.console.timeout_s
+    st = con.s1_status()
+    still_since, last = time.monotonic(), st.bytes
+    while st.bytes < sent and time.monotonic() < deadline:
+        time.sleep(0.02)
+        st = con.s1_status()
+        if st.bytes != last:
+            still_since, last = time.monotonic(), st.bytes
+        elif time.monotonic() - still_since >= cfg.settle_s:
+            break
+    return st
+
+
+def s1_port(bench: Bench) -> list[Measurement]:
+    cfg = bench.station.s1
+    if cfg is None:
+        raise StepSkipped("station has no s1: section (no S1 jig on this bench)")
+    con = bench.console
+    bench.s1 = MeterPort(cfg.url, cfg.baud, write_timeout=cfg.write_timeout_s, chunk=900,
+                         bytes_per_s=cfg.frame_rate_hz * S1_FRAME_LEN or None, label="S1 port")
+    reply = con.command("S1 RESET", "S1 RESET")
+    if reply != "S1 RESET":
+        raise StepFailure(f"board answered 'S1 RESET' with '@R {reply}': firmware without the S1 port "
+                          f"(protocol < 2) or its S1 UART could not be opened")
+    stream = s1_stream(cfg.frames)
+    took = bench.s1.send(stream.data)
+    st = _s1_settled(bench, len(stream.data))
+    sent = len(stream.data)
+    note = f"board: {st.frames} frames, {st.fcs_errors} FCS errors, {st.seq_gaps} gaps, {st.skipped} skipped"
+    if st.bytes == 0:
+        note = ("the board received nothing on S1: check the RS-422 driver (DE high, powered), the "
+                "twisted pair to RJ12 pins 5 (+) / 4 (−) and that the adapter runs at 2 Mbaud")
+    elif st.frames == 0 and st.fcs_errors == 0:
+        note = (f"{st.bytes} bytes but no frame shape: wrong baud, or A/B swapped (every bit inverted)")
+    rate = cfg.frames / took if took > 0 else 0.0
+    bench.extra["s1_frames_per_s"] = rate
+    ms = [
+        Measurement("S1 bytes received", st.bytes, "bytes", sent, sent, note=note),
+        Measurement("S1 frames", st.frames, "frames", stream.frames, stream.frames, note=note),
+        Measurement("S1 FCS errors", st.fcs_errors, "frames", stream.fcs_errors, stream.fcs_errors,
+                    note="2 sent with a broken FCS"),
+        Measurement("S1 sequence gaps", st.seq_gaps, "gaps", stream.seq_gaps, stream.seq_gaps,
+                    note="1 dropped frame + 2 broken ones"),
+        Measurement("S1 bytes skipped", st.skipped, "bytes", stream.skipped, stream.skipped,
+                    note="17 garbage bytes sent"),
+        Measurement("S1 UART errors", st.uart_errors, "", 0, 0),
+    ]
+    got = con.s1_frames(3)
+    same = sum(a == b for a, b in zip(got, stream.last))
+    diff = "" if same == 3 else "board: " + " ".join(f.hex() for f in got)[:200]
+    ms.append(Measurement("S1 last 3 frames byte-identical", same, "frames", 3, 3, note=diff))
+    ms.append(Measurement("S1 send rate", round(rate, 1), "frames/s",
+                          note=f"line rate {S1_LINE_FRAMES_PER_S:,.0f} frames/s; a meter sends ≤ 4,200"))
+    return ms
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -328,4 +422,5 @@ STEPS = [
     Step("loopback", "Telegram loopback", loopback),
     Step("negatives", "Negative cases", negatives),
     Step("throughput", "Throughput", throughput),
+    Step("s1", "S1 port", s1_port),
 ]

@@ -15,12 +15,16 @@ def _printable(data):
 class Console:
     """Turns command lines into reply lines.
 
-    set_drq(bool) drives Data Request; heartbeat() returns the current '@H' line.
+    set_drq(bool) drives Data Request; heartbeat() returns the current '@H' line. `s1` is the S1
+    port, an object with s1_status() (the '@S' line), s1_frames(n) (the '@F' lines of the last n
+    frames) and s1_reset() (counting starts afresh); without one (None) the S1 commands answer
+    '@R ERR s1-disabled'.
     """
 
-    def __init__(self, set_drq, heartbeat, firmware_version, protocol_version):
+    def __init__(self, set_drq, heartbeat, firmware_version, protocol_version, s1=None):
         self._set_drq = set_drq
         self._heartbeat = heartbeat
+        self._s1 = s1
         self._version = "@R VERSION fw=%s proto=%d" % (firmware_version, protocol_version)
         self._line = bytearray()
         self._too_long = False
@@ -59,4 +63,21 @@ class Console:
             self.drq = words[1] == "1"
             self._set_drq(self.drq)
             return ["@R DRQ " + words[1]]
+        if words[0] == "S1":
+            return self._s1_command(words, text)
         return ["@R ERR unknown-command " + text]
+
+    def _s1_command(self, words, text):
+        frames = len(words) == 3 and words[1] == "FRAMES" and words[2].isdigit() and len(words[2]) <= 4
+        if not (frames or words in (["S1", "STATUS"], ["S1", "RESET"])):
+            return ["@R ERR unknown-command " + text]
+        s1 = self._s1
+        if s1 is None:
+            return ["@R ERR s1-disabled"]
+        if frames:
+            lines = s1.s1_frames(int(words[2]))
+            return lines + ["@R S1 FRAMES %d" % len(lines)]
+        if words[1] == "RESET":
+            s1.s1_reset()
+            return ["@R S1 RESET"]
+        return [s1.s1_status()]

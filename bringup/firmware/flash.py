@@ -2,7 +2,7 @@
 
     python -m bringup.firmware.flash --port /dev/ttyUSB0 --firmware micropython.bin
 
-Steps: erase flash, write MicroPython at 0x1000 (esptool), copy p1frame.py, console.py and main.py
+Steps: erase flash, write MicroPython at 0x1000 (esptool), copy p1frame.py, s1frame.py, console.py and main.py
 to the board's filesystem and reset it (mpremote). `--files-only` skips the first two steps.
 Exit codes: 0 done, 1 a tool failed, 2 bad arguments (missing port or firmware file).
 """
@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 FIRMWARE_DIR = os.path.dirname(os.path.abspath(__file__))
-BOARD_FILES = ("p1frame.py", "console.py", "main.py")  # main.py last: it starts on the next reset
+BOARD_FILES = ("p1frame.py", "s1frame.py", "console.py", "main.py")  # main.py last: it starts on the next reset
 FLASH_OFFSET = "0x1000"  # where the ESP32 MicroPython image (with bootloader) starts
 DEFAULT_BAUD = 460800
 

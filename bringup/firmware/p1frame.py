@@ -4,8 +4,8 @@ Runs unchanged under CPython and MicroPython: no dataclasses, no typing, no f-st
 bytes.hex(sep). A telegram runs from '/' to the CR LF after '!XXXX'; the CRC covers '/' through '!'.
 """
 
-PROTOCOL_VERSION = 1
-FIRMWARE_VERSION = "1.0.0"
+PROTOCOL_VERSION = 2  # 2: S1 port (@S, @F, S1 STATUS, S1 FRAMES); P1 lines unchanged
+FIRMWARE_VERSION = "1.1.0"
 MAX_TELEGRAM = 4096  # bytes buffered per telegram; beyond -> overflow
 MAX_LINE = 1024  # P1 lines are up to 1024 characters (CR LF not counted); longer -> framing-error
 

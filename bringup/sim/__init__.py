@@ -1,6 +1,7 @@
-"""The simulated bench: socat pty pairs for the two serial links, the simulated board process, and
-pyvisa-sim instruments (``instruments.yaml``). :class:`SimBench` fills a ``kind: sim`` station with
-their URLs/resources, so the run itself cannot tell it from a real bench.
+"""The simulated bench: socat pty pairs for the serial links (meter, console, and S1 when the station
+has an ``s1:`` section), the simulated board process, and pyvisa-sim instruments
+(``instruments.yaml``). :class:`SimBench` fills a ``kind: sim`` station with their URLs/resources, so
+the run itself cannot tell it from a real bench.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from pathlib import Path
 INSTRUMENTS_YAML = Path(__file__).with_name("instruments.yaml")
 
 # Faults the sim bench can inject; the ones in BOARD_FAULTS are played by the simulated board.
-FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "instrument-timeout", "over-current", "polarity")
-BOARD_FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity")
+FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "instrument-timeout", "over-current", "polarity",
+          "s1-bit-errors")
+BOARD_FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors")
 
 
 class SimError(Exception):
@@ -125,11 +127,19 @@ class SimBench:
 
     def start(self) -> None:
         st = self.station
-        meter, console = PtyPair(), PtyPair()
-        self.pairs = [meter, console]
+        self.pairs = []  # filled as they start, so stop() closes whatever did
+        meter = PtyPair()
+        self.pairs.append(meter)
+        console = PtyPair()
+        self.pairs.append(console)
         cmd = [sys.executable, "-m", "bringup.simboard", "--meter", meter.b, "--console", console.b,
                "--baud", str(st.meter.baud), "--console-baud", str(st.console.baud),
                "--heartbeat", str(st.sim.heartbeat_s)]
+        if st.s1 is not None:
+            s1 = PtyPair()
+            self.pairs.append(s1)
+            cmd += ["--s1", s1.b]
+            st.s1.url = s1.a
         if self.fault in BOARD_FAULTS:
             cmd += ["--fault", self.fault]
         env = dict(os.environ)

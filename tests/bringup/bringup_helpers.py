@@ -25,9 +25,12 @@ def fast_station_dict(**overrides) -> dict:
         "loopback": {"builder_set": "small", "slow_count": 2, "slow_interval_s": 0.1, "throughput_count": 8,
                      "idle_s": 0.06},
         "sim": {"heartbeat_s": 0.5},
+        "s1": {"frames": 2000},
     }
     for k, v in overrides.items():
-        if isinstance(v, dict):
+        if v is None:
+            d.pop(k, None)  # e.g. s1=None: a station without the S1 jig
+        elif isinstance(v, dict):
             d.setdefault(k, {}).update(v)
         else:
             d[k] = v

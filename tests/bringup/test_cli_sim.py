@@ -14,7 +14,7 @@ import pytest
 
 from bringup_helpers import REPO, SHARED_TELEGRAMS, last_line, load_record, run_cli
 
-STEP_NAMES = ["self_check", "power", "rails", "loopback", "negatives", "throughput"]
+STEP_NAMES = ["self_check", "power", "rails", "loopback", "negatives", "throughput", "s1"]
 
 
 def test_full_sim_station_passes(tmp_path):
@@ -31,15 +31,16 @@ def test_full_sim_station_passes(tmp_path):
     assert rec["outcome"] == "PASS" and rec["supply_output_after"] == "OFF"
     assert [s["name"] for s in rec["steps"]] == STEP_NAMES
     assert all(s["outcome"] == "PASS" for s in rec["steps"]), rec["steps"]
-    assert rec["firmware"] == "1.0.0"
-    for i in range(1, 7):
-        assert f"[{i}/6]" in out
+    assert rec["firmware"] == "1.1.0"
+    for i in range(1, 8):
+        assert f"[{i}/7]" in out
     stem = Path(path).with_suffix("")
     html = stem.with_suffix(".html").read_text()
     assert "Measurements and limits" in html and "@T seq=" in html and "rail_3v3_v" in html
     suite = ET.parse(stem.with_suffix(".junit.xml")).getroot()
-    assert suite.get("tests") == "6" and suite.get("failures") == "0" and suite.get("errors") == "0"
-    assert b"@H fw=1.0.0" in stem.with_suffix(".console.log").read_bytes()
+    assert suite.get("tests") == "7" and suite.get("failures") == "0" and suite.get("errors") == "0"
+    log = stem.with_suffix(".console.log").read_bytes()
+    assert b"@H fw=1.1.0 proto=2" in log and b"\r\n@S frames=1997 fcs_errors=2 seq_gaps=3 skipped=17 " in log
     thr = {m["name"]: m for m in rec["steps"][5]["measurements"]}
     assert thr["ratio to line rate"]["low"] == 0.97 and thr["throughput"]["unit"] == "bytes/s"
 
@@ -50,7 +51,8 @@ def test_every_step_measures_with_limits(tmp_path, fast_station):
     rec = load_record(last_line(out))
     by_step = {s["name"]: {m["name"]: m for m in s["measurements"]} for s in rec["steps"]}
     # 1 self-check
-    assert by_step["self_check"]["firmware version"]["value"] == "1.0.0"
+    assert by_step["self_check"]["firmware version"]["value"] == "1.1.0"
+    assert by_step["self_check"]["console protocol"]["value"] == "2"
     assert by_step["self_check"]["supply identifies"]["note"].startswith("P1READER-SIM,PSU")
     # 2 power: limit no higher than the trip point, realistic currents
     p = by_step["power"]
@@ -77,6 +79,26 @@ def test_every_step_measures_with_limits(tmp_path, fast_station):
     # 6 throughput
     t = by_step["throughput"]
     assert t["throughput"]["unit"] == "bytes/s" and t["throughput run: byte errors"]["value"] == 0
+    # 7 S1: every count exact, from the board's own s1frame counter (simulated board)
+    s1 = by_step["s1"]
+    for name, want in (("S1 frames", 1997), ("S1 FCS errors", 2), ("S1 sequence gaps", 3), ("S1 bytes skipped", 17),
+                       ("S1 last 3 frames byte-identical", 3), ("S1 UART errors", 0)):
+        assert s1[name]["value"] == s1[name]["low"] == s1[name]["high"] == want, name
+    assert s1["S1 bytes received"]["value"] == s1["S1 bytes received"]["low"] > 2000 * 44
+    assert s1["S1 send rate"]["unit"] == "frames/s" and s1["S1 send rate"]["value"] > 0
+
+
+def test_station_without_s1_skips_the_s1_step_and_passes(tmp_path, fast_station):
+    rc, out, _ = run_cli(["run", "--station", str(fast_station(s1=None)), "--board-serial", "B0", "--records",
+                          str(tmp_path)])
+    assert rc == 0, out
+    final = last_line(out)
+    assert final.startswith("PASS B0 ")
+    rec = load_record(final)
+    assert rec["outcome"] == "PASS"
+    assert [s["outcome"] for s in rec["steps"]] == ["PASS"] * 6 + ["SKIPPED"]
+    assert "no s1: section" in rec["steps"][6]["error"] and rec["steps"][6]["measurements"] == []
+    assert "[7/7] S1 port: SKIPPED" in out
 
 
 def test_shared_telegrams_go_through_loopback(tmp_path, fast_station):
@@ -99,6 +121,7 @@ FAULTS = {
     "instrument-timeout": (3, "rails", "no answer within"),
     "over-current": (2, "power", "current limit"),
     "polarity": (4, "loopback", "polarity looks wrong"),
+    "s1-bit-errors": (7, "s1", "S1 frames"),
 }
 
 
@@ -116,7 +139,7 @@ def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
     assert rec["inject"] == fault
     assert rec["supply_output_after"] == "OFF"
     outcomes = [s["outcome"] for s in rec["steps"]]
-    assert outcomes[index - 1] == "FAIL" and outcomes[index:] == ["SKIPPED"] * (6 - index)
+    assert outcomes[index - 1] == "FAIL" and outcomes[index:] == ["SKIPPED"] * (7 - index)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -130,7 +153,7 @@ def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig
     while time.monotonic() < deadline:
         line = p.stdout.readline()
         lines.append(line)
-        if "[4/6] Telegram loopback …" in line:
+        if "[4/7] Telegram loopback …" in line:
             break
     time.sleep(0.5)
     p.send_signal(sig)
@@ -152,7 +175,7 @@ def test_record_is_written_after_every_step(tmp_path, fast_station):
                           "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
                          start_new_session=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "[4/6]" not in p.stdout.readline():
+    while time.monotonic() < deadline and "[4/7]" not in p.stdout.readline():
         pass
     os.killpg(p.pid, signal.SIGKILL)
     p.wait(timeout=10)

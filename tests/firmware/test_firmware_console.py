@@ -36,3 +36,39 @@ def test_non_printable_and_overlong_lines_stay_bounded():
     assert con.feed(b"X\x1b\xff\n") == ["@R ERR unknown-command X??"]
     assert con.feed(b"A" * 5000 + b"\nVERSION\n") == ["@R ERR line-too-long", "@R VERSION fw=1.0.0 proto=1"]
     assert con.feed(b"B" * cm.MAX_COMMAND + b"\n") == ["@R ERR unknown-command " + "B" * cm.MAX_COMMAND]
+
+
+class FakeS1:
+    def __init__(self):
+        self.asked = []
+
+    def s1_status(self):
+        return "@S fake"
+
+    def s1_frames(self, n):
+        self.asked.append(n)
+        return ["@F %02d" % k for k in range(min(n, 2))]
+
+    def s1_reset(self):
+        self.asked.append("reset")
+
+
+def test_s1_commands():
+    s1 = FakeS1()
+    con = cm.Console(lambda on: None, lambda: "@H fake", "1.1.0", 2, s1)
+    assert con.feed(b"S1 STATUS\r\n") == ["@S fake"]
+    assert con.feed(b"s1 frames 3\n") == ["@F 00", "@F 01", "@R S1 FRAMES 2"]
+    assert con.feed(b"S1 FRAMES 0\n") == ["@R S1 FRAMES 0"]
+    assert con.feed(b"S1 Reset\n") == ["@R S1 RESET"]
+    assert s1.asked == [3, 0, "reset"]
+    for bad in (b"S1 FRAMES -1", b"S1 FRAMES 99999", b"S1 FRAMES", b"S1", b"S1 STATUS 2"):
+        assert con.feed(bad + b"\n") == ["@R ERR unknown-command " + bad.decode()]
+    assert s1.asked == [3, 0, "reset"]
+
+
+def test_s1_commands_without_s1():
+    con, _ = make()
+    assert con.feed(b"S1 STATUS\n") == ["@R ERR s1-disabled"]
+    assert con.feed(b"S1 FRAMES 2\n") == ["@R ERR s1-disabled"]
+    assert con.feed(b"S1 RESET\n") == ["@R ERR s1-disabled"]
+    assert con.feed(b"S1 BOGUS\n") == ["@R ERR unknown-command S1 BOGUS"]

@@ -31,7 +31,7 @@ def test_full_flash_runs_esptool_then_mpremote(port, firmware_bin, capsys):
                         "write_flash", "-z", "0x1000", firmware_bin]
     cp = calls[2]
     assert cp[:5] == ["mpremote", "connect", port, "fs", "cp"] and cp[-1] == ":"
-    assert [os.path.basename(f) for f in cp[5:-1]] == ["p1frame.py", "console.py", "main.py"]
+    assert [os.path.basename(f) for f in cp[5:-1]] == ["p1frame.py", "s1frame.py", "console.py", "main.py"]
     assert all(os.path.isfile(f) for f in cp[5:-1])
     assert calls[3] == ["mpremote", "connect", port, "reset"]
     out = capsys.readouterr().out

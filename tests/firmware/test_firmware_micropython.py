@@ -5,7 +5,11 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from bringup.firmware import p1frame as pf
+from hwtools.s1 import decode_bytes
+from hwtools.s1.synth import SynthConfig, synth_stream
 
 HERE = pathlib.Path(__file__).resolve().parent
 FIRMWARE_DIR = HERE.parents[1] / "bringup" / "firmware"
@@ -80,17 +84,17 @@ def test_board_identical_under_micropython(micropython, telegrams):
     mp, cpy = both(micropython, "board_script.py", stream)
     assert mp == cpy
     lines = cpy.split(b"\r\n")
-    assert lines[0].startswith(b"@H fw=%s proto=1 uptime_ms=0 " % pf.FIRMWARE_VERSION.encode())
+    assert lines[0].startswith(b"@H fw=%s proto=2 uptime_ms=0 " % pf.FIRMWARE_VERSION.encode())
     for t in telegrams.values():
         assert t + b"@T " in cpy
-    assert b"@R VERSION fw=1.0.0 proto=1" in lines and b"@R DRQ 1" in lines and b"@R DRQ 0" in lines
+    assert b"@R VERSION fw=1.1.0 proto=2" in lines and b"@R DRQ 1" in lines and b"@R DRQ 0" in lines
     assert b"@R ERR unknown-command bogus" in lines
     # The cut-off last telegram is reported after 200 ms of silence, not before.
     assert cpy.count(b"verdict=truncated") == 1 and cpy.count(b"verdict=ok") == 5
     # 400 passes of 10 ms: a heartbeat at boot, at every second, and one for STATUS.
     heartbeats = [l for l in lines if l.startswith(b"@H ")]
     assert len(heartbeats) == 1 + 4 + 1
-    assert heartbeats[-1].startswith(b"@H fw=1.0.0 proto=1 uptime_ms=4000 telegrams=6 ok=5 ")
+    assert heartbeats[-1].startswith(b"@H fw=1.1.0 proto=2 uptime_ms=4000 telegrams=6 ok=5 ")
     assert cpy.endswith(b"pin=0,1,0\n")
 
 
@@ -98,10 +102,79 @@ def test_main_runs_under_micropython_with_fake_machine(micropython, telegrams):
     name, data = next(iter(telegrams.items()))
     out = run([micropython, str(MP_DIR / "run_main.py"), str(TELEGRAM_DIR / name), "20"],
               b"VERSION\n", mp_env(FIRMWARE_DIR, MP_DIR / "fake", MP_DIR))
-    assert out.startswith(b"@H fw=1.0.0 proto=1 ")
+    assert out.startswith(b"@H fw=1.1.0 proto=2 ")
     assert data + b"@T seq=1 len=%d " % len(data) in out
-    assert b"\r\n@R VERSION fw=1.0.0 proto=1\r\n" in out
+    assert b"\r\n@R VERSION fw=1.1.0 proto=2\r\n" in out
     created = out.split(b"CREATED ")[1]
     assert b"('Pin', 12, 3, 0)" in created
     assert (b"('UART', 2, [('baudrate', 115200), ('bits', 8), ('parity', None), ('rx', 16), "
             b"('rxbuf', 4096), ('stop', 1), ('timeout', 0), ('tx', 17)])") in created
+    assert S1_UART in created  # S1 is on by default; with nothing on the line it counts nothing
+    assert b"\r\n@S frames=0 fcs_errors=0 seq_gaps=0 skipped=0 bytes=0 uart_errors=0\r\n" in out
+
+
+# UART1 at 2 Mbit/s, RX on GPIO4; TX moved off GPIO10 (flash) to a pad the board leaves open.
+S1_UART = (b"('UART', 1, [('baudrate', 2000000), ('bits', 8), ('parity', None), ('rx', 4), "
+           b"('rxbuf', 8192), ('stop', 1), ('timeout', 0), ('tx', 25)])")
+
+S1_FAULTS = SynthConfig(frames=2000, corrupt_fcs=(5, 700, 701), drop=(40, 41, 900),
+                        garbage={100: 13, 1500: 200}, trailing_bytes=20, seed=3)
+
+
+def test_s1_counter_identical_under_micropython(micropython):
+    stream = synth_stream(S1_FAULTS)
+    mp, cpy = both(micropython, "s1_stream.py", stream)
+    assert mp == cpy
+    lines = cpy.split(b"\r\n")
+    host = decode_bytes(stream).stats
+    assert host.frames == 1994 and host.fcs_errors == 3 and host.seq_gaps == 4 and host.bytes_skipped == 233
+    assert lines[-2] == b"@S frames=1994 fcs_errors=3 seq_gaps=4 skipped=233 bytes=%d uart_errors=3" % len(stream)
+    frames = [l[3:] for l in lines if l.startswith(b"@F ")]
+    assert len(frames) == 8  # KEEP_FRAMES, asked for 20
+    assert bytes.fromhex(frames[-1].decode()) == stream[-20 - 45:-20]  # the last whole frame sent
+    assert len([l for l in lines if l.startswith(b"@S ")]) > 10  # counters also checked mid-stream
+
+
+def test_board_with_s1_identical_under_micropython(micropython):
+    stream = synth_stream(S1_FAULTS)
+    mp, cpy = both(micropython, "board_s1_script.py", stream)
+    assert mp == cpy
+    lines = cpy.split(b"\r\n")
+    assert lines[0].startswith(b"@H fw=1.1.0 proto=2 ")
+    assert lines[1] == b"@S frames=0 fcs_errors=0 seq_gaps=0 skipped=0 bytes=0 uart_errors=0"
+    # S1 STATUS at 60 ms answers at once, mid-stream (2000 bytes a 10 ms pass).
+    assert lines[2] == b"@S frames=220 fcs_errors=1 seq_gaps=2 skipped=13 bytes=10000 uart_errors=0"
+    i = lines.index(b"@R S1 FRAMES 3")
+    assert [bytes.fromhex(l[3:].decode()) for l in lines[i - 3:i]] == [
+        stream[k:k + 45] for k in range(len(stream) - 20 - 3 * 45, len(stream) - 20, 45)]
+    assert lines[i + 1:i + 4] == [b"@R S1 FRAMES 0", b"@R ERR unknown-command S1 FRAMES x",
+                                  b"@R VERSION fw=1.1.0 proto=2"]
+    # Every heartbeat is followed by an @S line; after 100 ms of silence the cut-off frame is skipped.
+    beats = [j for j, l in enumerate(lines) if l.startswith(b"@H ")]
+    assert len(beats) == 3 and all(lines[j + 1].startswith(b"@S ") for j in beats)
+    assert lines[beats[-1] + 1] == (b"@S frames=1994 fcs_errors=3 seq_gaps=4 skipped=233 bytes=%d uart_errors=0"
+                                    % len(stream))
+    assert lines[-3:-1] == [b"@R S1 RESET", b"@S frames=0 fcs_errors=0 seq_gaps=0 skipped=0 bytes=0 uart_errors=0"]
+    assert cpy.endswith(b"read=%d\n" % len(stream))
+
+
+def test_main_runs_s1_under_micropython_with_fake_machine(micropython, telegrams, tmp_path):
+    name = next(iter(telegrams))
+    s1 = tmp_path / "s1.bin"
+    s1.write_bytes(synth_stream(SynthConfig(frames=100, corrupt_fcs=(50,), seed=2)))
+    env = mp_env(FIRMWARE_DIR, MP_DIR / "fake", MP_DIR)
+    out = run([micropython, str(MP_DIR / "run_main.py"), str(TELEGRAM_DIR / name), "40", str(s1)],
+              b"S1 STATUS\nS1 FRAMES 1\n", env)
+    assert b"\r\n@S frames=99 fcs_errors=1 seq_gaps=1 skipped=0 bytes=4500 uart_errors=0\r\n" in out
+    assert b"\r\n@F " + s1.read_bytes()[-45:].hex().upper().encode() + b"\r\n@R S1 FRAMES 1\r\n" in out
+
+
+@pytest.mark.parametrize("mode", ["fail-s1", "no-s1"])
+def test_main_runs_p1_only_when_s1_is_off_or_missing(micropython, telegrams, mode):
+    name, data = next(iter(telegrams.items()))
+    out = run([micropython, str(MP_DIR / "run_main.py"), str(TELEGRAM_DIR / name), "20", "-", mode],
+              b"S1 STATUS\n", mp_env(FIRMWARE_DIR, MP_DIR / "fake", MP_DIR))
+    assert data + b"@T seq=1 len=%d " % len(data) in out  # P1 as ever
+    assert b"\r\n@R ERR s1-disabled\r\n" in out and b"@S " not in out
+    created = out.split(b"CREATED ")[1]
+    assert (S1_UART in created) == (mode == "fail-s1")  # tried and refused / never touched

@@ -197,7 +197,7 @@ def test_status_and_heartbeat_lines_exact():
     assert pf.status_line(trunc) == "@T seq=2 len=4 crc_sent=- crc_calc=%04X verdict=truncated case=-" % (
         ARC(b"/abc"))
     assert pf.heartbeat_line(framer, 42, 3) == (
-        "@H fw=1.0.0 proto=1 uptime_ms=42 telegrams=2 ok=1 crc_errors=0 truncated=1 framing=0 "
+        "@H fw=1.1.0 proto=2 uptime_ms=42 telegrams=2 ok=1 crc_errors=0 truncated=1 framing=0 "
         "overflow=0 garbage=2 uart_errors=3")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from hwtools import kicad_cli
 from hwtools.board_job import fill_zones
+from hwtools.kicadlibs import FOOTPRINT_DIR
 
 pcbnew = pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
 
@@ -21,7 +22,7 @@ def _board_with_hole_under_a_zone(path):
         edge.SetEnd(pcbnew.VECTOR2I(mm(b[0]), mm(b[1])))
         edge.SetLayer(pcbnew.Edge_Cuts)
         board.Add(edge)
-    fp = pcbnew.FootprintLoad("/usr/share/kicad/footprints/MountingHole.pretty", "MountingHole_3.2mm_M3")
+    fp = pcbnew.FootprintLoad(str(FOOTPRINT_DIR / "MountingHole.pretty"), "MountingHole_3.2mm_M3")
     fp.SetPosition(pcbnew.VECTOR2I(mm(15), mm(15)))
     board.Add(fp)
     gnd = pcbnew.NETINFO_ITEM(board, "GND")

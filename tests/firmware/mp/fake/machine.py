@@ -1,6 +1,8 @@
 # A stand-in for MicroPython's `machine` on the unix port: records how the firmware sets up the
-# hardware and serves UART bytes from FEED.
+# hardware and serves UART bytes from FEED (UART2, the P1 line) and FEED_S1 (UART1, the S1 line).
 FEED = b""
+FEED_S1 = b""
+FAIL_UARTS = ()  # UART ids whose creation raises ValueError, as on a port without that UART/pin
 CREATED = []
 
 
@@ -19,13 +21,16 @@ class Pin:
 class UART:
     def __init__(self, uart_id, **kw):
         CREATED.append(("UART", uart_id, sorted(kw.items())))
+        if uart_id in FAIL_UARTS:
+            raise ValueError("invalid pin")
+        self.feed = FEED_S1 if uart_id == 1 else FEED
         self.pos = 0
 
     def any(self):
-        return len(FEED) - self.pos
+        return len(self.feed) - self.pos
 
     def readinto(self, buf):
-        n = min(len(buf), len(FEED) - self.pos)
-        buf[:n] = FEED[self.pos:self.pos + n]
+        n = min(len(buf), len(self.feed) - self.pos)
+        buf[:n] = self.feed[self.pos:self.pos + n]
         self.pos += n
         return n
