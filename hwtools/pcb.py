@@ -127,6 +127,10 @@ def build(netlist: Path, lib_dir: Path, board_path: Path, lay: "layout.Layout | 
             if name:
                 pad.SetNet(nets[name])
     _outline(board, lay)
+    title = board.GetTitleBlock()  # read by the Gerber job file and the interactive BOM
+    title.SetTitle(f"{project.NAME} - P1 readout board")
+    title.SetRevision(project.REVISION)
+    title.SetCompany(project.NAME)
     board.SetCopperLayerCount(2)
     settings = board.GetDesignSettings()
     settings.SetAuxOrigin(_point(0, 0))
