@@ -74,7 +74,7 @@ def stage_project(stage: Path, log=print, build=build_board, variant="p1"):
     log("  D32 symbol and footprint (kiutils)")
     d32lib.write_library(lib_dir)
     log("  circuit (skidl)")
-    board = build(lib_dir=lib_dir, variant=variant) if build is build_board else build(lib_dir=lib_dir)
+    board = build(lib_dir=lib_dir, variant=variant)
     project_footprints = {project.NAME: lib_dir / f"{project.NAME}.pretty"}
     for ref, part in sorted(board.parts.items()):
         try:
@@ -110,24 +110,24 @@ def stage_board(stage: Path, log=print, variant="p1"):
         raise GenerationError("board: " + (lines[-1] if lines else f"pcbnew job failed (exit {proc.returncode})"))
 
 
-def check_drc(stage: Path) -> dict:
-    report = kicad_cli.drc(stage / f"{project.NAME}.kicad_pcb", stage / "drc.json")
-    problems = kicad_cli.active_violations(report) + report.get("unconnected_items", []) + report.get(
-        "schematic_parity", [])
+def _raise_if_any(problems, what):
+    """One line per KiCad finding: severity, type, description and the items it names."""
     if problems:
         lines = [f"{v.get('severity', 'error')}: {v['type']}: {v['description']} at "
                  + ", ".join(i.get("description", "?") for i in v.get("items", [])) for v in problems]
-        raise GenerationError(f"DRC found {len(problems)} problem(s) on the generated board:\n  " + "\n  ".join(lines))
+        raise GenerationError(f"{what} found {len(problems)} problem(s):\n  " + "\n  ".join(lines))
+
+
+def check_drc(stage: Path) -> dict:
+    report = kicad_cli.drc(stage / f"{project.NAME}.kicad_pcb", stage / "drc.json")
+    _raise_if_any(kicad_cli.active_violations(report) + report.get("unconnected_items", [])
+                  + report.get("schematic_parity", []), "DRC of the generated board")
     return report
 
 
 def check_erc(stage: Path) -> dict:
     report = kicad_cli.erc(stage / f"{project.NAME}.kicad_sch", stage / "erc.json")
-    problems = kicad_cli.active_violations(report)
-    if problems:
-        lines = [f"{v['severity']}: {v['type']}: {v['description']} at "
-                 + ", ".join(i.get("description", "?") for i in v.get("items", [])) for v in problems]
-        raise GenerationError("ERC found problems in the generated schematic:\n  " + "\n  ".join(lines))
+    _raise_if_any(kicad_cli.active_violations(report), "ERC of the generated schematic")
     return report
 
 

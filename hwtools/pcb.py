@@ -162,7 +162,6 @@ def check_placement(board, lay=None):
     yards = {}
     for fp in fps:
         fp.BuildCourtyardCaches()
-        yard = fp.GetCourtyard(pcbnew.F_Cu if not fp.IsFlipped() else pcbnew.B_Cu)
         yard = fp.GetCourtyard(pcbnew.F_CrtYd if not fp.IsFlipped() else pcbnew.B_CrtYd)
         yards[fp.GetReference()] = yard
         box = yard.BBox()
@@ -230,7 +229,7 @@ def route(board, lay=None):
     """Route every net with the grid router and add the tracks and vias to the board."""
     import pcbnew
 
-    from .routing import LAYERS, VIA_DIAMETER_MM, VIA_DRILL_MM, Router
+    from .routing import VIA_DIAMETER_MM, VIA_DRILL_MM, Router
 
     pads, holes = router_inputs(board)
     lay = lay or layout.for_variant()
@@ -255,7 +254,6 @@ def route(board, lay=None):
         v.SetLayerPair(pcbnew.F_Cu, pcbnew.B_Cu)
         v.SetNet(nets[via.net])
         board.Add(v)
-    assert LAYERS == ("F.Cu", "B.Cu")
     return router.routes
 
 

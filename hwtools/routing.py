@@ -147,7 +147,7 @@ class Router:
             self.grid.claim(layer, self.net_ids[net], lambda x, y: math.hypot(x - at[0], y - at[1]),
                             (at[0], at[1], at[0], at[1]), keep)
 
-    def _search(self, net_id, sources, targets, half_width_cells):
+    def _search(self, net_id, sources, targets):
         """A* from any source state to any target cell; returns the list of (layer, ix, iy)."""
         g = self.grid
         nx = g.nx
@@ -235,7 +235,7 @@ class Router:
         remaining = pads[1:]
         while remaining:
             targets = {self.grid.cell(p.x, p.y): p for p in remaining}
-            path = self._search(net_id, sorted(tree), sorted(targets), 0)
+            path = self._search(net_id, sorted(tree), sorted(targets))
             if path is None:
                 names = ", ".join(f"{p.ref}.{p.number}" for p in remaining)
                 raise RoutingError(f"net {net}: no route to {names} — move parts apart or widen the board")

@@ -75,7 +75,7 @@ def test_floating_net_is_named_and_kicad_untouched(monkeypatch, tmp_path):
 
 
 def test_unknown_library_part_is_named(monkeypatch):
-    def bad_build(lib_dir):
+    def bad_build(lib_dir, variant="p1"):
         b = circuit._Builder({}, lib_dir)
         b.part("U9", "Regulator_Linear:LM9999-3.3", "LM9999", "Package_TO_SOT_THT:TO-220-3_Vertical", "X", "Y")
 
@@ -88,8 +88,8 @@ def test_unknown_library_part_is_named(monkeypatch):
 def test_missing_footprint_is_named(monkeypatch):
     real = circuit.build_board
 
-    def bad_build(lib_dir):
-        board = real(lib_dir=lib_dir)
+    def bad_build(lib_dir, variant="p1"):
+        board = real(lib_dir=lib_dir, variant=variant)
         board.parts["R5"].footprint = "Resistor_THT:R_Axial_NoSuchSize"
         return board
 

@@ -74,8 +74,8 @@ def test_layout_error_from_the_board_job_leaves_kicad_untouched(monkeypatch):
     before = {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED}
     real = circuit.build_board
 
-    def with_extra_resistor(lib_dir):
-        board = real(lib_dir=lib_dir)
+    def with_extra_resistor(lib_dir, variant="p1"):
+        board = real(lib_dir=lib_dir, variant=variant)
         b = circuit._Builder({}, lib_dir)
         b.ckt, b.board = board.circuit, board
         r9 = b.part("R9", "Device:R", "10 kOhm", circuit.AXIAL, "MFR-50FBF52-10K", "Yageo")
