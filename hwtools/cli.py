@@ -60,7 +60,7 @@ def _drc(kicad_dir):
 
     report = _in_copy(kicad_dir, check_drc)
     print(f"  DRC: 0 violations, {len(report.get('unconnected_items', []))} unconnected, "
-          f"{len(report.get('schematic_parity', []))} parity problems (rules: kicad/{project.NAME}.kicad_dru)")
+          f"{len(report.get('schematic_parity', []))} parity problems (rules: {_rel(kicad_dir)}{project.NAME}.kicad_dru)")
 
 
 def _rules(variant):
