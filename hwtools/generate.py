@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import d32lib, fabrules, kicad_cli, kicadlibs, pcb, project
+from . import d32lib, fabrules, kicad_cli, kicadlibs, project
 from .circuit import build_board
 from .schematic import SymbolLibraries, schematic
 

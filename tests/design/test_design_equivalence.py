@@ -29,8 +29,9 @@ def _field(node, head):
     return found[0][1] if found else None
 
 
-def load_generated():
-    tree = sexpdata.loads((KICAD / "p1reader.net").read_text(encoding="utf-8"))
+def load_generated(netlist=KICAD / "p1reader.net"):
+    """Parts and net pad groups from a KiCad netlist export."""
+    tree = sexpdata.loads(netlist.read_text(encoding="utf-8"))
     parts = {}
     for comp in _children(_children(tree, "components")[0], "comp"):
         parts[_field(comp, "ref")] = (_field(comp, "value"), _field(comp, "footprint"))

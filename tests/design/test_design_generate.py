@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hwtools import circuit, generate, kicad_cli, project
+from hwtools import circuit, generate, kicad_cli
 from design_paths import KICAD, REPO
 
 

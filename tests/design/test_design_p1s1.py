@@ -5,12 +5,11 @@ import shutil
 
 import pytest
 
-from hwtools import generate, kicad_cli, rules
+from hwtools import generate, rules
 from hwtools.circuit import build_board
 from design_paths import KICAD
-from test_design_equivalence import joined, load_reference
+from test_design_equivalence import joined, load_generated, load_reference
 
-import sexpdata
 
 P1S1 = KICAD / "p1s1"
 
@@ -33,20 +32,10 @@ def test_p1s1_board_is_drc_clean(tmp_path):
     assert report["unconnected_items"] == [] and report["schematic_parity"] == []
 
 
-def _groups(path):
-    tree = sexpdata.loads(path.read_text(encoding="utf-8"))
-    nets = [x for x in tree if isinstance(x, list) and x and x[0] == sexpdata.Symbol("nets")][0]
-    groups = []
-    for net in nets[1:]:
-        nodes = [x for x in net if isinstance(x, list) and x and x[0] == sexpdata.Symbol("node")]
-        groups.append(frozenset((n[1][1], str(n[2][1])) for n in nodes))
-    return groups
-
-
 def test_p1_part_is_still_the_proven_board(reference_dir):
     """Every net of the proven board is inside one p1s1 net, and no two of them were merged."""
     _, reference = load_reference(reference_dir)
-    p1s1 = _groups(P1S1 / "p1reader.net")
+    _, p1s1 = load_generated(P1S1 / "p1reader.net")
     for ref_group in joined(reference):
         holders = [g for g in p1s1 if ref_group & g]
         assert len(holders) == 1 and ref_group <= holders[0], sorted(ref_group)
