@@ -11,6 +11,7 @@ from pathlib import Path
 import sexpdata
 
 from . import kicadlibs, layout, project
+from .sexpr import children, value
 
 TRACK_SIGNAL_MM = 0.25
 TRACK_POWER_MM = 0.5
@@ -30,30 +31,21 @@ class NetlistPart:
     fields: dict
 
 
-def _children(node, head):
-    return [x for x in node if isinstance(x, list) and x and x[0] == sexpdata.Symbol(head)]
-
-
-def _one(node, head, default=None):
-    found = _children(node, head)
-    return found[0][1] if found else default
-
-
 def read_netlist(path: Path):
     """Parts and {(ref, pad): net name} from a KiCad s-expression netlist."""
     tree = sexpdata.loads(path.read_text(encoding="utf-8"))
     parts = {}
-    for comp in _children(_children(tree, "components")[0], "comp"):
+    for comp in children(children(tree, "components")[0], "comp"):
         fields = {}
-        for f in _children(_children(comp, "fields")[0], "field") if _children(comp, "fields") else []:
-            fields[_one(f, "name")] = f[2] if len(f) > 2 else ""
-        ref = _one(comp, "ref")
-        parts[ref] = NetlistPart(ref, _one(comp, "value"), _one(comp, "footprint"), _one(comp, "tstamps"), fields)
+        for f in children(children(comp, "fields")[0], "field") if children(comp, "fields") else []:
+            fields[value(f, "name")] = f[2] if len(f) > 2 else ""
+        ref = value(comp, "ref")
+        parts[ref] = NetlistPart(ref, value(comp, "value"), value(comp, "footprint"), value(comp, "tstamps"), fields)
     pad_nets = {}
-    for net in _children(_children(tree, "nets")[0], "net"):
-        name = _one(net, "name")
-        for node in _children(net, "node"):
-            pad_nets[(_one(node, "ref"), str(_one(node, "pin")))] = name
+    for net in children(children(tree, "nets")[0], "net"):
+        name = value(net, "name")
+        for node in children(net, "node"):
+            pad_nets[(value(node, "ref"), str(value(node, "pin")))] = name
     return parts, pad_nets
 
 

@@ -16,6 +16,7 @@ from sexpdata import Symbol as S
 from . import kicadlibs
 from .circuit import Board
 from .project import LIB_DIR, NAME
+from .sexpr import children
 
 KICAD_SCH_VERSION = 20250114  # KiCad 9.0
 _NS = uuid.UUID("5d1b7a4e-3c1f-4a53-9f62-7c1a50d3e0b1")
@@ -78,10 +79,6 @@ def _extract(text, name):
         i += 1
 
 
-def _find(node, head):
-    return [x for x in node if isinstance(x, list) and x and x[0] == S(head)]
-
-
 class SymbolLibraries:
     """Library symbols by lib id, flattened (`extends` resolved) the way a schematic embeds them."""
 
@@ -106,7 +103,7 @@ class SymbolLibraries:
         if lib_id not in self._cache:
             nickname, _, name = lib_id.partition(":")
             sym = self._raw(nickname, name)
-            parent = _find(sym, "extends")
+            parent = children(sym, "extends")
             if parent:
                 sym = self._flatten(sym, self._raw(nickname, parent[0][1]), name)
             sym[1] = lib_id
@@ -118,7 +115,7 @@ class SymbolLibraries:
         """A derived symbol = the parent's drawing and pins with the child's properties."""
         pname = parent[1]
         flat = [S("symbol"), name]
-        child_props = {p[1]: p for p in _find(child, "property")}
+        child_props = {p[1]: p for p in children(child, "property")}
         for item in parent[2:]:
             if isinstance(item, list) and item and item[0] == S("property"):
                 flat.append(child_props.pop(item[1], item))
@@ -127,21 +124,21 @@ class SymbolLibraries:
             else:
                 flat.append(item)
         for prop in child_props.values():
-            flat.insert(len(flat) - len(_find(flat, "symbol")), prop)
+            flat.insert(len(flat) - len(children(flat, "symbol")), prop)
         return flat
 
     def pins(self, lib_id):
         """{pin number: (x, y, angle)} in symbol coordinates (y up), for unit 1 and common units."""
         found = {}
-        for unit in _find(self.get(lib_id), "symbol"):
-            for pin in _find(unit, "pin"):
-                at = _find(pin, "at")[0]
-                number = _find(pin, "number")[0][1]
+        for unit in children(self.get(lib_id), "symbol"):
+            for pin in children(unit, "pin"):
+                at = children(pin, "at")[0]
+                number = children(pin, "number")[0][1]
                 found[number] = (at[1], at[2], at[3] if len(at) > 3 else 0)
         return found
 
     def property_positions(self, lib_id):
-        return {p[1]: _find(p, "at")[0][1:] for p in _find(self.get(lib_id), "property")}
+        return {p[1]: children(p, "at")[0][1:] for p in children(self.get(lib_id), "property")}
 
 
 def _font(hide=False, justify=None):
