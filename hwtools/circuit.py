@@ -1,7 +1,10 @@
 """The p1reader board as skidl code — one function per block, composed like the schematic.
 
 Reference designators, values and footprints are the proven v1.1 board's (traceability); every part
-carries a real, orderable MPN. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
+carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules demand
+(hwtools/rules.py; each change argued in docs/rev-1.3.md): a base-emitter resistor on Q1, a PNP high-side
+switch for Data Request, a Schottky against a crossed cable, a low-dropout regulator, an ESD array on the
+two meter lines and ceramic decoupling. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
 """
 
 from dataclasses import dataclass, field
@@ -100,11 +103,13 @@ def p1_jack(b, p1_5v, drq, data, gnd):
 def inverter(b, p1_5v, data, rx, v3v3, gnd):
     """Pull the open-collector data line up and invert it with Q1 into a 3.3 V UART signal.
 
-    R2 sets the current into the meter's output (≤ 5 mA); R1 limits Q1's base current;
+    R2 sets the current into the meter's output (≤ 5 mA); R1 and R10 divide the line down to Q1's base, so
+    a MARK anywhere up to the meter's 1.0 V LOW keeps Q1 off even hot (R10 also sweeps the base charge out);
     R3 pulls RX to 3.3 V while the meter's output is low (idle line = MARK = RX high).
     """
     r2 = b.part("R2", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
-    r1 = b.part("R1", "Device:R", "1 kOhm", AXIAL, "MFR-50FBF52-1K", "Yageo")
+    r1 = b.part("R1", "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")
+    r10 = b.part("R10", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
     r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
     # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
     # annular ring, below AISLER's 0.30 mm minimum; the wide variant (1.5 / 0.8 mm) meets it.
@@ -112,49 +117,74 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     base = b.net("Q1_BASE")
     p1_5v += r2[1]
     data += r2[2], r1[1]
-    base += r1[2], q1["B"]
+    base += r1[2], q1["B"], r10[1]
     v3v3 += r3[1]
     rx += r3[2], q1["C"]
-    gnd += q1["E"]
+    gnd += q1["E"], r10[2]
 
 
 def data_request(b, gpio_drq, p1_5v, drq, gnd):
-    """GPIO12 lights U2's LED through R4; U2's transistor feeds pin 2 from the P1 supply through R5.
+    """GPIO12 lights U2's LED through R4; U2's transistor turns on Q2, which feeds pin 2 through R5.
 
-    The optocoupler keeps the ESP32 from ever driving Data Request LOW (the meter forbids it).
+    The optocoupler keeps the ESP32 from ever driving Data Request LOW (the meter forbids it); Q2, a PNP
+    high-side switch from the P1 supply, gives the meter's 10 mA with a saturated transistor, so U2 only has
+    to sink Q2's base current (R12) at whatever CTR it has. R11 holds Q2 off while U2 is dark. GPIO12 is a
+    strapping pin: nothing here pulls it up, and the LED with R4 to ground keeps it low at reset.
     """
     r4 = b.part("R4", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
     u2 = b.part("U2", "Isolator:4N35", "4N35", "Package_DIP:DIP-6_W7.62mm", "4N35", "Vishay")
     r5 = b.part("R5", "Device:R", "10 Ohm", AXIAL, "MFR-50FBF52-10R", "Yageo")
-    led_anode, emitter = b.net("DRQ_LED"), b.net("DRQ_EMITTER")
+    q2 = b.part("Q2", "Transistor_BJT:BC557", "BC557", "Package_TO_SOT_THT:TO-92_Inline_Wide", "BC557BTA", "onsemi")
+    r11 = b.part("R11", "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")
+    r12 = b.part("R12", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
+    led_anode, q2_base, opto_c, switched = b.net("DRQ_LED"), b.net("DRQ_Q2_BASE"), b.net("DRQ_OPTO"), b.net("DRQ_SW")
     gpio_drq += r4[2]
     led_anode += r4[1], u2[1]
-    gnd += u2[2]
-    p1_5v += u2[5]
-    emitter += u2[4], r5[1]
+    gnd += u2[2], u2[4]
+    opto_c += u2[5], r12[2]
+    q2_base += r12[1], r11[2], q2["B"]
+    p1_5v += q2["E"], r11[1]
+    switched += q2["C"], r5[1]
     drq += r5[2]
     u2[3] += b.nc  # no connection inside the 4N35
     u2[6] += b.nc  # base left open: the LED alone switches the transistor
 
 
-def power(b, p1_5v, v3v3, gnd):
-    """U1 makes 3.3 V from the P1 supply; C1 rides through Wi-Fi bursts; D1 shows 3V3 is up."""
-    u1 = b.part("U1", "Regulator_Linear:LM1085-3.3", "LM1085-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical",
-                "LM1085IT-3.3/NOPB", "Texas Instruments")
+def esd(b, data, drq, gnd):
+    """D3: a two-line bidirectional ESD array from the cable's data and Data Request lines to ground."""
+    d3 = b.part("D3", "Power_Protection:NUP2105L", "NUP2105L", "Package_TO_SOT_SMD:SOT-23", "NUP2105LT1G", "onsemi")
+    data += d3[1]
+    drq += d3[2]
+    gnd += d3[3]
+
+
+def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
+    """D2 blocks a crossed cable; U1, a low-dropout regulator, makes 3.3 V; C1 rides through Wi-Fi bursts.
+
+    C6/C7 are the ceramic decoupling at U1's pins, C8 at the module's 3V pad; D1 shows 3V3 is up.
+    """
+    d2 = b.part("D2", "Diode:1N5817", "1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal", "1N5817-T", "Diodes Inc.")
+    u1 = b.part("U1", "Regulator_Linear:MCP1825S", "MCP1825S-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical",
+                "MCP1825S-3302E/AB", "Microchip")
     c1 = b.part("C1", "Device:C_Polarized", "1000 µF", "Capacitor_THT:CP_Radial_D8.0mm_P3.50mm",
                 "EEU-FR1A102", "Panasonic")
-    c2 = b.part("C2", "Device:C_Polarized", "1 µF", "Capacitor_THT:CP_Radial_D7.5mm_P2.50mm",
+    # 5 mm cans have 2.0 mm leads (parts.toml [tht_parts]): the v1.1 footprints had 2.5 mm
+    c2 = b.part("C2", "Device:C_Polarized", "1 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H010MDD", "Nichicon")
     c3 = b.part("C3", "Device:C_Polarized", "220 µF", "Capacitor_THT:CP_Radial_D7.5mm_P2.50mm",
                 "EEU-FR1A221", "Panasonic")
-    c4 = b.part("C4", "Device:C_Polarized", "2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.50mm",
+    c4 = b.part("C4", "Device:C_Polarized", "2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H2R2MDD", "Nichicon")
+    ceramics = [b.part(ref, "Device:C", "100 nF", "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm", "K104K15X7RF5TL2",
+                       "Vishay") for ref in ("C6", "C7", "C8")]
     r6 = b.part("R6", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
     d1 = b.part("D1", "Device:LED", "LED", "LED_THT:LED_D5.0mm", "L-53GD", "Kingbright")
     led = b.net("PWR_LED")
-    p1_5v += u1["VI"], c1[1], c2[1]
-    v3v3 += u1["VO"], c3[1], c4[1], r6[1]
-    gnd += u1["GND"], c1[2], c2[2], c3[2], c4[2], d1["K"]
+    p1_5v += d2["A"]
+    v5 += d2["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
+    v3v3 += u1["VO"], c3[1], c4[1], r6[1], ceramics[1][1]
+    d32_3v += ceramics[2][1]
+    gnd += u1["GND"], c1[2], c2[2], c3[2], c4[2], d1["K"], *(c[2] for c in ceramics)
     led += r6[2], d1["A"]
 
 
@@ -188,13 +218,13 @@ def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
     v3v3 += j3[4]
 
 
-def i2c_header(b, scl, sda, p1_5v, gnd):
+def i2c_header(b, scl, sda, v5, gnd):
     """J1: a 5 V I2C display (the D32's 3.3 V I2C levels are read as HIGH by a 5 V PCF8574 backpack)."""
     j1 = b.part("J1", "Connector_Generic:Conn_01x04", "LCD pin header",
                 "Connector_PinHeader_2.54mm:PinHeader_1x04_P2.54mm_Horizontal", "TSW-104-08-G-S-RA", "Samtec")
     scl += j1[1]
     sda += j1[2]
-    p1_5v += j1[3]
+    v5 += j1[3]  # behind D2: a crossed cable cannot reach the display either
     gnd += j1[4]
 
 
@@ -241,7 +271,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: str = "p1") -
     if variant not in VARIANTS:
         raise CircuitError(f"unknown board variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     b = _Builder(values or {}, lib_dir or LIB_DIR)
-    p1_5v, gnd, v3v3 = b.net("P1_5V"), b.net("GND"), b.net("+3V3")
+    p1_5v, v5, gnd, v3v3 = b.net("P1_5V"), b.net("+5V"), b.net("GND"), b.net("+3V3")
     data, drq, rx = b.net("P1_DATA"), b.net("P1_DRQ"), b.net("RX")
     gpio_drq, scl, sda = b.net("GPIO12_DRQ"), b.net("I2C_SCL"), b.net("I2C_SDA")
     d32_en, d32_3v = b.net("D32_EN"), b.net("D32_3V")
@@ -249,11 +279,12 @@ def build_board(values=None, lib_dir: Path | None = None, variant: str = "p1") -
     p1_jack(b, p1_5v, drq, data, gnd)
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
-    power(b, p1_5v, v3v3, gnd)
+    esd(b, data, drq, gnd)
+    power(b, p1_5v, v5, v3v3, d32_3v, gnd)
     s1_rx = b.net("S1_RX") if variant == "p1s1" else None
     d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
     power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
-    i2c_header(b, scl, sda, p1_5v, gnd)
+    i2c_header(b, scl, sda, v5, gnd)
     if s1_rx is not None:
         s1_port(b, s1_rx, v3v3, gnd)
     mounting_holes(b)

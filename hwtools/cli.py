@@ -107,8 +107,16 @@ def main(argv=None) -> int:
                         help="board variant: p1 (the proven board), p1s1 (with the S1 port), all (default)")
     parser.add_argument("--kicad-dir", type=Path, help="project folder (one variant only; default kicad/[p1s1/])")
     parser.add_argument("--out-dir", type=Path, help="manufacturing output (one variant only; default gerbers/[p1s1/])")
+    parser.add_argument("--json", action="store_true",
+                        help="check only: the P1/S1 design rules as one JSON object per line and figure")
     args = parser.parse_args(argv)
     variants = list(project.VARIANT_DIRS) if args.variant == "all" else [args.variant]
+    if args.json:
+        if args.command != "check":
+            parser.error("--json goes with check")
+        from .rules import check_json
+
+        return 0 if check_json(variants, sys.stdout) else 1
     if (args.kicad_dir or args.out_dir) and len(variants) > 1:
         parser.error("--kicad-dir/--out-dir need a single --variant")
     start = time.monotonic()

@@ -11,7 +11,7 @@ top and bottom edges where fingers reach them, and an M3 hole in each corner.
 from dataclasses import dataclass
 
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
-WIDTH, HEIGHT = 106.0, 56.0  # the original was 114.9 × 60.0 mm
+WIDTH, HEIGHT = 122.0, 56.0  # the original was 114.9 × 60.0 mm; rev 1.3 adds a 16 mm column for its new parts
 CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
 
 
@@ -29,9 +29,11 @@ PLACEMENT = [
     Place("J2", 17.3, 19.0, 270),
     Place("U1", 24.0, 6.5, 0),
     Place("C1", 36.0, 7.5, 0),
-    Place("C2", 24.0, 13.0, 0),
+    Place("C2", 24.0, 13.0, 0),   # at U1's input pin
     Place("C3", 47.0, 7.5, 0),
-    Place("C4", 40.0, 15.5, 0),
+    Place("C4", 31.0, 13.0, 0),   # at U1's output pin
+    Place("C6", 12.0, 3.5, 0),    # ceramic, U1 input
+    Place("C7", 36.8, 15.0, 0),   # ceramic, U1 output
     # inverter, between the jack's data pin and the D32
     Place("R3", 24.0, 21.0, 0),
     Place("R2", 24.0, 26.0, 0),
@@ -44,34 +46,45 @@ PLACEMENT = [
     # power LED
     Place("R6", 29.2, 44.5, 180),
     Place("D1", 11.5, 50.5, 0),
+    # ESD array beside the jack's data and Data Request pins
+    Place("D3", 9.0, 36.0, 0),
+    # rev 1.3 column: reverse diode, Q1's base-emitter resistor, the Data Request switch, the module's ceramic
+    Place("D2", 50.0, 14.0, 0),
+    Place("R10", 50.0, 31.0, 0),
+    Place("Q2", 50.0, 37.5, 0),
+    Place("R11", 50.0, 42.5, 0),
+    Place("R12", 50.0, 47.5, 0),
+    Place("C8", 56.0, 53.0, 0),
     # the module, USB end on the right edge; jumpers and display header within reach
-    Place("M1", 73.2, 30.0, 180),
-    Place("J3", 58.0, 48.5, 0),
-    Place("J1", 60.75, 11.5, 90),
+    Place("M1", 89.2, 30.0, 180),
+    Place("J3", 74.0, 48.5, 0),
+    Place("J1", 76.75, 11.5, 90),
 ]
 
 
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
-    ("p1reader v1.2", 80.0, 50.0, 1.5, 0),
+    ("p1reader v1.3", 96.0, 50.0, 1.5, 0),
     ("P1", 4.0, 12.0, 2.0, 0),
     ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
-    ("ESP32 PWR", 59.3, 54.2, 1.0, 0),
-    ("SCL SDA 5V GND", 64.5, 14.5, 0.8, 0),
+    ("ESP32 PWR", 75.3, 54.2, 1.0, 0),
+    ("SCL SDA 5V GND", 80.5, 14.5, 0.8, 0),
 ]
 
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
 # parts whose middle is between pads or whose body is drawn full of silk. Board mm.
 REFERENCE_AT = {
-    "J3": (59.27, 45.7),
-    "J1": (57.6, 11.5),
+    "J3": (75.27, 45.7),
+    "J1": (73.6, 11.5),
     "U1": (16.5, 6.5),
     "C1": (37.75, 2.2),
     "C2": (19.8, 12.0),
     "C3": (48.25, 2.4),
-    "C4": (46.0, 15.5),
+    "C4": (32.0, 16.6),
     "D1": (12.0, 46.0),
     "Q1": (43.5, 34.8),
+    "Q2": (46.5, 38.5),
+    "D3": (9.0, 33.2),
 }
 
 

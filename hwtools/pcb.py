@@ -202,7 +202,9 @@ def router_inputs(board):
                 sx, sy = sy, sx
             net = pad.GetNetname() or f"~{fp.GetReference()}.{pad.GetNumber()}"
             round_shape = pad.GetShape(pcbnew.F_Cu) == pcbnew.PAD_SHAPE_CIRCLE
-            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, _pad_distance(x, y, sx, sy, round_shape)))
+            layers = tuple(i for i, layer in enumerate((pcbnew.F_Cu, pcbnew.B_Cu)) if pad.IsOnLayer(layer))
+            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, _pad_distance(x, y, sx, sy, round_shape),
+                            layers))
     return pads, holes
 
 

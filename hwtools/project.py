@@ -9,14 +9,14 @@ FAB_DIR = ROOT / "gerbers"
 # project with its own manufacturing package.
 VARIANT_DIRS = {"p1": (KICAD_DIR, FAB_DIR), "p1s1": (KICAD_DIR / "p1s1", FAB_DIR / "p1s1")}
 NAME = "p1reader"
-REVISION = "1.2"
+REVISION = "1.3"
 
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on
 # the user's global KiCad configuration (a fresh machine has none).
-SYMBOL_LIBS = ["Connector", "Connector_Generic", "Device", "Interface_UART", "Isolator", "Mechanical",
-               "Regulator_Linear", "Transistor_BJT", "power"]
-FOOTPRINT_LIBS = ["Capacitor_THT", "Connector_PinHeader_2.54mm", "Connector_RJ", "LED_THT", "MountingHole",
-                  "Package_DIP", "Package_TO_SOT_THT", "Resistor_THT"]
+SYMBOL_LIBS = ["Connector", "Connector_Generic", "Device", "Diode", "Interface_UART", "Isolator", "Mechanical",
+               "Power_Protection", "Regulator_Linear", "Transistor_BJT", "power"]
+FOOTPRINT_LIBS = ["Capacitor_THT", "Connector_PinHeader_2.54mm", "Connector_RJ", "Diode_THT", "LED_THT", "MountingHole",
+                  "Package_DIP", "Package_TO_SOT_SMD", "Package_TO_SOT_THT", "Resistor_THT"]
 
 
 def _lib_table(kind, entries):

@@ -39,6 +39,7 @@ class Pad:
     x: float  # mm, board coordinates
     y: float
     shape: object  # callable (x, y) -> distance in mm from the pad's copper (<= 0 inside)
+    layers: tuple = (0, 1)  # indices into LAYERS the pad's copper is on (an SMD pad: F.Cu only)
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Router:
                                 (x, y, x, y), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2 + diameter / 2)
         for pad in pads:
             net_id = self.net_ids[pad.net]
-            for layer in range(len(LAYERS)):
+            for layer in pad.layers:
                 self.grid.claim(layer, net_id, pad.shape, (pad.x - 2.5, pad.y - 2.5, pad.x + 2.5, pad.y + 2.5), keep)
 
     def _claim_segment(self, net, layer, a, b, width):
@@ -147,7 +148,7 @@ class Router:
             self.grid.claim(layer, self.net_ids[net], lambda x, y: math.hypot(x - at[0], y - at[1]),
                             (at[0], at[1], at[0], at[1]), keep)
 
-    def _search(self, net_id, sources, targets):
+    def _search(self, net_id, sources, targets, target_layers=None):
         """A* from any source state to any target cell; returns the list of (layer, ix, iy)."""
         g = self.grid
         nx = g.nx
@@ -182,7 +183,7 @@ class Router:
             if cost > best_cost.get(state, math.inf):
                 continue
             layer, ix, iy, d = state
-            if (ix, iy) in targets:
+            if (ix, iy) in targets and (target_layers is None or layer in target_layers[(ix, iy)]):
                 path = []
                 while state is not None:
                     path.append(state[:3])
@@ -231,11 +232,11 @@ class Router:
             return
         net_id, width = self.net_ids[net], self.track_width(net)
         pad_at = {self.grid.cell(pads[0].x, pads[0].y): pads[0]}
-        tree = {(layer, *self.grid.cell(pads[0].x, pads[0].y)) for layer in range(len(LAYERS))}
+        tree = {(layer, *self.grid.cell(pads[0].x, pads[0].y)) for layer in pads[0].layers}
         remaining = pads[1:]
         while remaining:
             targets = {self.grid.cell(p.x, p.y): p for p in remaining}
-            path = self._search(net_id, sorted(tree), sorted(targets))
+            path = self._search(net_id, sorted(tree), sorted(targets), {c: p.layers for c, p in targets.items()})
             if path is None:
                 names = ", ".join(f"{p.ref}.{p.number}" for p in remaining)
                 raise RoutingError(f"net {net}: no route to {names} — move parts apart or widen the board")
@@ -244,7 +245,7 @@ class Router:
             self._commit(net, path, width, pad_at.get(path[0][1:]), reached)
             pad_at[path[-1][1:]] = reached
             tree.update(path)
-            tree.update((layer, *path[-1][1:]) for layer in range(len(LAYERS)))
+            tree.update((layer, *path[-1][1:]) for layer in reached.layers)
 
     def _commit(self, net, path, width, start_pad, end_pad):
         """Turn cell steps into straight segments and vias, claim their keep-outs."""

@@ -36,7 +36,7 @@ class DataPath:
     q_ref: str                # Q1
     q_nets: tuple[str, str, str]  # (collector, base, emitter)
     drq_led: Resistor         # R4: GPIO12 → U2 LED anode
-    drq_out: Resistor         # R5: U2 emitter → RJ12 pin 2
+    drq_out: Resistor         # R5: the switch → RJ12 pin 2
     opto_ref: str             # U2
     opto_nets: dict = field(default_factory=dict)  # U2 pin number → net
     supply: str = ""          # P1 +5 V net (RJ12 pin 1)
@@ -46,6 +46,12 @@ class DataPath:
     rx: str = ""              # ESP32 UART RX
     gpio: str = ""            # ESP32 Data Request GPIO
     gnd: str = ""
+    base_pulldown: Resistor | None = None  # R10: Q1 base → ground (rev 1.3)
+    esd_pf: float = 0.0                    # ESD array's capacitance on the data line (rev 1.3, D3)
+    switch_ref: str = ""                   # Q2: PNP high-side switch for Data Request (rev 1.3)
+    switch_nets: tuple = ()                # (collector, base, emitter)
+    switch_base: Resistor | None = None    # R12: switch base → optocoupler collector
+    switch_pullup: Resistor | None = None  # R11: switch base → emitter
 
     @classmethod
     def from_board(cls, board) -> "DataPath":
@@ -68,22 +74,40 @@ class DataPath:
         base_r = only("resistor from RJ12 pin 5 to a transistor base",
                       [r for r in resistors if data in nets(r) and r != pullup])
         base_net = next(n for n in nets(base_r) if n != data)
-        q = only("inverter transistor", [r for r, _ in board.pins_on(base_net) if r != base_r])
+        q = only("inverter transistor", [r for r, _ in board.pins_on(base_net)
+                                         if board.lib_ids[r].startswith("Transistor_BJT:")])
         qp = board.parts[q]
         q_nets = tuple(qp[name].net.name for name in ("C", "B", "E"))
         if q_nets[2] != gnd:
             raise ModelError(f"{q} emitter is on {q_nets[2]}, not on ground {gnd}")
+        pulldown = [r for r in resistors if set(nets(r)) == {base_net, gnd}]
         rx = q_nets[0]
         coll_r = only(f"pull-up on {q} collector", [r for r in resistors if rx in nets(r)])
         rail = next(n for n in nets(coll_r) if n != rx)
+        facts = load_facts()
+        esd = sum(sec["capacitance_max_pf"] for r, _ in board.pins_on(data)
+                  for sec in facts.values() if isinstance(sec, dict) and "capacitance_max_pf" in sec
+                  and sec.get("mpn") == board.parts[r].fields.get("MPN"))
         drq_out = only("resistor on RJ12 pin 2", [r for r in resistors if drq in nets(r)])
-        emitter = next(n for n in nets(drq_out) if n != drq)
-        opto = only("Data Request optocoupler", [r for r, _ in board.pins_on(emitter) if r != drq_out])
+        switched = next(n for n in nets(drq_out) if n != drq)
+        driver = only("Data Request driver", [r for r, _ in board.pins_on(switched) if r != drq_out])
+        extra = {}
+        if board.lib_ids[driver].startswith("Transistor_BJT:"):  # rev 1.3: PNP switch, the opto drives its base
+            sp = board.parts[driver]
+            s_nets = tuple(sp[name].net.name for name in ("C", "B", "E"))
+            base_rs = [r for r in resistors if s_nets[1] in nets(r)]
+            pull = only(f"{driver} base pull-up", [r for r in base_rs if s_nets[2] in nets(r)])
+            feed = only(f"{driver} base resistor", [r for r in base_rs if r != pull])
+            opto_c = next(n for n in nets(feed) if n != s_nets[1])
+            opto = only("Data Request optocoupler", [r for r, _ in board.pins_on(opto_c) if r != feed])
+            extra = dict(switch_ref=driver, switch_nets=s_nets, switch_base=res(feed), switch_pullup=res(pull))
+        else:
+            opto = driver
         opto_nets = {n: board.net_of(opto, n) for n in (1, 2, 4, 5)}
         drq_led = only("resistor to the optocoupler LED", [r for r in resistors if opto_nets[1] in nets(r)])
         gpio = next(n for n in nets(drq_led) if n != opto_nets[1])
         return cls(res(pullup), res(base_r), res(coll_r), q, q_nets, res(drq_led), res(drq_out), opto, opto_nets,
-                   supply, data, drq, rail, rx, gpio, gnd)
+                   supply, data, drq, rail, rx, gpio, gnd, res(pulldown[0]) if pulldown else None, float(esd), **extra)
 
     def node(self, net: str) -> str:
         """SPICE node name of a board net: ground is 0, others sanitised ("+3V3" → "N_3V3")."""
@@ -104,6 +128,8 @@ class Case:
     hfe: float = 290.0        # BC547 gain at ~2 mA
     ic_sink_ma: float = 5.0   # what the meter's coupler can sink (CTR × IF)
     cable_m: float = 2.0
+    temp_c: float = 25.0      # ambient: every model card at this temperature
+    line_low_v: float = 0.0   # the meter's MARK level: its output transistor's emitter sits this far above ground
 
     def r(self, ref: str) -> float:
         return dict(self.r_mult).get(ref, 1.0)
@@ -160,7 +186,8 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
         f"VRAIL {n(path.rail)} 0 {case.v33:.6g}",
         "* meter: coupler output transistor, open base driven by the photocurrent; VML measures the line current",
         f"IPH 0 mbase {pwl([(t, v * iph) for t, v in light])}",
-        "QMETER mcoll mbase 0 QMETER",
+        f"QMETER mcoll mbase mlow QMETER",
+        f"VLOW mlow 0 {case.line_low_v:.6g}",
         "VML mend mcoll 0",
         f"CMCE mend 0 {facts['meter_opto']['cce_pf'] * 1e-12:.6g}",
         f"* cable: {case.cable_m:.3g} m, lumped as a pi (C/2 - R - C/2)",
@@ -169,13 +196,16 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
         f"CCAB2 {n(path.data)} 0 {c_cable / 2 + 1e-15:.6g}",
         "* board: values and nets from the circuit description",
     ]
-    for res in (path.pullup, path.base, path.collector):
-        lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
+    for res in (path.pullup, path.base, path.collector, path.base_pulldown):
+        if res is not None:
+            lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
     lines += [
         f"{path.q_ref} {qc} {qb} {qe} QBC547",
+        f"* ESD array on the data line: {path.esd_pf:g} pF (its datasheet maximum)",
+        f"CESD {n(path.data)} 0 {max(path.esd_pf, 1e-3) * 1e-12:.6g}",
         "* ESP32 GPIO16 pad + board capacitance",
         f"CRX {n(path.rx)} 0 {c_rx:.6g}",
-        ".options reltol=1e-4 abstol=1e-12",
+        f".options reltol=1e-4 abstol=1e-12 temp={case.temp_c:g} tnom=25",
         f".tran {tmax:.6g} {tstop:.6g} 0 {tmax:.6g}",
         f".save v({n(path.rx)}) v({n(path.data)}) i(VML)",
         ".end",
@@ -184,7 +214,13 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
 
 
 def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
-    """Operating point: ESP32 GPIO12 HIGH (VOH min) → R4 → 4N35 at minimum CTR → R5 → the meter's input."""
+    """Operating point: ESP32 GPIO12 HIGH (VOH min) → R4 → 4N35 at its worst CTR → (Q2) → R5 → the meter's input.
+
+    The 4N35's CTR is its 100 % minimum (IF 10 mA, VCE 10 V) times the typical curves' ratios for a 5 mA LED,
+    saturation and 0-60 °C (as the rules take it); the meter's input is the heaviest resistance that
+    draws no more than DSMR's 10 mA at 5.5 V.
+    Rev 1.3's PNP switch uses the BC547B card with PNP polarity and BF at the BC557B's minimum gain.
+    """
     facts = facts or load_facts()
     n = path.node
     p1, opto, spice, esp = facts["p1_port"], facts["cny_4n35"], facts["cny_4n35_spice"], facts["esp32"]
@@ -193,7 +229,9 @@ def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
     led_is = i_test / math.exp((opto["led_vf_max_v"] - i_test * spice["led_rs_ohm"]) / (spice["led_n"] * vt))
     bf = spice["params"]["BF"]
     voh = esp["voh_min_frac"] * case.v33
-    r_meter = 5.0 / (p1["drq_current_typ_ma"] * 1e-3)  # the meter's input draws its typical 5 mA at 5 V
+    # the heaviest resistive load that stays within DSMR's 10 mA up to 5.5 V
+    r_meter = p1["drq_high_max_v"] / (p1["drq_current_max_ma"] * 1e-3)
+    ctr = opto["ctr_min"] * opto["ctr_ratio_if_5ma"] * opto["ctr_ratio_saturated"] * opto["ctr_ratio_temp"]
     u = path.opto_nets
     lines = [
         f"* Data Request stage, case {case.name} (generated by hwtools.si)",
@@ -205,14 +243,51 @@ def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
         f"{path.drq_led.ohms * case.r(path.drq_led.ref):.6g}",
         f"D{path.opto_ref} {n(u[1])} ledk D4N35",
         f"VLED ledk {n(u[2])} 0",
-        f"* CTR {opto['ctr_min']:g} (minimum): base current = CTR × IF / BF",
-        f"F{path.opto_ref} 0 obase VLED {opto['ctr_min'] / bf:.6g}",
+        f"* CTR {ctr:.3g} (worst at the operating point): base current = CTR × IF / BF",
+        f"F{path.opto_ref} 0 obase VLED {ctr / bf:.6g}",
         f"Q{path.opto_ref} {n(u[5])} obase {n(u[4])} Q4N35",
         f"{path.drq_out.ref} {n(path.drq_out.nets[0])} {n(path.drq_out.nets[1])} "
         f"{path.drq_out.ohms * case.r(path.drq_out.ref):.6g}",
         f"VDRQ {n(path.drq)} drqin 0",
         f"RMETER drqin 0 {r_meter:.6g}",
+    ]
+    if path.switch_ref:
+        sc, sb, se = (n(x) for x in path.switch_nets)
+        lines.append(bc547_card(facts, facts["bc557"]["hfe_min"]).replace("QBC547 NPN", "QSW PNP"))
+        lines.append(f"Q{path.switch_ref} {sc} {sb} {se} QSW")
+        for res in (path.switch_base, path.switch_pullup):
+            lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
+    lines += [
+        f".options temp={case.temp_c:g} tnom=25",
         ".op",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def line_low_deck(path: DataPath, case: Case, low_max_v: float, step_v: float, facts: dict | None = None) -> str:
+    """DC sweep of the meter's MARK level: the line held at 0 .. `low_max_v` (through the cable's resistance)
+    while RX must stay above VIH — the static half of 'reads right for a line LOW anywhere in 0-1.0 V'."""
+    facts = facts or load_facts()
+    n = path.node
+    r_cable = max(facts["p1_cable"]["r_ohm_per_m"] * case.cable_m, 1e-3)
+    qc, qb, qe = (n(x) for x in path.q_nets)
+    lines = [
+        f"* P1 line LOW sweep, case {case.name} (generated by hwtools.si)",
+        bc547_card(facts, case.hfe),
+        f"VP1 {n(path.supply)} 0 {case.v5:.6g}",
+        f"VRAIL {n(path.rail)} 0 {case.v33:.6g}",
+        "* the meter holding the line at its MARK level",
+        "VLINE mend 0 0",
+        f"RCAB mend {n(path.data)} {r_cable:.6g}",
+    ]
+    for res in (path.pullup, path.base, path.collector, path.base_pulldown):
+        if res is not None:
+            lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
+    lines += [
+        f"{path.q_ref} {qc} {qb} {qe} QBC547",
+        f".options temp={case.temp_c:g} tnom=25",
+        f".dc VLINE 0 {low_max_v:.6g} {step_v:.6g}",
         ".end",
     ]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ import numpy as np
 from . import spice
 from .limits import BAUD, MAX_BAUD, TIMING, electrical
 from .measure import Metrics, measure
-from .model import Case, DataPath, data_deck, drq_deck
+from .model import Case, DataPath, data_deck, drq_deck, line_low_deck
 from .stimulus import STANDARD_BAUDS, TELEGRAM, Stimulus, worst_window
 
 WORKERS = 2
@@ -61,6 +61,9 @@ class Report:
     worst_case: Case | None = None
     max_baud: int = 0
     baud_runs: dict = field(default_factory=dict)
+    line_low: list = field(default_factory=list)  # (case, [(line V, RX V)])
+    line_low_max_v: float = 0.0
+    temp_c: tuple = (25.0, 25.0)
 
     @property
     def passed(self) -> bool:
@@ -76,6 +79,7 @@ class Report:
             "distortion_pct": r("distortion_pct", 2), "eye_margin_v": r("eye_margin_v", 3),
             "sample_margin_pct": r("sample_margin_pct", 1), "line_ma": r("line_ma", 2),
             "max_baud": self.max_baud, "drq_volts": r("drq_volts", 3), "drq_ma": r("drq_ma", 3),
+            "line_low_max_v": round(self.line_low_max_v, 2), "temp_c": [self.temp_c[0], self.temp_c[1]],
             "cases": len(self.runs), "worst_case": self.worst_case.name if self.worst_case else None,
             "pass": self.passed,
         }
@@ -89,19 +93,32 @@ def _fmt(v):
 
 # --- cases -------------------------------------------------------------------------------------------------
 
+def _signs(path: DataPath):
+    """Resistor tolerance patterns for the transient corners: all low and all high (each resistor's effect on
+    timing is monotonic and small at ±1 %; the full 2^4 factorial would quadruple the cost for no new corner)."""
+    refs = [r.ref for r in (path.base, path.pullup, path.collector, path.base_pulldown) if r is not None]
+    return [tuple((ref, s) for ref in refs) for s in (-1, 1)]
+
+
+def _temps(facts):
+    op = facts["operating"]
+    return (float(op["ambient_min_c"]), float(op["ambient_max_c"]))
+
+
 def corner_cases(facts: dict, path: DataPath) -> list[Case]:
-    """Full factorial of the extremes: R1/R2/R3 ±tol, both supplies, BC547 gain, meter CTR, cable length."""
+    """Full factorial of the extremes: resistors (all -tol / all +tol), both supplies, BC547 gain, meter CTR, cable
+    length, ambient 0/60 °C and the meter's MARK level at 0 and its 1.0 V maximum."""
     tol = facts["resistor_mfr50"]["tolerance"]
     c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
-    refs = (path.base.ref, path.pullup.ref, path.collector.ref)
     cases = []
-    for signs, v5, v33, hfe, ic, cable in itertools.product(
-            itertools.product((-1, 1), repeat=3), c["p1_supply_v"], c["rail_3v3_v"], (q["hfe_min"], q["hfe_max"]),
-            (m["ic_sink_min_ma"], m["ic_sink_max_ma"]), (cab["length_min_m"], cab["length_max_m"])):
-        mult = tuple((ref, 1 + s * tol) for ref, s in zip(refs, signs))
-        name = ("R" + "".join("+" if s > 0 else "-" for s in signs) + f" {v5:g}V {v33:g}V hFE{hfe:g} "
-                f"sink{ic:g}mA {cable:g}m")
-        cases.append(Case(name, mult, v5, v33, hfe, ic, cable))
+    for signs, v5, v33, hfe, ic, cable, temp, low in itertools.product(
+            _signs(path), c["p1_supply_v"], c["rail_3v3_v"], (q["hfe_min"], q["hfe_max"]),
+            (m["ic_sink_min_ma"], m["ic_sink_max_ma"]), (cab["length_min_m"], cab["length_max_m"]), _temps(facts),
+            (0.0, facts["p1_port"]["data_low_max_v"])):
+        mult = tuple((ref, 1 + s * tol) for ref, s in signs)
+        name = (f"R{'+' if signs[0][1] > 0 else '-'} {v5:g}V {v33:g}V hFE{hfe:g} sink{ic:g}mA {cable:g}m {temp:g}C "
+                f"low{low:g}V")
+        cases.append(Case(name, mult, v5, v33, hfe, ic, cable, temp, low))
     return cases
 
 
@@ -110,24 +127,44 @@ def mc_cases(facts: dict, path: DataPath, runs: int, seed: int) -> list[Case]:
     rng = np.random.default_rng(seed)
     tol = facts["resistor_mfr50"]["tolerance"]
     c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
-    refs = (path.base.ref, path.pullup.ref, path.collector.ref, path.drq_led.ref, path.drq_out.ref)
+    refs = [r.ref for r in (path.base, path.pullup, path.collector, path.drq_led, path.drq_out, path.base_pulldown)
+            if r is not None]
     cases = []
     for i in range(runs):
         mult = tuple((ref, float(1 + np.clip(rng.normal(0, tol / 3), -tol, tol))) for ref in refs)
         cases.append(Case(f"MC{i:03d}", mult, float(rng.uniform(*c["p1_supply_v"])),
                           float(rng.uniform(*c["rail_3v3_v"])), float(rng.uniform(q["hfe_min"], q["hfe_max"])),
                           float(rng.uniform(m["ic_sink_min_ma"], m["ic_sink_max_ma"])),
-                          float(rng.uniform(cab["length_min_m"], cab["length_max_m"]))))
+                          float(rng.uniform(cab["length_min_m"], cab["length_max_m"])),
+                          float(rng.uniform(*_temps(facts))),
+                          float(rng.uniform(0.0, facts["p1_port"]["data_low_max_v"]))))
     return cases
 
 
 def drq_cases(facts: dict, path: DataPath) -> list[Case]:
-    """Data Request: supplies and R4/R5 tolerance at minimum CTR (the CTR is fixed in the deck)."""
+    """Data Request: supplies, R4/R5 tolerance and 0/60 °C at the worst CTR (the CTR is fixed in the deck)."""
     tol = facts["resistor_mfr50"]["tolerance"]
     c = facts["si_corners"]
-    return [Case(f"DRQ {v5:g}V {v33:g}V R4{s4:+g}% R5{s5:+g}%",
-                 ((path.drq_led.ref, 1 + s4 * tol), (path.drq_out.ref, 1 + s5 * tol)), v5, v33)
-            for v5, v33, s4, s5 in itertools.product(c["p1_supply_v"], c["rail_3v3_v"], (-1, 1), (-1, 1))]
+    return [Case(f"DRQ {v5:g}V {v33:g}V R4{s4:+g}% R5{s5:+g}% {t:g}C",
+                 ((path.drq_led.ref, 1 + s4 * tol), (path.drq_out.ref, 1 + s5 * tol)), v5, v33, temp_c=t)
+            for v5, v33, s4, s5, t in itertools.product(c["p1_supply_v"], c["rail_3v3_v"], (-1, 1), (-1, 1),
+                                                        _temps(facts))]
+
+
+LINE_LOW_SWEEP_V = (1.5, 0.05)  # up to and past DSMR's 1.0 V, in 0.05 V steps: the figure shows its margin
+
+
+def line_low_cases(facts: dict, path: DataPath) -> list[Case]:
+    """Static MARK-level sweep corners: the resistors at the edge that lifts the base most (R1 low, R10 and R3
+    high), both supplies and rails, BC547 gain min/max, 0 and 60 °C."""
+    tol = facts["resistor_mfr50"]["tolerance"]
+    c, q = facts["si_corners"], facts["bc547"]
+    mult = [(path.base.ref, 1 - tol), (path.collector.ref, 1 + tol)]
+    if path.base_pulldown is not None:
+        mult.append((path.base_pulldown.ref, 1 + tol))
+    return [Case(f"LOW {v5:g}V {v33:g}V hFE{hfe:g} {t:g}C", tuple(mult), v5, v33, hfe, temp_c=t, cable_m=0.0)
+            for v5, v33, hfe, t in itertools.product(c["p1_supply_v"], c["rail_3v3_v"], (q["hfe_min"], q["hfe_max"]),
+                                                     _temps(facts))]
 
 
 # --- one simulation (runs in a worker process) -------------------------------------------------------------
@@ -166,6 +203,34 @@ def _drq_job(job):
     return simulate_drq(*job)
 
 
+def simulate_line_low(path: DataPath, case: Case, facts: dict) -> tuple[Case, list]:
+    top, step = LINE_LOW_SWEEP_V
+    dc = spice.run(line_low_deck(path, case, top, step, facts))[0]
+    line = dc.get("v(v-sweep)", dc.get("v-sweep"))
+    rx = dc[f"v({path.node(path.rx).lower()})"]
+    return case, [(round(float(a), 3), float(b)) for a, b in zip(line, rx)]
+
+
+def _line_low_job(job):
+    return simulate_line_low(*job)
+
+
+def line_low_max(report_line_low, facts: dict) -> float:
+    """The highest MARK level up to which RX stays ≥ VIH in every corner (0 if even 0 V fails)."""
+    best = math.inf
+    for case, points in report_line_low:
+        vih = thresholds(facts, case.v33)[1]
+        ok = 0.0
+        for line_v, rx in sorted(points):
+            if rx < vih:
+                break
+            ok = line_v
+        else:
+            ok = max(v for v, _ in points)
+        best = min(best, ok)
+    return 0.0 if best is math.inf else best
+
+
 # --- the sweep ---------------------------------------------------------------------------------------------
 
 def timing_ok(m: Metrics, baud: float) -> bool:
@@ -198,17 +263,21 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
     cases = (corner_cases(facts, path) if corners else []) + mc_cases(facts, path, mc_runs, c["mc_seed"])
     stim = Stimulus(worst_window(), BAUD)
     report = Report(path)
-    log(f"{len(cases)} cases ({'256 corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
+    log(f"{len(cases)} cases ({f'{len(cases) - mc_runs} corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
         f"stimulus {stim.data!r} at {BAUD} Bd")
     with ProcessPoolExecutor(max_workers=workers) as pool:
         report.runs = list(pool.map(_simulate_job, [(path, case, stim, facts) for case in cases], chunksize=4))
         report.drq = list(pool.map(_drq_job, [(path, case, facts) for case in drq_cases(facts, path)]))
+        report.line_low = list(pool.map(_line_low_job, [(path, case, facts) for case in line_low_cases(facts, path)]))
         # highest standard rate: the worst few cases at 115200 must also pass there (and at every rate below)
         suspects = sorted(report.runs, key=lambda r: headroom(r.metrics, BAUD))[:3]
         jobs = [(path, r.case, Stimulus(stim.data, baud), facts) for baud in STANDARD_BAUDS[1:] for r in suspects]
         for run in pool.map(_simulate_job, jobs):
             report.baud_runs.setdefault(int(run.baud), []).append(run)
     report.baud_runs[BAUD] = report.runs
+    report.line_low_max_v = line_low_max(report.line_low, facts)
+    temps = [r.case.temp_c for r in report.runs] + [c.temp_c for c, *_ in report.drq]
+    report.temp_c = (min(temps), max(temps))
     report.max_baud = 0
     for baud in STANDARD_BAUDS:
         if not all(timing_ok(r.metrics, baud) for r in report.baud_runs[baud]):
@@ -262,6 +331,11 @@ def _judge(report: Report, facts: dict):
     drq_hi = max(d[1] for d in report.drq), max(d[2] for d in report.drq)
     results[-2].passed &= el["drq_volts"].ok(drq_hi[0])
     results[-1].passed &= el["drq_ma"].ok(drq_hi[1])
+    low_limit = facts["p1_port"]["data_low_max_v"]
+    results.append(Result("highest MARK level read right in every corner", "line_low_max_v", report.line_low_max_v,
+                          f"≥ {low_limit:g} V", report.line_low_max_v >= low_limit, "V",
+                          f"{len(report.line_low)} DC sweeps 0-{LINE_LOW_SWEEP_V[0]:g} V",
+                          "DSMR P1: the meter's LOW may be anywhere in 0-1.0 V"))
     results.append(Result("highest standard baud rate with margin", "max_baud", report.max_baud, MAX_BAUD.text(),
                           MAX_BAUD.ok(report.max_baud), "Bd", "worst 3 cases at 115200", MAX_BAUD.why))
     report.results = results
