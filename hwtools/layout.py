@@ -39,6 +39,7 @@ PLACEMENT = [
     Place("R2", 24.0, 26.0, 0),
     Place("R1", 24.0, 31.0, 0),
     Place("Q1", 41.0, 31.0, 0),
+    Place("C9", 37.5, 36.5, 0),   # speed-up capacitor across R1
     # Data Request
     Place("R5", 20.5, 36.5, 0),
     Place("U2", 32.0, 42.0, 0),

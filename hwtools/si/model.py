@@ -52,6 +52,7 @@ class DataPath:
     switch_nets: tuple = ()                # (collector, base, emitter)
     switch_base: Resistor | None = None    # R12: switch base → optocoupler collector
     switch_pullup: Resistor | None = None  # R11: switch base → emitter
+    speedup_pf: float = 0.0                # C9: speed-up capacitor across the base resistor (rev 1.3)
 
     @classmethod
     def from_board(cls, board) -> "DataPath":
@@ -81,6 +82,8 @@ class DataPath:
         if q_nets[2] != gnd:
             raise ModelError(f"{q} emitter is on {q_nets[2]}, not on ground {gnd}")
         pulldown = [r for r in resistors if set(nets(r)) == {base_net, gnd}]
+        speedup = [r for r, lib in board.lib_ids.items() if lib == "Device:C" and set(nets(r)) == {data, base_net}]
+        extra_c = {"speedup_pf": board.value(speedup[0]) * 1e12} if speedup else {}
         rx = q_nets[0]
         coll_r = only(f"pull-up on {q} collector", [r for r in resistors if rx in nets(r)])
         rail = next(n for n in nets(coll_r) if n != rx)
@@ -100,9 +103,10 @@ class DataPath:
             feed = only(f"{driver} base resistor", [r for r in base_rs if r != pull])
             opto_c = next(n for n in nets(feed) if n != s_nets[1])
             opto = only("Data Request optocoupler", [r for r, _ in board.pins_on(opto_c) if r != feed])
-            extra = dict(switch_ref=driver, switch_nets=s_nets, switch_base=res(feed), switch_pullup=res(pull))
+            extra = dict(switch_ref=driver, switch_nets=s_nets, switch_base=res(feed), switch_pullup=res(pull), **extra_c)
         else:
             opto = driver
+            extra = extra_c
         opto_nets = {n: board.net_of(opto, n) for n in (1, 2, 4, 5)}
         drq_led = only("resistor to the optocoupler LED", [r for r in resistors if opto_nets[1] in nets(r)])
         gpio = next(n for n in nets(drq_led) if n != opto_nets[1])
@@ -201,6 +205,7 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
             lines.append(f"{res.ref} {n(res.nets[0])} {n(res.nets[1])} {res.ohms * case.r(res.ref):.6g}")
     lines += [
         f"{path.q_ref} {qc} {qb} {qe} QBC547",
+        f"CSPEED {n(path.base.nets[0])} {n(path.base.nets[1])} {max(path.speedup_pf, 1e-3) * 1e-12:.6g}",
         f"* ESD array on the data line: {path.esd_pf:g} pF (its datasheet maximum)",
         f"CESD {n(path.data)} 0 {max(path.esd_pf, 1e-3) * 1e-12:.6g}",
         "* ESP32 GPIO16 pad + board capacitance",
