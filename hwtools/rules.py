@@ -244,7 +244,7 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
     """Steady current from P1 pin 1, by consumer (mA)."""
     p1, reg = facts["p1_port"], _regulator(board, facts)
     rail = rail_loads_ma(board, facts, top, esp_ma)
-    loads = {"3.3 V rail through U1": sum(rail.values()), "U1 ground current": reg["quiescent_max_ma"],
+    loads = {**{f"{k} (3.3 V)": v for k, v in rail.items()}, "U1 ground current": reg["quiescent_max_ma"],
              f"P1 data pull-up {top.pullup}": p1["supply_max_v"] / _r(board, facts, top.pullup, -1) * 1e3,
              "Data Request output": p1["drq_current_max_ma"],
              "I2C display on J1": facts["i2c_display"]["supply_ma"]}
@@ -470,7 +470,9 @@ def rail_3v3(board: Board, facts, top: Topology):
     """
     esp, reg, burst = facts["esp32"], _regulator(board, facts), facts["wifi_burst"]
     vlo, vhi = _vout_range(reg)
-    c1 = sum(board.value(r) for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
+    bulk = sorted(r for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
+    c1 = sum(board.value(r) for r in bulk)
+    bulk_text = " + ".join(f"{r} {board.parts[r].value}" for r in bulk)
     c1_min = c1 * (1 - facts["electrolytic"]["tolerance"])
     results = []
     for label, esp_ma in (("steady", None), ("burst", burst["current_ma"])):
@@ -487,7 +489,7 @@ def rail_3v3(board: Board, facts, top: Topology):
             if worst is None or (v_out, headroom) < worst[:2]:
                 worst = (v_out, headroom, {**c, "load_ma": round(amps_rail * 1e3, 1)})
         note = (f"dropout {reg['dropout_max_v']} V max @ {reg['dropout_test_a']} A moved to the load with the typical "
-                f"curve" + (f"; burst {burst['current_ma']} mA for {burst['length_ms']} ms from C1 {c1 * 1e6:.0f} µF -20 %"
+                f"curve" + (f"; burst {burst['current_ma']} mA for {burst['length_ms']} ms from {bulk_text} -20 %"
                             if label == "burst" else ""))
         results.append(Result("rail-3v3", worst[0], "V", esp["vdd_min_v"], esp["vdd_max_v"], worst[2],
                               _judge(worst[0], esp["vdd_min_v"], esp["vdd_max_v"]), f"3.3 V rail, {label}, lowest",

@@ -1,16 +1,13 @@
-"""Fixtures for the design tests: the committed KiCad project, the reference data, one built board."""
+"""Fixtures for the design tests: the reference data (in the repository), one built board per variant."""
 
 import pytest
 
-from design_paths import SHARED
+from design_paths import DATA
 
 
 @pytest.fixture(scope="session")
 def reference_dir():
-    ref = SHARED / "reference"
-    if not ref.is_dir():
-        pytest.skip(f"reference data not found at {ref} (../shared beside the checkout)")
-    return ref
+    return DATA
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +15,10 @@ def board():
     from hwtools.circuit import build_board
 
     return build_board()
+
+
+@pytest.fixture(scope="session")
+def board_p1s1():
+    from hwtools.circuit import build_board
+
+    return build_board(variant="p1s1")

@@ -1,23 +1,67 @@
-"""The generated board is connection-equivalent to the proven v1.1 board (seed-board-v1.1-pads.csv).
+"""Traceability: the generated p1 board is the proven v1.1 board (seed-board-v1.1-pads.csv) plus the listed rev 1.3
+changes — nothing else — and p1s1 is p1 plus the S1 block.
 
 Read from KiCad's own netlist export of the generated schematic — an independent reader of what was written.
+The same table of differences, with its reasons, is in docs/rev-1.3.md.
 """
 
 import csv
 from collections import defaultdict
 
+import pytest
 import sexpdata
 
 from design_paths import KICAD
 
+AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"
+DISC = "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm"
+TO92 = "Package_TO_SOT_THT:TO-92_Inline_Wide"
+
 # Footprints whose KiCad library name changed since the KiCad 5 original, the D32 that moved from
-# "Paul's 3D Things" into the project library, and Q1's one deliberate change: the wide TO-92 variant,
-# whose annular ring meets AISLER's 0.30 mm (the original's 0.15 mm does not). Same pads, same pinout.
+# "Paul's 3D Things" into the project library, and Q1's rev 1.2 change: the wide TO-92 variant, whose annular
+# ring meets AISLER's 0.30 mm (the original's 0.15 mm does not). Same pads, same pinout.
 RENAMED = {
     "Connector_RJ:RJ12_Amphenol_54601": "Connector_RJ:RJ12_Amphenol_54601-x06_Horizontal",
     "Paul's 3D Things:LolinD32": "p1reader:LolinD32",
-    "Package_TO_SOT_THT:TO-92_Inline": "Package_TO_SOT_THT:TO-92_Inline_Wide",
+    "Package_TO_SOT_THT:TO-92_Inline": TO92,
 }
+
+# Rev 1.3's differences from the proven board. A pad is placed on the reference net of an anchor pad ("J2.1":
+# the original's 5 V) or on a new net ("+5V"). Parts: (value, footprint) changed or added.
+PARTS = {
+    "R1": (("6.8 kOhm", AXIAL), "with R10 a divider: a MARK up to DSMR's 1.0 V LOW keeps Q1 off at 60 °C"),
+    "R2": (("1.2 kOhm", AXIAL), "a shallower saturation of the meter's coupler keeps duty-cycle distortion < 10 %"),
+    "U1": (("MCP1825S-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical"),
+           "LM1085's 1.5 V dropout leaves no headroom behind the reverse diode and the cable"),
+    "C2": (("1 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), "a 5 mm can has 2.0 mm leads, not 2.5"),
+    "C4": (("2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), "a 5 mm can has 2.0 mm leads, not 2.5"),
+    "R10": (("4.7 kOhm", AXIAL), "Q1 base-emitter resistor: the divider's lower leg"),
+    "C9": (("220 pF", "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"), "speed-up capacitor across R1"),
+    "Q2": (("BC557", TO92), "PNP high-side switch: Data Request 4.0 V at 10 mA whatever the 4N35's CTR"),
+    "R11": (("10 kOhm", AXIAL), "holds Q2 off while the 4N35 is dark"),
+    "R12": (("4.7 kOhm", AXIAL), "Q2's base current, sunk by the 4N35"),
+    "D2": (("1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal"), "a crossed cable reverses pin 1: blocks it"),
+    "D3": (("NUP2105L", "Package_TO_SOT_SMD:SOT-23"), "ESD: ±30 kV contact on the data line and pin 2"),
+    "C6": (("100 nF", DISC), "ceramic decoupling at U1's input pin"),
+    "C7": (("100 nF", DISC), "ceramic decoupling at U1's output pin"),
+    "C8": (("100 nF", DISC), "ceramic decoupling at the module's 3V pad"),
+}
+PADS = {  # (ref, pad) → anchor pad of the v1.1 board ("ref.pad") or a new net name
+    ("R10", "1"): "Q1.2", ("R10", "2"): "J2.6",
+    ("C9", "1"): "J2.5", ("C9", "2"): "Q1.2",
+    # D2 in series with pin 1: everything but the pull-up and the Data Request switch moves behind it
+    ("D2", "2"): "J2.1", ("D2", "1"): "+5V",
+    ("U1", "1"): "+5V", ("U1", "2"): "J2.6", ("U1", "3"): "C3.1",  # MCP1825S pinout: 1 VIN, 2 GND, 3 VOUT
+    ("C1", "1"): "+5V", ("C2", "1"): "+5V", ("J1", "3"): "+5V",
+    ("C6", "1"): "+5V", ("C6", "2"): "J2.6", ("C7", "1"): "C3.1", ("C7", "2"): "J2.6",
+    ("C8", "1"): "M1.16", ("C8", "2"): "J2.6",
+    # Data Request: the 4N35 sinks Q2's base current; Q2 feeds R5 from pin 1
+    ("U2", "4"): "J2.6", ("U2", "5"): "DRQ_OPTO", ("R12", "2"): "DRQ_OPTO", ("R12", "1"): "DRQ_Q2_BASE",
+    ("R11", "2"): "DRQ_Q2_BASE", ("R11", "1"): "J2.1", ("Q2", "2"): "DRQ_Q2_BASE", ("Q2", "3"): "J2.1",
+    ("Q2", "1"): "R5.1",
+    ("D3", "1"): "J2.5", ("D3", "2"): "J2.2", ("D3", "3"): "J2.6",
+}
+S1_BLOCK = {"J4", "U3", "R7", "R8", "R9", "C5"}
 
 
 def _children(node, head):
@@ -43,13 +87,34 @@ def load_generated(netlist=KICAD / "p1reader.net"):
 
 
 def load_reference(reference_dir):
-    parts, nets = {}, defaultdict(set)
+    """Parts {ref: (value, footprint)} and pad → net of the proven board."""
+    parts, pad_net = {}, {}
     with open(reference_dir / "seed-board-v1.1-pads.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             parts[row["ref"]] = (row["value"], RENAMED.get(row["footprint"], row["footprint"]))
             if row["net"]:
-                nets[row["net"]].add((row["ref"], row["pad"]))
-    return parts, [frozenset(p) for p in nets.values()]
+                pad_net[(row["ref"], row["pad"])] = row["net"]
+    return parts, pad_net
+
+
+def groups_of(pad_net):
+    nets = defaultdict(set)
+    for pad, net in pad_net.items():
+        nets[net].add(pad)
+    return [frozenset(p) for p in nets.values()]
+
+
+def expected_rev13(reference_dir, parts_table=PARTS, pads_table=PADS):
+    """The proven board with the listed differences applied."""
+    parts, pad_net = load_reference(reference_dir)
+    parts = dict(parts)
+    for ref, ((value, footprint), _reason) in parts_table.items():
+        parts[ref] = (value, footprint)
+    new = dict(pad_net)
+    for pad, target in pads_table.items():
+        ref, _, num = target.partition(".")
+        new[pad] = pad_net[(ref, num)] if num else f"new:{target}"
+    return parts, groups_of(new)
 
 
 def joined(groups):
@@ -59,19 +124,60 @@ def joined(groups):
 
 def test_same_parts_values_and_footprints(reference_dir):
     generated, _ = load_generated()
-    reference, _ = load_reference(reference_dir)
-    assert generated == reference
+    expected, _ = expected_rev13(reference_dir)
+    assert generated == expected
 
 
 def test_same_pads_joined(reference_dir):
     _, generated = load_generated()
-    _, reference = load_reference(reference_dir)
-    assert joined(generated) == joined(reference)
+    _, expected = expected_rev13(reference_dir)
+    assert joined(generated) == joined(expected)
+
+
+def test_every_listed_difference_is_a_real_difference(reference_dir):
+    """The table lists nothing that was already so on the proven board (no padding of the list)."""
+    parts, pad_net = load_reference(reference_dir)
+    for ref, ((value, footprint), _) in PARTS.items():
+        assert parts.get(ref) != (value, footprint), ref
+    for pad, target in PADS.items():
+        ref, _, num = target.partition(".")
+        assert pad not in pad_net or not num or pad_net[pad] != pad_net[(ref, num)], pad
+
+
+def test_an_unlisted_difference_fails(reference_dir):
+    """Dropping one row of the table makes the comparison fail: nothing differs silently."""
+    _, generated = load_generated()
+    pads = dict(PADS)
+    del pads[("U2", "4")]
+    _, expected = expected_rev13(reference_dir, pads_table=pads)
+    assert joined(generated) != joined(expected)
+    parts = dict(PARTS)
+    del parts["R2"]
+    assert load_generated()[0] != expected_rev13(reference_dir, parts_table=parts)[0]
 
 
 def test_equivalence_check_notices_a_swapped_pad(reference_dir):
     _, generated = load_generated()
-    _, reference = load_reference(reference_dir)
+    _, expected = expected_rev13(reference_dir)
     swapped = [g - {("R2", "2")} | {("R2", "1")} if ("R2", "2") in g else g - {("R2", "1")} | {("R2", "2")}
                if ("R2", "1") in g else g for g in generated]
-    assert joined(swapped) != joined(reference)
+    assert joined(swapped) != joined(expected)
+
+
+@pytest.mark.parametrize("ref", sorted(PARTS))
+def test_every_difference_has_a_reason(ref):
+    assert len(PARTS[ref][1]) > 20
+
+
+def test_p1s1_is_p1_plus_the_s1_block():
+    """Every p1 net is inside one p1s1 net, no two were merged, and only S1 parts were added."""
+    p1_parts, p1 = load_generated()
+    s1_parts, p1s1 = load_generated(KICAD / "p1s1" / "p1reader.net")
+    assert {r: v for r, v in s1_parts.items() if r not in S1_BLOCK} == p1_parts
+    assert set(s1_parts) - set(p1_parts) == S1_BLOCK
+    for group in joined(p1):
+        holders = [g for g in p1s1 if group & g]
+        assert len(holders) == 1 and group <= holders[0], sorted(group)
+        assert {ref for ref, _ in holders[0] - group} <= S1_BLOCK, sorted(holders[0] - group)
+    merged = [g for g in p1s1 if sum(1 for r in joined(p1) if r & g) > 1]
+    assert merged == []
