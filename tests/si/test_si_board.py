@@ -81,3 +81,23 @@ def test_470_ohm_pullup_breaks_the_5_ma_rule():
     line = next(r for r in report.results if r.key == "line_ma")
     assert not line.passed and line.value > 5.0
     assert "FAIL" in str(line) and "≤ 5" in str(line)
+
+
+def test_summary_has_line_low_and_temperature(nominal):
+    s = nominal.summary()
+    assert s["line_low_max_v"] >= 1.0 and s["temp_c"] == [0.0, 60.0]
+    assert s["cases"] == len(nominal.runs) and "line_low_max_v" in {r.key for r in nominal.results}
+
+
+def test_weak_base_divider_reads_a_high_mark_wrong():
+    """Without R10's pull-down the base follows the line: a 0.5 V MARK already turns Q1 on (the rev 1.2 fault)."""
+    report = analyse(build_board({"R10": "1 MOhm", "R1": "1 kOhm"}), mc_runs=2, corners=False)
+    low = next(r for r in report.results if r.key == "line_low_max_v")
+    assert not low.passed and low.value < 1.0 and "FAIL" in str(low)
+
+
+def test_esd_capacitance_and_speedup_are_in_the_deck(board):
+    p = DataPath.from_board(board)
+    deck = data_deck(p, Case("t", temp_c=60.0, line_low_v=1.0), Stimulus(b"A", 115200).light(), 1e-4, 1e-8, FACTS)
+    assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_BASE 2.2e-10" in deck
+    assert "temp=60" in deck and "VLOW mlow 0 1" in deck and "R10 Q1_BASE 0 4700" in deck
