@@ -2,7 +2,9 @@
 
 Read from the footprints of the `.kicad_pcb` (kiutils, read only): each carries the hidden fields `MPN` and
 `Manufacturer`. A part in the BOM without a real MPN is an error that names its references; parts marked
-"exclude from BOM" (the mounting holes) are skipped everywhere.
+"exclude from BOM" (the mounting holes) are skipped everywhere. `order_csv` adds the parts a maker buys
+that have no footprint (sockets, shunts: `[[bom_only]]` in parts.toml); `check_fit` proves each through-hole
+MPN fits its footprint (pins, pitch, body: `[[tht_part]]` in parts.toml).
 """
 
 from __future__ import annotations
@@ -155,3 +157,114 @@ def components(parts: list[Part]) -> list[dict]:
 
 def components_json(parts: list[Part]) -> str:
     return json.dumps(components(parts), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- what the board alone does not show ---------------------------------------------------------------------
+
+def _facts():
+    from .rules import load_facts
+
+    return load_facts()
+
+
+def bom_only_rows(parts: list[Part], facts: dict | None = None) -> list[dict]:
+    """Parts to buy without a footprint of their own (D32 sockets and headers, J3 shunts), for a board that has
+    the part they belong to. They go into bom.csv, never into components.json: AISLER would try to place them."""
+    refs = {p.ref for p in parts}
+    rows = []
+    for item in (facts or _facts()).get("bom_only", []):
+        if item["for_ref"] in refs:
+            rows.append({"Qty": item["qty"], "Designators": item["designators"], "Value": item["value"],
+                         "Footprint": "", "Manufacturer": item["manufacturer"], "MPN": item["mpn"],
+                         "Description": item["description"]})
+    return rows
+
+
+def order_csv(parts: list[Part], facts: dict | None = None) -> str:
+    """bom.csv as a maker orders it: the board's parts, then the BOM-only lines."""
+    out = io.StringIO()
+    rows = bom_rows(parts) + bom_only_rows(parts, facts)
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["Qty"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a footprint offers a through-hole part: pins, pad 1 to pad 2 distance, courtyard size (mm)."""
+
+    pins: int
+    pitch_mm: float
+    courtyard_mm: tuple
+
+
+def footprint_shape(lib_id: str, project_libs: dict | None = None) -> Footprint:
+    import math
+
+    from kiutils.footprint import Footprint as KiFootprint
+
+    from .kicadlibs import footprint_file
+
+    fp = KiFootprint.from_file(str(footprint_file(lib_id, project_libs)))
+    pads = {}
+    for pad in fp.pads:
+        if pad.type == "thru_hole" and str(pad.number):
+            pads.setdefault(str(pad.number), (pad.position.X, pad.position.Y))
+    pitch = math.dist(pads["1"], pads["2"]) if {"1", "2"} <= set(pads) else 0.0
+    xs, ys = [], []
+    for g in fp.graphicItems:
+        if getattr(g, "layer", None) != "F.CrtYd":
+            continue
+        kind = type(g).__name__
+        if kind in ("FpLine", "FpRect"):
+            xs += [g.start.X, g.end.X]
+            ys += [g.start.Y, g.end.Y]
+        elif kind == "FpCircle":
+            r = math.dist((g.center.X, g.center.Y), (g.end.X, g.end.Y))
+            xs += [g.center.X - r, g.center.X + r]
+            ys += [g.center.Y - r, g.center.Y + r]
+        elif kind == "FpPoly":
+            xs += [p.X for p in g.coordinates]
+            ys += [p.Y for p in g.coordinates]
+    court = (round(max(xs) - min(xs), 3), round(max(ys) - min(ys), 3)) if xs else (0.0, 0.0)
+    return Footprint(len(pads), round(pitch, 3), court)
+
+
+LEAD_BEND_MM = 1.0  # an axial lead needs this much straight lead out of the body before its bend
+PITCH_TOLERANCE_MM = 0.1  # 2.54 mm parts on 2.50 mm footprints bend that much without stress
+
+
+def fit_problems(parts: list[Part], project_libs: dict | None = None, facts: dict | None = None) -> list[str]:
+    """Each through-hole part in the BOM against its footprint, from the [[tht_part]] table in parts.toml."""
+    table = (facts or _facts()).get("tht_part", [])
+    problems = []
+    for p in bom_parts(parts):
+        if p.mount_type != "tht":
+            continue
+        row = next((r for r in table if p.mpn.startswith(r["mpn_prefix"])), None)
+        if row is None:
+            problems.append(f"{p.ref} {p.mpn}: no [[tht_part]] row in parts.toml (pins, pitch, body with a source)")
+            continue
+        fp = footprint_shape(p.footprint, project_libs)
+        if fp.pins != row["pins"]:
+            problems.append(f"{p.ref} {p.mpn}: {row['pins']} pins, footprint {p.pack} has {fp.pins}")
+        if row["kind"] == "axial":
+            need = row["body_mm"][0] + 2 * LEAD_BEND_MM
+            if fp.pitch_mm < need:
+                problems.append(f"{p.ref} {p.mpn}: body {row['body_mm'][0]} mm needs ≥ {need:g} mm lead spacing, "
+                                f"footprint {p.pack} has {fp.pitch_mm:g} mm")
+        elif abs(fp.pitch_mm - row["pitch_mm"]) > PITCH_TOLERANCE_MM:
+            problems.append(f"{p.ref} {p.mpn}: lead pitch {row['pitch_mm']:g} mm, footprint {p.pack} has "
+                            f"{fp.pitch_mm:g} mm")
+        if "body_mm" in row and any(b > c for b, c in zip(sorted(row["body_mm"]), sorted(fp.courtyard_mm))):
+            problems.append(f"{p.ref} {p.mpn}: body {row['body_mm'][0]:g} × {row['body_mm'][1]:g} mm does not fit "
+                            f"the courtyard of {p.pack} ({fp.courtyard_mm[0]:g} × {fp.courtyard_mm[1]:g} mm)")
+    return problems
+
+
+def check_fit(parts: list[Part], project_libs: dict | None = None, facts: dict | None = None):
+    """Raise BomError naming every through-hole part that cannot fit its footprint."""
+    problems = fit_problems(parts, project_libs, facts)
+    if problems:
+        raise BomError("part(s) that do not fit their footprint: " + "; ".join(problems))

@@ -245,7 +245,9 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
     parts = bom.read_parts(pcb)
     if not parts:
         raise FabError(f"{pcb} has no footprints: nothing to manufacture")
-    bom_text, components_text = bom.bom_csv(parts), bom.components_json(parts)  # BomError before any export
+    # BomError before any export: a part without MPN, or a through-hole part that cannot fit its footprint
+    bom.check_fit(parts, {project.NAME: kicad_dir / "lib" / f"{project.NAME}.pretty"})
+    bom_text, components_text = bom.order_csv(parts), bom.components_json(parts)
     log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
 
     with tempfile.TemporaryDirectory(prefix="p1reader-fab-") as tmp:

@@ -1,0 +1,70 @@
+"""A BOM a maker can order whole: sockets, headers and shunts as BOM-only lines (never in components.json), and
+every through-hole MPN checked against its footprint — pins, lead pitch, body — from parts.toml."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from hwtools import bom, project
+from design_paths import KICAD, REPO
+
+LIBS = {project.NAME: KICAD / "lib" / f"{project.NAME}.pretty"}
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return bom.read_parts(KICAD / f"{project.NAME}.kicad_pcb")
+
+
+def test_every_through_hole_part_fits_its_footprint(parts):
+    tht = [p for p in bom.bom_parts(parts) if p.mount_type == "tht"]
+    assert len(tht) >= 25
+    assert bom.fit_problems(parts, LIBS) == []
+
+
+def _with(parts, ref, **change):
+    from dataclasses import replace
+
+    return [replace(p, **change) if p.ref == ref else p for p in parts]
+
+
+# (ref, change, words): the rev 1.2 C2/C4 question first — a 5 mm can with 2.0 mm leads on a 2.5 mm footprint
+BAD = [
+    ("C2", dict(footprint="Capacitor_THT:CP_Radial_D7.5mm_P2.50mm"), ["C2 UVR1H010MDD", "lead pitch 2 mm", "2.5 mm"]),
+    ("C4", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.50mm"), ["C4 UVR1H2R2MDD", "lead pitch 2 mm"]),
+    ("C1", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), ["C1 EEU-FR1A102", "body 8 × 8 mm", "3.5 mm"]),
+    ("Q1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"), ["Q1 BC547BTA: 3 pins"]),
+    ("R1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P5.08mm_Vertical"), ["needs ≥ 11 mm lead spacing"]),
+    ("R1", dict(mpn="CFR-25JB-52-6K8"), ["R1 CFR-25JB-52-6K8: no [[tht_part]] row"]),
+]
+
+
+@pytest.mark.parametrize("ref, change, words", BAD, ids=[f"{b[0]}-{next(iter(b[1]))}" for b in BAD])
+def test_a_part_that_cannot_fit_fails_by_name(parts, ref, change, words):
+    problems = " ".join(bom.fit_problems(_with(parts, ref, **change), LIBS))
+    for word in words:
+        assert word in problems, (word, problems)
+    with pytest.raises(bom.BomError, match=ref):
+        bom.check_fit(_with(parts, ref, **change), LIBS)
+
+
+def test_sockets_headers_and_shunts_are_bom_lines_but_not_components(parts):
+    rows = list(csv.DictReader(io.StringIO(bom.order_csv(parts))))
+    extra = {r["MPN"]: r for r in rows if not r["Footprint"]}
+    assert set(extra) == {"SSW-116-01-T-S", "TSW-116-07-T-S", "QPC02SXGN-RC"}
+    assert all(int(r["Qty"]) == 2 for r in extra.values())
+    placed = {c["mpn"] for c in json.loads(bom.components_json(parts))}
+    assert not placed & set(extra)
+
+
+def test_committed_bom_has_the_bom_only_lines():
+    for out in (REPO / "gerbers", REPO / "gerbers" / "p1s1"):
+        text = (out / f"{project.NAME}-bom.csv").read_text(encoding="utf-8")
+        assert "SSW-116-01-T-S" in text and "QPC02SXGN-RC" in text
+        assert "SSW-116" not in (out / "components.json").read_text(encoding="utf-8")
+
+
+def test_bom_only_lines_need_their_part():
+    assert bom.bom_only_rows([]) == []
