@@ -11,7 +11,7 @@ top and bottom edges where fingers reach them, and an M3 hole in each corner.
 from dataclasses import dataclass
 
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
-WIDTH, HEIGHT = 122.0, 56.0  # the original was 114.9 × 60.0 mm; rev 1.3 adds a 16 mm column for its new parts
+WIDTH, HEIGHT = 114.0, 56.0  # within the original 114.9 × 60.0 mm; rev 1.3 took 8 mm more width for its parts
 CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
 
 
@@ -49,34 +49,35 @@ PLACEMENT = [
     Place("D1", 11.5, 50.5, 0),
     # ESD array beside the jack's data and Data Request pins
     Place("D3", 9.0, 36.0, 0),
-    # rev 1.3 column: reverse diode, Q1's base-emitter resistor, the Data Request switch, the module's ceramic
-    Place("D2", 50.0, 14.0, 0),
-    Place("R10", 50.0, 31.0, 0),
-    Place("Q2", 50.0, 37.5, 0),
-    Place("R11", 50.0, 42.5, 0),
-    Place("R12", 50.0, 47.5, 0),
-    Place("C8", 56.0, 53.0, 0),
+    # rev 1.3: Q1's base-emitter resistor beside Q1, the Data Request switch beside U2, the reverse diode
+    # above the module, the module's ceramic by the jumpers
+    Place("R10", 50.0, 37.0, 90),
+    Place("D2", 80.0, 8.0, 0),
+    Place("Q2", 42.0, 47.5, 0),
+    Place("R11", 50.0, 45.0, 0),
+    Place("R12", 50.0, 49.5, 0),
+    Place("C8", 50.0, 53.5, 0),
     # the module, USB end on the right edge; jumpers and display header within reach
-    Place("M1", 89.2, 30.0, 180),
-    Place("J3", 74.0, 48.5, 0),
-    Place("J1", 76.75, 11.5, 90),
+    Place("M1", 81.2, 30.0, 180),
+    Place("J3", 66.0, 48.5, 0),
+    Place("J1", 68.75, 11.5, 90),
 ]
 
 
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
-    ("p1reader v1.3", 96.0, 50.0, 1.5, 0),
+    ("p1reader v1.3", 98.0, 12.5, 1.5, 0),
     ("P1", 4.0, 12.0, 2.0, 0),
     ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
-    ("ESP32 PWR", 75.3, 54.2, 1.0, 0),
-    ("SCL SDA 5V GND", 80.5, 14.5, 0.8, 0),
+    ("ESP32 PWR", 67.3, 54.2, 1.0, 0),
+    ("SCL SDA 5V GND", 72.5, 14.5, 0.8, 0),
 ]
 
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
 # parts whose middle is between pads or whose body is drawn full of silk. Board mm.
 REFERENCE_AT = {
-    "J3": (75.27, 45.7),
-    "J1": (73.6, 11.5),
+    "J3": (67.27, 45.7),
+    "J1": (65.6, 11.5),
     "U1": (16.5, 6.5),
     "C1": (37.75, 2.2),
     "C2": (19.8, 12.0),
@@ -84,7 +85,7 @@ REFERENCE_AT = {
     "C4": (32.0, 16.6),
     "D1": (12.0, 46.0),
     "Q1": (43.5, 34.8),
-    "Q2": (46.5, 38.5),
+    "Q2": (44.54, 44.0),
     "C9": (38.75, 39.2),
     "D3": (9.0, 33.2),
 }
