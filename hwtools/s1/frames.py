@@ -228,6 +228,14 @@ class DecodeStats:
 _HDR = np.frombuffer(HEADER, dtype=np.uint8)
 
 
+def _header_starts(buf: np.ndarray) -> np.ndarray:
+    """Offsets in ``buf`` of every complete ``7E 80 2B FF 03``."""
+    k = np.flatnonzero(buf[: max(buf.size - len(HEADER), 0)] == FLAG)
+    for j, h in enumerate(_HDR, start=1):
+        k = k[buf[k + j] == h]
+    return k
+
+
 def _select(starts: np.ndarray, floor: int) -> np.ndarray:
     """Greedy non-overlapping subset of sorted frame starts (a shared flag is allowed)."""
     if starts.size == 0:
@@ -280,12 +288,11 @@ class S1Decoder:
     def _scan(self, buf: np.ndarray, base: int) -> S1Frames:
         n = buf.size
         last = n - (FRAME_LEN - 1)  # starts below this have a whole frame in the buffer
-        k = np.flatnonzero(buf[:last] == FLAG)
-        for j, h in enumerate(_HDR, start=1):
-            k = k[buf[k + j] == h]
-        # Count each header once, when its frame is first whole in the buffer.
+        k = _header_starts(buf)
+        # Count each header once, when it is first whole in the buffer (a fake one inside a frame too).
         self.stats.headers += int(np.count_nonzero(k + base >= self._hdr_counted))
-        self._hdr_counted = max(self._hdr_counted, base + last)
+        self._hdr_counted = base + n - len(HEADER)
+        k = k[k < last]
         k = k[buf[k + FRAME_LEN - 1] == FLAG]
         if k.size == 0:
             return S1Frames.empty()
@@ -345,10 +352,7 @@ class S1Decoder:
                     if part and HEADER.startswith(part) and tail.size - i < FRAME_LEN:
                         self.stats.truncated_tail = True
                         break
-            buf_hdr = self._buf
-            k = np.flatnonzero(buf_hdr[: max(buf_hdr.size - 4, 0)] == FLAG)
-            for j, h in enumerate(_HDR, start=1):
-                k = k[buf_hdr[k + j] == h]
+            k = _header_starts(self._buf)
             self.stats.headers += int(np.count_nonzero(k + self._base >= self._hdr_counted))
         return self.stats
 

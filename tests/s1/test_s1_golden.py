@@ -18,7 +18,7 @@ def golden_lines() -> list[dict]:
     return [json.loads(line) for line in (DATA / "golden-decode.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("chunk", [45, 1000, 1 << 22])
+@pytest.mark.parametrize("chunk", [1, 44, 45, 1000, 1 << 22])
 def test_decoder_matches_golden(golden_lines, chunk):
     res = decode_bytes(CAPTURE.read_bytes(), chunk_size=chunk)
     assert list(res.frames.records()) == golden_lines[:-1]
