@@ -26,15 +26,15 @@ overlapping one with a bad FCS; candidates with a bad FCS that overlap no good f
 as FCS errors. Bytes that belong to no frame (garbage, extra idle flags, a truncated final
 frame, a frame whose flag or header was hit by an error) are counted as skipped.
 
-The search, the FCS and the field decoding are vectorised with numpy; a capture is decoded in
-chunks by :class:`S1Decoder` so memory stays bounded on long captures.
+The search, the FCS and the field decoding are vectorised with numpy. :class:`S1Decoder` takes the
+stream in chunks of any size and returns each chunk's frames, so memory is bounded by the chunk size
+whatever the length of the stream; :func:`decode_bytes` decodes a capture already in memory.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -264,10 +264,13 @@ class S1Decoder:
         self._last_seq: int | None = None
         self._hdr_counted = 0  # headers at offsets below this are already counted
         self._finished = False
+        self.fcs_error_offsets = np.zeros(0, np.int64)  # where the last feed found frames with a bad FCS
 
     def feed(self, data: bytes) -> S1Frames:
+        """The frames completed by ``data``, in order (none may be returned twice)."""
         if self._finished:
             raise RuntimeError("decoder already finished")
+        self.fcs_error_offsets = np.zeros(0, np.int64)
         new = np.frombuffer(data, dtype=np.uint8)
         self.stats.bytes_total += new.size
         self.stats.flags += int(np.count_nonzero(new == FLAG))
@@ -318,6 +321,7 @@ class S1Decoder:
             self.stats.bytes_skipped += int(np.maximum(gaps, 0).sum())
             self._pos = base + int(used[-1]) + FRAME_LEN
         self.stats.fcs_errors += int(bad.size)
+        self.fcs_error_offsets = bad.astype(np.int64) + base
         # Usually every good candidate is kept; np.isin (a sort) only when some were dropped.
         keep = good if ok.size == np.count_nonzero(good) else np.isin(k, ok)
         frames = S1Frames.from_rows(rows[keep], ok + base)
@@ -368,22 +372,4 @@ def decode_bytes(data: bytes, chunk_size: int = 1 << 22) -> DecodeResult:
     dec = S1Decoder()
     view = memoryview(data)
     parts = [dec.feed(view[o:o + chunk_size]) for o in range(0, len(data), chunk_size)]
-    return DecodeResult(S1Frames.concat(parts), dec.finish())
-
-
-def decode_file(path: str | Path, chunk_size: int = 1 << 22,
-                progress: Callable[[int, int], None] | None = None) -> DecodeResult:
-    """Decode a capture file in chunks; ``progress(done_bytes, total_bytes)`` after each chunk.
-
-    Raises OSError (with the path) when the file cannot be read.
-    """
-    path = Path(path)
-    total = path.stat().st_size
-    dec = S1Decoder()
-    parts = []
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_size):
-            parts.append(dec.feed(chunk))
-            if progress is not None:
-                progress(dec.stats.bytes_total, total)
     return DecodeResult(S1Frames.concat(parts), dec.finish())
