@@ -147,8 +147,17 @@ def _open_output(path: Path):
 
 
 def _out(data: bytes) -> None:
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    """Write ``data`` to stdout whole. Straight to the descriptor: Ctrl-C during a large buffered write could
+    cut a line (partial writes after a signal), which os.write reports and this loop completes."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # stdout replaced in-process (tests)
+        sys.stdout.write(data.decode())
+        return
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def cmd_decode(args) -> int:

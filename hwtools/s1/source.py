@@ -61,6 +61,10 @@ class Source:
                                                      timeout=POLL_S)
             except (serial.SerialException, ValueError, OSError) as e:
                 raise SourceError(f"cannot open port {name}: {e}") from None
+            try:
+                self._fd = self._serial.fileno()
+            except (AttributeError, serial.SerialException, OSError):
+                self._fd = None  # loop://, rfc2217://: only pyserial's read
         elif name == "-":
             self._fd = sys.stdin.fileno()
         else:
@@ -84,7 +88,10 @@ class Source:
             os.close(self._fd)
 
     def chunks(self, stop: Callable[[], bool] = lambda: False) -> Iterator[bytes]:
-        read = self._read_port if self._serial is not None else self._read_fd
+        if self._serial is None:
+            read = self._read_fd
+        else:
+            read = self._read_port_fd if self._fd is not None else self._read_port
         size = FIRST_READ_SIZE
         last_data = time.monotonic()
         while not stop():
@@ -100,6 +107,35 @@ class Source:
             if self.save is not None:
                 self.save.write(data)
             yield data
+
+    def _read_port_fd(self, size: int) -> bytes | None:
+        """Read a device or socket port from its file descriptor.
+
+        pyserial's read() drops what it has read so far when the port goes away in the same call
+        (pyserial 3.5, serialposix and protocol_socket), losing the last frames of a stream; reading
+        the descriptor keeps every byte, and an end of file says the port is gone.
+        """
+        ready, _, _ = select.select([self._fd], [], [], POLL_S)
+        if not ready:
+            return None
+        parts, got, t0 = [], 0, time.monotonic()
+        while True:
+            try:
+                data = os.read(self._fd, size - got)
+            except OSError as e:  # EIO: the other end of a pty closed
+                if parts:
+                    break
+                raise Stalled(f"port {self.name} went away: {e.strerror}") from None
+            if not data:
+                if parts:
+                    break
+                raise Stalled(f"port {self.name} went away (end of stream)")
+            parts.append(data)
+            got += len(data)
+            # Gather what is already waiting (a pty gives 4 kB a read), up to `size` or POLL_S.
+            if got >= size or time.monotonic() - t0 > POLL_S or not select.select([self._fd], [], [], 0)[0]:
+                break
+        return b"".join(parts)
 
     def _read_port(self, size: int) -> bytes | None:
         import serial

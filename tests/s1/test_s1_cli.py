@@ -11,8 +11,7 @@ from hwtools.s1.cli import main
 from hwtools.s1.synth import SynthConfig, synth_stream
 
 ROOT = Path(__file__).resolve().parents[2]
-# The spec's example frame (checked against ../shared in test_s1_frames).
-EXAMPLE_HEX = ("7E 80 2B FF 03" + " 00" * 14 + " 0A 34 C3 BB 0F 0B 15 00 05 FA" + " 00" * 13 + " C5 B2 7E")
+EXAMPLE_HEX = (ROOT / "tests" / "data" / "s1" / "example-frame.hex").read_text()  # the specification's frame
 FRAME_KEYS = {"meter_id", "poly_phase", "per_period", "sampling", "freq_hz", "seq", "v", "i"}
 
 
