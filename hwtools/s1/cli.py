@@ -219,12 +219,14 @@ def cmd_analyze(args) -> int:
         rolling = RollingAnalysis(args.window or 1.0, lambda rec: _out((json.dumps(rec) + "\n").encode()))
         for frames in run.frames():
             rolling.add(frames, run.decoder.fcs_error_offsets)
-        rolling.add(S1Frames.empty(), run.decoder.fcs_error_offsets)
         rolling.finish()
         _out((json.dumps({**run.stats.summary(), "windows": rolling.windows}) + "\n").encode())
         code = run.exit_code()
         if args.plot and len(rolling.last_window):
             code = max(code, _plot(args.plot, rolling.last_window))
+        elif args.plot:
+            print(f"no plot written to {args.plot}: no window could be analysed", file=sys.stderr)
+            code = max(code, 1)
         return code
     longest = LongestRun(args.periods)
     for frames in run.frames():

@@ -128,7 +128,7 @@ class RollingAnalysis:
         self.window_s = window_s
         self.emit = emit
         self.windows = 0
-        self.last_window = S1Frames.empty()  # frames of the last window closed (for --plot)
+        self.last_window = S1Frames.empty()  # frames of the last window that could be analysed (for --plot)
         self._parts: list[S1Frames] = []
         self._steps: list[np.ndarray] = []
         self._span = 0  # samples covered by the open window, frames and gaps
@@ -175,11 +175,13 @@ class RollingAnalysis:
         else:
             errors = int(np.count_nonzero(self._errors < next_offset))
             self._errors = self._errors[self._errors >= next_offset]
-        self.emit(window_record(self.windows, self._start_s, frames, steps, errors, partial))
+        record = window_record(self.windows, self._start_s, frames, steps, errors, partial)
+        if "error" not in record:
+            self.last_window = frames
+        self.emit(record)
         rate = float(frames[:1].sample_rate_hz[0])
         self._start_s += self._span / rate if rate > 0 else 0.0
         self.windows += 1
-        self.last_window = frames
         self._parts, self._steps, self._span = [], [], 0
 
     def finish(self) -> None:

@@ -107,9 +107,14 @@ def test_rolling_windows_whatever_the_chunking():
         assert rolling(data, 1.0, chunk) == windows, chunk
 
 
-def test_rolling_window_too_short_to_analyse_says_why():
-    (w,) = rolling(synth_stream(SynthConfig(frames=30)), 1.0, 1 << 20)
+def test_rolling_window_too_short_to_analyse_says_why(tmp_path):
+    data = synth_stream(SynthConfig(frames=30))
+    (w,) = rolling(data, 1.0, 1 << 20)
     assert w["partial"] and w["frames"] == 30 and "less than one period" in w["error"]
+    path = tmp_path / "short.bin"
+    path.write_bytes(data)
+    proc = run("analyze", path, "--window", "1", "--plot", tmp_path / "p.png")
+    assert proc.returncode == 1 and b"no window could be analysed" in proc.stderr and b"Traceback" not in proc.stderr
 
 
 def test_measured_frequency_checks_the_field():
@@ -166,11 +171,12 @@ def test_stdin_and_save(tmp_path):
 
 def test_analyze_file_with_window(tmp_path):
     path = tmp_path / "c.bin"
-    path.write_bytes(synth_stream(SynthConfig(frames=2600 * 2)))
+    path.write_bytes(synth_stream(SynthConfig(frames=2600 * 2, corrupt_fcs=(5100,))))
     png = tmp_path / "last.png"
     proc = run("analyze", path, "--window", "0.5", "--plot", png)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [w["frames"] for w in lines[:-1]] == [1300] * 4
-    assert lines[-1]["windows"] == 4 and lines[-1]["frames"] == 5200
+    assert [w["frames"] for w in lines[:-1]] == [1300, 1300, 1300, 1299]
+    assert [w["fcs_errors"] for w in lines[:-1]] == [0, 0, 0, 1]
+    assert lines[-1] == {"frames": 5199, "fcs_errors": 1, "seq_gaps": 1, "bytes_skipped": 0, "windows": 4}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
