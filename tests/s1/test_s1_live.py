@@ -8,7 +8,6 @@ frame it prints, and only then stops it.
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
