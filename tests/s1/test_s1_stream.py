@@ -2,6 +2,7 @@
 chunk by chunk, and the command's behaviour on pipes."""
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,15 @@ def test_synth_any_frame_count_streams():
     assert proc.wait(timeout=300) == 0 and err == ""
     res = decode_bytes(head)
     assert res.stats.frames == (1 << 20) // 45 and res.stats.seq_gaps == 0
+
+
+def test_ctrl_c_stops_synth_without_a_traceback():
+    proc = subprocess.Popen([sys.executable, "-m", "hwtools.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(proc.stdout.read(1 << 16)) == 1 << 16  # it is writing
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()  # whatever was on its way, to the end
+    assert proc.wait(timeout=300) == 130 and proc.stderr.read().decode().strip() == "interrupted"
 
 
 def test_stdin_and_save(tmp_path):
