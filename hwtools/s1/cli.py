@@ -121,7 +121,7 @@ class _Run:
             s += ", capture ends inside a frame"
         return s
 
-    def exit_code(self, ok: bool = True) -> int:
+    def exit_code(self) -> int:
         """Messages on stderr, and the exit code: a stall is an error, Ctrl-C is not."""
         verdict = self.verdict()
         if self.stalled:
@@ -134,7 +134,7 @@ class _Run:
             return 1
         if self.stopped:
             return 0
-        return 1 if verdict or not ok else 0
+        return 1 if verdict else 0
 
 
 @contextlib.contextmanager

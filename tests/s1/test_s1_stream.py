@@ -1,6 +1,7 @@
 """Streaming pieces: JSON lines by the block, synth by the block, the longest run and rolling windows fed
 chunk by chunk, and the command's behaviour on pipes."""
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -190,3 +191,21 @@ def test_analyze_file_with_window(tmp_path):
     assert [w["fcs_errors"] for w in lines[:-1]] == [0, 0, 0, 1]
     assert lines[-1] == {"frames": 5199, "fcs_errors": 1, "seq_gaps": 1, "bytes_skipped": 0, "windows": 4}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(drop=st.sets(st.integers(0, 599), max_size=40), chunk=st.integers(300, 9000), periods=st.integers(1, 12))
+def test_longest_run_is_the_first_longest_whatever_the_chunking(drop, chunk, periods):
+    from hwtools.s1.analysis import AnalysisError, longest_run
+
+    data = synth_stream(SynthConfig(frames=600, drop=tuple(sorted(drop))))
+    frames = decode_bytes(data).frames
+    run = LongestRun(periods)
+    for part, _ in decode_in_chunks(data, chunk):
+        run.add(part)
+    with contextlib.suppress(AnalysisError):  # a run shorter than a period: still the one kept
+        run.analysis()
+    whole = frames[longest_run(frames)]
+    assert run.best_len == len(whole)
+    need = min(len(whole), 52 * periods + 1)
+    assert run.best_head.offset.tolist() == whole.offset[:need].tolist()
