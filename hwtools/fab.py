@@ -175,7 +175,9 @@ def normalise_file(path: Path, machine_paths: list[str]):
 
 def _ibom(pcb: Path, out_dir: Path, name: str):
     """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
-    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1")
+    # GIT_DIR: its version is `git describe` run in its package dir, which finds this repository (the venv is
+    # inside it) and a ready-* tag, instead of its own version; with no repository it says v2.12.0.
+    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", GIT_DIR=os.devnull)
     cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
