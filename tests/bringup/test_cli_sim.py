@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from bringup_helpers import REPO, SHARED_TELEGRAMS, last_line, load_record, run_cli
+from bringup_helpers import REPO, TELEGRAM_DATA, last_line, load_record, run_cli
 
 STEP_NAMES = ["self_check", "power", "rails", "loopback", "negatives", "throughput", "s1"]
 
@@ -142,29 +142,51 @@ def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
     assert outcomes[index - 1] == "FAIL" and outcomes[index:] == ["SKIPPED"] * (7 - index)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig):
-    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+def _start_and_interrupt(tmp_path, station, serial, signals):
+    """Start a run, send `signals` (one after the other) once step 4 has begun; return (rc, stdout)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "I1",
-                          "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(station), "--board-serial",
+                          serial, "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     lines = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = p.stdout.readline()
         lines.append(line)
-        if "[4/7] Telegram loopback …" in line:
+        if "[4/7] Telegram loopback …" in line or not line:
             break
     time.sleep(0.5)
-    p.send_signal(sig)
-    out, _ = p.communicate(timeout=30)
-    out = "".join(lines) + out
-    assert p.returncode == 1, out
+    for sig in signals:
+        p.send_signal(sig)
+        time.sleep(0.05)
+    out, _ = p.communicate(timeout=60)
+    return p.returncode, "".join(lines) + out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig):
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    rc, out = _start_and_interrupt(tmp_path, st, "I1", [sig])
+    assert rc == 1, out
     final = last_line(out)
-    assert final.startswith("FAIL I1 ") and "step 4 loopback" in final and "aborted" in final
+    assert final.startswith("ABORTED I1 ") and "step 4 loopback" in final and "aborted" in final
+    assert "supply output after the run: OFF" in out
     rec = load_record(final)
-    assert rec["supply_output_after"] == "OFF"
+    assert rec["outcome"] == "ABORTED" and rec["supply_output_after"] == "OFF"
     assert [s["outcome"] for s in rec["steps"]][:4] == ["PASS", "PASS", "PASS", "ERROR"]
+    assert Path(final.split()[2]).with_suffix(".html").exists()
+
+
+def test_second_ctrl_c_and_sigterm_still_exit_1(tmp_path, fast_station):
+    """Ctrl-C twice then SIGTERM (an impatient operator): the first aborts, the others are ignored;
+    the teardown completes and the exit status is the documented 1, not 130."""
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    rc, out = _start_and_interrupt(tmp_path, st, "I2", [signal.SIGINT, signal.SIGINT, signal.SIGTERM])
+    assert rc == 1, out
+    assert "Traceback" not in out
+    final = last_line(out)
+    assert final.startswith("ABORTED I2 ")
+    rec = load_record(final)
+    assert rec["outcome"] == "ABORTED" and rec["supply_output_after"] == "OFF"
 
 
 def test_record_is_written_after_every_step(tmp_path, fast_station):

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
+
 from bringup.firmware import p1frame as pf
 from hwtools.s1 import decode_bytes
 from hwtools.s1.synth import SynthConfig, synth_stream
@@ -14,7 +16,6 @@ from hwtools.s1.synth import SynthConfig, synth_stream
 HERE = pathlib.Path(__file__).resolve().parent
 FIRMWARE_DIR = HERE.parents[1] / "bringup" / "firmware"
 MP_DIR = HERE / "mp"  # scripts that run under both interpreters (not collected: no test_ prefix)
-TELEGRAM_DIR = HERE.parents[2] / "shared" / "telegrams"
 
 
 def mp_env(*dirs):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bringup.firmware import p1frame as pf
+TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
 
 ARC = crcmod.predefined.mkCrcFun("crc-16")  # crcmod's 'crc-16' is CRC-16/ARC
 
@@ -290,9 +291,9 @@ def corrupted_stream(draw, pool):
 
 
 def _pool():
-    # Module-level (hypothesis strategies are built at import), so read the shared files directly.
-    shared = pathlib.Path(__file__).resolve().parents[3] / "shared" / "telegrams"
-    real = [f.read_bytes() for f in sorted(shared.glob("*.txt"))]
+    # Module-level (hypothesis strategies are built at import), so read the files directly.
+    real = [f.read_bytes() for f in sorted(TELEGRAM_DIR.glob("*.txt"))]
+    assert len(real) == 5
     return real + [SHORT, make_telegram([b"1-0:1.7.0(00.433*kW)"], lower=True)]
 
 
