@@ -102,12 +102,12 @@ def test_station_without_s1_skips_the_s1_step_and_passes(tmp_path, fast_station)
 
 
 def test_shared_telegrams_go_through_loopback(tmp_path, fast_station):
-    st = fast_station(loopback={"include_shared": [str(SHARED_TELEGRAMS)], "slow_count": 0})
+    st = fast_station(loopback={"include_shared": [str(TELEGRAM_DATA)], "slow_count": 0})
     rc, out, _ = run_cli(["run", "--station", str(st), "--board-serial", "B2", "--records", str(tmp_path)])
     assert rc == 0, out
     rec = load_record(last_line(out))
     lb = {m["name"]: m for m in rec["steps"][3]["measurements"]}
-    n = 3 + len(list(SHARED_TELEGRAMS.glob("*.txt")))
+    n = 3 + len(list(TELEGRAM_DATA.glob("*.txt")))
     assert lb["line rate: echo byte-identical"]["value"] == n
     assert lb["line rate: board CRC verdict ok"]["value"] == n  # includes the lower-case-CRC one
     assert lb["line rate: dsmr_parser fields match"]["value"] == n
