@@ -31,7 +31,7 @@ def test_full_sim_station_passes(tmp_path):
     assert rec["outcome"] == "PASS" and rec["supply_output_after"] == "OFF"
     assert [s["name"] for s in rec["steps"]] == STEP_NAMES
     assert all(s["outcome"] == "PASS" for s in rec["steps"]), rec["steps"]
-    assert rec["firmware"] == "1.1.0"
+    assert rec["firmware"] == "1.2.0"
     for i in range(1, 8):
         assert f"[{i}/7]" in out
     stem = Path(path).with_suffix("")
@@ -40,7 +40,7 @@ def test_full_sim_station_passes(tmp_path):
     suite = ET.parse(stem.with_suffix(".junit.xml")).getroot()
     assert suite.get("tests") == "7" and suite.get("failures") == "0" and suite.get("errors") == "0"
     log = stem.with_suffix(".console.log").read_bytes()
-    assert b"@H fw=1.1.0 proto=2" in log and b"\r\n@S frames=1997 fcs_errors=2 seq_gaps=3 skipped=17 " in log
+    assert b"@H fw=1.2.0 proto=3" in log and b"\r\n@S frames=1997 fcs_errors=2 seq_gaps=3 skipped=17 " in log
     thr = {m["name"]: m for m in rec["steps"][5]["measurements"]}
     assert thr["ratio to line rate"]["low"] == 0.97 and thr["throughput"]["unit"] == "bytes/s"
 
@@ -51,8 +51,8 @@ def test_every_step_measures_with_limits(tmp_path, fast_station):
     rec = load_record(last_line(out))
     by_step = {s["name"]: {m["name"]: m for m in s["measurements"]} for s in rec["steps"]}
     # 1 self-check
-    assert by_step["self_check"]["firmware version"]["value"] == "1.1.0"
-    assert by_step["self_check"]["console protocol"]["value"] == "2"
+    assert by_step["self_check"]["firmware version"]["value"] == "1.2.0"
+    assert by_step["self_check"]["console protocol"]["value"] == "3"
     assert by_step["self_check"]["supply identifies"]["note"].startswith("P1READER-SIM,PSU")
     # 2 power: limit no higher than the trip point, realistic currents
     p = by_step["power"]

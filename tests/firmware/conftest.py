@@ -25,6 +25,12 @@ def telegrams():
     return found
 
 
+@pytest.fixture(scope="session")
+def other_meters():
+    """{name: bytes} of the real telegrams of other DSMR meters (NL, LU, SE, HU, no-CRC, unpadded CRC)."""
+    return {f.name: f.read_bytes() for f in sorted(OTHER_METERS_DIR.glob("*.txt"))}
+
+
 def find_micropython():
     """The unix micropython binary next to this interpreter (venv) or on PATH, else None."""
     here = pathlib.Path(sys.executable).parent / "micropython"
