@@ -3,9 +3,10 @@
 `export()` copies the project into a staging folder (kicad-cli never touches kicad/), runs the bare
 kicad-cli exports in parallel, adds the BOM, components.json and the interactive BOM, strips what differs
 between runs (dates, absolute paths), zips it all deterministically and only then replaces the generated
-files in `gerbers/`, rewriting a file only when its bytes changed. Files it did not generate stay
-(README.md, the signal-integrity plot); those listed in KEEP also go into the zip.
-The checks (ERC, DRC, P1 rules) run before, in hwtools/cli.py.
+files in `gerbers/` all or nothing (hwtools/staging.py), rewriting a file only when its bytes changed. It only
+ever writes or removes the files of the variant's fixed list (`Variant.export_files`); other files stay
+(README.md, the signal-integrity plot), and those listed in KEEP also go into the zip.
+The checks (ERC, DRC, P1 rules) run before, in hwtools/pipeline.py.
 """
 
 from __future__ import annotations
@@ -16,21 +17,19 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import bom, kicad_cli, project
+from . import bom, kicad_cli, procs, project
+from .variant import MANIFEST, Variant, get as get_variant
 
-# What AISLER's own plugin sends (see ../shared/facts/aisler.md), in KiCad's layer names.
+# What AISLER's own plugin sends, in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
 # Written by other steps into the output folder: kept and zipped along.
 KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")
-MANIFEST = "SHA256SUMS"  # lists what export() generated, so a later run can remove what it no longer makes
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FIXED_PDF_DATE = b"20000101000000"
 TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", ".gbrjob", ".drl", ".d356",
@@ -39,12 +38,6 @@ TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp",
 
 class FabError(Exception):
     pass
-
-
-def zip_name(variant: str = "p1") -> str:
-    """The file to upload: p1reader-1.2-aisler.zip, p1reader-p1s1-1.2-aisler.zip for the S1 variant."""
-    label = project.NAME if variant == "p1" else f"{project.NAME}-{variant}"
-    return f"{label}-{project.REVISION}-aisler.zip"
 
 
 # --- normalisers: one per format, each removes what changes between two runs of the same input ---------
@@ -179,7 +172,7 @@ def _ibom(pcb: Path, out_dir: Path, name: str):
     cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
+    proc = procs.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
     if proc.returncode != 0 or not (out_dir / f"{name}.html").is_file():
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise FabError(f"InteractiveHtmlBom failed (exit {proc.returncode}): {detail}")
@@ -206,37 +199,42 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _sync(staging: Path, out_dir: Path) -> list[str]:
-    """Copy staging into out_dir, writing only changed files; remove files a previous export made and this
-    one did not. Returns the names written or removed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    old_manifest = out_dir / MANIFEST
-    previous = set()
-    if old_manifest.is_file():
-        previous = {line.split("  ", 1)[1] for line in old_manifest.read_text().splitlines() if "  " in line}
-    changed = []
-    current = sorted(p.name for p in staging.iterdir() if p.is_file())
-    for name in current:
-        new, dest = staging / name, out_dir / name
-        if not dest.is_file() or dest.read_bytes() != new.read_bytes():
-            shutil.copyfile(new, dest)
-            changed.append(name)
-    for name in sorted(previous - set(current) - set(KEEP)):
-        if (out_dir / name).is_file():
-            (out_dir / name).unlink()
-            changed.append(f"{name} (removed)")
-    return changed
+def read_manifest(out_dir: Path) -> dict[str, str]:
+    """The manifest's {file name: sha256}. Only for reading: nothing is ever deleted because it is listed.
+
+    An entry that is not a plain file name inside the folder (`../x`, `/etc/x`, `sub/x`) is a FabError naming it.
+    """
+    path = Path(out_dir) / MANIFEST
+    if not path.is_file():
+        return {}
+    entries = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise FabError(f"{path}:{n}: not a '<sha256>  <file name>' line: {line!r}")
+        if name in ("", ".", "..") or "/" in name or "\\" in name or name != name.strip():
+            raise FabError(f"{path}:{n}: {name!r} is not a plain file name inside {out_dir}")
+        entries[name] = digest
+    return entries
 
 
 def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
-           jobs: int | None = None, variant: str = "p1") -> list[str]:
+           jobs: int | None = None, variant: Variant | str = "p1", stage=None,
+           keep: dict[str, Path] | None = None) -> list[str]:
     """Write the manufacturing package into out_dir; return the names of files that changed.
 
     `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
-    Raises FabError (missing input, a tool failed) or bom.BomError (a part without MPN) before touching
-    out_dir.
+    `keep`: files of other steps for the zip by name (default: those of KEEP found in out_dir).
+    `stage`: a staging.Stage to add the files to (committed by the caller with everything else); without
+    one, export() commits them itself, all or nothing.
+    Raises FabError (missing input, a tool failed, a bad manifest) or bom.BomError (a part without MPN)
+    before touching out_dir.
     """
+    from .staging import Stage
+
+    variant = get_variant(variant)
     kicad_dir, out_dir = Path(kicad_dir).resolve(), Path(out_dir).resolve()
+    read_manifest(out_dir)  # a doctored manifest stops here, naming the entry
     pcb = kicad_dir / f"{project.NAME}.kicad_pcb"
     for needed in (pcb, kicad_dir / f"{project.NAME}.kicad_sch", kicad_dir / f"{project.NAME}.kicad_pro"):
         if not needed.is_file():
@@ -248,35 +246,46 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
     bom_text, components_text = bom.bom_csv(parts), bom.components_json(parts)  # BomError before any export
     log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
 
-    with tempfile.TemporaryDirectory(prefix="p1reader-fab-") as tmp:
-        tmp = Path(tmp)
-        # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must
-        # not race on them; also keeps kicad/ exactly as generated
-        src = tmp / "src"
-        shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns("*-backups", "*.kicad_prl", "*.lck",
-                                                                        "fp-info-cache", "_autosave-*"))
-        stage = tmp / project.NAME
-        stage.mkdir()
-        steps = _steps(src, stage)
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-            started = {pool.submit(_timed, func): title for title, func in steps}
-            for fut in as_completed(started):
-                log(f"  {started[fut]}: {fut.result():.1f} s")  # re-raises a failed step
-        (stage / f"{project.NAME}-bom.csv").write_text(bom_text, encoding="utf-8")
-        (stage / "components.json").write_text(components_text, encoding="utf-8")
+    own_stage = stage is None
+    stage = stage or Stage()
+    try:
+        with procs.temp_dir("fab") as tmp:
+            # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must
+            # not race on them; also keeps kicad/ exactly as generated
+            src = tmp / "src"
+            shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns(
+                "*-backups", "*.kicad_prl", "*.lck", "fp-info-cache", "_autosave-*", "p1s1", "*.json"))
+            out = stage.path("export", variant.name)
+            with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+                started = {pool.submit(_timed, func): title for title, func in _steps(src, out)}
+                for fut in as_completed(started):
+                    log(f"  {started[fut]}: {fut.result():.1f} s")  # re-raises a failed step
+            (out / f"{project.NAME}-bom.csv").write_text(bom_text, encoding="utf-8")
+            (out / "components.json").write_text(components_text, encoding="utf-8")
 
-        t = time.monotonic()
-        machine_paths = sorted({str(src), str(stage), str(tmp), str(kicad_dir), str(project.ROOT)},
-                               key=len, reverse=True)
-        for path in sorted(stage.iterdir()):
-            normalise_file(path, machine_paths)
-        files = {p.name: p for p in sorted(stage.iterdir())}
+            t = time.monotonic()
+            machine_paths = sorted({str(src), str(out), str(tmp), str(kicad_dir), str(project.ROOT)},
+                                   key=len, reverse=True)
+            for path in sorted(out.iterdir()):
+                normalise_file(path, machine_paths)
+        files = {p.name: p for p in sorted(out.iterdir())}
         files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
-        write_zip(stage / zip_name(variant), files)
-        generated = sorted(p for p in stage.iterdir() if p.is_file())
-        (stage / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
+        files.update(keep or {})
+        write_zip(out / variant.zip_name, files)
+        generated = sorted(p for p in out.iterdir() if p.is_file())
+        (out / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
+        unexpected = sorted({p.name for p in out.iterdir()} - set(variant.export_files))
+        if unexpected:  # the fixed list is what may be replaced: a new export must be added there first
+            raise FabError(f"export wrote {', '.join(unexpected)}, not in the {variant} variant's list of outputs "
+                           "(hwtools/variant.py)")
         log(f"  normalise, zip: {time.monotonic() - t:.1f} s")
-        changed = _sync(stage, out_dir)
+        stage.add_tree(out, out_dir, variant.export_files)
+        if not own_stage:
+            return sorted(variant.export_files)
+        changed = [p.name for p in stage.commit(allowed=[out_dir])]
+    finally:
+        if own_stage:
+            stage.discard()
     log(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
     return changed
 

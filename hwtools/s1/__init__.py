@@ -1,4 +1,4 @@
-"""Host-side tools for the Fluvius S1 port (issue 9): decode, synthesise and analyse captures.
+"""Host-side tools for the Fluvius S1 port: decode, synthesise and analyse captures.
 
 ``frames`` decodes the 2 Mbit/s byte stream, ``synth`` generates one, ``analysis`` turns sample
 sets into RMS, power and harmonics, ``plot`` draws them, ``cli`` is the ``p1reader-s1`` command.
