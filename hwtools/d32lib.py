@@ -12,8 +12,10 @@ from kiutils.items.fpitems import FpLine, FpText
 from kiutils.items.syitems import SyRect
 from kiutils.symbol import Symbol, SymbolLib, SymbolPin
 
+from .project import D32_NAME
+
 LIBRARY = "p1reader"
-from .project import D32_NAME as NAME  # noqa: E402 (its one home, read without loading kiutils)
+NAME = D32_NAME  # its home is project.py, where the fab pipeline reads it without loading kiutils
 
 # (pad, name, KiCad electrical type). Row A is pads 1-16, row B pads 17-32 (Lolin D32 pinout).
 PINS = [

@@ -21,10 +21,12 @@ import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import bom, kicad_cli, procs, project
-from .variant import MANIFEST, Variant, get as get_variant
+from .variant import GERBER_FILES, MANIFEST, Variant, get as get_variant
 
 # What AISLER's own plugin sends, in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
@@ -178,20 +180,46 @@ def _ibom(pcb: Path, out_dir: Path, name: str):
         raise FabError(f"InteractiveHtmlBom failed (exit {proc.returncode}): {detail}")
 
 
-def _steps(src: Path, out: Path) -> list[tuple[str, callable]]:
-    pcb = src / f"{project.NAME}.kicad_pcb"
-    sch = src / f"{project.NAME}.kicad_sch"
+@dataclass(frozen=True)
+class Export:
+    """One export: what it runs, the files it writes into the package, what it reads (for its input hash)."""
+
+    title: str
+    run: Callable[[], None]
+    outputs: tuple[str, ...]
+    reads: tuple[str, ...]       # project files, relative to the KiCad folder
+    modules: tuple[str, ...]     # hwtools modules it runs besides this one (normalisers, zip)
+    tool: str = "kicad-cli"      # the external tool whose version counts ("" for none)
+
+
+def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[Export]:
     n = project.NAME
+    pcb, sch = src / f"{n}.kicad_pcb", src / f"{n}.kicad_sch"
+    board = (f"{n}.kicad_pcb", f"{n}.kicad_pro")
+    cli = ("hwtools.kicad_cli",)
+    gerbers = tuple(f"{n}-{GERBER_FILES[layer]}" for layer in LAYERS) + (f"{n}-job.gbrjob",)
+
+    def write_bom():
+        (out / f"{n}-bom.csv").write_text(bom_text, encoding="utf-8")
+        (out / "components.json").write_text(components_text, encoding="utf-8")
+
     return [  # slowest first, so the pool finishes early
-        ("render top", lambda: kicad_cli.render(pcb, out / f"{n}-top.png", "top")),
-        ("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom")),
-        ("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip")),
-        ("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS)),
-        ("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom")),
-        ("Excellon drill", lambda: kicad_cli.export_drill(pcb, out)),
-        ("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv")),
-        ("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356")),
-        ("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf")),
+        Export("render top", lambda: kicad_cli.render(pcb, out / f"{n}-top.png", "top"), (f"{n}-top.png",),
+               board, cli),
+        Export("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom"),
+               (f"{n}-bottom.png",), board, cli),
+        Export("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
+        Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
+        Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom"), (f"{n}-ibom.html",), board,
+               ("hwtools.procs",), "InteractiveHtmlBom"),
+        Export("Excellon drill", lambda: kicad_cli.export_drill(pcb, out), (f"{n}-PTH.drl", f"{n}-NPTH.drl"),
+               board, cli),
+        Export("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv"),
+               (f"{n}-placement.csv",), board, cli),
+        Export("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356"), (f"{n}.d356",), board, cli),
+        Export("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf"),
+               (f"{n}-schematic.pdf",), (f"{n}.kicad_sch", f"{n}.kicad_pro"), cli),
+        Export("BOM, components.json", write_bom, (f"{n}-bom.csv", "components.json"), board, ("hwtools.bom",), ""),
     ]
 
 
@@ -220,11 +248,13 @@ def read_manifest(out_dir: Path) -> dict[str, str]:
 
 def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
            jobs: int | None = None, variant: Variant | str = "p1", stage=None,
-           keep: dict[str, Path] | None = None) -> list[str]:
+           keep: dict[str, Path] | None = None, reuse=None) -> list[str]:
     """Write the manufacturing package into out_dir; return the names of files that changed.
 
     `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
     `keep`: files of other steps for the zip by name (default: those of KEEP found in out_dir).
+    `reuse`: decides per Export whether the committed outputs in out_dir are current (`current(export, src)`)
+    and records what ran (`done(export, folder)`); see pipeline.ExportReuse. None: everything runs.
     `stage`: a staging.Stage to add the files to (committed by the caller with everything else); without
     one, export() commits them itself, all or nothing.
     Raises FabError (missing input, a tool failed, a bad manifest) or bom.BomError (a part without MPN)
@@ -256,18 +286,28 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
             shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns(
                 "*-backups", "*.kicad_prl", "*.lck", "fp-info-cache", "_autosave-*", "p1s1", "*.json"))
             out = stage.path("export", variant.name)
+            fresh = []
             with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-                started = {pool.submit(_timed, func): title for title, func in _steps(src, out)}
+                started = {}
+                for e in _exports(src, out, bom_text, components_text):
+                    if reuse is not None and reuse.current(e, src):
+                        for name in e.outputs:  # committed, already normalised
+                            shutil.copyfile(out_dir / name, out / name)
+                        log(f"  {e.title}: reused (inputs unchanged)")
+                    else:
+                        started[pool.submit(_timed, e.run)] = e
                 for fut in as_completed(started):
-                    log(f"  {started[fut]}: {fut.result():.1f} s")  # re-raises a failed step
-            (out / f"{project.NAME}-bom.csv").write_text(bom_text, encoding="utf-8")
-            (out / "components.json").write_text(components_text, encoding="utf-8")
+                    log(f"  {started[fut].title}: {fut.result():.1f} s")  # re-raises a failed step
+                    fresh.append(started[fut])
 
             t = time.monotonic()
             machine_paths = sorted({str(src), str(out), str(tmp), str(kicad_dir), str(project.ROOT)},
                                    key=len, reverse=True)
-            for path in sorted(out.iterdir()):
-                normalise_file(path, machine_paths)
+            for e in fresh:
+                for name in e.outputs:
+                    normalise_file(out / name, machine_paths)
+                if reuse is not None:
+                    reuse.done(e, out)
         files = {p.name: p for p in sorted(out.iterdir())}
         files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
         files.update(keep or {})

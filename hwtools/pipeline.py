@@ -128,13 +128,40 @@ def si_step(b: Build, v: Variant, out_dir: Path):
     b.step(f"{v.name}/si", "P1 signal integrity (ngspice) + plot", inputs, run)
 
 
+class ExportReuse:
+    """Each export of the package (Gerbers, renders, BOM…) is a step of its own inside the export step: when
+    only some inputs changed (bom.py, say), the exports that do not read them reuse their committed files."""
+
+    def __init__(self, b: Build, v: Variant, kicad_dir: Path):
+        self.b, self.v, self.kicad_dir = b, v, kicad_dir
+        self.digests = {}
+
+    def _name(self, e) -> str:
+        return f"{self.v.name}/export/{e.title}"
+
+    def current(self, e, src: Path) -> bool:
+        files = [("hwtools/fab.py", project.ROOT / "hwtools/fab.py")]
+        files += [(rel(self.kicad_dir / f), src / f) for f in e.reads]
+        tools = {"kicad-cli": kicad_version, "InteractiveHtmlBom": lambda: steps.package_version("InteractiveHtmlBom"),
+                 "": lambda: ""}[e.tool]()
+        digest = steps.Inputs(e.modules, files, [tools]).digest()
+        self.digests[e.title] = digest
+        return self.b.records is not None and not self.b.force and self.b.records.current(self._name(e), digest)
+
+    def done(self, e, folder: Path):
+        if self.b.records is not None:
+            out_dir = self.v.gerbers_dir
+            self.b.records.set(self._name(e), self.digests[e.title], {rel(out_dir / f): folder / f for f in e.outputs})
+
+
 def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
     def run():
         from . import fab
 
         kicad = b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent
         keep = {f: b.current(out_dir / f) for f in fab.KEEP if b.current(out_dir / f).is_file()}
-        fab.export(kicad, out_dir, log=lambda m: b.log(m), variant=v, stage=b.stage, keep=keep)
+        fab.export(kicad, out_dir, log=lambda m: b.log(m), variant=v, stage=b.stage, keep=keep,
+                   reuse=ExportReuse(b, v, kicad_dir))
         staged = b.stage.dir / "export" / v.name
         return {out_dir / f: staged / f for f in v.export_files}
 

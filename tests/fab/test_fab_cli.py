@@ -81,6 +81,24 @@ def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun)
     assert {name for name in before if before[name] != after[name]} == rerun
 
 
+def test_a_bom_code_change_reruns_only_the_bom_and_the_zip(repo):
+    """bom.py changes: every kicad-cli export and the interactive BOM reuse their committed files; BOM,
+    components.json, zip and manifest are written again (the same bytes: the edit is a comment)."""
+    with open(repo / "hwtools/bom.py", "a") as f:
+        f.write("\n# changed\n")
+    before = snapshot(repo)
+    proc = hwtools(repo, "fab")
+    assert proc.returncode == 0, proc.stderr
+    for variant in ("p1", "p1s1"):
+        assert f"[{variant}: manufacturing package" in proc.stdout
+    ran = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ") and line.strip().endswith(" s")
+           and ": " in line and "reused" not in line]
+    exports = [line.split(":")[0] for line in ran if not line.startswith(("parts", "normalise"))]
+    assert exports == ["BOM, components.json"] * 2, proc.stdout
+    assert proc.stdout.count("reused (inputs unchanged)") == 2 * 9, proc.stdout
+    assert snapshot(repo) == before
+
+
 def test_doctored_manifest_deletes_nothing_outside_gerbers(repo, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
