@@ -119,6 +119,16 @@ def test_every_file_is_there_and_in_the_zip(fab_out):
     assert any(line.strip().startswith("Gerber X2") for line in logged), logged
 
 
+def test_interactive_bom_names_its_release_not_our_commit(fab_out):
+    """InteractiveHtmlBom stamps `git describe` of its install folder; in a venv inside this checkout that
+    was this repository's commit (a new iBoM on every commit) until export() hid git from it."""
+    from importlib.metadata import version
+
+    html = (fab_out[0] / f"{N}-ibom.html").read_text(encoding="utf-8")
+    stamped = re.findall(r'"ibom_version": "([^"]*)"', html)
+    assert stamped == [f"v{version('InteractiveHtmlBom')}"]
+
+
 def test_manifest_lists_every_generated_file_with_its_hash(fab_out):
     import hashlib
 
