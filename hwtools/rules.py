@@ -632,8 +632,8 @@ S1_RULE_IDS = ["s1-termination", "s1-receiver-supply", "s1-rx-pin"]
 
 
 def rules_for(board: Board):
-    """The P1 rules, plus the S1 rules on a board with the S1 port (J4)."""
-    return RULES + (S1_RULES if "J4" in board.parts else [])
+    """The P1 rules, plus the S1 rules on a board with the S1 port."""
+    return RULES + (S1_RULES if board.variant.has_s1 else [])
 
 
 def check(board: Board, facts=None) -> list[Result]:
@@ -648,7 +648,8 @@ def check_json(variants, out) -> bool:
 
     ok = True
     for variant in variants:
-        for result in check(build_board(variant=variant)):
-            out.write(json.dumps(result.as_json(variant), ensure_ascii=False) + "\n")
+        name = getattr(variant, "name", variant)
+        for result in check(build_board(variant=name)):
+            out.write(json.dumps(result.as_json(name), ensure_ascii=False) + "\n")
             ok &= bool(result.passed)
     return ok
