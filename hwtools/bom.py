@@ -162,9 +162,11 @@ def components_json(parts: list[Part]) -> str:
 # --- what the board alone does not show ---------------------------------------------------------------------
 
 def _facts():
-    from .rules import load_facts
+    """parts.toml, read here rather than through hwtools.rules: the BOM does not depend on the rules' code."""
+    import tomllib
 
-    return load_facts()
+    with open(Path(__file__).with_name("parts.toml"), "rb") as f:
+        return tomllib.load(f)
 
 
 def bom_only_rows(parts: list[Part], facts: dict | None = None) -> list[dict]:

@@ -46,8 +46,8 @@ def test_erc_catches_an_undriven_power_net(tmp_path):
     shutil.copytree(KICAD, tmp_path / "kicad")
     sch = tmp_path / "kicad" / "p1reader.kicad_sch"
     text = sch.read_text(encoding="utf-8")
-    assert '(reference "#FLG01")' in text
-    start = text.index('\t(symbol (lib_id "power:PWR_FLAG")')
+    assert '(reference "#FLG03")' in text  # the flag of +5V, which feeds U1's power input
+    start = text.rindex('\t(symbol (lib_id "power:PWR_FLAG")', 0, text.index('(reference "#FLG03")'))
     end = text.index("\n\t)", start) + 3
     sch.write_text(text[:start] + text[end:], encoding="utf-8")
     with pytest.raises(generate.GenerationError, match="power_pin_not_driven"):

@@ -70,7 +70,7 @@ def test_an_unrelated_module_changes_no_step(repo):
 
 
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
-                                           ("hwtools/si/report.py", {"p1/si"}),
+                                           ("hwtools/si/report.py", {"p1/si", "p1/rules", "p1s1/rules"}),
                                            ("hwtools/rules.py", {"p1/rules", "p1s1/rules", "p1/si"}),
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"})])
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
@@ -116,11 +116,11 @@ def test_doctored_manifest_deletes_nothing_outside_gerbers(repo, tmp_path):
 def test_a_bad_value_stops_fab_naming_part_and_value_and_changes_nothing(repo):
     circuit = repo / "hwtools" / "circuit.py"
     text = circuit.read_text()
-    assert '"R2", "Device:R", "2.2 kOhm"' in text
-    circuit.write_text(text.replace('"R2", "Device:R", "2.2 kOhm"', '"R2", "Device:R", "2.2 kOm"'))
+    assert '"R2", "Device:R", "1.2 kOhm"' in text
+    circuit.write_text(text.replace('"R2", "Device:R", "1.2 kOhm"', '"R2", "Device:R", "1.2 kOm"'))
     before = snapshot(repo)
     proc = hwtools(repo, "fab")
-    assert_clean_error(proc, "R2: resistor value '2.2 kOm'", "Nothing was replaced")
+    assert_clean_error(proc, "R2: resistor value '1.2 kOm'", "Nothing was replaced")
     assert snapshot(repo) == before
 
 

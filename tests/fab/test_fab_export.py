@@ -223,13 +223,14 @@ def test_copper_apertures_respect_the_minimum_track_and_pad(stack):
 
 
 def test_pads_in_copper_match_the_board(stack, board):
-    """Every copper pad flash carries its X2 `.P` (ref, pad); the set equals the board's THT pads."""
+    """Every copper pad flash carries its X2 `.P` (ref, pad); the set equals the board's top-side pads (THT and
+    rev 1.3's one SMD part)."""
     from gerbonara.graphic_objects import Flash
 
     in_gerber = {obj.attrs[".P"][:2] for obj in stack["top", "copper"].objects
                  if isinstance(obj, Flash) and ".P" in obj.attrs}
     on_board = {(fp.properties["Reference"], p.number) for fp in board.footprints for p in fp.pads
-                if p.type == "thru_hole" and p.number}
+                if p.type in ("thru_hole", "smd") and p.number}
     assert in_gerber == on_board
 
 
