@@ -114,6 +114,37 @@ def normalise_odb(data: bytes) -> bytes:
     return buf.getvalue()
 
 
+ODB_REQUIRED = ("matrix/matrix", "misc/info", "fonts/standard", "steps/pcb/eda/data", "steps/pcb/profile")
+
+
+def odb_missing(data: bytes) -> list[str]:
+    """What an ODB++ zip lacks: the fixed files, and the features of every layer its matrix lists.
+
+    kicad-cli 9.0.x once wrote, on a heavily loaded machine, a zip without matrix/, fonts/, input/ and half
+    the layers, and exited 0; this is the check that catches such a package before it is committed.
+    """
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        missing = [n for n in ODB_REQUIRED if n not in names]
+        if "matrix/matrix" in names:
+            layers = re.findall(r"^\s*NAME=(.+)$", z.read("matrix/matrix").decode(errors="replace"), flags=re.M)
+            missing += [f for layer in layers if layer.strip() != "PCB"
+                        for f in [f"steps/pcb/layers/{layer.strip().lower()}/features"] if f not in names]
+    return missing
+
+
+def _odb(pcb: Path, out: Path):
+    """ODB++ export, checked for completeness; one retry when kicad-cli left it incomplete."""
+    for attempt in (1, 2):
+        kicad_cli.export_odb(pcb, out)
+        missing = odb_missing(out.read_bytes())
+        if not missing:
+            return
+    raise FabError(f"kicad-cli wrote an incomplete ODB++ package {out.name} twice; missing: {', '.join(missing[:8])}")
+
+
 def _write_zip(target, members: dict[str, bytes | None]):
     """Sorted entries, fixed time and permissions, deflate: same bytes for the same members."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -210,7 +241,7 @@ def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[
                board, cli),
         Export("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom"),
                (f"{n}-bottom.png",), board, cli),
-        Export("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
+        Export("ODB++", lambda: _odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
         Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
         Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom"), (f"{n}-ibom.html",), board,
                ("hwtools.procs",), "InteractiveHtmlBom"),
