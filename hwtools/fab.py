@@ -175,7 +175,9 @@ def normalise_file(path: Path, machine_paths: list[str]):
 
 def _ibom(pcb: Path, out_dir: Path, name: str):
     """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
-    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1")
+    # GIT_DIR: iBoM names its version by `git describe` in its own folder, which inside .venv is this
+    # repository (its tags would change the output); without a repository it says its release tag.
+    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", GIT_DIR=os.devnull)
     cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
