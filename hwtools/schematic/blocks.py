@@ -1,0 +1,87 @@
+"""Placement templates: where each block of `hwtools/circuit.py` sits on the A3 sheet and how its parts
+are arranged, drawn the way an engineer draws it — signal flow left to right, supplies up, ground down.
+
+Positions are symbol origins in mm (KiCad schematic coordinates, y down) on the 2.54 mm grid, with a
+rotation (counter-clockwise) and an optional mirror. Wires, labels, power symbols and text are placed
+by code (`drawing.py`); a part that no template names is placed in its block automatically, so a new
+resistor or capacitor needs no edit here to draw cleanly.
+"""
+
+from dataclasses import dataclass, field
+
+# Supply nets drawn as KiCad power symbols; the value of the symbol is the net name (KiCad 9 names the net
+# after it), so the board and its checks see the same nets. D32_3V (behind the J3 jumper) stays a label.
+POWER_SYMBOLS = {"GND": "power:GND", "+3V3": "power:+3V3", "P1_5V": "power:+5V"}
+# Nets fed by a connector need a power flag so ERC knows they are driven (placed in the power block).
+POWER_FLAGS = {"#FLG01": "P1_5V", "#FLG02": "GND"}
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    title: str
+    region: tuple  # (x0, y0, x1, y1) mm: the block's part of the sheet
+    parts: dict = field(default_factory=dict)  # ref → (x, y, angle, mirror)
+
+
+BLOCKS = [
+    Block("p1_jack", "P1 port (RJ12 from the meter)", (20.32, 35.56, 81.28, 106.68), {
+        # mirrored so pin 1 (+5 V) is on top and pin 6 (GND) at the bottom
+        "J2": (45.72, 66.04, 0, "x"),
+    }),
+    Block("inverter", "Inverter: open-collector P1 data → 3.3 V UART RX", (86.36, 35.56, 180.34, 106.68), {
+        "R2": (96.52, 68.58, 0, None),  # pull-up of the meter's open collector
+        "R1": (106.68, 76.2, 90, None),  # base resistor, in the signal path
+        "Q1": (119.38, 76.2, 0, None),
+        "R3": (121.92, 62.23, 0, None),  # collector pull-up to 3.3 V: RX
+    }),
+    Block("data_request", "Data Request: GPIO12 → 4N35 → pin 2", (86.36, 119.38, 180.34, 172.72), {
+        "R4": (111.76, 139.7, 270, None),  # pin 2 (GPIO12 side) on the left
+        "U2": (129.54, 142.24, 0, None),
+        "R5": (149.86, 144.78, 90, None),
+    }),
+    Block("power", "Power: P1 +5 V → LM1085 → +3V3", (20.32, 185.42, 180.34, 266.7), {
+        "#FLG01": (27.94, 210.82, 180, None), "#FLG02": (27.94, 226.06, 0, None),
+        "C1": (50.8, 218.44, 0, None), "C2": (66.04, 218.44, 0, None),
+        "U1": (91.44, 213.36, 0, None),
+        "C3": (116.84, 218.44, 0, None), "C4": (132.08, 218.44, 0, None),
+        "R6": (147.32, 215.9, 0, None), "D1": (147.32, 228.6, 90, None),
+    }),
+    Block("d32", "Lolin D32 (ESP32)", (190.5, 35.56, 281.94, 142.24), {
+        "M1": (236.22, 88.9, 0, None),
+    }),
+    Block("jumpers", "ESP32 PWR jumpers / I2C display", (289.56, 35.56, 406.4, 142.24), {
+        "J3": (322.58, 71.12, 0, "x"),  # flipped: the 3-4 row (D32_3V, +3V3) on top, GND below
+        "J1": (327.66, 104.14, 0, None),
+    }),
+    Block("s1", "S1 port: RS-422 in, 120 Ω terminated and biased → GPIO4 (p1s1 variant)",
+          (190.5, 165.1, 299.72, 248.92), {
+              "J4": (205.74, 205.74, 0, None),
+              "R8": (228.6, 193.04, 0, None), "R7": (236.22, 204.47, 0, None), "R9": (243.84, 215.9, 0, None),
+              "U3": (266.7, 208.28, 0, "y"),  # mirrored: the bus arrives on the left, RO leaves on the right
+              "C5": (284.48, 193.04, 0, None),
+          }),
+    Block("holes", "Mounting holes", (302.26, 165.1, 406.4, 243.84), {
+        "H1": (330.2, 205.74, 0, None), "H2": (358.14, 205.74, 0, None), "H3": (330.2, 228.6, 0, None),
+        "H4": (358.14, 228.6, 0, None),
+    }),
+]
+BY_NAME = {b.name: b for b in BLOCKS}
+# A new part joined only to supplies (a decoupling capacitor) is drawn with the power block.
+SUPPLY_BLOCK = "power"
+
+
+def assign(board) -> dict:
+    """{ref: block name} for every part: its template's block, or the block it is most joined to."""
+    home = {ref: b.name for b in BLOCKS for ref in b.parts if ref in board.parts}
+    for ref in sorted(set(board.parts) - set(home), key=lambda r: (r.rstrip("0123456789"), len(r), r)):
+        votes = {}
+        for pin in board.parts[ref].pins:
+            if not pin.is_connected() or pin.net.name in POWER_SYMBOLS:
+                continue
+            for other in pin.net.pins:
+                block = home.get(other.part.ref)
+                if other.part.ref != ref and block:
+                    votes[block] = votes.get(block, 0) + 1
+        home[ref] = max(sorted(votes), key=votes.get) if votes else SUPPLY_BLOCK
+    return home
