@@ -22,31 +22,33 @@ class Block:
     title: str
     region: tuple  # (x0, y0, x1, y1) mm: the block's part of the sheet
     parts: dict = field(default_factory=dict)  # ref → (x, y, angle, mirror)
+    rails: tuple = ()  # supplies drawn here as a wired rail with one power symbol, not a symbol per pin
 
 
 BLOCKS = [
     Block("p1_jack", "P1 port (RJ12 from the meter)", (20.32, 35.56, 81.28, 106.68), {
         # mirrored so pin 1 (+5 V) is on top and pin 6 (GND) at the bottom
-        "J2": (45.72, 66.04, 0, "x"),
+        "J2": (40.64, 66.04, 0, "x"),
     }),
-    Block("inverter", "Inverter: open-collector P1 data → 3.3 V UART RX", (86.36, 35.56, 180.34, 106.68), {
-        "R2": (96.52, 68.58, 0, None),  # pull-up of the meter's open collector
-        "R1": (106.68, 76.2, 90, None),  # base resistor, in the signal path
-        "Q1": (119.38, 76.2, 0, None),
-        "R3": (121.92, 62.23, 0, None),  # collector pull-up to 3.3 V: RX
+    Block("inverter", "Inverter: open-collector P1 data → 3.3 V UART RX", (99.06, 35.56, 185.42, 96.52), {
+        "R2": (109.22, 68.58, 0, None),  # pull-up of the meter's open collector
+        "R1": (119.38, 76.2, 90, None),  # base resistor, in the signal path
+        "Q1": (132.08, 76.2, 0, None),
+        "R3": (134.62, 62.23, 0, None),  # collector pull-up to 3.3 V: RX
     }),
-    Block("data_request", "Data Request: GPIO12 → 4N35 → pin 2", (86.36, 119.38, 180.34, 172.72), {
-        "R4": (111.76, 139.7, 270, None),  # pin 2 (GPIO12 side) on the left
-        "U2": (129.54, 142.24, 0, None),
-        "R5": (149.86, 144.78, 90, None),
+    Block("data_request", "Data Request: GPIO12 → 4N35 → pin 2", (99.06, 101.6, 185.42, 149.86), {
+        "R4": (124.46, 121.92, 270, None),  # pin 2 (GPIO12 side) on the left
+        "U2": (142.24, 124.46, 0, None),
+        "R5": (162.56, 127.0, 90, None),
     }),
-    Block("power", "Power: P1 +5 V → LM1085 → +3V3", (20.32, 185.42, 180.34, 266.7), {
-        "#FLG01": (27.94, 210.82, 180, None), "#FLG02": (27.94, 226.06, 0, None),
-        "C1": (50.8, 218.44, 0, None), "C2": (66.04, 218.44, 0, None),
-        "U1": (91.44, 213.36, 0, None),
-        "C3": (116.84, 218.44, 0, None), "C4": (132.08, 218.44, 0, None),
-        "R6": (147.32, 215.9, 0, None), "D1": (147.32, 228.6, 90, None),
-    }),
+    Block("power", "Power: P1 +5 V → LM1085 → +3V3", (20.32, 157.48, 180.34, 236.22), {
+        "#FLG01": (27.94, 182.88, 180, None), "#FLG02": (27.94, 195.58, 0, None),
+        # the capacitors' + pins on the regulator's input and output rails
+        "C1": (50.8, 186.69, 0, None), "C2": (66.04, 186.69, 0, None),
+        "U1": (91.44, 182.88, 0, None),
+        "C3": (116.84, 186.69, 0, None), "C4": (132.08, 186.69, 0, None),
+        "R6": (147.32, 186.69, 0, None), "D1": (147.32, 199.39, 90, None),
+    }, rails=("P1_5V", "+3V3")),
     Block("d32", "Lolin D32 (ESP32)", (190.5, 35.56, 281.94, 142.24), {
         "M1": (236.22, 88.9, 0, None),
     }),

@@ -16,7 +16,7 @@ from .router import Grid, RoutingError, route_net
 
 CLEAR = 0.3  # mm kept between a text and anything else
 LINE = 2.2  # mm between the centres of stacked field lines
-TITLE_CHAR_WIDTH = 1.3  # bold titles are a little wider
+TITLE_CHAR_WIDTH = 0.92  # bold 2 mm titles: 1.6-1.8 mm a character in KiCad's SVG export
 
 
 class LayoutError(RoutingError):
@@ -210,13 +210,26 @@ class Drawing:
         raise LayoutError(f"schematic: no room for the label of net {net} in block '{block}'")
 
     def place_power_symbols(self):
+        """A power symbol on every supply pin, except on a block's rails: one symbol, the rest wired."""
         count = 0
+        rail_symbol = {}  # (block, net) → the pin that carries the rail's symbol
+        for s in self._parts():
+            for pin in s.pins.values():
+                if pin.net in BY_NAME[s.block].rails:
+                    key = (s.block, pin.net)
+                    rank = (pin.out != (0, -1), pin.end[0], pin.end[1])
+                    if key not in rail_symbol or rank < rail_symbol[key][0]:
+                        rail_symbol[key] = (rank, pin)
         for s in self._parts():
             for number in sorted(s.pins, key=lambda n: (len(n), n)):
                 pin = s.pins[number]
-                if pin.net in POWER_SYMBOLS:
-                    count += 1
-                    self._power_symbol(f"#PWR{count:02d}", pin, s.block)
+                if pin.net not in POWER_SYMBOLS:
+                    continue
+                rail = rail_symbol.get((s.block, pin.net))
+                if rail and rail[1] is not pin:
+                    continue
+                count += 1
+                self._power_symbol(f"#PWR{count:02d}", pin, s.block)
 
     def _power_symbol(self, ref, pin, block):
         net, lib_id = pin.net, POWER_SYMBOLS[pin.net]
@@ -277,7 +290,7 @@ class Drawing:
                 if s.block != block.name:
                     continue
                 for pin in s.pins.values():
-                    if pin.net is not None and pin.net not in POWER_SYMBOLS:
+                    if pin.net is not None and (pin.net not in POWER_SYMBOLS or pin.net in block.rails):
                         by_net.setdefault(pin.net, []).append(pin.end)
             for net, point, _, label_block in self.labels:
                 if label_block == block.name:
@@ -374,7 +387,8 @@ class Drawing:
         raise LayoutError(f"schematic: no room beside {s.ref} for its reference and value")
 
     def place_titles(self):
-        placed_titles = []
+        """Each block's title above its drawing; blocks that start on the same row share the title line."""
+        tops = {}
         for block in BLOCKS:
             boxes = [b for b, owner in self.solids if owner == block.name]
             if not any(s.block == block.name and s.kind == "part" for s in self.symbols.values()):
@@ -382,15 +396,21 @@ class Drawing:
             content = boxes[0]
             for b in boxes[1:]:
                 content = content.union(b)
-            x, y = content.x0, content.y0 - 3.0
+            tops[block.name] = (content.x0, content.y0 - 3.0)
+        row_y = {}
+        for name, (_, y) in tops.items():
+            row = BY_NAME[name].region[1]
+            row_y[row] = min(y, row_y.get(row, y))
+        self.titles = []
+        for name, (x, _) in tops.items():
+            title, y = BY_NAME[name].title, row_y[BY_NAME[name].region[1]]
             while True:
-                box = text_box(block.title, x, y, TITLE_SIZE, "left", TITLE_CHAR_WIDTH)
+                box = text_box(title, x, y, TITLE_SIZE, "left", TITLE_CHAR_WIDTH)
                 if not self._box_taken(box, skip=()):
                     break
                 y -= GRID
             self.solids.append((box, None))
-            placed_titles.append(((round(x, 2), round(y + TEXT_HALF_HEIGHT * TITLE_SIZE, 2)), block.title))
-        self.titles = placed_titles
+            self.titles.append(((round(x, 2), round(y + TEXT_HALF_HEIGHT * TITLE_SIZE, 2)), title))
 
     # --- helpers -----------------------------------------------------------------------------------------
     def _parts(self):
