@@ -63,16 +63,17 @@ class Drawing:
         self.junctions = []
         self.titles = []  # ((x, y) mm, words)
         self.home = assign(board)
-        self.home.update({ref: "power" for ref in POWER_FLAGS})
+        self.flags = {ref: net for ref, net in POWER_FLAGS.items() if net in board.nets}
+        self.home.update({ref: "power" for ref in self.flags})
 
     # --- parts -------------------------------------------------------------------------------------------
     def pin_nets(self, ref):
-        if ref in POWER_FLAGS:
-            return {"1": POWER_FLAGS[ref]}
+        if ref in self.flags:
+            return {"1": self.flags[ref]}
         return {pin.num: (pin.net.name if pin.is_connected() else None) for pin in self.board.parts[ref].pins}
 
     def lib_id(self, ref):
-        return "power:PWR_FLAG" if ref in POWER_FLAGS else self.board.lib_ids[ref]
+        return "power:PWR_FLAG" if ref in self.flags else self.board.lib_ids[ref]
 
     def geometry(self, ref, lib_id, at, orient, nets):
         pins = {}
@@ -92,9 +93,8 @@ class Drawing:
 
     def place_parts(self):
         for block in BLOCKS:
-            for ref, (x, y, angle, mirror) in block.parts.items():
-                if ref in self.board.parts or ref in POWER_FLAGS:
-                    self._put(ref, (x, y), Orientation(angle, mirror))
+            for ref, (x, y, angle, mirror) in block.places(set(self.board.parts) | set(self.flags)).items():
+                self._put(ref, (x, y), Orientation(angle, mirror))
         for ref in sorted(set(self.board.parts) - set(self.symbols), key=lambda r: (r.rstrip("0123456789"), len(r), r)):
             self._place_new(ref)
 
@@ -102,8 +102,8 @@ class Drawing:
         lib_id = self.lib_id(ref)
         nets = self.pin_nets(ref)
         pins, body = self.geometry(ref, lib_id, at, orient, nets)
-        value = "PWR_FLAG" if ref in POWER_FLAGS else self.board.parts[ref].value
-        kind = "flag" if ref in POWER_FLAGS else "part"
+        value = "PWR_FLAG" if ref in self.flags else self.board.parts[ref].value
+        kind = "flag" if ref in self.flags else "part"
         placed = Placed(ref, lib_id, value, at, orient, self.home[ref], pins, body, kind)
         self.symbols[ref] = placed
         self._occupy(placed)
