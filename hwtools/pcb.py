@@ -15,7 +15,7 @@ from .sexpr import children, value
 
 TRACK_SIGNAL_MM = 0.25
 TRACK_POWER_MM = 0.5
-POWER_NETS = {"/P1_5V", "/+3V3", "/GND", "/D32_3V"}
+POWER_NETS = {"P1_5V", "+3V3", "GND", "/D32_3V"}  # power symbols name global nets; D32_3V is a label
 
 
 class LayoutError(Exception):
@@ -212,9 +212,9 @@ def track_width(net):
 
 def route_order(nets):
     """Power first (widest, most pads), then signals by name, ground last (the pour backs it up)."""
-    power = [n for n in ("/P1_5V", "/+3V3", "/D32_3V") if n in nets]
+    power = [n for n in ("P1_5V", "+3V3", "/D32_3V") if n in nets]
     signals = sorted(n for n in nets if n not in POWER_NETS and not n.startswith(("unconnected", "~")))
-    return power + signals + (["/GND"] if "/GND" in nets else [])
+    return power + signals + (["GND"] if "GND" in nets else [])
 
 
 def route(board, lay=None):
@@ -254,7 +254,7 @@ def add_ground_pours(board, lay=None):
     import pcbnew
 
     lay = lay or layout.for_variant()
-    gnd = board.GetNetsByName()["/GND"]
+    gnd = board.GetNetsByName()["GND"]
     inset = 0.5
     corners = [(inset, inset), (lay.width - inset, inset), (lay.width - inset, lay.height - inset),
                (inset, lay.height - inset)]

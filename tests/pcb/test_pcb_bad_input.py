@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hwtools import circuit, generate, layout, pcb, schematic
+from hwtools import circuit, generate, layout, pcb
 from hwtools.routing import Pad, Router, RoutingError
 from pcb_paths import KICAD
 
@@ -83,7 +83,6 @@ def test_layout_error_from_the_board_job_leaves_kicad_untouched(monkeypatch):
         board.nets["GND"] += r9[2]
         return board
 
-    monkeypatch.setitem(schematic.PLACEMENT, "R9", (101.6, 160.02))
     with pytest.raises(generate.GenerationError, match="not placed: R9"):
         generate.generate(KICAD, log=lambda m: None, build=with_extra_resistor)
     assert {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED} == before
