@@ -4,7 +4,7 @@
 kicad-cli exports in parallel, adds the BOM, components.json and the interactive BOM, strips what differs
 between runs (dates, absolute paths), zips it all deterministically and only then replaces the generated
 files in `gerbers/`, rewriting a file only when its bytes changed. Files it did not generate stay
-(README.md, the signal-integrity plot); those listed in KEEP also go into the zip.
+(README.md, the signal-integrity plot). The zip holds only what AISLER's own plugin uploads (UPLOAD_*).
 The checks (ERC, DRC, P1 rules) run before, in hwtools/cli.py.
 """
 
@@ -28,8 +28,18 @@ from . import bom, kicad_cli, project
 
 # What AISLER's own plugin sends (see ../shared/facts/aisler.md), in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
-# Written by other steps into the output folder: kept and zipped along.
+# Written by other steps into the output folder: kept beside the package (never zipped).
 KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")
+# What goes into the upload zip: exactly what AISLER's own KiCad push plugin sends (Gerber X2 per layer, PTH and
+# NPTH drills, IPC-D-356, ODB++, components.json). The job file, BOM, placement, PDF, renders, iBoM and
+# README stay beside it in gerbers/.
+UPLOAD_SUFFIXES = (".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", "-PTH.drl", "-NPTH.drl",
+                   ".d356", "-odb.zip")
+UPLOAD_NAMES = ("components.json",)
+
+
+def in_upload(name: str) -> bool:
+    return name in UPLOAD_NAMES or name.endswith(UPLOAD_SUFFIXES)
 MANIFEST = "SHA256SUMS"  # lists what export() generated, so a later run can remove what it no longer makes
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FIXED_PDF_DATE = b"20000101000000"
@@ -270,8 +280,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
                                key=len, reverse=True)
         for path in sorted(stage.iterdir()):
             normalise_file(path, machine_paths)
-        files = {p.name: p for p in sorted(stage.iterdir())}
-        files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
+        files = {p.name: p for p in sorted(stage.iterdir()) if in_upload(p.name)}
         write_zip(stage / zip_name(variant), files)
         generated = sorted(p for p in stage.iterdir() if p.is_file())
         (stage / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
