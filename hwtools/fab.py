@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import bom, kicad_cli, project
 
-# What AISLER's own plugin sends (see ../shared/facts/aisler.md), in KiCad's layer names.
+# The Gerber layers AISLER's own KiCad plugin sends, in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
 # Written by other steps into the output folder: kept beside the package (never zipped).
 KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")

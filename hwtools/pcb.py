@@ -195,7 +195,8 @@ def router_inputs(board):
             net = pad.GetNetname() or f"~{fp.GetReference()}.{pad.GetNumber()}"
             nets.add(net)
             round_shape = pad.GetShape(pcbnew.F_Cu) == pcbnew.PAD_SHAPE_CIRCLE
-            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, sx, sy, round_shape))
+            layers = tuple(i for i, layer in enumerate((pcbnew.F_Cu, pcbnew.B_Cu)) if pad.IsOnLayer(layer))
+            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, sx, sy, round_shape, layers))
         if fp.GetReference() not in board_review.BODY_EXEMPT and board_review.is_through_hole(fp):
             hull = _board_mm(board_review.fab_hull(fp))
             if len(hull) >= 3:

@@ -1,7 +1,7 @@
 """Deterministic two-layer maze routing: every track written by code, the same every run.
 
 Why not an autorouter package: the Python FreeRouting port (`freeroute`) left shorts and clearance
-violations on this board with every engine (facts/tooling.md saw the same), and no Java router is
+violations on this board with every engine, and no Java router is
 reachable. A grid router is enough for a through-hole board with fifteen nets, and every segment it
 writes is checked by KiCad's own DRC afterwards.
 
@@ -61,6 +61,7 @@ class Pad:
     width: float  # copper extent along x and y (mm)
     height: float
     round: bool = True
+    layers: tuple = (0, 1)  # indices into LAYERS the pad's copper is on: both for through-hole, (0,) for SMD
 
     def distance(self, X, Y):
         """Distance (mm) of points from the pad's copper, <= 0 inside (rectangles: conservatively their box)."""
@@ -196,7 +197,7 @@ class Router:
                         (x, y, x, y), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
         keep = CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for pad in pads:
-            for layer in range(len(LAYERS)):
+            for layer in pad.layers:
                 g.claim(layer, self.net_ids[pad.net], pad.distance, pad.box(), keep)
         # where a via's copper may sit at all, whatever the net: off pads, courtyards and silkscreen
         via_r = VIA_DIAMETER_MM / 2
@@ -394,7 +395,7 @@ class Router:
 
         def add_pad(pad):
             for ix, iy in self._pad_cells(pad):
-                for layer in range(len(LAYERS)):
+                for layer in pad.layers:
                     sources[(layer, iy * g.nx + ix)] = True
 
         add_pad(pads[0])
@@ -403,7 +404,7 @@ class Router:
             target_of = {}
             for p in remaining:
                 for ix, iy in self._pad_cells(p):
-                    for layer in range(len(LAYERS)):
+                    for layer in p.layers:
                         target_of[(layer, iy * g.nx + ix)] = p
             passable = self._passable(net_id, net, width)
             for layer, k in tracks:
@@ -461,14 +462,15 @@ class Router:
         return labels == int(sizes.argmax())
 
     def ground_islands(self, net):
-        """The net's pads the B.Cu pour does not reach (sorted)."""
+        """The net's pads the B.Cu pour does not reach (sorted): cut off by other nets' B.Cu copper, or not
+        on B.Cu at all (SMD pads on the top)."""
         region = self.pour_region(net)
         g = self.grid
         cut = []
         for pad in sorted((p for p in self.pads if p.net == net), key=lambda p: (p.ref, p.number)):
             sl, X, Y = g.window(pad.box(), 2 * GRID_MM)
             ring = (pad.distance(X, Y) > 0) & (pad.distance(X, Y) <= 2 * GRID_MM)
-            if int((region[sl] & ring).sum()) < 4:  # thermal spokes need pour around the pad
+            if 1 not in pad.layers or int((region[sl] & ring).sum()) < 4:  # thermal spokes need pour around
                 cut.append(pad)
         return cut
 
@@ -480,7 +482,7 @@ class Router:
             region = _erode(self.pour_region(net), 2)
             targets = set((1, int(k)) for k in np.flatnonzero(region.ravel()))
             passable = self._passable(net_id, net, width)
-            sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in range(2)}
+            sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in pad.layers}
             h = [0.0] * (g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition
             path = self._search(net_id, passable, self._via_allowed(net_id), sources, targets, h)
             if path is None:
