@@ -93,13 +93,10 @@ def fab_hull(fp):
         elif item.GetShape() == pcbnew.SHAPE_T_POLY:
             poly = item.GetPolyShape()
             points += [_xy(poly.CVertex(i)) for i in range(poly.TotalVertices())]
-        else:
-            box = item.GetBoundingBox()
-            points += [_xy(box.GetOrigin()), _xy(box.GetEnd())] if item.GetShape() == pcbnew.SHAPE_T_RECT \
-                else [_xy(item.GetStart()), _xy(item.GetEnd())]
-            if item.GetShape() == pcbnew.SHAPE_T_RECT:
-                (x0, y0), (x1, y1) = points[-2:]
-                points += [(x0, y1), (x1, y0)]
+        elif item.GetShape() == pcbnew.SHAPE_T_RECT:
+            points += [_xy(c) for c in item.GetRectCorners()]
+        else:  # segment
+            points += [_xy(item.GetStart()), _xy(item.GetEnd())]
     return convex_hull(points)
 
 

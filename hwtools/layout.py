@@ -55,16 +55,20 @@ PLACEMENT = [
 
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
-    ("p1reader v1.2", 73.5, 53.6, 1.5, 0),
     ("P1", 4.0, 12.0, 2.0, 0),
     ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
+]
+# Words that belong to a part, placed relative to it (its pin 1 / origin) so they move with it:
+# (text, ref, dx, dy, height mm, angle).
+PART_SILKSCREEN = [
+    ("p1reader v1.2", "M1", 0.3, 20.1, 1.5, 0),
     # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low (module off); 3-4 feeds the module's 3V pin
-    # from U1. 1-3 would short the module's 3V rail to GND: marked on the column itself.
-    ("ESP32 PWR", 50.3, 47.3, 1.0, 0),
-    ("1-2 MODULE OFF", 61.3, 50.3, 0.8, 0),
-    ("3-4 FROM REG", 60.6, 52.84, 0.8, 0),
-    ("NEVER 1-3", 49.0, 51.57, 0.8, 90),
-    ("SCL SDA 5V GND", 76.6, 10.9, 0.8, 0),  # J1's pins 1-4, left to right
+    # from U1. 1-3 would short the module's 3V rail to GND: marked along that column itself.
+    ("ESP32 PWR", "J3", -1.0, -3.0, 1.0, 0),
+    ("1-2 MODULE OFF", "J3", 10.0, 0.0, 0.8, 0),
+    ("3-4 FROM REG", "J3", 9.3, 2.54, 0.8, 0),
+    ("NEVER 1-3", "J3", -2.3, 1.27, 0.8, 90),
+    ("SCL SDA 5V GND", "J1", 15.85, 0.0, 0.8, 0),  # J1's pins 1-4, left to right
 ]
 
 # What the board uses each D32 pin for, printed after the pin's name beside the module (layout.d32_pin_labels).
@@ -130,11 +134,19 @@ class Layout:
         return self.places + self.holes()
 
 
+def _part_silkscreen(places):
+    at = {p.ref: (p.x, p.y) for p in places}
+    return [(text, round(at[ref][0] + dx, 3), round(at[ref][1] + dy, 3), size, angle)
+            for text, ref, dx, dy, size, angle in PART_SILKSCREEN if ref in at]
+
+
 def for_variant(variant="p1") -> Layout:
     """The layout of a board variant (read at call time, so a test can change the tables)."""
     if variant == "p1":
-        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN, REFERENCE_AT, d32_pin_labels(variant))
-    if variant == "p1s1":
-        return Layout(WIDTH, HEIGHT + S1_BAND_MM, PLACEMENT + S1_PLACEMENT, SILKSCREEN + S1_SILKSCREEN, REFERENCE_AT,
+        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN + _part_silkscreen(PLACEMENT), REFERENCE_AT,
                       d32_pin_labels(variant))
+    if variant == "p1s1":
+        places = PLACEMENT + S1_PLACEMENT
+        return Layout(WIDTH, HEIGHT + S1_BAND_MM, places, SILKSCREEN + _part_silkscreen(places) + S1_SILKSCREEN,
+                      REFERENCE_AT, d32_pin_labels(variant))
     raise ValueError(f"no layout for board variant {variant!r}")

@@ -265,7 +265,7 @@ class Router:
             best = np.minimum(best, np.maximum(dx, dy) + (math.sqrt(2) - 1) * np.minimum(dx, dy))
         return np.maximum(best - 1.0, 0.0).ravel().tolist()  # -1: targets are cells, not box edges
 
-    def _pad_cells(self, pad, passable=None):
+    def _pad_cells(self, pad):
         """Cells whose centre lies inside the pad's copper (where a track may end in it)."""
         g = self.grid
         sl, X, Y = g.window(pad.box(), 0.0)
