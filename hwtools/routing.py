@@ -193,8 +193,9 @@ class Router:
         g.block_edges(EDGE_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
         for x, y, diameter in holes:
             for layer in range(len(LAYERS)):
-                g.claim(layer, BLOCKED, lambda X, Y, x=x, y=y, r=diameter / 2: np.hypot(X - x, Y - y) - r,
-                        (x, y, x, y), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
+                r = diameter / 2
+                g.claim(layer, BLOCKED, lambda X, Y, x=x, y=y, r=r: np.hypot(X - x, Y - y) - r,
+                        (x - r, y - r, x + r, y + r), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
         keep = CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for pad in pads:
             for layer in pad.layers:

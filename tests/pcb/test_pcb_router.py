@@ -83,3 +83,15 @@ def test_a_top_only_gnd_pad_reaches_the_pour_through_a_via():
     assert gnd and all(s.layer == "F.Cu" for s in gnd)
     assert [v.net for v in router.routes.vias] == ["/GND"]
     assert sum(math.dist(s.start, s.end) for s in gnd) < 5.0
+
+
+def test_tracks_keep_clear_of_a_large_npth_hole():
+    """A 3.2 mm hole right on the direct line: the track goes around with AISLER's 0.25 mm to its edge."""
+    pads = [_pad("A", "/N", 3.0, 10.0), _pad("B", "/N", 17.0, 10.0)]
+    router = Router(20.0, 20.0, pads, [(10.0, 10.0, 3.2)], _width)
+    router.route_net("/N")
+    for s in router.routes.segments:
+        for t in (i / 100 for i in range(101)):
+            x = s.start[0] + t * (s.end[0] - s.start[0])
+            y = s.start[1] + t * (s.end[1] - s.start[1])
+            assert math.hypot(x - 10.0, y - 10.0) - 1.6 - s.width / 2 >= 0.25 - 1e-6, (x, y)
