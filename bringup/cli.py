@@ -1,12 +1,14 @@
-"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]``
+"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]
+[--telegrams PATH …] [--profile NAME]``
 
-Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL <serial> <record>``.
-Exit status: 0 PASS, 1 FAIL, 2 station or usage error.
+Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``.
+Exit status: 0 PASS, 1 FAIL or ABORTED, 2 station or usage error (also: the record could not be written).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -32,6 +34,7 @@ def _progress(kind: str, res) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .meters import PROFILES
     from .sim import FAULTS
 
     ap = _Parser(prog="p1reader-bringup", description="Bring-up station for the p1reader board.")
@@ -41,9 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--board-serial", required=True, help="serial number of the board under test")
     r.add_argument("--records", default="records", help="records directory (default: ./records)")
     r.add_argument("--inject", choices=FAULTS, help="fault to inject (simulated station only)")
+    r.add_argument("--telegrams", action="append", default=[], metavar="PATH",
+                   help="real telegrams to replay in step 4: a file (one telegram or a raw capture) or a "
+                        "folder of them; repeatable (adds to the station's telegrams:)")
+    r.add_argument("--profile", choices=PROFILES, help="decode every replayed telegram with this dsmr_parser "
+                   "specification instead of detecting the flavour per telegram")
     a = ap.parse_args(argv)
 
-    from . import runner, station
+    from . import replay, runner, station
     from .record import RecordError, check_serial
 
     try:
@@ -51,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         st = station.resolve(a.station)
         if a.inject and st.kind != "sim":
             raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
-    except (station.StationError, RecordError) as e:
+        st = st.with_replay([str(Path(t).resolve()) for t in a.telegrams], a.profile)
+        replay.files(st.telegrams)  # every path exists and a folder holds files: say so now, not in step 4
+    except (station.StationError, RecordError, replay.ReplayError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -59,23 +69,26 @@ def main(argv: list[str] | None = None) -> int:
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
         result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress)
-    except OSError as e:  # records directory not writable and the like
-        print(f"station error: {e}", file=sys.stderr)
+    except OSError as e:  # the record could not be created: nothing was powered
+        print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
     if result.supply_output_after not in ("OFF", "not opened"):
         print(f"WARNING: supply output state after the run: {result.supply_output_after} — switch it off by hand",
               flush=True)
+    else:
+        print(f"supply output after the run: {result.supply_output_after}", flush=True)
     if result.failed is not None and result.failed.name == "setup":
         print(f"station error: {result.failed.error}", file=sys.stderr)
-    word = "PASS" if result.passed else "FAIL"
+    if result.record_error:
+        print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk", flush=True)
+        print(f"station error: record not written: {result.record_error}", file=sys.stderr)
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
-    print(f"{word} {a.board_serial} {result.record_path}{tail}", flush=True)
-    if result.failed is not None and result.failed.name == "setup":
-        return EXIT_USAGE  # the bench itself could not be brought up (e.g. socat missing)
+    print(f"{result.verdict} {a.board_serial} {result.record_path}{tail}", flush=True)
+    if result.record_error or (result.failed is not None and result.failed.name == "setup"):
+        return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)
     return EXIT_PASS if result.passed else EXIT_FAIL
-
 
 if __name__ == "__main__":
     sys.exit(main())

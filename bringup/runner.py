@@ -20,7 +20,8 @@ from .measurement import Outcome, StepResult
 from .ports import PortError
 from .record import RunRecord, utc_now
 from .station import Station
-from .steps import STEPS, Bench, StepFailure, StepSkipped
+from .bench import Bench
+from .steps import STEPS, StepFailure, StepSkipped
 
 
 class Aborted(BaseException):
@@ -35,28 +36,44 @@ class RunResult:
     steps: list[StepResult]
     supply_output_after: str
     bench: Bench
+    run_id: str = ""
+    aborted: bool = False
+    record_error: str | None = None  # "<path>: <error>" when the record could not be written
 
     @property
     def passed(self) -> bool:
-        return self.outcome in (Outcome.PASS, Outcome.MARGINAL)
+        return self.outcome in (Outcome.PASS, Outcome.MARGINAL) and not self.aborted
+
+    @property
+    def verdict(self) -> str:
+        return "ABORTED" if self.aborted else ("PASS" if self.passed else "FAIL")
 
 
 @contextmanager
 def _signals_abort():
-    """SIGTERM/SIGHUP raise Aborted in the main thread (so `finally` runs); restored afterwards."""
+    """The first Ctrl-C / SIGTERM / SIGHUP of a run aborts it (KeyboardInterrupt or Aborted in the main
+    thread, so `finally` runs); any later one is ignored, also after the run, so a second Ctrl-C can
+    never cut the teardown short or turn the documented exit status 1 into 130."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    fired = []
 
     def handler(signum, frame):
+        if fired:
+            return  # already shutting down
+        fired.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Aborted(signal.Signals(signum).name)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    old = {s: signal.signal(s, handler) for s in sigs}
     try:
         yield
     finally:
         for s, h in old.items():
-            signal.signal(s, h)
+            signal.signal(s, signal.SIG_IGN if fired else h)
 
 
 @contextmanager
@@ -74,36 +91,24 @@ def _signals_ignored():
             signal.signal(s, h)
 
 
-def supply_off(bench: Bench) -> str:
-    """Turn the output off (retrying) and read back the state: 'OFF', 'ON' or 'UNKNOWN: …'."""
-    if bench.supply is None:
-        return "not opened"
-    last = ""
-    for _ in range(3):
-        try:
-            bench.supply.output(False)
-            return "ON" if bench.supply.output_state() else "OFF"
-        except Exception as e:  # keep trying: this is the one thing that must happen
-            last = str(e)
-            time.sleep(0.1)
-    return f"UNKNOWN: {last}"
-
-
 def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
         progress: Callable[[str, object], None] = lambda kind, obj: None) -> RunResult:
     """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult)."""
-    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source}
+    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source,
+            "telegram_paths": list(station.telegrams), "profile": station.profile}
     record = RunRecord(records_dir, board_serial, station.name, meta)
     bench = Bench(station)
     results: list[StepResult] = []
     failed: StepResult | None = None
     supply_state = "not opened"
+    aborted = False
     with ExitStack() as stack, _signals_abort():
         try:
             if station.kind == "sim":
                 from .sim import SimBench
 
                 sim = stack.enter_context(SimBench(station, fault=inject))
+                bench.station = sim.station  # wired to the ptys and simulated instruments (a copy)
                 bench.extra["sim"] = sim
             for i, step in enumerate(STEPS, 1):
                 res = StepResult(i, step.name, step.title, started=utc_now())
@@ -129,12 +134,15 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 res.finish()
                 if bench.firmware:
                     record.data["firmware"] = bench.firmware
+                if "telegrams" in bench.extra:  # the replay's per-telegram table
+                    record.data["telegrams"] = bench.extra["telegrams"]
                 record.add_step(res)
                 progress("done", res)
                 if res.outcome in (Outcome.FAIL, Outcome.ERROR):
                     failed = res
                     break
         except (KeyboardInterrupt, Aborted) as e:
+            aborted = True
             recorded = {st["index"] for st in record.data["steps"]}
             if results and results[-1].index not in recorded:
                 failed = results[-1]  # interrupted inside a step: that step is the ERROR
@@ -154,13 +162,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
             failed = res
         finally:
             with _signals_ignored():
-                supply_state = supply_off(bench)
-                for part in (bench.console, bench.meter, bench.s1, bench.dmm, bench.supply):
-                    if part is not None:
-                        try:
-                            part.close()
-                        except Exception:
-                            pass
+                supply_state = bench.close()  # supply off first, then everything in reverse order
                 stack.close()  # stop the simulated bench (if any) while signals are still held off
                 record.data["supply_output_after"] = supply_state
                 if supply_state != "OFF" and bench.supply is not None:
@@ -177,5 +179,6 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 if failed is None and len(results) < len(STEPS):
                     outcome = Outcome.ERROR
                 console_log = bytes(bench.console.log) if bench.console is not None else b""
-                record.finish(outcome, failed, console_log)
-    return RunResult(outcome, str(record.path), failed, results, supply_state, bench)
+                record.finish(outcome, failed, console_log, aborted=aborted)
+    return RunResult(outcome, str(record.path), failed, results, supply_state, bench, record.run_id, aborted,
+                     record.write_error)
