@@ -103,8 +103,11 @@ def normalise_png(data: bytes) -> bytes:
 
 
 def normalise_ibom(text: str) -> str:
-    """InteractiveHtmlBom: its metadata date is the board file's modification time; blank it."""
-    return re.sub(r'("metadata": \{[^{}]*"date": )"[^"]*"', r'\1""', text)
+    """InteractiveHtmlBom: its metadata date is the board file's modification time; its version is `git
+    describe` of whatever repository it is installed in (here: this one, so every commit or tag changed it).
+    Blank both."""
+    text = re.sub(r'("metadata": \{[^{}]*"date": )"[^"]*"', r'\1""', text)
+    return re.sub(r'"ibom_version": "[^"]*"', '"ibom_version": ""', text)
 
 
 def _normalise_odb_member(name: str, data: bytes) -> bytes:
