@@ -42,7 +42,9 @@ def test_no_top_copper_under_foreign_through_hole_bodies(reviewed):
 
 def test_gnd_is_the_pour_and_tracks_are_short(reviewed):
     variant, f = reviewed
-    assert f["gnd_track_length_mm"] == 0, f["gnd_track_pads"]  # every GND pad reached by the B.Cu pour
+    # GND pads reach the B.Cu pour through thermal reliefs; only a pad the pour cannot reach (an SMD pad on top,
+    # or one cut off by bottom tracks) gets a short track to a via in the pour
+    assert f["gnd_track_length_mm"] <= 3.0 * len(f["gnd_track_pads"]), f["gnd_track_pads"]
     assert f["non_gnd_length_mm"] <= FIRST_ROUTER_MM[variant]
     assert f["non_gnd_length_mm"] < V11_MM
 
