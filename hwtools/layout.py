@@ -142,11 +142,11 @@ def _part_silkscreen(places):
 
 def for_variant(variant="p1") -> Layout:
     """The layout of a board variant (read at call time, so a test can change the tables)."""
-    if variant == "p1":
+    from .variant import get
+
+    if not get(variant).has_s1:
         return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN + _part_silkscreen(PLACEMENT), REFERENCE_AT,
                       d32_pin_labels(variant))
-    if variant == "p1s1":
-        places = PLACEMENT + S1_PLACEMENT
-        return Layout(WIDTH, HEIGHT + S1_BAND_MM, places, SILKSCREEN + _part_silkscreen(places) + S1_SILKSCREEN,
-                      REFERENCE_AT, d32_pin_labels(variant))
-    raise ValueError(f"no layout for board variant {variant!r}")
+    places = PLACEMENT + S1_PLACEMENT
+    return Layout(WIDTH, HEIGHT + S1_BAND_MM, places, SILKSCREEN + _part_silkscreen(places) + S1_SILKSCREEN,
+                  REFERENCE_AT, d32_pin_labels(variant))
