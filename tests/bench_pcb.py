@@ -23,8 +23,9 @@ V11_NON_GND_MM = 738.0  # the hand-routed v1.1
 
 def measure(variant: str) -> dict:
     from hwtools import layout, pcb, project
+    from hwtools.variant import get as get_variant
 
-    kicad_dir = project.VARIANT_DIRS[variant][0]
+    kicad_dir = get_variant(variant).kicad_dir
     lay = layout.for_variant(variant)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.process_time()
@@ -39,17 +40,18 @@ def measure(variant: str) -> dict:
 
 def main() -> dict:
     from hwtools import board_review, layout, project
+    from hwtools.variant import get as get_variant
 
     result = {}
     ok = True
     for variant in ("p1", "p1s1"):
-        kicad_dir = project.VARIANT_DIRS[variant][0]
+        kicad_dir = get_variant(variant).kicad_dir
         figures = measure(variant)
         review = board_review.review(kicad_dir / f"{project.NAME}.kicad_pcb", layout.d32_pin_labels(variant))
         base = BASELINE[variant]
         figures.update({k: v for k, v in review.items() if k not in ("track_widths_mm",)})
         figures["d32_pins_labelled"] = len(review["d32_pins_labelled"])
-        fab_dir = project.VARIANT_DIRS[variant][1]
+        fab_dir = get_variant(variant).gerbers_dir
         figures["silk_coverage_top"] = round(board_review.silk_coverage(fab_dir / f"{project.NAME}-F_Silkscreen.gto",
                                                                         fab_dir / f"{project.NAME}-Edge_Cuts.gm1"), 3)
         figures["route_cpu_vs_baseline"] = round(figures["route_cpu_s"] / base["route_cpu_s"], 2)
