@@ -90,5 +90,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)
     return EXIT_PASS if result.passed else EXIT_FAIL
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -173,12 +173,14 @@ def judge_loopback(label: str, items: list[Sent], reports: list) -> list[Measure
         if r.verdict == "ok" and r.case == want_case:
             verdict_ok += 1
         else:
-            problems.append(f"{it.name}: board verdict {r.verdict} case={r.case}")
+            problems.append(f"{it.name}: board verdict {r.describe()} case={r.case}")
         try:
+            if r.verdict != "ok":  # the board's own verdict says why; dsmr_parser would only mislead
+                raise ValueError(f"not decoded: board verdict {r.describe()}")
             expected = it.expected or tg.decoded_fields(tg.decode(it.data))
             diffs = tg.compare(expected, tg.decoded_fields(tg.decode(r.echo)))
         except Exception as e:  # dsmr_parser raises its own ParseError / InvalidChecksumError
-            diffs = [f"dsmr_parser: {type(e).__name__}: {e}"]
+            diffs = [str(e) if str(e).startswith("not decoded") else f"dsmr_parser: {type(e).__name__}: {e}"]
         if diffs:
             problems.append(f"{it.name}: " + "; ".join(diffs[:2]))
         else:
