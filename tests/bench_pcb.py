@@ -11,12 +11,21 @@ import tempfile
 import time
 from pathlib import Path
 
-# rev 1.2's first router on the same circuit: CPU s to route, segments, non-GND and GND track length (mm)
-BASELINE = {
-    "p1": {"route_cpu_s": 5.04, "segments": 159, "non_gnd_length_mm": 460.6, "gnd_track_length_mm": 202.5,
-           "footprint_load_cpu_s": 1.71},
-    "p1s1": {"route_cpu_s": 9.84, "segments": 225, "non_gnd_length_mm": 661.3, "gnd_track_length_mm": 250.9,
-             "footprint_load_cpu_s": 1.94},
+# rev 1.2's first router on the same circuit (per board revision): CPU s to route, segments, non-GND and GND
+# track length (mm). The rev 1.3 figures: that router on the rev 1.3 circuit and placement before the merge.
+BASELINES = {
+    "1.2": {
+        "p1": {"route_cpu_s": 5.04, "segments": 159, "non_gnd_length_mm": 460.6, "gnd_track_length_mm": 202.5,
+               "footprint_load_cpu_s": 1.71},
+        "p1s1": {"route_cpu_s": 9.84, "segments": 225, "non_gnd_length_mm": 661.3, "gnd_track_length_mm": 250.9,
+                 "footprint_load_cpu_s": 1.94},
+    },
+    "1.3": {
+        "p1": {"route_cpu_s": 8.13, "segments": 240, "non_gnd_length_mm": 716.0, "gnd_track_length_mm": 281.6,
+               "footprint_load_cpu_s": 2.32},
+        "p1s1": {"route_cpu_s": 16.11, "segments": 310, "non_gnd_length_mm": 923.2, "gnd_track_length_mm": 330.9,
+                 "footprint_load_cpu_s": 3.12},
+    },
 }
 V11_NON_GND_MM = 738.0  # the hand-routed v1.1
 
@@ -48,7 +57,7 @@ def main() -> dict:
         kicad_dir = get_variant(variant).kicad_dir
         figures = measure(variant)
         review = board_review.review(kicad_dir / f"{project.NAME}.kicad_pcb", layout.d32_pin_labels(variant))
-        base = BASELINE[variant]
+        base = BASELINES[project.REVISION][variant]
         figures.update({k: v for k, v in review.items() if k not in ("track_widths_mm",)})
         figures["d32_pins_labelled"] = len(review["d32_pins_labelled"])
         fab_dir = get_variant(variant).gerbers_dir

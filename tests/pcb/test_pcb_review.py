@@ -6,15 +6,16 @@ import shutil
 
 import pytest
 
-from hwtools import board_review, layout, pcb
+from hwtools import board_review, layout, pcb, project
 from pcb_paths import KICAD, REPO
 
 pcbnew = pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
 
 BOARDS = {"p1": KICAD / "p1reader.kicad_pcb", "p1s1": KICAD / "p1s1" / "p1reader.kicad_pcb"}
 FAB = {"p1": REPO / "gerbers", "p1s1": REPO / "gerbers" / "p1s1"}
-# non-GND track length of rev 1.2's first router on the same circuits, and of the hand-routed v1.1 (mm)
-FIRST_ROUTER_MM = {"p1": 460.6, "p1s1": 661.3}
+# non-GND track length of rev 1.2's first router on the same circuit (per board revision), and of the
+# hand-routed v1.1 (mm)
+FIRST_ROUTER_MM = {"1.2": {"p1": 460.6, "p1s1": 661.3}, "1.3": {"p1": 716.0, "p1s1": 923.2}}[project.REVISION]
 V11_MM = 738.0
 
 
