@@ -31,9 +31,11 @@ PINS = [
     (29, "GPIO1", "bidirectional"), (30, "GPIO22", "bidirectional"), (31, "GPIO23", "bidirectional"),
     (32, "GND", "power_in"),
 ]
-# The silkscreen labels of the original footprint (pin numbers of the module's own print).
+# The silkscreen labels of the original footprint (pin numbers of the module's own print), without its "RX"/"TX"
+# on the module's own UART0 pins: a technician took them for the P1 data input (GPIO16). The board names every
+# pin beside the module instead (layout.d32_pin_labels).
 SILK_LABELS = {
-    1: "BAT", 2: "USB", 3: "EN", 13: "VN", 14: "VP", 15: "RS", 16: "3V", 17: "GND", 28: "RX", 29: "TX", 32: "GND",
+    1: "BAT", 2: "USB", 3: "EN", 13: "VN", 14: "VP", 15: "RS", 16: "3V", 17: "GND", 32: "GND",
 }
 
 PITCH = 2.54
