@@ -1,7 +1,10 @@
-"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]``
+"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--db URL] [--inject <fault>]``
 
 Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL <serial> <record>``.
 Exit status: 0 PASS, 1 FAIL, 2 station or usage error.
+
+Also ``import RECORDS_DIR --db URL`` (older records into the results store), ``report --db URL -o
+yield.html`` (the batch page) and ``limits [--station FILE]`` (the limits table, before a board).
 """
 from __future__ import annotations
 
@@ -31,6 +34,15 @@ def _progress(kind: str, res) -> None:
         print(f"      {res.error}", flush=True)
 
 
+def _default_operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     from .sim import FAULTS
 
@@ -41,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--board-serial", required=True, help="serial number of the board under test")
     r.add_argument("--records", default="records", help="records directory (default: ./records)")
     r.add_argument("--inject", choices=FAULTS, help="fault to inject (simulated station only)")
+    r.add_argument("--db", help="results database URL (default: sqlite:///<records>/p1reader.db)")
+    r.add_argument("--operator", default=_default_operator(), help="who runs the bench (default: login name)")
+    from . import cli_batch
+
+    cli_batch.add_commands(sub)
     a = ap.parse_args(argv)
+    if a.command != "run":
+        return cli_batch.main(a)
 
     from . import runner, station
     from .record import RecordError, check_serial
@@ -54,11 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     except (station.StationError, RecordError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    db = cli_batch.open_store(a.db or cli_batch.default_url(a.records))  # refuse before a board is powered
+    if db is None:
+        return EXIT_USAGE
 
     print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source})"
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
-        result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress)
+        result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
+                            meta={"operator": a.operator, **cli_batch.provenance()})
     except OSError as e:  # records directory not writable and the like
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
+    cli_batch.store_run(db, result.record_path)
     print(f"{word} {a.board_serial} {result.record_path}{tail}", flush=True)
     if result.failed is not None and result.failed.name == "setup":
         return EXIT_USAGE  # the bench itself could not be brought up (e.g. socat missing)

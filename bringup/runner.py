@@ -90,9 +90,10 @@ def supply_off(bench: Bench) -> str:
 
 
 def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
-        progress: Callable[[str, object], None] = lambda kind, obj: None) -> RunResult:
-    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult)."""
-    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source}
+        progress: Callable[[str, object], None] = lambda kind, obj: None, meta: dict | None = None) -> RunResult:
+    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult);
+    ``meta`` adds fields to the record (operator, harness provenance)."""
+    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source, **(meta or {})}
     record = RunRecord(records_dir, board_serial, station.name, meta)
     bench = Bench(station)
     results: list[StepResult] = []
