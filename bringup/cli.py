@@ -1,7 +1,7 @@
 """``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--db URL] [--inject <fault>]``
 
-Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL <serial> <record>``.
-Exit status: 0 PASS, 1 FAIL, 2 station or usage error.
+Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``.
+Exit status: 0 PASS, 1 FAIL or ABORTED, 2 station or usage error (also: the record could not be written).
 
 Also ``import RECORDS_DIR --db URL`` (older records into the results store), ``report --db URL -o
 yield.html`` (the batch page) and ``limits [--station FILE]`` (the limits table, before a board).
@@ -82,22 +82,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
                             meta={"operator": a.operator, **cli_batch.provenance()})
-    except OSError as e:  # records directory not writable and the like
-        print(f"station error: {e}", file=sys.stderr)
+    except OSError as e:  # the record could not be created: nothing was powered
+        print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
     if result.supply_output_after not in ("OFF", "not opened"):
         print(f"WARNING: supply output state after the run: {result.supply_output_after} — switch it off by hand",
               flush=True)
+    else:
+        print(f"supply output after the run: {result.supply_output_after}", flush=True)
     if result.failed is not None and result.failed.name == "setup":
         print(f"station error: {result.failed.error}", file=sys.stderr)
-    word = "PASS" if result.passed else "FAIL"
+    if result.record_error:
+        print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk", flush=True)
+        print(f"station error: record not written: {result.record_error}", file=sys.stderr)
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
-    cli_batch.store_run(db, result.record_path)
-    print(f"{word} {a.board_serial} {result.record_path}{tail}", flush=True)
-    if result.failed is not None and result.failed.name == "setup":
-        return EXIT_USAGE  # the bench itself could not be brought up (e.g. socat missing)
+    if not result.record_error:  # the store is filled from the record, never instead of it
+        cli_batch.store_run(db, result.record_path)
+    print(f"{result.verdict} {a.board_serial} {result.record_path}{tail}", flush=True)
+    if result.record_error or (result.failed is not None and result.failed.name == "setup"):
+        return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)
     return EXIT_PASS if result.passed else EXIT_FAIL
 
 

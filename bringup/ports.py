@@ -93,10 +93,12 @@ class MeterPort:
 
 
 # Console lines, matched strictly so frame bytes (even corrupted ones) are not taken for status lines.
-_T_RE = re.compile(rb"@T seq=(\d+) len=(\d+) crc_sent=([0-9A-Fa-f]{4}|-) crc_calc=([0-9A-F]{4}) "
-                   rb"verdict=(ok|crc-error|truncated|framing-error|overflow) case=(upper|lower|-)\r\n")
+_T_RE = re.compile(rb"@T seq=(\d+) len=(\d+) crc_sent=([0-9A-Fa-f]{1,4}|-) crc_calc=([0-9A-F]{4}) "
+                   rb"verdict=(ok|ok-nocrc|crc-error|truncated|framing-error|overflow) case=(upper|lower|-) "
+                   rb"flag=([a-z-]+) reason=([a-z-]+)\r\n")
 _H_RE = re.compile(rb"@H fw=(\S+) proto=(\d+) uptime_ms=(\d+) telegrams=(\d+) ok=(\d+) crc_errors=(\d+) "
-                   rb"truncated=(\d+) framing=(\d+) overflow=(\d+) garbage=(\d+) uart_errors=(\d+)\r\n")
+                   rb"truncated=(\d+) framing=(\d+) overflow=(\d+) garbage=(\d+) uart_errors=(\d+) "
+                   rb"ok_nocrc=(\d+)\r\n")
 _R_RE = re.compile(rb"@R ((?:VERSION|DRQ|ERR|S1)[^\r\n]*)\r\n")
 _S_RE = re.compile(rb"@S frames=(\d+) fcs_errors=(\d+) seq_gaps=(\d+) skipped=(\d+) bytes=(\d+) "
                    rb"uart_errors=(\d+)\r\n")
@@ -114,6 +116,13 @@ class TelegramReport:
     case: str
     echo: bytes
     received_at: float
+    flag: str | None = None  # "crc-unpadded"
+    reason: str | None = None  # why a framing-error
+
+    def describe(self) -> str:
+        """The verdict with what qualifies it: 'ok', 'ok (crc-unpadded)', 'framing-error (line-too-long)'."""
+        extra = self.flag or self.reason
+        return f"{self.verdict} ({extra})" if extra else self.verdict
 
 
 @dataclass
@@ -214,12 +223,14 @@ class BoardConsole:
                 verdict = t[5].decode()
                 echo = b"" if verdict == "overflow" else before[:n]
                 crc_sent = t[3].decode()
+                flag, reason = (None if x == b"-" else x.decode() for x in (t[7], t[8]))
                 self._state.reports.append(TelegramReport(
                     int(t[1]), n, None if crc_sent == "-" else crc_sent, t[4].decode(), verdict,
-                    t[6].decode(), echo, now))
+                    t[6].decode(), echo, now, flag, reason))
                 del self._buf[: end + 2]
             elif (h := _H_RE.fullmatch(line)):
-                names = ("telegrams", "ok", "crc_errors", "truncated", "framing", "overflow", "garbage", "uart_errors")
+                names = ("telegrams", "ok", "crc_errors", "truncated", "framing", "overflow", "garbage", "uart_errors",
+                         "ok_nocrc")
                 counters = {k: int(h[4 + i]) for i, k in enumerate(names)}
                 self._state.heartbeats.append(Heartbeat(h[1].decode(), int(h[2]), int(h[3]), counters, now))
                 # a heartbeat never splits a frame echo: whatever precedes it is stray

@@ -1,22 +1,30 @@
 """Run records: ``records/<board-serial>/<UTC time>.json`` rewritten atomically after every step (a
 crash keeps what was measured), plus at the end an HTML report (limits table, serial log), JUnit XML
 for CI and the raw console log.
+
+A record is never shared or lost: its JSON path is claimed with an exclusive create (a numbered
+suffix when another run took the name in the same second), every record carries a run UUID, and a
+write error does not stop the run — the record keeps its data in memory, tries again at the next
+save, and :attr:`RunRecord.write_error` names the path and the error for the final console line.
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
 import tempfile
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import jinja2
+
 from .measurement import Outcome, StepResult
 
-SCHEMA = 1
-_SERIAL_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SCHEMA = 2  # 2: run_id, outcome ABORTED, record_error
+FILE_MODE = 0o644  # records are read by other users (the results database, a web server)
+_SERIAL_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class RecordError(Exception):
@@ -28,17 +36,19 @@ def utc_now() -> str:
 
 
 def check_serial(board_serial: str) -> str:
-    if not _SERIAL_OK.match(board_serial):
+    # fullmatch: `$` would also match before a trailing newline, which then splits the result line
+    if not _SERIAL_OK.fullmatch(board_serial):
         raise RecordError(f"board serial {board_serial!r}: use letters, digits, '.', '_' or '-' (≤ 64)")
     return board_serial
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, fsync, then os.replace."""
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then os.replace (mode 0644)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -50,20 +60,37 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def claim(directory: Path, stem: str, suffix: str = ".json") -> Path:
+    """Create ``<stem><suffix>`` exclusively (``<stem>-1<suffix>``, … when taken) and return its path.
+
+    ``O_EXCL`` makes the check and the create one step, so two runs can never get the same path."""
+    for k in range(10_000):
+        path = directory / (f"{stem}{suffix}" if k == 0 else f"{stem}-{k}{suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            continue
+        os.fchmod(fd, FILE_MODE)  # the umask must not make it private
+        os.close(fd)
+        return path
+    raise RecordError(f"{directory}: 10,000 records named {stem}* already")
+
+
 class RunRecord:
-    """The JSON record of one run; call :meth:`save` after every change."""
+    """The JSON record of one run; call :meth:`save` after every change.
+
+    Creating it raises :class:`OSError` when the records folder cannot be written (nothing has been
+    powered yet then). Later write errors are kept in :attr:`write_error`, never raised."""
 
     def __init__(self, records_dir: str | Path, board_serial: str, station_name: str, meta: dict | None = None):
         check_serial(board_serial)
         self.dir = Path(records_dir) / board_serial
         self.dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        path, k = self.dir / f"{stamp}.json", 1
-        while path.exists():
-            path, k = self.dir / f"{stamp}-{k}.json", k + 1
-        self.path = path
+        self.path = claim(self.dir, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+        self.write_error: str | None = None
         self.data = {
             "schema": SCHEMA,
+            "run_id": str(uuid.uuid4()),
             "board_serial": board_serial,
             "station": station_name,
             "started": utc_now(),
@@ -76,82 +103,97 @@ class RunRecord:
             "steps": [],
             **(meta or {}),
         }
-        self.save()
+        self._write(self.path, self._json())
+        if self.write_error:  # the record itself could not be written: do not start a run
+            raise OSError(self.write_error)
+
+    @property
+    def run_id(self) -> str:
+        return self.data["run_id"]
 
     def stem(self) -> Path:
         return self.path.with_suffix("")
 
-    def save(self) -> None:
-        atomic_write(self.path, json.dumps(self.data, indent=2, default=str) + "\n")
+    def _json(self) -> str:
+        return json.dumps(self.data, indent=2, default=str) + "\n"
+
+    def _write(self, path: Path, data: str | bytes) -> bool:
+        try:
+            atomic_write(path, data)
+            return True
+        except OSError as e:
+            self.write_error = f"{path}: {e.strerror or e}"
+            return False
+
+    def save(self) -> bool:
+        """Write the JSON; on an error keep going (it is retried at the next save)."""
+        if self._write(self.path, self._json()):
+            self.write_error = None
+            return True
+        return False
 
     def add_step(self, result: StepResult) -> None:
         self.data["steps"].append(result.to_dict())
         self.save()
 
-    def finish(self, outcome: Outcome, failed: StepResult | None, console_log: bytes = b"") -> None:
+    def finish(self, outcome: Outcome, failed: StepResult | None, console_log: bytes = b"",
+               aborted: bool = False) -> None:
+        """Final outcome (PASS, FAIL or ABORTED), then the console log, HTML and JUnit beside the JSON.
+        Any write error is left in :attr:`write_error` (the first one, which names its file)."""
         self.data["finished"] = utc_now()
-        self.data["outcome"] = "PASS" if outcome in (Outcome.PASS, Outcome.MARGINAL) else "FAIL"
+        passed = outcome in (Outcome.PASS, Outcome.MARGINAL)
+        self.data["outcome"] = "ABORTED" if aborted else ("PASS" if passed else "FAIL")
         self.data["marginal"] = outcome == Outcome.MARGINAL
         if failed is not None:
             self.data["failed_step"] = f"{failed.index} {failed.name}"
             self.data["reason"] = failed.reason()
-        log_path = self.stem().with_suffix(".console.log")
-        log_path.write_bytes(console_log)
-        self.data["console_log"] = log_path.name
-        self.data["html_report"] = self.stem().with_suffix(".html").name
-        self.data["junit"] = self.stem().with_suffix(".junit.xml").name
-        self.save()
-        atomic_write(self.stem().with_suffix(".html"), render_html(self.data, console_log))
-        atomic_write(self.stem().with_suffix(".junit.xml"), render_junit(self.data))
+        stem = self.stem()
+        self.data["console_log"] = stem.with_suffix(".console.log").name
+        self.data["html_report"] = stem.with_suffix(".html").name
+        self.data["junit"] = stem.with_suffix(".junit.xml").name
+        first_error = None
+        for path, data in ((self.path, self._json()),
+                           (stem.with_suffix(".console.log"), console_log),
+                           (stem.with_suffix(".html"), render_html(self.data, console_log)),
+                           (stem.with_suffix(".junit.xml"), render_junit(self.data))):
+            if not self._write(path, data):
+                first_error = first_error or self.write_error
+        self.write_error = first_error
 
 
-_COLOURS = {"PASS": "#1a7f37", "MARGINAL": "#9a6700", "FAIL": "#cf222e", "ERROR": "#cf222e", "SKIPPED": "#57606a"}
+_COLOURS = {"PASS": "#1a7f37", "MARGINAL": "#9a6700", "FAIL": "#cf222e", "ERROR": "#cf222e", "SKIPPED": "#57606a",
+            "ABORTED": "#cf222e"}
+
+_templates = jinja2.Environment(loader=jinja2.PackageLoader("bringup", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def _log_excerpt(log: bytes, limit: int = 200_000) -> str:
-    text = log.decode("latin-1")
+    text = log.decode("latin-1")  # byte-exact: one character per byte, never a replacement character
     if len(text) > limit:
         half = limit // 2
         text = text[:half] + f"\n… {len(text) - limit} characters left out …\n" + text[-half:]
     return text
 
 
+def _limits(m: dict) -> str:
+    if m["expect"] is not None:
+        return f"= {m['expect']}"
+    return f'{"" if m["low"] is None else m["low"]} … {"" if m["high"] is None else m["high"]}'
+
+
 def render_html(d: dict, console_log: bytes) -> str:
-    e = html.escape
-    rows = []
-    for s in d["steps"]:
-        rows.append(f'<tr class="step"><th colspan="6">{s["index"]}. {e(s["title"])} — '
-                    f'<span style="color:{_COLOURS.get(s["outcome"], "#000")}">{s["outcome"]}</span>'
-                    f' ({s["duration_s"]:.2f} s){" — " + e(s["error"]) if s["error"] else ""}</th></tr>')
-        for m in s["measurements"]:
-            lim = ("= " + e(str(m["expect"]))) if m["expect"] is not None else (
-                f'{"" if m["low"] is None else m["low"]} … {"" if m["high"] is None else m["high"]}')
-            rows.append(f'<tr><td>{e(m["name"])}</td><td>{e(str(m["value"]))}</td><td>{e(m["unit"])}</td>'
-                        f'<td>{lim}</td><td style="color:{_COLOURS.get(m["outcome"], "#000")}">{m["outcome"]}</td>'
-                        f'<td>{e(m["note"])}</td></tr>')
-    colour = _COLOURS.get(d["outcome"], "#000")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>p1reader bring-up {e(d["board_serial"])} {d["outcome"]}</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left}}
-tr.step th{{background:#f6f8fa}} pre{{background:#f6f8fa;padding:1em;max-height:40em;overflow:auto;font-size:85%}}</style></head>
-<body><h1>p1reader bring-up: <span style="color:{colour}">{d["outcome"]}</span></h1>
-<p>Board <b>{e(d["board_serial"])}</b> · station {e(d["station"])} · firmware {e(str(d.get("firmware")))} ·
-started {e(d["started"])} · finished {e(str(d["finished"]))} · supply output after run: <b>{e(str(d["supply_output_after"]))}</b>
-{"<br>Injected fault: " + e(d["inject"]) if d.get("inject") else ""}
-{"<br>Failed at step " + e(d["failed_step"]) + ": " + e(d["reason"]) if d.get("failed_step") else ""}</p>
-<h2>Measurements and limits</h2>
-<table><tr><th>measurement</th><th>value</th><th>unit</th><th>limits</th><th>outcome</th><th>note</th></tr>
-{chr(10).join(rows)}
-</table>
-<h2>Serial log (board console)</h2>
-<pre>{e(_log_excerpt(console_log))}</pre>
-</body></html>
-"""
+    """The report page, from ``templates/report.html`` (jinja2, every value autoescaped)."""
+    return _templates.get_template("report.html").render(
+        d=d, colours=_COLOURS, limits=_limits, log=_log_excerpt(console_log), telegrams=d.get("telegrams") or [])
 
 
 def render_junit(d: dict) -> str:
     suite = ET.Element("testsuite", name=f"p1reader-bringup.{d['board_serial']}",
                        timestamp=d["started"], tests="0", failures="0", errors="0", skipped="0")
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="run_id", value=str(d.get("run_id")))
+    ET.SubElement(props, "property", name="outcome", value=str(d.get("outcome")))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for s in d["steps"]:
         case = ET.SubElement(suite, "testcase", classname=f"bringup.{d['board_serial']}",

@@ -35,28 +35,44 @@ class RunResult:
     steps: list[StepResult]
     supply_output_after: str
     bench: Bench
+    run_id: str = ""
+    aborted: bool = False
+    record_error: str | None = None  # "<path>: <error>" when the record could not be written
 
     @property
     def passed(self) -> bool:
-        return self.outcome in (Outcome.PASS, Outcome.MARGINAL)
+        return self.outcome in (Outcome.PASS, Outcome.MARGINAL) and not self.aborted
+
+    @property
+    def verdict(self) -> str:
+        return "ABORTED" if self.aborted else ("PASS" if self.passed else "FAIL")
 
 
 @contextmanager
 def _signals_abort():
-    """SIGTERM/SIGHUP raise Aborted in the main thread (so `finally` runs); restored afterwards."""
+    """The first Ctrl-C / SIGTERM / SIGHUP of a run aborts it (KeyboardInterrupt or Aborted in the main
+    thread, so `finally` runs); any later one is ignored, also after the run, so a second Ctrl-C can
+    never cut the teardown short or turn the documented exit status 1 into 130."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    fired = []
 
     def handler(signum, frame):
+        if fired:
+            return  # already shutting down
+        fired.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Aborted(signal.Signals(signum).name)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    old = {s: signal.signal(s, handler) for s in sigs}
     try:
         yield
     finally:
         for s, h in old.items():
-            signal.signal(s, h)
+            signal.signal(s, signal.SIG_IGN if fired else h)
 
 
 @contextmanager
@@ -99,6 +115,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
     results: list[StepResult] = []
     failed: StepResult | None = None
     supply_state = "not opened"
+    aborted = False
     with ExitStack() as stack, _signals_abort():
         try:
             if station.kind == "sim":
@@ -136,6 +153,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                     failed = res
                     break
         except (KeyboardInterrupt, Aborted) as e:
+            aborted = True
             recorded = {st["index"] for st in record.data["steps"]}
             if results and results[-1].index not in recorded:
                 failed = results[-1]  # interrupted inside a step: that step is the ERROR
@@ -178,5 +196,6 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 if failed is None and len(results) < len(STEPS):
                     outcome = Outcome.ERROR
                 console_log = bytes(bench.console.log) if bench.console is not None else b""
-                record.finish(outcome, failed, console_log)
-    return RunResult(outcome, str(record.path), failed, results, supply_state, bench)
+                record.finish(outcome, failed, console_log, aborted=aborted)
+    return RunResult(outcome, str(record.path), failed, results, supply_state, bench, record.run_id, aborted,
+                     record.write_error)

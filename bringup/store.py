@@ -178,10 +178,10 @@ class RecordNotFinished(Exception):
 
 
 def run_uuid(record: dict) -> str:
-    """The record's run UUID; records written before runs carried one get a stable UUID made from
-    serial, start time and station, so importing them again matches the same row."""
-    if record.get("run_uuid"):
-        return str(uuid.UUID(str(record["run_uuid"])))
+    """The record's run UUID (``run_id``, record schema 2); records written before runs carried one
+    get a stable UUID made from serial, start time and station, so importing them again matches."""
+    if record.get("run_id"):
+        return str(uuid.UUID(str(record["run_id"])))
     key = f"{record.get('board_serial')}/{record.get('started')}/{record.get('station')}"
     return str(uuid.uuid5(_RECORD_NAMESPACE, key))
 

@@ -250,7 +250,7 @@ def render(summary: Summary, out: Path, source: str) -> str:
                              for r, c in s.runs]}
                    for s in summary.serials]
     top = summary.pareto[0][1] if summary.pareto else 1
-    return env.get_template("yield.html.j2").render(
+    return env.get_template("yield.html").render(
         s=summary, source=source, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         categories=(PASS, FAIL, ABORTED, STATION_ERROR),
         pareto=[{"name": k, "count": v, "width": round(100 * v / top, 1)} for k, v in summary.pareto],

@@ -1,15 +1,23 @@
 """P1 telegram framing and CRC-16/ARC, shared by the board firmware and the host simulation.
 
 Runs unchanged under CPython and MicroPython: no dataclasses, no typing, no f-strings, no
-bytes.hex(sep). A telegram runs from '/' to the CR LF after '!XXXX'; the CRC covers '/' through '!'.
+bytes.hex(sep). A telegram runs from '/' to the CR LF after '!' and its CRC (four hex digits; DSMR
+2.2/3 meters send none, a few meters fewer than four); the CRC covers '/' through '!'.
 """
 
-PROTOCOL_VERSION = 2  # 2: S1 port (@S, @F, S1 STATUS, S1 FRAMES); P1 lines unchanged
-FIRMWARE_VERSION = "1.1.0"
+PROTOCOL_VERSION = 3  # 3: verdict ok-nocrc, 1-4 digit CRCs, @T flag= and reason=, @H ok_nocrc=
+FIRMWARE_VERSION = "1.2.0"
 MAX_TELEGRAM = 4096  # bytes buffered per telegram; beyond -> overflow
-MAX_LINE = 1024  # P1 lines are up to 1024 characters (CR LF not counted); longer -> framing-error
+# A line may be as long as a telegram (a long text message in 0-0:96.13.0): the line check costs
+# no memory (a counter), so it can never drop a telegram the buffer could hold.
+MAX_LINE = MAX_TELEGRAM
 
-VERDICTS = ("ok", "crc-error", "truncated", "framing-error", "overflow")
+VERDICTS = ("ok", "ok-nocrc", "crc-error", "truncated", "framing-error", "overflow")
+# Why a frame was a framing-error (the @T line's reason=).
+LINE_TOO_LONG = "line-too-long"  # a line over MAX_LINE characters (CR LF not counted)
+BAD_CRC_FORMAT = "bad-crc-format"  # after '!': a non-hex byte, or a fifth digit, before CR
+NO_LF = "no-lf"  # the CR after the CRC is not followed by LF
+CRC_UNPADDED = "crc-unpadded"  # flag of an ok frame whose CRC had 1-3 digits (compared as if zero-padded)
 
 _SLASH = 0x2F
 _BANG = 0x21
@@ -19,9 +27,8 @@ _LF = 0x0A
 # Framer states.
 _OUTSIDE = 0  # between telegrams: bytes are garbage until '/'
 _BODY = 1  # header and data lines
-_DIGITS = 2  # after '!': four hex digits
-_EXPECT_CR = 3
-_EXPECT_LF = 4
+_DIGITS = 2  # after '!': up to four hex digits, then CR
+_EXPECT_LF = 3
 
 
 def _make_table():
@@ -53,7 +60,7 @@ def _is_hex(b):
 class Report:
     """The outcome of one frame: what arrived, what the CRC says, and the verdict."""
 
-    def __init__(self, seq, verdict, telegram, length, crc_sent, crc_calc, lowercase):
+    def __init__(self, seq, verdict, telegram, length, crc_sent, crc_calc, lowercase, flag=None, reason=None):
         self.seq = seq
         self.verdict = verdict
         self.telegram = telegram
@@ -61,10 +68,13 @@ class Report:
         self.crc_sent = crc_sent
         self.crc_calc = crc_calc
         self.lowercase = lowercase
+        self.flag = flag  # CRC_UNPADDED or None
+        self.reason = reason  # why a framing-error, else None
 
     def __repr__(self):
-        return "Report(seq=%d, verdict=%r, length=%d, crc_sent=%r, crc_calc=0x%04X, lowercase=%r)" % (
-            self.seq, self.verdict, self.length, self.crc_sent, self.crc_calc, self.lowercase)
+        return ("Report(seq=%d, verdict=%r, length=%d, crc_sent=%r, crc_calc=0x%04X, lowercase=%r, flag=%r, "
+                "reason=%r)") % (self.seq, self.verdict, self.length, self.crc_sent, self.crc_calc, self.lowercase,
+                                 self.flag, self.reason)
 
 
 class Framer:
@@ -83,7 +93,7 @@ class Framer:
         self._mv = memoryview(self._buf)
         self._digits = bytearray(4)
         self.counters = {
-            "telegrams": 0, "ok": 0, "crc_error": 0, "truncated": 0,
+            "telegrams": 0, "ok": 0, "ok_nocrc": 0, "crc_error": 0, "truncated": 0,
             "framing_error": 0, "overflow": 0, "garbage_bytes": 0,
         }
         self._state = _OUTSIDE
@@ -101,6 +111,7 @@ class Framer:
         self._bang = -1  # buffer index just after '!' (CRC ends there), -1 before '!'
         self._line = 0  # characters in the current line, CR and LF not counted
         self._ndigits = 0
+        self._crc_closed = False  # the digits ended (CR, or a fourth digit): crc_sent is known
         self._overflowed = False
 
     def _put(self, b):
@@ -116,16 +127,22 @@ class Framer:
         self._pos += 1
         self._length += 1
 
-    def _finish(self, verdict):
+    def _finish(self, verdict, reason=None):
+        """Report the frame. verdict None: it ended in CR LF after '!' and the CRC decides."""
         end = self._pos if self._bang < 0 else self._bang
         crc_calc = crc16_arc(self._mv[:end], self._crc)
         crc_sent = None
         lowercase = False
-        if self._ndigits == 4:
-            crc_sent = "".join([chr(d) for d in self._digits])
+        flag = None
+        if self._crc_closed and self._ndigits:
+            crc_sent = "".join([chr(d) for d in self._digits[:self._ndigits]])
             lowercase = crc_sent != crc_sent.upper()
             if verdict is None:
                 verdict = "ok" if int(crc_sent, 16) == crc_calc else "crc-error"
+                if verdict == "ok" and self._ndigits < 4:
+                    flag = CRC_UNPADDED
+        elif verdict is None:  # '!' CR LF: a DSMR 2.2/3 meter sends no CRC
+            verdict = "ok-nocrc"
         if self._overflowed:
             verdict = "overflow"
             telegram = b""
@@ -134,7 +151,8 @@ class Framer:
         c = self.counters
         c["telegrams"] += 1
         c[verdict.replace("-", "_")] += 1
-        report = Report(c["telegrams"], verdict, telegram, self._length, crc_sent, crc_calc, lowercase)
+        report = Report(c["telegrams"], verdict, telegram, self._length, crc_sent, crc_calc, lowercase, flag,
+                        reason if verdict == "framing-error" else None)
         self._state = _OUTSIDE
         self._start()
         return report
@@ -169,22 +187,21 @@ class Framer:
                 elif b != _CR:
                     self._line += 1
                     if self._line > MAX_LINE:
-                        reports.append(self._finish("framing-error"))
+                        reports.append(self._finish("framing-error", LINE_TOO_LONG))
             elif state == _DIGITS:
-                if _is_hex(b):
+                if b == _CR:
+                    self._crc_closed = True
+                    self._state = _EXPECT_LF
+                elif _is_hex(b) and self._ndigits < 4:
                     self._digits[self._ndigits] = b
                     self._ndigits += 1
-                    if self._ndigits == 4:
-                        self._state = _EXPECT_CR
+                    self._crc_closed = self._ndigits == 4
                 else:
-                    reports.append(self._finish("framing-error"))
-            elif state == _EXPECT_CR:
-                if b == _CR:
-                    self._state = _EXPECT_LF
-                else:
-                    reports.append(self._finish("framing-error"))
-            else:  # _EXPECT_LF
-                reports.append(self._finish(None if b == _LF else "framing-error"))
+                    reports.append(self._finish("framing-error", BAD_CRC_FORMAT))
+            elif b == _LF:  # _EXPECT_LF
+                reports.append(self._finish(None))
+            else:
+                reports.append(self._finish("framing-error", NO_LF))
         return reports
 
     def idle(self):
@@ -202,17 +219,18 @@ def status_line(report):
         case = "lower"
     else:
         case = "upper"
-    return "@T seq=%d len=%d crc_sent=%s crc_calc=%04X verdict=%s case=%s" % (
-        report.seq, report.length, report.crc_sent or "-", report.crc_calc, report.verdict, case)
+    return "@T seq=%d len=%d crc_sent=%s crc_calc=%04X verdict=%s case=%s flag=%s reason=%s" % (
+        report.seq, report.length, report.crc_sent or "-", report.crc_calc, report.verdict, case,
+        report.flag or "-", report.reason or "-")
 
 
 def heartbeat_line(framer, uptime_ms, uart_errors=0):
     """The '@H' line: firmware and protocol version plus all counters (no line end)."""
     c = framer.counters
     return ("@H fw=%s proto=%d uptime_ms=%d telegrams=%d ok=%d crc_errors=%d truncated=%d "
-            "framing=%d overflow=%d garbage=%d uart_errors=%d") % (
+            "framing=%d overflow=%d garbage=%d uart_errors=%d ok_nocrc=%d") % (
         FIRMWARE_VERSION, PROTOCOL_VERSION, uptime_ms, c["telegrams"], c["ok"], c["crc_error"],
-        c["truncated"], c["framing_error"], c["overflow"], c["garbage_bytes"], uart_errors)
+        c["truncated"], c["framing_error"], c["overflow"], c["garbage_bytes"], uart_errors, c["ok_nocrc"])
 
 
 def console_bytes(report):

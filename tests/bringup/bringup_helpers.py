@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_TELEGRAMS = REPO.parent / "shared" / "telegrams"
+TELEGRAM_DATA = REPO / "tests" / "data" / "telegrams"  # real telegrams (SOURCES.md there)
 
 
 def fast_station_dict(**overrides) -> dict:

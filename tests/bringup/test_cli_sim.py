@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from bringup_helpers import REPO, SHARED_TELEGRAMS, last_line, load_record, run_cli
+from bringup_helpers import REPO, TELEGRAM_DATA, last_line, load_record, run_cli
 
 STEP_NAMES = ["self_check", "power", "rails", "loopback", "negatives", "throughput", "s1"]
 
@@ -31,7 +31,7 @@ def test_full_sim_station_passes(tmp_path):
     assert rec["outcome"] == "PASS" and rec["supply_output_after"] == "OFF"
     assert [s["name"] for s in rec["steps"]] == STEP_NAMES
     assert all(s["outcome"] == "PASS" for s in rec["steps"]), rec["steps"]
-    assert rec["firmware"] == "1.1.0"
+    assert rec["firmware"] == "1.2.0"
     for i in range(1, 8):
         assert f"[{i}/7]" in out
     stem = Path(path).with_suffix("")
@@ -40,7 +40,7 @@ def test_full_sim_station_passes(tmp_path):
     suite = ET.parse(stem.with_suffix(".junit.xml")).getroot()
     assert suite.get("tests") == "7" and suite.get("failures") == "0" and suite.get("errors") == "0"
     log = stem.with_suffix(".console.log").read_bytes()
-    assert b"@H fw=1.1.0 proto=2" in log and b"\r\n@S frames=1997 fcs_errors=2 seq_gaps=3 skipped=17 " in log
+    assert b"@H fw=1.2.0 proto=3" in log and b"\r\n@S frames=1997 fcs_errors=2 seq_gaps=3 skipped=17 " in log
     thr = {m["name"]: m for m in rec["steps"][5]["measurements"]}
     assert thr["ratio to line rate"]["low"] == 0.97 and thr["throughput"]["unit"] == "bytes/s"
 
@@ -51,8 +51,8 @@ def test_every_step_measures_with_limits(tmp_path, fast_station):
     rec = load_record(last_line(out))
     by_step = {s["name"]: {m["name"]: m for m in s["measurements"]} for s in rec["steps"]}
     # 1 self-check
-    assert by_step["self_check"]["firmware version"]["value"] == "1.1.0"
-    assert by_step["self_check"]["console protocol"]["value"] == "2"
+    assert by_step["self_check"]["firmware version"]["value"] == "1.2.0"
+    assert by_step["self_check"]["console protocol"]["value"] == "3"
     assert by_step["self_check"]["supply identifies"]["note"].startswith("P1READER-SIM,PSU")
     # 2 power: limit no higher than the trip point, realistic currents
     p = by_step["power"]
@@ -102,12 +102,12 @@ def test_station_without_s1_skips_the_s1_step_and_passes(tmp_path, fast_station)
 
 
 def test_shared_telegrams_go_through_loopback(tmp_path, fast_station):
-    st = fast_station(loopback={"include_shared": [str(SHARED_TELEGRAMS)], "slow_count": 0})
+    st = fast_station(loopback={"include_shared": [str(TELEGRAM_DATA)], "slow_count": 0})
     rc, out, _ = run_cli(["run", "--station", str(st), "--board-serial", "B2", "--records", str(tmp_path)])
     assert rc == 0, out
     rec = load_record(last_line(out))
     lb = {m["name"]: m for m in rec["steps"][3]["measurements"]}
-    n = 3 + len(list(SHARED_TELEGRAMS.glob("*.txt")))
+    n = 3 + len(list(TELEGRAM_DATA.glob("*.txt")))
     assert lb["line rate: echo byte-identical"]["value"] == n
     assert lb["line rate: board CRC verdict ok"]["value"] == n  # includes the lower-case-CRC one
     assert lb["line rate: dsmr_parser fields match"]["value"] == n
@@ -142,29 +142,51 @@ def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
     assert outcomes[index - 1] == "FAIL" and outcomes[index:] == ["SKIPPED"] * (7 - index)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig):
-    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+def _start_and_interrupt(tmp_path, station, serial, signals):
+    """Start a run, send `signals` (one after the other) once step 4 has begun; return (rc, stdout)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "I1",
-                          "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(station), "--board-serial",
+                          serial, "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     lines = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = p.stdout.readline()
         lines.append(line)
-        if "[4/7] Telegram loopback …" in line:
+        if "[4/7] Telegram loopback …" in line or not line:
             break
     time.sleep(0.5)
-    p.send_signal(sig)
-    out, _ = p.communicate(timeout=30)
-    out = "".join(lines) + out
-    assert p.returncode == 1, out
+    for sig in signals:
+        p.send_signal(sig)
+        time.sleep(0.05)
+    out, _ = p.communicate(timeout=60)
+    return p.returncode, "".join(lines) + out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_turns_supply_off_and_keeps_record(tmp_path, fast_station, sig):
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    rc, out = _start_and_interrupt(tmp_path, st, "I1", [sig])
+    assert rc == 1, out
     final = last_line(out)
-    assert final.startswith("FAIL I1 ") and "step 4 loopback" in final and "aborted" in final
+    assert final.startswith("ABORTED I1 ") and "step 4 loopback" in final and "aborted" in final
+    assert "supply output after the run: OFF" in out
     rec = load_record(final)
-    assert rec["supply_output_after"] == "OFF"
+    assert rec["outcome"] == "ABORTED" and rec["supply_output_after"] == "OFF"
     assert [s["outcome"] for s in rec["steps"]][:4] == ["PASS", "PASS", "PASS", "ERROR"]
+    assert Path(final.split()[2]).with_suffix(".html").exists()
+
+
+def test_second_ctrl_c_and_sigterm_still_exit_1(tmp_path, fast_station):
+    """Ctrl-C twice then SIGTERM (an impatient operator): the first aborts, the others are ignored;
+    the teardown completes and the exit status is the documented 1, not 130."""
+    st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
+    rc, out = _start_and_interrupt(tmp_path, st, "I2", [signal.SIGINT, signal.SIGINT, signal.SIGTERM])
+    assert rc == 1, out
+    assert "Traceback" not in out
+    final = last_line(out)
+    assert final.startswith("ABORTED I2 ")
+    rec = load_record(final)
+    assert rec["outcome"] == "ABORTED" and rec["supply_output_after"] == "OFF"
 
 
 def test_record_is_written_after_every_step(tmp_path, fast_station):

@@ -85,12 +85,11 @@ def test_run_rows_carry_identity_and_provenance(batch, filled):
 
 def test_run_uuid_is_taken_from_the_record_and_stable_without_one(batch):
     rec = json.loads(batch.files[0].read_text())
-    rec.pop("run_uuid", None)
-    fallback = store.run_uuid(rec)
-    assert fallback == store.run_uuid(dict(rec)) and len(fallback) == 36
-    assert store.run_uuid({**rec, "started": "2026-01-01T00:00:00Z"}) != fallback
-    given = "0b5e3a56-7c4e-4f7e-9a53-2f0c3f1f9c11"
-    assert store.run_uuid({**rec, "run_uuid": given}) == given
+    assert store.run_uuid(rec) == rec["run_id"]
+    old = {k: v for k, v in rec.items() if k != "run_id"}  # a record from before run ids
+    fallback = store.run_uuid(old)
+    assert fallback == store.run_uuid(dict(old)) and len(fallback) == 36 and fallback != rec["run_id"]
+    assert store.run_uuid({**old, "started": "2026-01-01T00:00:00Z"}) != fallback
 
 
 def test_unfinished_record_is_not_stored(tmp_path):

@@ -1,4 +1,4 @@
-"""Fixtures for the bring-up firmware tests: the shared telegrams and the micropython binary."""
+"""Fixtures for the bring-up firmware tests: the real telegrams (tests/data/telegrams) and the micropython binary."""
 
 import pathlib
 import shutil
@@ -8,11 +8,12 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO / "bringup" / "firmware"
-TELEGRAM_DIR = REPO.parent / "shared" / "telegrams"
+TELEGRAM_DIR = REPO / "tests" / "data" / "telegrams"  # Fluvius; other meters in other-meters/
+OTHER_METERS_DIR = TELEGRAM_DIR / "other-meters"
 
 
 def load_telegrams():
-    """{name: bytes} of the shared real telegrams, exactly as stored (CRLF line ends)."""
+    """{name: bytes} of the real Fluvius telegrams, exactly as stored (CRLF line ends)."""
     files = sorted(TELEGRAM_DIR.glob("*.txt"))
     return {f.name: f.read_bytes() for f in files}
 
@@ -20,9 +21,14 @@ def load_telegrams():
 @pytest.fixture(scope="session")
 def telegrams():
     found = load_telegrams()
-    if not found:
-        pytest.skip("no shared telegrams in %s" % TELEGRAM_DIR)
+    assert len(found) == 5, "the five Fluvius telegrams belong in %s" % TELEGRAM_DIR
     return found
+
+
+@pytest.fixture(scope="session")
+def other_meters():
+    """{name: bytes} of the real telegrams of other DSMR meters (NL, LU, SE, HU, no-CRC, unpadded CRC)."""
+    return {f.name: f.read_bytes() for f in sorted(OTHER_METERS_DIR.glob("*.txt"))}
 
 
 def find_micropython():

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
+
 from bringup.firmware import p1frame as pf
 from hwtools.s1 import decode_bytes
 from hwtools.s1.synth import SynthConfig, synth_stream
@@ -14,7 +16,6 @@ from hwtools.s1.synth import SynthConfig, synth_stream
 HERE = pathlib.Path(__file__).resolve().parent
 FIRMWARE_DIR = HERE.parents[1] / "bringup" / "firmware"
 MP_DIR = HERE / "mp"  # scripts that run under both interpreters (not collected: no test_ prefix)
-TELEGRAM_DIR = HERE.parents[2] / "shared" / "telegrams"
 
 
 def mp_env(*dirs):
@@ -39,11 +40,24 @@ def both(micropython, script, stdin, *args, extra_dirs=()):
     return mp, cpy
 
 
+OTHER_METERS = TELEGRAM_DIR / "other-meters"
+_Q3D = (OTHER_METERS / "dsmr_parser-esy5q3da1004_v304.txt").read_bytes()
+NOCRC = _Q3D[:_Q3D.index(b"!") + 3]  # DSMR 3: '!' CR LF (the meter's two lines after it left out)
+UNPADDED = (OTHER_METERS / "dsmr_parser-unpadded_crc.txt").read_bytes()  # a 3-digit CRC
+
+
+def long_line_telegram(chars):
+    """A valid telegram holding one text line of `chars` characters (CR LF not counted)."""
+    body = b"/X\r\n\r\n0-0:96.13.0(" + b"4" * (chars - 13) + b")\r\n!"
+    return body + b"%04X\r\n" % pf.crc16_arc(body)
+
+
 def mixed_stream(telegrams):
     t = list(telegrams.values())
-    long_line = b"/X\r\n0-0:96.13.0(" + b"4" * 1100 + b")\r\n!0000\r\n"
-    return (b"\xff\x00boot noise" + t[0] + t[1][:300] + t[2] + t[3].replace(b"(", b"[", 1) + long_line
-            + t[4][:-4] + b"zz\r\n" + t[0] + t[4] + t[1][:123])
+    return (b"\xff\x00boot noise" + t[0] + t[1][:300] + t[2] + t[3].replace(b"(", b"[", 1)
+            + long_line_telegram(3000) + t[4][:-4] + b"zz\r\n" + NOCRC + UNPADDED
+            + UNPADDED.replace(b"\r\n!", b"\r\n!12345", 1)[:-len(UNPADDED.split(b"!")[1])] + b"\r\n"
+            + t[0] + t[4] + t[1][:123])
 
 
 def test_framer_output_identical_under_micropython(micropython, telegrams):
@@ -52,14 +66,38 @@ def test_framer_output_identical_under_micropython(micropython, telegrams):
     assert mp == cpy
     status = [l for l in cpy.split(b"\r\n") if l.startswith(b"@T ")]
     verdicts = [l.split(b"verdict=")[1].split()[0].decode() for l in status]
-    assert verdicts == ["ok", "truncated", "ok", "crc-error", "framing-error", "framing-error", "ok", "ok",
-                        "truncated"]
+    assert verdicts == ["ok", "truncated", "ok", "crc-error", "ok", "framing-error", "ok-nocrc", "ok",
+                        "framing-error", "ok", "ok", "truncated"]
+    assert status[4].endswith(b" flag=- reason=-")  # a 3000-character line is fine
+    assert status[5].endswith(b" flag=- reason=bad-crc-format")  # "!C4zz"
+    assert status[6].endswith(b"crc_sent=- crc_calc=%04X verdict=ok-nocrc case=- flag=- reason=-"
+                              % pf.crc16_arc(NOCRC[:-2]))  # CRC over '/'..'!' still shown
+    assert status[7].endswith(b" verdict=ok case=upper flag=crc-unpadded reason=-")
+    assert status[8].endswith(b"crc_sent=1234 crc_calc=0B9F verdict=framing-error case=upper flag=- reason=bad-crc-format")
     t = list(telegrams.values())
-    for ok in (t[0], t[2], t[4]):
+    for ok in (t[0], t[2], t[4], NOCRC, UNPADDED, long_line_telegram(3000)):
         assert ok + b"@T " in cpy  # ok telegrams are echoed verbatim
-    # Garbage: the noise, the rest of the long line after its 1025th character, "z\r\n" after "!C4z".
-    garbage = len(b"\xff\x00boot noise") + (1100 - 1013 + len(b")\r\n!0000\r\n")) + 3
-    assert cpy.endswith(b"garbage=%d uart_errors=5\r\n" % garbage)
+    # Garbage: the noise, "z\r\n" after "!C4z", "\r\n" after the fifth CRC digit.
+    garbage = len(b"\xff\x00boot noise") + 3 + 2
+    assert cpy.endswith(b"garbage=%d uart_errors=5 ok_nocrc=1\r\n" % garbage)
+
+
+def test_line_too_long_identical_under_micropython(micropython):
+    """With a buffer larger than MAX_LINE the line check itself is reached (same output in both)."""
+    stream = long_line_telegram(pf.MAX_LINE) + long_line_telegram(pf.MAX_LINE + 1)
+    mp, cpy = both(micropython, "frame_stream.py", stream, str(2 * pf.MAX_LINE))
+    assert mp == cpy
+    status = [l for l in cpy.split(b"\r\n") if l.startswith(b"@T ")]
+    assert [l.split(b" verdict=")[1] for l in status] == [b"ok case=upper flag=- reason=-",
+                                                          b"framing-error case=- flag=- reason=line-too-long"]
+
+
+def test_firmware_buffers_fit_the_d32_heap(micropython):
+    """What the firmware allocates at start (P1 framer, S1 counter, console), measured by MicroPython's
+    own gc: far below the ~100 KB a D32 (ESP32, no PSRAM) has free under MicroPython after boot."""
+    out = run([micropython, str(MP_DIR / "heap_use.py")], b"", mp_env(FIRMWARE_DIR, MP_DIR))
+    used = int(out.split()[-1])
+    assert pf.MAX_TELEGRAM <= used < 16 * 1024, used
 
 
 def test_overflow_identical_under_micropython(micropython, telegrams):
@@ -67,7 +105,7 @@ def test_overflow_identical_under_micropython(micropython, telegrams):
     assert [len(t) for t in telegrams.values()] == [562, 660, 938, 1059, 1100]
     mp, cpy = both(micropython, "frame_stream.py", stream, "600")
     assert mp == cpy
-    assert cpy.count(b"verdict=overflow") == 4 and cpy.count(b"verdict=ok") == 1
+    assert cpy.count(b"verdict=overflow") == 4 and cpy.count(b"verdict=ok ") == 1
 
 
 def test_console_identical_under_micropython(micropython):
@@ -84,17 +122,17 @@ def test_board_identical_under_micropython(micropython, telegrams):
     mp, cpy = both(micropython, "board_script.py", stream)
     assert mp == cpy
     lines = cpy.split(b"\r\n")
-    assert lines[0].startswith(b"@H fw=%s proto=2 uptime_ms=0 " % pf.FIRMWARE_VERSION.encode())
+    assert lines[0].startswith(b"@H fw=%s proto=3 uptime_ms=0 " % pf.FIRMWARE_VERSION.encode())
     for t in telegrams.values():
         assert t + b"@T " in cpy
-    assert b"@R VERSION fw=1.1.0 proto=2" in lines and b"@R DRQ 1" in lines and b"@R DRQ 0" in lines
+    assert b"@R VERSION fw=1.2.0 proto=3" in lines and b"@R DRQ 1" in lines and b"@R DRQ 0" in lines
     assert b"@R ERR unknown-command bogus" in lines
     # The cut-off last telegram is reported after 200 ms of silence, not before.
     assert cpy.count(b"verdict=truncated") == 1 and cpy.count(b"verdict=ok") == 5
     # 400 passes of 10 ms: a heartbeat at boot, at every second, and one for STATUS.
     heartbeats = [l for l in lines if l.startswith(b"@H ")]
     assert len(heartbeats) == 1 + 4 + 1
-    assert heartbeats[-1].startswith(b"@H fw=1.1.0 proto=2 uptime_ms=4000 telegrams=6 ok=5 ")
+    assert heartbeats[-1].startswith(b"@H fw=1.2.0 proto=3 uptime_ms=4000 telegrams=6 ok=5 ")
     assert cpy.endswith(b"pin=0,1,0\n")
 
 
@@ -102,9 +140,9 @@ def test_main_runs_under_micropython_with_fake_machine(micropython, telegrams):
     name, data = next(iter(telegrams.items()))
     out = run([micropython, str(MP_DIR / "run_main.py"), str(TELEGRAM_DIR / name), "20"],
               b"VERSION\n", mp_env(FIRMWARE_DIR, MP_DIR / "fake", MP_DIR))
-    assert out.startswith(b"@H fw=1.1.0 proto=2 ")
+    assert out.startswith(b"@H fw=1.2.0 proto=3 ")
     assert data + b"@T seq=1 len=%d " % len(data) in out
-    assert b"\r\n@R VERSION fw=1.1.0 proto=2\r\n" in out
+    assert b"\r\n@R VERSION fw=1.2.0 proto=3\r\n" in out
     created = out.split(b"CREATED ")[1]
     assert b"('Pin', 12, 3, 0)" in created
     assert (b"('UART', 2, [('baudrate', 115200), ('bits', 8), ('parity', None), ('rx', 16), "
@@ -140,7 +178,7 @@ def test_board_with_s1_identical_under_micropython(micropython):
     mp, cpy = both(micropython, "board_s1_script.py", stream)
     assert mp == cpy
     lines = cpy.split(b"\r\n")
-    assert lines[0].startswith(b"@H fw=1.1.0 proto=2 ")
+    assert lines[0].startswith(b"@H fw=1.2.0 proto=3 ")
     assert lines[1] == b"@S frames=0 fcs_errors=0 seq_gaps=0 skipped=0 bytes=0 uart_errors=0"
     # S1 STATUS at 60 ms answers at once, mid-stream (2000 bytes a 10 ms pass).
     assert lines[2] == b"@S frames=220 fcs_errors=1 seq_gaps=2 skipped=13 bytes=10000 uart_errors=0"
@@ -148,7 +186,7 @@ def test_board_with_s1_identical_under_micropython(micropython):
     assert [bytes.fromhex(l[3:].decode()) for l in lines[i - 3:i]] == [
         stream[k:k + 45] for k in range(len(stream) - 20 - 3 * 45, len(stream) - 20, 45)]
     assert lines[i + 1:i + 4] == [b"@R S1 FRAMES 0", b"@R ERR unknown-command S1 FRAMES x",
-                                  b"@R VERSION fw=1.1.0 proto=2"]
+                                  b"@R VERSION fw=1.2.0 proto=3"]
     # Every heartbeat is followed by an @S line; after 100 ms of silence the cut-off frame is skipped.
     beats = [j for j, l in enumerate(lines) if l.startswith(b"@H ")]
     assert len(beats) == 3 and all(lines[j + 1].startswith(b"@S ") for j in beats)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bringup.firmware import p1frame as pf
+TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
 
 ARC = crcmod.predefined.mkCrcFun("crc-16")  # crcmod's 'crc-16' is CRC-16/ARC
 
@@ -113,27 +114,86 @@ def test_lowercase_crc_is_ok_but_flagged():
     assert lower[-6:-2] != lower[-6:-2].upper()  # the test needs a hex letter in the CRC
     (report,) = pf.Framer().feed(lower)
     assert report.verdict == "ok" and report.lowercase
-    assert pf.status_line(report).endswith(" verdict=ok case=lower")
+    assert pf.status_line(report).endswith(" verdict=ok case=lower flag=- reason=-")
 
 
-def test_non_hex_crc_and_missing_crlf_are_framing_errors():
+def test_non_hex_crc_and_missing_crlf_are_framing_errors_with_a_reason():
     framer = pf.Framer()
-    reports = framer.feed(SHORT[:-6] + b"12G4\r\n" + SHORT[:-2] + b"\n\n" + SHORT)
-    assert [r.verdict for r in reports] == ["framing-error", "framing-error", "ok"]
+    reports = framer.feed(SHORT[:-6] + b"12G4\r\n" + SHORT[:-2] + b"\n\n" + SHORT[:-2] + b"\r\r" + SHORT)
+    assert [(r.verdict, r.reason) for r in reports] == [
+        ("framing-error", "bad-crc-format"), ("framing-error", "bad-crc-format"), ("framing-error", "no-lf"),
+        ("ok", None)]
     assert reports[0].telegram == SHORT[:-6] + b"12G"
-    assert reports[0].crc_sent is None
-    assert reports[1].crc_sent == SHORT[-6:-2].decode()
+    assert reports[0].crc_sent is None  # the digits never ended
+    assert reports[1].crc_sent == reports[2].crc_sent == SHORT[-6:-2].decode()
 
 
-def test_line_of_1024_chars_is_ok_1025_is_framing_error():
-    ok = make_telegram([b"0-0:96.13.0(" + b"4" * 1011 + b")"])
-    assert max(len(l) for l in ok.split(b"\r\n")) == pf.MAX_LINE == 1024
-    too_long = make_telegram([b"0-0:96.13.0(" + b"4" * 1012 + b")"])
+def test_no_crc_is_ok_nocrc():
+    """DSMR 2.2/3 meters end a telegram with '!' CR LF: a verdict of its own, no CRC compared."""
+    body = SHORT[:-6]
     framer = pf.Framer()
-    reports = framer.feed(ok + too_long + SHORT)
-    assert [r.verdict for r in reports] == ["ok", "framing-error", "ok"]
-    # The error is reported at the 1025th character; the rest of that frame is garbage.
-    assert reports[1].telegram.endswith(b"4" * 1012 + b")")
+    (r,) = framer.feed(body + b"\r\n")
+    assert (r.verdict, r.crc_sent, r.flag, r.reason, r.telegram) == ("ok-nocrc", None, None, None, body + b"\r\n")
+    assert r.crc_calc == ARC(body)
+    assert pf.status_line(r).endswith(" crc_sent=- crc_calc=%04X verdict=ok-nocrc case=- flag=- reason=-" % ARC(body))
+    assert framer.counters["ok_nocrc"] == 1 and framer.counters["ok"] == 0
+
+
+@pytest.mark.parametrize("digits", [1, 2, 3])
+def test_unpadded_crc_compared_as_if_zero_padded(digits):
+    """A CRC sent with fewer than four digits (one real meter drops leading zeros): a match is ok,
+    flagged crc-unpadded; a mismatch is crc-error."""
+    for n in range(3000):  # find a body whose CRC needs exactly `digits` digits
+        body = make_telegram([b"1-0:1.8.1(%010.3f*kWh)" % (n / 7)])[:-6]
+        crc = ARC(body)
+        if len("%X" % crc) == digits:
+            break
+    sent = (b"%X" % crc)
+    (ok,) = pf.Framer().feed(body + sent + b"\r\n")
+    assert (ok.verdict, ok.flag, ok.crc_sent, ok.crc_calc) == ("ok", "crc-unpadded", sent.decode(), crc)
+    assert pf.status_line(ok).endswith(" verdict=ok case=upper flag=crc-unpadded reason=-")
+    wrong = b"%X" % ((crc + 1) % (16 ** digits) or 1)
+    (bad,) = pf.Framer().feed(body + wrong + b"\r\n")
+    assert (bad.verdict, bad.flag) == ("crc-error", None)
+    (padded,) = pf.Framer().feed(body + b"%04X\r\n" % crc)
+    assert (padded.verdict, padded.flag) == ("ok", None)
+
+
+def test_five_crc_digits_are_a_bad_crc_format():
+    (r,) = pf.Framer().feed(SHORT[:-2] + b"0\r\n")
+    assert (r.verdict, r.reason) == ("framing-error", "bad-crc-format")
+
+
+def test_real_meters_of_other_flavours(other_meters):
+    """Every real telegram of other meters gets the verdict its SOURCES note gives it."""
+    want = {"dsmr_parser-esy5q3da1004_v304.txt": ("ok-nocrc", None),
+            "arduino-dsmr-dsmr-nocrc-kamstrup-4mbus-rawnocrc.txt": ("ok-nocrc", None),
+            "dsmr_parser-unpadded_crc.txt": ("ok", "crc-unpadded")}
+    assert len(other_meters) == 14
+    for name, data in other_meters.items():
+        framer = pf.Framer()
+        reports = framer.feed(data) + framer.idle()
+        if name == "dsmr-reader-error-TestDataloggerError.txt":  # a capture that starts mid-telegram
+            assert framer.counters["garbage_bytes"] == data.index(b"/")
+        assert [(r.verdict, r.flag) for r in reports] == [want.get(name, ("ok", None))], name
+        start = data.index(b"/")
+        assert reports[0].telegram == data[start:data.index(b"\r\n", data.index(b"!", start)) + 2], name
+
+
+def test_line_as_long_as_the_telegram_limit():
+    """A line may be as long as a telegram (MAX_LINE = MAX_TELEGRAM): a 4000-character text message
+    is ok; with a buffer larger than that, one character more is a framing-error (line-too-long)."""
+    assert pf.MAX_LINE == pf.MAX_TELEGRAM == 4096
+    long_ok = make_telegram([b"0-0:96.13.0(" + b"4" * 3987 + b")"])
+    assert max(len(l) for l in long_ok.split(b"\r\n")) == 4000 and len(long_ok) <= pf.MAX_TELEGRAM
+    assert [r.verdict for r in pf.Framer().feed(long_ok)] == ["ok"]
+    at_limit = make_telegram([b"0-0:96.13.0(" + b"4" * (pf.MAX_LINE - 13) + b")"])
+    too_long = make_telegram([b"0-0:96.13.0(" + b"4" * (pf.MAX_LINE - 12) + b")"])
+    framer = pf.Framer(max_telegram=2 * pf.MAX_LINE)
+    reports = framer.feed(at_limit + too_long + SHORT)
+    assert [(r.verdict, r.reason) for r in reports] == [("ok", None), ("framing-error", "line-too-long"), ("ok", None)]
+    # The error is reported at the offending character; the rest of that frame is garbage.
+    assert reports[1].telegram.endswith(b"4" * (pf.MAX_LINE - 12) + b")")
     assert framer.counters["garbage_bytes"] == len(too_long) - reports[1].length
 
 
@@ -192,13 +252,13 @@ def test_status_and_heartbeat_lines_exact():
     framer.feed(b"zz/abc")
     (trunc,) = framer.idle()
     crc = SHORT[-6:-2].decode()
-    assert pf.status_line(ok) == "@T seq=1 len=%d crc_sent=%s crc_calc=%s verdict=ok case=upper" % (
+    assert pf.status_line(ok) == "@T seq=1 len=%d crc_sent=%s crc_calc=%s verdict=ok case=upper flag=- reason=-" % (
         len(SHORT), crc, crc)
-    assert pf.status_line(trunc) == "@T seq=2 len=4 crc_sent=- crc_calc=%04X verdict=truncated case=-" % (
-        ARC(b"/abc"))
+    assert pf.status_line(trunc) == ("@T seq=2 len=4 crc_sent=- crc_calc=%04X verdict=truncated case=- flag=- "
+                                     "reason=-" % ARC(b"/abc"))
     assert pf.heartbeat_line(framer, 42, 3) == (
-        "@H fw=1.1.0 proto=2 uptime_ms=42 telegrams=2 ok=1 crc_errors=0 truncated=1 framing=0 "
-        "overflow=0 garbage=2 uart_errors=3")
+        "@H fw=1.2.0 proto=3 uptime_ms=42 telegrams=2 ok=1 crc_errors=0 truncated=1 framing=0 "
+        "overflow=0 garbage=2 uart_errors=3 ok_nocrc=0")
 
 
 def test_console_bytes_keep_status_line_at_line_start():
@@ -207,14 +267,15 @@ def test_console_bytes_keep_status_line_at_line_start():
     over, trunc, ok = [pf.console_bytes(r) for r in reports]
     assert over.startswith(b"@T ") and b"verdict=overflow" in over  # nothing echoed
     assert trunc.startswith(b"/abc\r\n@T ")  # CR LF added after a partial echo
-    assert ok.startswith(SHORT + b"@T ") and ok.endswith(b"case=upper\r\n")
+    assert ok.startswith(SHORT + b"@T ") and ok.endswith(b"case=upper flag=- reason=-\r\n")
 
 
 # --- memory --------------------------------------------------------------------------------------
 
 def test_memory_does_not_grow_over_10000_telegrams():
     cycle = [SHORT, SHORT[:-6] + b"0000\r\n", SHORT[:30], b"junk", SHORT[:-6] + b"XYZ",
-             make_telegram([b"9" * 300])]  # ok, crc-error, truncated, garbage, framing, overflow
+             make_telegram([b"9" * 300]), SHORT[:-6] + b"\r\n"]
+    # ok, crc-error, truncated, garbage, framing, overflow, ok-nocrc
     framer = pf.Framer(max_telegram=200)
     verdicts = set()
 
@@ -228,11 +289,11 @@ def test_memory_does_not_grow_over_10000_telegrams():
     tracemalloc.start()
     try:
         before = tracemalloc.take_snapshot()
-        run(2000)  # 5 reports a cycle -> 10,000 reports
+        run(2000)  # 6 reports a cycle -> 12,000 reports
         after = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    assert framer.counters["telegrams"] == 2200 * 5
+    assert framer.counters["telegrams"] == 2200 * 6
     assert verdicts == set(pf.VERDICTS)
     growth = sum(s.size_diff for s in after.compare_to(before, "filename")
                  if s.traceback[0].filename.endswith("p1frame.py"))
@@ -241,14 +302,16 @@ def test_memory_does_not_grow_over_10000_telegrams():
 
 # --- fuzz ----------------------------------------------------------------------------------------
 
-FRAME_RE = re.compile(rb"/[^!]*!([0-9A-Fa-f]{4})\r\n")
+FRAME_RE = re.compile(rb"/[^!]*!([0-9A-Fa-f]{0,4})\r\n")
+GOOD = ("ok", "ok-nocrc")
 
 
 def reference_ok_frames(stream, max_telegram=pf.MAX_TELEGRAM):
     """Independent oracle: the frames a correct framer must call ok, found with a regex.
 
-    Every '/' starts a candidate that runs to the next '/'; it is ok when it starts with a complete
-    '/...!XXXX CR LF', fits the buffer, has no line over MAX_LINE and its CRC (crcmod) matches.
+    Every '/' starts a candidate that runs to the next '/'; it is good when it starts with a complete
+    '/...!XXXX CR LF', fits the buffer, has no line over MAX_LINE and its CRC (crcmod) matches,
+    compared as a number (1-3 digits: unpadded); '/...! CR LF' (no CRC) is good too.
     """
     found = []
     starts = [m.start() for m in re.finditer(rb"/", stream)] + [len(stream)]
@@ -260,7 +323,7 @@ def reference_ok_frames(stream, max_telegram=pf.MAX_TELEGRAM):
         data = frame[:frame.index(b"!")]
         if (len(frame) <= max_telegram
                 and all(len(l.replace(b"\r", b"")) <= pf.MAX_LINE for l in data.split(b"\n"))
-                and int(m.group(1), 16) == ARC(frame[:-6])):
+                and (not m.group(1) or int(m.group(1), 16) == ARC(data + b"!"))):
             found.append(frame)
     return found
 
@@ -290,9 +353,13 @@ def corrupted_stream(draw, pool):
 
 
 def _pool():
-    # Module-level (hypothesis strategies are built at import), so read the shared files directly.
-    shared = pathlib.Path(__file__).resolve().parents[3] / "shared" / "telegrams"
-    real = [f.read_bytes() for f in sorted(shared.glob("*.txt"))]
+    # Module-level (hypothesis strategies are built at import), so read the files directly.
+    real = [f.read_bytes() for f in sorted(TELEGRAM_DIR.glob("*.txt"))]
+    assert len(real) == 5
+    # other meters: no CRC (DSMR 3), an unpadded 3-digit CRC, a DSMR 5 one
+    for name in ("dsmr_parser-esy5q3da1004_v304.txt", "dsmr_parser-unpadded_crc.txt", "dsmr_parser-v5_eon_hu.txt"):
+        data = (TELEGRAM_DIR / "other-meters" / name).read_bytes()
+        real.append(data[:data.index(b"!")] + data[data.index(b"!"):].split(b"\r\n")[0] + b"\r\n")
     return real + [SHORT, make_telegram([b"1-0:1.7.0(00.433*kW)"], lower=True)]
 
 
@@ -310,7 +377,9 @@ def test_fuzz_every_intact_telegram_ok_once_nothing_else(case, cuts):
         pos += n
     reports += framer.feed(stream[pos:]) + framer.idle()
 
-    ok = [r.telegram for r in reports if r.verdict == "ok"]
+    ok = [r.telegram for r in reports if r.verdict in GOOD]
+    assert all((r.flag == "crc-unpadded") == (r.verdict == "ok" and len(r.crc_sent) < 4) for r in reports)
+    assert all((r.reason is not None) == (r.verdict == "framing-error") for r in reports)
     assert ok == reference_ok_frames(stream)
     remaining = list(ok)  # every intact telegram appears among the ok ones, in order
     for t in intact:
@@ -320,5 +389,5 @@ def test_fuzz_every_intact_telegram_ok_once_nothing_else(case, cuts):
     c = framer.counters
     assert sum(r.length for r in reports) + c["garbage_bytes"] == len(stream)
     assert c["telegrams"] == len(reports) == sum(c[k] for k in
-                                                 ("ok", "crc_error", "truncated", "framing_error", "overflow"))
+                                                 ("ok", "ok_nocrc", "crc_error", "truncated", "framing_error", "overflow"))
     assert [r.seq for r in reports] == list(range(1, len(reports) + 1))

@@ -11,7 +11,7 @@ from bringup.firmware import s1frame as sf
 from hwtools.s1 import crc16_x25, decode_bytes
 from hwtools.s1.synth import SynthConfig, synth_frames, synth_stream
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference" / "s1-example-frame.hex"
+EXAMPLE = pathlib.Path(__file__).resolve().parent / "data" / "s1-example-frame.hex"
 
 STREAMS = {
     "clean": SynthConfig(frames=600, seed=1),
