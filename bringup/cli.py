@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except (station.StationError, RecordError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    db = cli_batch.open_store(a.db or cli_batch.default_url(a.records))  # refuse before a board is powered
-    if db is None:
+    go_on, db = cli_batch.open_store_for_run(a.db or cli_batch.default_url(a.records))
+    if not go_on:
         return EXIT_USAGE
 
     print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source})"

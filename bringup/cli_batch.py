@@ -60,6 +60,23 @@ def open_store(url: str):
     return None
 
 
+def open_store_for_run(url: str):
+    """Before a run: (go on?, engine). A wrong URL stops the run before anything is powered; a
+    database that cannot be reached now only warns — the record is the first thing written and can be
+    imported later."""
+    from .store import StoreError, connect
+
+    try:
+        return True, connect(url)
+    except StoreError as e:
+        if e.bad_url:
+            print(f"database error: {e}", file=sys.stderr)
+            return False, None
+        print(f"WARNING: {e} — the run goes on and its record is kept; load it later with "
+              f"`p1reader-bringup import RECORDS_DIR --db URL`", flush=True)
+        return True, None
+
+
 def store_run(engine, record_path: str) -> bool:
     """After a run: its record into the store. A failure loses nothing (the record is on disk) and
     says how to load it later."""
@@ -67,6 +84,8 @@ def store_run(engine, record_path: str) -> bool:
 
     from .store import display_url, save_file
 
+    if engine is None:
+        return False
     try:
         save_file(engine, record_path)
         print(f"results database: run stored ({display_url(str(engine.url))})", flush=True)
@@ -78,6 +97,20 @@ def store_run(engine, record_path: str) -> bool:
         return False
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """A report must not create an empty SQLite file where the user mistyped a path."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None  # connect() names the bad URL
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" and not Path(u.database).exists():
+        return u.database
+    return None
 
 
 def main(a) -> int:
@@ -111,6 +144,11 @@ def _report(a) -> int:
     from .store import display_url, load_runs
 
     url = a.db or default_url("records")
+    missing = _missing_sqlite_file(url)
+    if missing:
+        print(f"report error: no database at {missing} (give --db, or run `import RECORDS_DIR` first)",
+              file=sys.stderr)
+        return EXIT_USAGE
     engine = open_store(url)
     if engine is None:
         return EXIT_USAGE

@@ -81,7 +81,12 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 class StoreError(Exception):
-    """The database cannot be used (bad URL, unreachable server, newer schema); names the URL."""
+    """The database cannot be used (bad URL, unreachable server, newer schema); names the URL.
+    ``bad_url``: the URL itself is wrong (no server could fix it)."""
+
+    def __init__(self, message: str, bad_url: bool = False):
+        super().__init__(message)
+        self.bad_url = bad_url
 
 
 def default_url(records_dir: str | Path) -> str:
@@ -101,22 +106,30 @@ def connect(url: str) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError as e:
-        raise StoreError(f"database URL {url!r}: not a URL ({e})") from e
+        raise StoreError(f"database URL {url!r}: not a URL ({e})", bad_url=True) from e
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
     backend = u.get_backend_name()
     if backend == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"database {display_url(url)}: folder {Path(u.database).parent}: "
+                                 f"{e.strerror or e}") from e
         engine = create_engine(u, connect_args={"timeout": 60})
         _sqlite_locking(engine)
     elif backend == "postgresql":
         engine = create_engine(u, pool_pre_ping=True)
     else:
-        raise StoreError(f"database URL {display_url(url)}: use sqlite:///FILE or postgresql://USER@HOST/DB")
+        raise StoreError(f"database URL {display_url(url)}: use sqlite:///FILE or postgresql://USER@HOST/DB",
+                         bad_url=True)
     try:
         migrate(engine)
-    except SQLAlchemyError as e:
+    except StoreError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, OSError) as e:
         engine.dispose()
         raise StoreError(f"database {display_url(url)}: {e.__class__.__name__}: {_first_line(e)}") from e
     return engine

@@ -169,11 +169,23 @@ def test_run_stores_its_record_default_sqlite_and_postgresql(pg, tmp_path):
     engine.dispose()
 
 
-def test_unusable_database_is_refused_before_the_run(tmp_path):
-    p = run_cli("run", "--station", "sim", "--board-serial", "R3", "--records", str(tmp_path),
-                "--db", "postgresql://nobody@127.0.0.1:1/none")
-    assert p.returncode == 2
-    assert "database error: database postgresql://nobody@127.0.0.1:1/none" in p.stderr
-    assert "Traceback" not in p.stderr and not list(tmp_path.glob("R3"))
-    p = run_cli("report", "--db", "mysql://x/y", "-o", str(tmp_path / "y.html"))
+def test_wrong_database_url_is_refused_before_the_run_and_an_unreachable_one_only_warns(pg, tmp_path):
+    p = run_cli("run", "--station", "sim", "--board-serial", "R3", "--records", str(tmp_path), "--db", "mysql://x/y")
     assert p.returncode == 2 and "use sqlite:///FILE or postgresql://" in p.stderr
+    assert "Traceback" not in p.stderr and not list(tmp_path.glob("R3"))
+
+    import yaml
+    from db_helpers import station_dict
+
+    station = tmp_path / "st.yaml"
+    station.write_text(yaml.safe_dump(station_dict("bench-d", s1=False)))
+    down = "postgresql://nobody@127.0.0.1:1/none"
+    p = run_cli("run", "--station", str(station), "--board-serial", "R4", "--records", str(tmp_path / "rec"),
+                "--inject", "over-current", "--db", down)
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stdout + p.stderr
+    assert "WARNING: database postgresql://nobody@127.0.0.1:1/none: OperationalError" in p.stdout
+    assert p.stdout.splitlines()[-1].startswith("FAIL R4 ")
+    # the record was written; once the server is there, import loads it
+    url = pg.new_database("later")
+    p = run_cli("import", str(tmp_path / "rec"), "--db", url)
+    assert p.returncode == 0 and "1 added" in p.stdout

@@ -91,3 +91,13 @@ def test_page_escapes_what_it_shows(batch, tmp_path):
     runs[0].board_serial = "<script>alert(1)</script>"
     text = yield_report.render(yield_report.summarize(runs), tmp_path / "y.html", "x")
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_empty_database_and_missing_file(tmp_path):
+    engine = store.connect(f"sqlite:///{tmp_path / 'empty.db'}")
+    text = yield_report.render(yield_report.summarize(store.load_runs(engine)), tmp_path / "y.html", "x")
+    engine.dispose()
+    assert 'id="first-pass-yield" data-value="">—<' in text and "No board failed." in text
+    p = run_cli("report", "--db", f"sqlite:///{tmp_path / 'typo.db'}", "-o", str(tmp_path / "y.html"))
+    assert p.returncode == 2 and f"no database at {tmp_path / 'typo.db'}" in p.stderr
+    assert not (tmp_path / "typo.db").exists()
