@@ -178,14 +178,10 @@ def table(st: Station) -> Limits:
 
 
 def format_table(t: Limits, station_name: str) -> str:
-    """The table as text, one line per measurement, grouped by step."""
+    """The table as text, one line per measurement, in step order."""
     rows = [("step", "measurement", "unit", "limits", "note")]
-    for s in t.specs:
-        rows.append((s.step, s.name, s.unit, s.limits_text(), s.note))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    out = [f"limits table for station {station_name}: {len(t.specs)} measurements in {len(t.steps())} steps"]
-    for i, r in enumerate(rows):
-        out.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else ""))
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in out)
+    rows += [(s.step, s.name, s.unit, s.limits_text(), s.note) for s in t.specs]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    rows.insert(1, tuple("-" * w for w in widths))
+    head = f"limits table for station {station_name}: {len(t.specs)} measurements in {len(t.steps())} steps"
+    return "\n".join([head] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows])
