@@ -1,4 +1,5 @@
-"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--db URL] [--inject <fault>]``
+"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]
+[--telegrams PATH …] [--profile NAME] [--db URL] [--operator NAME]``
 
 Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``.
 Exit status: 0 PASS, 1 FAIL or ABORTED, 2 station or usage error (also: the record could not be written).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -44,6 +46,7 @@ def _default_operator() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .meters import PROFILES
     from .sim import FAULTS
 
     ap = _Parser(prog="p1reader-bringup", description="Bring-up station for the p1reader board.")
@@ -53,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--board-serial", required=True, help="serial number of the board under test")
     r.add_argument("--records", default="records", help="records directory (default: ./records)")
     r.add_argument("--inject", choices=FAULTS, help="fault to inject (simulated station only)")
+    r.add_argument("--telegrams", action="append", default=[], metavar="PATH",
+                   help="real telegrams to replay in step 4: a file (one telegram or a raw capture) or a "
+                        "folder of them; repeatable (adds to the station's telegrams:)")
+    r.add_argument("--profile", choices=PROFILES, help="decode every replayed telegram with this dsmr_parser "
+                   "specification instead of detecting the flavour per telegram")
     r.add_argument("--db", help="results database URL (default: sqlite:///<records>/p1reader.db)")
     r.add_argument("--operator", default=_default_operator(), help="who runs the bench (default: login name)")
     from . import cli_batch
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.command != "run":
         return cli_batch.main(a)
 
-    from . import runner, station
+    from . import replay, runner, station
     from .record import RecordError, check_serial
 
     try:
@@ -70,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         st = station.resolve(a.station)
         if a.inject and st.kind != "sim":
             raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
-    except (station.StationError, RecordError) as e:
+        st = st.with_replay([str(Path(t).resolve()) for t in a.telegrams], a.profile)
+        replay.files(st.telegrams)  # every path exists and a folder holds files: say so now, not in step 4
+    except (station.StationError, RecordError, replay.ReplayError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
     go_on, db = cli_batch.open_store_for_run(a.db or cli_batch.default_url(a.records))

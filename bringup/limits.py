@@ -63,6 +63,20 @@ def loopback_specs(step: str, label: str, n: int) -> list[Spec]:
     ]
 
 
+def replay_specs(st: Station) -> list[Spec]:
+    """The station's real telegram captures (``telegrams:``, ``--telegrams``), when it has any."""
+    if not st.telegrams:
+        return []
+    from . import replay
+
+    complete = sum(e.complete for e in replay.load(st.telegrams).expected)
+    return [
+        Spec("loopback", "replay: complete telegrams reported as expected", "telegrams", complete, complete),
+        Spec("loopback", "replay: errors (missing, extra or different reports)", "reports", 0, 0),
+        Spec("loopback", "replay: decoder limitations", "telegrams", note="recorded; not a board fault"),
+    ]
+
+
 @lru_cache(maxsize=4)
 def s1_expected(frames: int):
     """The S1 stream the step sends and the host decoder's counts for it (cached: same for every run)."""
@@ -137,10 +151,14 @@ def table(st: Station) -> Limits:
         specs.append(Spec("rails", "Data Request voltage", expect="not measured"))
 
     n = len(telegram_set(st))
-    labels = loopback_labels(st)
-    for label in labels:
-        count = st.loopback.slow_count if label.startswith("one every") else n
-        specs += loopback_specs("loopback", label, count)
+    for label in loopback_labels(st):
+        if label.startswith("one every"):
+            specs += replay_specs(st)  # the captures are replayed between the line-rate and slow sub-steps
+            specs += loopback_specs("loopback", label, st.loopback.slow_count)
+        else:
+            specs += loopback_specs("loopback", label, n)
+    if not st.loopback.slow_count:
+        specs += replay_specs(st)
 
     specs += [
         Spec("negatives", "wrong CRC flagged", expect="crc-error"),

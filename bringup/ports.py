@@ -4,6 +4,7 @@ a pty): :class:`MeterPort` plays the meter (on the P1 link, and at 2 Mbaud on th
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -37,6 +38,35 @@ def open_url(url: str, baud: int, timeout: float | None = 0.05, write_timeout: f
         raise PortError(f"port {url}: cannot open ({e})") from e
 
 
+class LineState:
+    """Simulated links only: the sender says whether it is inside a burst and how many bytes it has
+    written (a one-line file, replaced atomically). The simulated board treats the line as silent
+    only when the sender is between bursts and every byte written has arrived, so a sender or socat
+    that the scheduler holds back mid-telegram never looks like a meter that stopped: on a busy
+    machine pacing may slow, but no frame is cut and no byte is lost. A real UART needs none of
+    this (the adapter's FIFO keeps clocking bytes out)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def mark(self, busy: bool, sent: int) -> None:
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{'busy' if busy else 'idle'} {sent}\n")
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def quiet(path: str | None, received: int) -> bool:
+        """True when the sender behind `path` is between bursts and `received` covers all it wrote."""
+        if path is None:
+            return True
+        try:
+            state, sent = open(path).read().split()
+        except (OSError, ValueError):
+            return True  # no sender yet
+        return state == "idle" and received >= int(sent)
+
+
 class MeterPort:
     """Sends bytes the way a meter does: at the line rate, paced by the sender.
 
@@ -47,18 +77,22 @@ class MeterPort:
     leaves idle time between chunks (an S1 meter sending fewer frames than the line could carry).
     """
 
-    def __init__(self, url: str, baud: int = 115200, bits_per_byte: int = 10, write_timeout: float = 2.0,
-                 chunk: int = 64, bytes_per_s: float | None = None, label: str = "meter port"):
+    def __init__(self, url: str, baud: int = 115200, bits_per_byte: int = 10, write_timeout: float | None = 2.0,
+                 chunk: int = 64, bytes_per_s: float | None = None, label: str = "meter port",
+                 line_state: str | None = None):
         self.url, self.baud, self.label = url, baud, label
         line = baud / bits_per_byte
         self.bytes_per_s = min(line, bytes_per_s) if bytes_per_s else line
         self.chunk = chunk
         self._ser = open_url(url, baud, timeout=0, write_timeout=write_timeout)
         self.sent = 0
+        self._line = LineState(line_state) if line_state else None
 
     def send(self, data: bytes, paced: bool = True) -> float:
-        """Write `data`; return the time it took (s)."""
+        """Write `data` as one burst; return the time it took (s)."""
         t0 = time.perf_counter()
+        if self._line:
+            self._line.mark(True, self.sent)
         try:
             for i in range(0, len(data), self.chunk):
                 part = data[i : i + self.chunk]
@@ -76,6 +110,9 @@ class MeterPort:
                     time.sleep(delay)
         except (serial.SerialException, OSError) as e:
             raise PortLost(f"{self.label} {self.url}: write failed after {self.sent} bytes ({e})") from e
+        finally:
+            if self._line:
+                self._line.mark(False, self.sent)
         return time.perf_counter() - t0
 
     def cts(self) -> bool | None:

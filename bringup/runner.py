@@ -20,7 +20,8 @@ from .measurement import Outcome, StepResult
 from .ports import PortError
 from .record import RunRecord, utc_now
 from .station import Station
-from .steps import STEPS, Bench, StepFailure, StepSkipped
+from .bench import Bench
+from .steps import STEPS, StepFailure, StepSkipped
 
 
 class Aborted(BaseException):
@@ -90,26 +91,12 @@ def _signals_ignored():
             signal.signal(s, h)
 
 
-def supply_off(bench: Bench) -> str:
-    """Turn the output off (retrying) and read back the state: 'OFF', 'ON' or 'UNKNOWN: …'."""
-    if bench.supply is None:
-        return "not opened"
-    last = ""
-    for _ in range(3):
-        try:
-            bench.supply.output(False)
-            return "ON" if bench.supply.output_state() else "OFF"
-        except Exception as e:  # keep trying: this is the one thing that must happen
-            last = str(e)
-            time.sleep(0.1)
-    return f"UNKNOWN: {last}"
-
-
 def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
         progress: Callable[[str, object], None] = lambda kind, obj: None, meta: dict | None = None) -> RunResult:
     """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult);
     ``meta`` adds fields to the record (operator, harness provenance)."""
-    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source, **(meta or {})}
+    meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source,
+            "telegram_paths": list(station.telegrams), "profile": station.profile, **(meta or {})}
     record = RunRecord(records_dir, board_serial, station.name, meta)
     bench = Bench(station)
     results: list[StepResult] = []
@@ -122,6 +109,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 from .sim import SimBench
 
                 sim = stack.enter_context(SimBench(station, fault=inject))
+                bench.station = sim.station  # wired to the ptys and simulated instruments (a copy)
                 bench.extra["sim"] = sim
             for i, step in enumerate(STEPS, 1):
                 res = StepResult(i, step.name, step.title, started=utc_now())
@@ -147,6 +135,8 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
                 res.finish()
                 if bench.firmware:
                     record.data["firmware"] = bench.firmware
+                if "telegrams" in bench.extra:  # the replay's per-telegram table
+                    record.data["telegrams"] = bench.extra["telegrams"]
                 record.add_step(res)
                 progress("done", res)
                 if res.outcome in (Outcome.FAIL, Outcome.ERROR):
@@ -173,13 +163,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
             failed = res
         finally:
             with _signals_ignored():
-                supply_state = supply_off(bench)
-                for part in (bench.console, bench.meter, bench.s1, bench.dmm, bench.supply):
-                    if part is not None:
-                        try:
-                            part.close()
-                        except Exception:
-                            pass
+                supply_state = bench.close()  # supply off first, then everything in reverse order
                 stack.close()  # stop the simulated bench (if any) while signals are still held off
                 record.data["supply_output_after"] = supply_state
                 if supply_state != "OFF" and bench.supply is not None:

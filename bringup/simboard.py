@@ -3,7 +3,8 @@
 It reads the meter link, cuts and checks telegrams with the firmware's own ``Framer``, writes each
 frame's echo and ``@T`` line to the console paced to the console baud, sends an ``@H`` heartbeat every
 second and answers commands with the firmware's own ``Console``. An unfinished frame is reported as
-truncated after the line has been quiet for ``--idle-ms``. With ``--s1`` it also counts S1 frames on a
+truncated after the line has been quiet for ``--idle-ms`` (with ``--line-state``: quiet *and* the sender
+between bursts with every byte it wrote arrived — see ``ports.LineState``). With ``--s1`` it also counts S1 frames on a
 third link with the firmware's own ``s1frame.Counter`` and adds an ``@S`` line to every heartbeat.
 
 Faults (``--fault``), as a bad board or a bad line would show them:
@@ -12,6 +13,7 @@ Faults (``--fault``), as a bad board or a bad line would show them:
   port-closed    close both ports and exit after the second telegram
   polarity       every received byte inverted (the input stage does not invert)
   s1-bit-errors  flip one bit in about 1 of 2,000 bytes received on S1 (a noisy RS-422 line)
+  drop-telegram  lose the 6th telegram since start whole, '/' up to the next '/' (a line dropout)
 
 Run: ``python -m bringup.simboard --meter /dev/pts/3 --console /dev/pts/5 [--s1 /dev/pts/7]``
 """
@@ -28,10 +30,12 @@ import serial
 
 from .firmware import p1frame, s1frame
 from .firmware.console import Console
+from .ports import LineState
+from .station import P1_BAUD, S1_BAUD
 
-FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors")
-S1_BAUD = 2_000_000  # the firmware's UART1 rate (main.S1_BAUD); a pty ignores it
-S1_IDLE_S = 0.1  # as the firmware (main.S1_IDLE_MS): silence that ends a cut-off frame
+FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors", "drop-telegram")
+DROPPED_TELEGRAM = 6  # drop-telegram: which telegram (counted by its '/') the line loses
+S1_IDLE_S = 0.1  # as the firmware (main.S1_IDLE_MS; a test holds them equal): silence that ends a cut-off frame
 
 
 class PacedWriter:
@@ -55,9 +59,10 @@ class PacedWriter:
 class SimBoard:
     def __init__(self, meter_url: str, console_url: str, baud: int = 115200, console_baud: int = 921600,
                  heartbeat_s: float = 1.0, idle_ms: float = 20.0, fault: str | None = None, seed: int = 1,
-                 s1_url: str | None = None):
+                 s1_url: str | None = None, line_state: str | None = None, s1_line_state: str | None = None):
         self.meter = serial.serial_for_url(meter_url, baudrate=baud, timeout=0)
-        self.console = serial.serial_for_url(console_url, baudrate=console_baud, timeout=0, write_timeout=5)
+        # no write timeout: a harness that reads slowly slows the board down (the pty blocks), loses nothing
+        self.console = serial.serial_for_url(console_url, baudrate=console_baud, timeout=0, write_timeout=None)
         self.s1_link = serial.serial_for_url(s1_url, baudrate=S1_BAUD, timeout=0) if s1_url else None
         self.s1 = s1frame.Counter() if self.s1_link is not None else None
         self.out = PacedWriter(self.console, console_baud)
@@ -68,6 +73,9 @@ class SimBoard:
         self.heartbeat_s, self.idle_s, self.fault = heartbeat_s, idle_ms / 1000.0, fault
         self.rng = random.Random(seed)
         self.t0 = time.monotonic()
+        self.slashes = 0  # '/' seen on the meter line (drop-telegram)
+        self.line_state, self.s1_line_state = line_state, s1_line_state
+        self.rx = self.s1_rx = 0  # bytes read from each link (before any fault)
 
     def _set_drq(self, on: bool) -> None:
         self.drq = on
@@ -103,6 +111,13 @@ class SimBoard:
             return bytes(b ^ (1 << self.rng.randrange(8)) if self.rng.random() < 1 / 400 else b for b in data)
         if f == "dropped-bytes":
             return bytes(b for b in data if self.rng.random() >= 1 / 400)
+        if f == "drop-telegram":
+            kept = bytearray()
+            for b in data:
+                self.slashes += b == 0x2F
+                if self.slashes != DROPPED_TELEGRAM:
+                    kept.append(b)
+            return bytes(kept)
         return data
 
     def _emit(self, reports) -> bool:
@@ -118,25 +133,28 @@ class SimBoard:
         fds = [mfd, cfd] + ([sfd] if sfd is not None else [])
         next_hb = time.monotonic() + self.heartbeat_s
         last_rx = last_s1 = time.monotonic()
+        recheck = 0.01  # silence is due but the sender is mid-burst: look again this much later
         while True:
             now = time.monotonic()
             wait = next_hb - now
             if self.framer.in_frame:
-                wait = min(wait, last_rx + self.idle_s - now)
+                wait = min(wait, max(last_rx + self.idle_s - now, recheck if now - last_rx >= self.idle_s else 0))
             if self.s1 is not None and self.s1.waiting:
-                wait = min(wait, last_s1 + S1_IDLE_S - now)
+                wait = min(wait, max(last_s1 + S1_IDLE_S - now, recheck if now - last_s1 >= S1_IDLE_S else 0))
             ready, _, _ = select.select(fds, [], [], max(0.0, wait))
             if sfd is not None and sfd in ready:
                 data = os.read(sfd, 65536)
                 if not data:
                     return 0
                 last_s1 = time.monotonic()
+                self.s1_rx += len(data)
                 self.s1.feed(self._s1_fault(data))
             if mfd in ready:
                 data = os.read(mfd, 4096)
                 if not data:
                     return 0
                 last_rx = time.monotonic()
+                self.rx += len(data)
                 if not self._emit(self.framer.feed(self._line_fault(data))):
                     return 3
             if cfd in ready:
@@ -146,10 +164,12 @@ class SimBoard:
                 for reply in self.cmd.feed(data):
                     self.out.write(reply.encode() + b"\r\n")
             now = time.monotonic()
-            if self.framer.in_frame and now - last_rx >= self.idle_s:
+            if (self.framer.in_frame and now - last_rx >= self.idle_s
+                    and LineState.quiet(self.line_state, self.rx)):
                 if not self._emit(self.framer.idle()):
                     return 3
-            if self.s1 is not None and self.s1.waiting and now - last_s1 >= S1_IDLE_S:
+            if (self.s1 is not None and self.s1.waiting and now - last_s1 >= S1_IDLE_S
+                    and LineState.quiet(self.s1_line_state, self.s1_rx)):
                 self.s1.flush()
             if now >= next_hb:
                 self._beat()
@@ -169,15 +189,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bringup.simboard", description=__doc__.split("\n")[0])
     ap.add_argument("--meter", required=True, help="pyserial URL of the meter link (board side)")
     ap.add_argument("--console", required=True, help="pyserial URL of the console (board side)")
-    ap.add_argument("--baud", type=int, default=115200)
+    ap.add_argument("--baud", type=int, default=P1_BAUD)
     ap.add_argument("--console-baud", type=int, default=921600)
     ap.add_argument("--heartbeat", type=float, default=1.0, help="seconds between @H lines")
     ap.add_argument("--idle-ms", type=float, default=20.0, help="quiet time that ends an unfinished frame")
     ap.add_argument("--s1", help="pyserial URL of the S1 link (board side); none: a board without S1")
     ap.add_argument("--fault", choices=FAULTS)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--line-state", help="the meter-line sender's state file (ports.LineState)")
+    ap.add_argument("--s1-line-state", help="the S1 sender's state file")
     a = ap.parse_args(argv)
-    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed, a.s1)
+    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed, a.s1,
+                     a.line_state, a.s1_line_state)
     try:
         return board.run()
     except (OSError, serial.SerialException):

@@ -1,25 +1,29 @@
 """Station file: which instruments and ports this bench has, and the limits it judges against.
 
-The file is YAML, validated when loaded: every field is typed, unknown keys are reported, and a
-malformed file raises :class:`StationError` naming the key and the file. ``kind: sim`` stations leave
+The file is YAML, validated when loaded by pydantic models (strict types, finite numbers, ranges,
+driver names from the instrument registry, unknown keys refused); a malformed file raises
+:class:`StationError` naming the key and the file. A loaded station is frozen: the simulated bench
+and the command line make wired copies, never change the one they were given. ``kind: sim`` stations leave
 the instruments and ports to :mod:`bringup.sim`, which fills them with pyvisa-sim resources and pty
 pairs; everything else (limits, loopback settings) means the same on the bench and in simulation.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .meters import PROFILES
 
 # The P1 port's supply folds back between 260 and 300 mA: the bench supply's current limit must sit at
 # or below the lower end so the board never sees more than a real meter would give it.
 P1_TRIP_POINT_A = 0.260
-LINE_BYTES_PER_S = 115200 / 10  # 8N1 = 10 bits a byte
+P1_BAUD = 115200  # the P1 line (the firmware's UART2 runs at it: main.BAUD, held equal by a test)
+LINE_BYTES_PER_S = P1_BAUD / 10  # 8N1 = 10 bits a byte
 S1_BAUD = 2_000_000  # the S1 port's fixed rate (e-MUCS H 1.3 §4); the firmware's UART1 runs at it
-S1_FRAME_LEN = 45
+S1_FRAME_LEN = 45  # bytes, flag to flag (the firmware's s1frame.FRAME_LEN, held equal by a test)
 S1_LINE_FRAMES_PER_S = S1_BAUD / 10 / S1_FRAME_LEN  # 4,444 frames/s back to back, 8N1
 
 
@@ -32,30 +36,62 @@ class StationError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-@dataclass
-class InstrumentConfig:
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    # strict: no "5" for 5, no true for 1; finite: .nan / .inf refused; unknown keys refused
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+def _driver_for(role: str, name: str) -> str:
+    from .instruments import DRIVERS, Multimeter, PowerSupply  # the registry (instruments imports us)
+
+    want = PowerSupply if role == "supply" else Multimeter
+    known = [n for n, cls in DRIVERS.items() if issubclass(cls, want)]
+    if name not in known:
+        raise ValueError(f"unknown {role} driver {name!r} (known: {', '.join(known)})")
+    return name
+
+
+class InstrumentConfig(_Section):
     driver: str = ""
     resource: str = ""
     # pyvisa backend: "@py" (pyvisa-py), "" (NI/Keysight VISA), "<file.yaml>@sim" (pyvisa-sim)
     visa_library: str = "@py"
     read_termination: str = "\n"
     write_termination: str = "\n"
-    timeout_ms: int = 2000
+    timeout_ms: PositiveInt = 2000
 
 
-@dataclass
 class SupplyConfig(InstrumentConfig):
     driver: str = "scpi-psu"
-    voltage_v: float = 5.00
+    voltage_v: Annotated[float, Field(ge=4.75, le=5.5)] = 5.00  # the P1 supply range
     current_limit_a: float = 0.250
     # Optional peak-hold query (e.g. "MEAS:CURR:MAX?"); without it the inrush is the highest of
     # `inrush_samples` MEAS:CURR? readings taken right after the output turns on.
     peak_current_query: str | None = None
-    inrush_samples: int = 5
-    settle_s: float = 0.5
+    inrush_samples: PositiveInt = 5
+    settle_s: NonNegative = 0.5
+
+    @field_validator("driver")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        return _driver_for("supply", v)
+
+    @field_validator("current_limit_a")
+    @classmethod
+    def _below_trip_point(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be > 0")
+        if v > P1_TRIP_POINT_A + 1e-9:
+            raise ValueError(f"{v} A is above the P1 port's trip point ({P1_TRIP_POINT_A} A); the board must "
+                             f"never get more than a meter gives")
+        return v
 
 
-@dataclass
 class MultimeterConfig(InstrumentConfig):
     driver: str = "scpi-dmm"
     # Channel (scanner card) for each measurement; None = the meter's front input (single-input DMM:
@@ -63,190 +99,181 @@ class MultimeterConfig(InstrumentConfig):
     rail_channel: str | None = None
     drq_channel: str | None = None
 
+    @field_validator("driver")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        return _driver_for("dmm", v)
 
-@dataclass
-class MeterPortConfig:
+
+class MeterPortConfig(_Section):
     """The USB-TTL adapter that plays the meter (its TX → RJ12 pin 5)."""
 
     url: str = ""
-    baud: int = 115200
+    baud: PositiveInt = P1_BAUD
     # How Data Request (pin 2) is watched: "dmm" (voltage via drq_channel), "cts" (logic level on the
     # adapter's CTS) or "none".
-    drq_via: str = "dmm"
-    write_timeout_s: float = 2.0
+    drq_via: Literal["dmm", "cts", "none"] = "dmm"
+    write_timeout_s: Positive = 2.0
+    line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
 
 
-@dataclass
-class ConsoleConfig:
+class ConsoleConfig(_Section):
     """The D32's own USB serial: frames echoed back, status lines, commands."""
 
     url: str = ""
     # Faster than the P1 line: the console carries every frame plus its status line.
-    baud: int = 921600
-    timeout_s: float = 3.0
+    baud: PositiveInt = 921600
+    timeout_s: Positive = 3.0
 
 
-@dataclass
-class S1Config:
+class S1Config(_Section):
     """The S1 jig: a USB-TTL adapter at 2 Mbaud whose TX drives an RS-422 driver into the board's
     S1 RJ12 (pins 5 +, 4 −, GND 3; see bringup/README.md). Absent from a station: no S1 step."""
 
     url: str = ""
     baud: int = S1_BAUD
-    write_timeout_s: float = 2.0
-    frames: int = 2000  # synthetic frames sent, with a few known faults
+    write_timeout_s: Positive = 2.0
+    # ≥ 100: the known faults sit at fixed fractions of the run
+    frames: Annotated[int, Field(ge=100)] = 2000
     # 0: back to back at the line rate (4,444 frames/s); a real meter sends 2,600-4,200 frames/s.
-    frame_rate_hz: float = 0.0
-    settle_s: float = 0.3  # the board's byte counter must stay still this long before judging
+    frame_rate_hz: NonNegative = 0.0
+    settle_s: Positive = 0.3  # the board's byte counter must stay still this long before judging
+    line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
+
+    @field_validator("baud")
+    @classmethod
+    def _line_rate(cls, v: int) -> int:
+        if v != S1_BAUD:
+            raise ValueError(f"must be {S1_BAUD} (the S1 line rate), not {v}")
+        return v
 
 
-@dataclass
-class Limits:
-    supply_voltage_v: list[float] = field(default_factory=lambda: [4.90, 5.10])
-    inrush_current_a: list[float] = field(default_factory=lambda: [0.0, 0.250])
-    idle_current_a: list[float] = field(default_factory=lambda: [0.020, 0.150])
-    rail_3v3_v: list[float] = field(default_factory=lambda: [3.20, 3.40])
-    drq_v: list[float] = field(default_factory=lambda: [4.0, 5.5])
-    throughput_ratio: list[float] = field(default_factory=lambda: [0.97, 1.02])
+Window = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class Limits(_Section):
+    supply_voltage_v: Window = [4.90, 5.10]
+    inrush_current_a: Window = [0.0, 0.250]
+    idle_current_a: Window = [0.020, 0.150]
+    rail_3v3_v: Window = [3.20, 3.40]
+    drq_v: Window = [4.0, 5.5]
+    throughput_ratio: Window = [0.97, 1.02]
     # Width of the MARGINAL band just inside each limit, as a fraction of the limit span.
-    marginal_fraction: float = 0.05
+    marginal_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.05
+
+    @field_validator("*")
+    @classmethod
+    def _low_le_high(cls, v):
+        if isinstance(v, list) and v[0] > v[1]:
+            raise ValueError("must be [low, high] with low ≤ high")
+        return v
 
 
-@dataclass
-class LoopbackConfig:
-    line_rate_rounds: int = 1  # times the whole telegram set is sent back to back
-    slow_count: int = 3  # telegrams sent one a second
-    slow_interval_s: float = 1.0  # shorten in sim stations to keep CI fast
-    throughput_count: int = 30  # telegrams sent back to back for step 6
-    include_shared: list[str] = field(default_factory=list)  # extra telegram files (paths)
-    builder_set: str = "full"  # "full" or "small" (fewer telegrams, for fast tests)
-    idle_s: float = 0.1  # line quiet time after a truncated frame before expecting its verdict
+class LoopbackConfig(_Section):
+    line_rate_rounds: Annotated[int, Field(ge=0)] = 1  # times the whole telegram set is sent back to back
+    slow_count: Annotated[int, Field(ge=0)] = 3  # telegrams sent one a second
+    slow_interval_s: Positive = 1.0  # shorten in sim stations to keep CI fast
+    throughput_count: Annotated[int, Field(ge=2)] = 30  # telegrams sent back to back for step 6
+    builder_set: Literal["full", "small"] = "full"  # "small": fewer telegrams, for fast tests
+    idle_s: Positive = 0.1  # line quiet time after a truncated frame before expecting its verdict
 
 
-@dataclass
-class SimConfig:
+class SimConfig(_Section):
     """Only for ``kind: sim``: how the simulated bench behaves."""
 
     fault: str | None = None
-    heartbeat_s: float = 1.0
+    heartbeat_s: Positive = 1.0
     instruments_yaml: str | None = None  # default: bringup/sim/instruments.yaml
 
+    @field_validator("fault")
+    @classmethod
+    def _known_fault(cls, v: str | None) -> str | None:
+        from .sim import FAULTS  # local: sim pulls in subprocess management
 
-@dataclass
-class Station:
+        if v is not None and v not in FAULTS:
+            raise ValueError(f"unknown fault {v!r}; one of {', '.join(FAULTS)}")
+        return v
+
+
+class Station(_Section):
     name: str = "station"
-    kind: str = "bench"  # "bench" or "sim"
-    supply: SupplyConfig = field(default_factory=SupplyConfig)
-    dmm: MultimeterConfig = field(default_factory=MultimeterConfig)
-    meter: MeterPortConfig = field(default_factory=MeterPortConfig)
-    console: ConsoleConfig = field(default_factory=ConsoleConfig)
-    limits: Limits = field(default_factory=Limits)
-    loopback: LoopbackConfig = field(default_factory=LoopbackConfig)
-    sim: SimConfig = field(default_factory=SimConfig)
+    kind: Literal["bench", "sim"] = "bench"
+    supply: SupplyConfig = SupplyConfig()
+    dmm: MultimeterConfig = MultimeterConfig()
+    meter: MeterPortConfig = MeterPortConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    limits: Limits = Limits()
+    loopback: LoopbackConfig = LoopbackConfig()
+    sim: SimConfig = SimConfig()
     s1: S1Config | None = None
-    source: str = ""  # where the station came from (file path or "sim")
+    # Real telegrams to replay in step 4: files (one telegram or a raw capture) or folders, relative
+    # to the station file; `--telegrams PATH` adds more.
+    telegrams: list[str] = []
+    profile: str | None = None  # force a dsmr_parser specification (default: detected per telegram)
+    source: str = Field(default="", exclude=True)  # where the station came from (file path or "sim")
 
-    def validate(self) -> None:
-        f = self.source or None
-        if self.kind not in ("bench", "sim"):
-            raise StationError(f"must be 'bench' or 'sim', not {self.kind!r}", f, "kind")
-        if self.supply.current_limit_a > P1_TRIP_POINT_A + 1e-9:
-            raise StationError(
-                f"{self.supply.current_limit_a} A is above the P1 port's trip point "
-                f"({P1_TRIP_POINT_A} A); the board must never get more than a meter gives",
-                f, "supply.current_limit_a")
-        if self.supply.current_limit_a <= 0:
-            raise StationError("must be > 0", f, "supply.current_limit_a")
-        if not 4.75 <= self.supply.voltage_v <= 5.5:
-            raise StationError("must be within 4.75–5.5 V (the P1 supply range)", f, "supply.voltage_v")
-        if self.meter.drq_via not in ("dmm", "cts", "none"):
-            raise StationError("must be 'dmm', 'cts' or 'none'", f, "meter.drq_via")
-        if self.loopback.builder_set not in ("full", "small"):
-            raise StationError("must be 'full' or 'small'", f, "loopback.builder_set")
-        for name in ("line_rate_rounds", "slow_count", "throughput_count"):
-            if getattr(self.loopback, name) < (2 if name == "throughput_count" else 0):
-                raise StationError("too small", f, f"loopback.{name}")
-        for lf in dataclasses.fields(Limits):
-            v = getattr(self.limits, lf.name)
-            if isinstance(v, list) and (len(v) != 2 or v[0] > v[1]):
-                raise StationError("must be [low, high] with low ≤ high", f, f"limits.{lf.name}")
-        if self.kind == "bench":
-            for key in ("supply.resource", "dmm.resource", "meter.url", "console.url"):
-                sect, attr = key.split(".")
-                if not getattr(getattr(self, sect), attr):
-                    raise StationError("is required for a bench station", f, key)
-        if self.sim.fault is not None:
-            from .sim import FAULTS  # local: sim pulls in subprocess management
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str | None) -> str | None:
+        if v is not None and v not in PROFILES:
+            raise ValueError(f"unknown profile {v!r}; one of {', '.join(PROFILES)}")
+        return v
 
-            if self.sim.fault not in FAULTS:
-                raise StationError(f"unknown fault {self.sim.fault!r}; one of {', '.join(FAULTS)}", f, "sim.fault")
-        if self.s1 is not None:
-            if self.s1.baud != S1_BAUD:
-                raise StationError(f"must be {S1_BAUD} (the S1 line rate), not {self.s1.baud}", f, "s1.baud")
-            if self.s1.frames < 100:
-                raise StationError("must be ≥ 100 (the known faults sit at fixed fractions of the run)", f,
-                                   "s1.frames")
-            if self.s1.frame_rate_hz < 0:
-                raise StationError("must be ≥ 0 (0 = back to back)", f, "s1.frame_rate_hz")
-            if self.kind == "bench" and not self.s1.url:
-                raise StationError("is required for a bench station with an s1: section", f, "s1.url")
-        for inst in ("supply", "dmm"):
-            if getattr(self, inst).timeout_ms <= 0:
-                raise StationError("must be > 0", f, f"{inst}.timeout_ms")
+    def with_replay(self, telegrams: list[str], profile: str | None) -> "Station":
+        """A copy with more telegram paths to replay and, if given, a forced profile (this one unchanged)."""
+        return self.model_copy(update={"telegrams": self.telegrams + telegrams, "profile": profile or self.profile})
+
+    def check_bench(self) -> None:
+        """What only a real bench needs: every instrument and port named."""
+        if self.kind != "bench":
+            return
+        for key in ("supply.resource", "dmm.resource", "meter.url", "console.url"):
+            sect, attr = key.split(".")
+            if not getattr(getattr(self, sect), attr):
+                raise StationError("is required for a bench station", self.source, key)
+        if self.s1 is not None and not self.s1.url:
+            raise StationError("is required for a bench station with an s1: section", self.source, "s1.url")
 
 
-def _convert(value: Any, tp: Any, file: str, key: str) -> Any:
-    """Check/convert one YAML value against a dataclass field type."""
-    origin = get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise StationError(f"must be a mapping, got {type(value).__name__}", file, key)
-        return _build(tp, value, file, key)
-    if origin is list:
-        (inner,) = get_args(tp)
-        if not isinstance(value, list):
-            raise StationError(f"must be a list, got {type(value).__name__}", file, key)
-        return [_convert(v, inner, file, f"{key}[{i}]") for i, v in enumerate(value)]
-    args = get_args(tp)
-    if args and type(None) in args:  # Optional[X]
-        if value is None:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(value, inner, file, key)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise StationError(f"must be a number, got {value!r}", file, key)
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise StationError(f"must be an integer, got {value!r}", file, key)
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise StationError(f"must be a string, got {value!r}", file, key)
-        return value
-    return value
-
-
-def _build(cls: type, data: dict, file: str, prefix: str = "") -> Any:
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        key = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
-        raise StationError(f"unknown key (known: {', '.join(sorted(names))})", file, key)
-    kwargs = {}
-    for k, v in data.items():
-        kwargs[k] = _convert(v, hints[k], file, f"{prefix}.{k}" if prefix else k)
-    return cls(**kwargs)
+def _error(e: ValidationError, source: str) -> StationError:
+    """The first pydantic error as a StationError naming the file and the dotted key."""
+    err = e.errors()[0]
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"]).replace(".[", "[")
+    msg = err["msg"].removeprefix("Value error, ")
+    for long, short in (("Input should be greater than or equal to", "must be ≥"),
+                        ("Input should be greater than", "must be >"),
+                        ("Input should be less than or equal to", "must be ≤"),
+                        ("Input should be less than", "must be <"), ("Input should be", "must be")):
+        msg = msg.replace(long, short)
+    if err["type"] == "extra_forbidden":
+        model = Station
+        for part in err["loc"][:-1]:
+            model = getattr(model.model_fields[part].annotation, "__args__", (model.model_fields[part].annotation,))[0]
+        msg = f"unknown key (known: {', '.join(k for k in model.model_fields if k != 'source')})"
+    elif err["type"] == "model_type":
+        msg = f"must be a mapping, got {type(err['input']).__name__}"
+    else:
+        msg += f" (got {err['input']!r})" if not isinstance(err["input"], dict) else ""
+    return StationError(msg, source, key)
 
 
 def from_dict(data: dict, source: str = "<dict>") -> Station:
     if not isinstance(data, dict):
         raise StationError("top level must be a mapping", source)
-    station = _build(Station, data, source)
-    station.source = source
-    station.validate()
+    if isinstance(data.get("loopback"), dict) and "include_shared" in data["loopback"]:
+        raise StationError("was replaced by the top-level key 'telegrams:' (a list of files or folders, "
+                           "relative to the station file; raw captures welcome) or by --telegrams PATH",
+                           source, "loopback.include_shared")
+    if "source" in data:
+        raise StationError("unknown key", source, "source")
+    try:
+        station = Station.model_validate(data)
+    except ValidationError as e:
+        raise _error(e, source) from None
+    base = Path(source).parent if source not in ("<dict>", "") else Path.cwd()
+    station = station.model_copy(update={"source": source,
+                                         "telegrams": [str(base / t) for t in station.telegrams]})
+    station.check_bench()
     return station
 
 
@@ -261,7 +288,7 @@ def load(path: str | Path) -> Station:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise StationError(f"not valid YAML: {e}", p) from e
-    return from_dict(data or {}, str(p))
+    return from_dict(data if data is not None else {}, str(p))
 
 
 SIM_STATION = Path(__file__).with_name("stations") / "sim.yaml"

@@ -10,18 +10,16 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import Callable
 
+from . import replay
 from . import telegrams as tg
 from .firmware import p1frame
+from .bench import Bench
 from .measurement import Measurement
-from .ports import BoardConsole, ConsoleTimeout, MeterPort, S1Status
-from .station import LINE_BYTES_PER_S, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S, Station
-
-if TYPE_CHECKING:
-    from .limits import Limits
+from .ports import ConsoleTimeout, S1Status
+from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S, Station
 
 
 class StepFailure(Exception):
@@ -40,47 +38,16 @@ class Sent:
     lowercase: bool = False
 
 
-@dataclass
-class Bench:
-    """Everything the steps talk to. Opened piecewise by step 1, closed by the runner."""
-
-    station: Station
-    supply: object | None = None
-    dmm: object | None = None
-    meter: MeterPort | None = None
-    console: BoardConsole | None = None
-    s1: MeterPort | None = None  # the S1 jig's adapter, opened by the S1 step
-    supply_on: bool = False
-    firmware: str = ""
-    log: Callable[[str], None] = lambda s: None
-    extra: dict = field(default_factory=dict)
-    limits: Limits | None = None  # the declared measurements (bringup.limits), built on first use
-
-    def measure(self, step: str, name: str, value, note: str = "") -> Measurement:
-        """A measurement with the unit and limits the limits table declares for it (an undeclared
-        name raises ``UndeclaredMeasurement``)."""
-        if self.limits is None:
-            from .limits import table
-
-            self.limits = table(self.station)
-        return self.limits.measure(step, name, value, note)
-
-
 # ---------------------------------------------------------------- 1. station self-check
 def self_check(bench: Bench) -> list[Measurement]:
-    from .instruments import open_instrument
-
     st = bench.station
     ms = []
-    bench.supply = open_instrument(st.supply)
-    # Safety first: whatever state the supply was left in, the output is off before anything else.
-    bench.supply.output(False)
-    ms.append(bench.measure("self_check", "supply identifies", bool(idn := bench.supply.identify()), note=idn))
-    bench.dmm = open_instrument(st.dmm)
-    ms.append(bench.measure("self_check", "dmm identifies", bool(idn := bench.dmm.identify()), note=idn))
-    bench.meter = MeterPort(st.meter.url, st.meter.baud, write_timeout=st.meter.write_timeout_s)
+    # Safety first: whatever state the supply was left in, open_supply() turns the output off.
+    ms.append(bench.measure("self_check", "supply identifies", bool(idn := bench.open_supply().identify()), note=idn))
+    ms.append(bench.measure("self_check", "dmm identifies", bool(idn := bench.open_dmm().identify()), note=idn))
+    bench.open_meter()
     ms.append(bench.measure("self_check", "meter port opens", True, note=st.meter.url))
-    bench.console = BoardConsole(st.console.url, st.console.baud, st.console.timeout_s)
+    bench.open_console()
     ms.append(bench.measure("self_check", "console port opens", True, note=st.console.url))
     reply = bench.console.command("VERSION", "VERSION", retry_s=0.5)
     fields = dict(w.split("=", 1) for w in reply.split()[1:] if "=" in w)
@@ -95,14 +62,14 @@ def power(bench: Bench) -> list[Measurement]:
     st, psu = bench.station, bench.supply
     cfg = st.supply
     ms = [bench.measure("power", "current limit", cfg.current_limit_a,
-                        note="set before the output turns on; P1 trip point 260–300 mA")]
+                        note=f"set before the output turns on; P1 trip point {P1_TRIP_POINT_A * 1000:.0f} mA")]
     psu.output(False)
     psu.configure(cfg.voltage_v, cfg.current_limit_a)  # reads back both, checks SYST:ERR?
     if psu.output_state():
         raise StepFailure("supply output is on before configuration finished; refusing to continue")
     bench.supply_on = True  # from here on the runner must turn it off
     psu.output(True)
-    peak = psu.peak_current() if hasattr(psu, "peak_current") else None
+    peak = psu.peak_current()
     samples = [psu.measure_current() for _ in range(max(1, cfg.inrush_samples))]
     inrush = max([peak] + samples) if peak is not None else max(samples)
     how = "peak-hold query" if peak is not None else f"max of {len(samples)} samples after turn-on"
@@ -131,22 +98,15 @@ def rails(bench: Bench) -> list[Measurement]:
         ms.append(bench.measure("rails", "Data Request high (adapter CTS)", bench.meter.cts(),
                                 note="logic level only; the 4.0–5.5 V window needs the DMM"))
     else:
-        ms.append(bench.measure("rails", "Data Request voltage", "not measured", note="station has drq_via: none"))
+        ms.append(bench.measure("rails", "Data Request voltage", "not measured",
+                                note="station has drq_via: none"))
     return ms
 
 
 # ---------------------------------------------------------------- 4. telegram loopback
 def telegram_set(st: Station) -> list[Sent]:
-    sent = [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
-    for entry in st.loopback.include_shared:
-        p = Path(entry)
-        files = sorted(p.glob("*.txt")) if p.is_dir() else [p]
-        for f in files:
-            data = f.read_bytes()
-            bang = data.rfind(b"!")
-            lower = data[bang + 1 : bang + 5] != data[bang + 1 : bang + 5].upper()
-            sent.append(Sent(f.stem, data, None, lowercase=lower))
-    return sent
+    """The builder's deterministic set (real captures are replayed separately: :func:`replay_captures`)."""
+    return [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
 
 
 def diagnose_silence(bench: Bench, garbage_before: int, telegrams_before: int, sent_bytes: int) -> str:
@@ -172,10 +132,13 @@ def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0) -> tuple[
     hb = con.status()
     n0 = con.report_count()
     t0 = time.monotonic()  # same clock as TelegramReport.received_at
-    for i, it in enumerate(items):
-        if interval_s and i:
-            time.sleep(max(0.0, t0 + i * interval_s - time.monotonic()))
-        meter.send(it.data)
+    if interval_s:
+        for i, it in enumerate(items):
+            if i:
+                time.sleep(max(0.0, t0 + i * interval_s - time.monotonic()))
+            meter.send(it.data)
+    else:  # back to back: one burst, as a meter's UART would clock it out
+        meter.send(b"".join(it.data for it in items))
     total = sum(len(it.data) for it in items)
     try:
         reports = con.wait_reports(n0, len(items), timeout=bench.station.console.timeout_s)
@@ -207,12 +170,14 @@ def judge_loopback(bench: Bench, step: str, label: str, items: list[Sent], repor
         if r.verdict == "ok" and r.case == want_case:
             verdict_ok += 1
         else:
-            problems.append(f"{it.name}: board verdict {r.verdict} case={r.case}")
+            problems.append(f"{it.name}: board verdict {r.describe()} case={r.case}")
         try:
+            if r.verdict != "ok":  # the board's own verdict says why; dsmr_parser would only mislead
+                raise ValueError(f"not decoded: board verdict {r.describe()}")
             expected = it.expected or tg.decoded_fields(tg.decode(it.data))
             diffs = tg.compare(expected, tg.decoded_fields(tg.decode(r.echo)))
         except Exception as e:  # dsmr_parser raises its own ParseError / InvalidChecksumError
-            diffs = [f"dsmr_parser: {type(e).__name__}: {e}"]
+            diffs = [str(e) if str(e).startswith("not decoded") else f"dsmr_parser: {type(e).__name__}: {e}"]
         if diffs:
             problems.append(f"{it.name}: " + "; ".join(diffs[:2]))
         else:
@@ -233,6 +198,45 @@ def judge_loopback(bench: Bench, step: str, label: str, items: list[Sent], repor
             if not only or name.endswith(only)]
 
 
+def replay_captures(bench: Bench) -> list[Measurement]:
+    """Send the station's telegram files as captured and judge the board's reports, aligned by
+    content with what the firmware's framer finds in the same bytes. The per-telegram table goes
+    into the record (``bench.extra["telegrams"]``)."""
+    st, con = bench.station, bench.console
+    capture = replay.load(st.telegrams)
+    hb = con.status()
+    n0 = con.report_count()
+    bench.meter.send(capture.stream)
+    time.sleep(st.loopback.idle_s)  # a capture that ends inside a frame: the board reports it after silence
+    want = len(capture.expected)
+    try:
+        reports = con.wait_reports(n0, want, timeout=st.console.timeout_s)
+    except ConsoleTimeout:
+        reports = con.reports_since(n0)
+        if not reports and want:
+            raise StepFailure("no @T status line for the replayed telegrams: " + diagnose_silence(
+                bench, hb.counters["garbage"], hb.counters["telegrams"], len(capture.stream))) from None
+    time.sleep(st.loopback.idle_s)  # anything extra the board still had to say
+    reports = con.reports_since(n0)
+    rows = replay.align(capture.expected, reports)
+    bench.extra["telegrams"] = replay.table(rows, st.profile)
+    complete = sum(e.complete for e in capture.expected)
+    errors = [r for r in rows if r.problem]
+    good = sum(1 for r in rows if not r.problem and r.expected is not None and r.expected.complete)
+    limitations = [t for t in bench.extra["telegrams"] if "decoder limitation" in t["decode"]]
+    first = "; ".join(f"{t['source']}@{t['offset']}: {t['problem']}" for t in bench.extra["telegrams"]
+                      if t["problem"])[:300]
+    return [
+        bench.measure("loopback", "replay: complete telegrams reported as expected", good,
+                      note=f"{len(replay.files(st.telegrams))} file(s), {len(capture.stream)} bytes, "
+                           f"{capture.garbage} outside frames"),
+        bench.measure("loopback", "replay: errors (missing, extra or different reports)", len(errors), note=first),
+        bench.measure("loopback", "replay: decoder limitations", len(limitations),
+                      note="dsmr_parser could not decode a telegram the board framed right (not a board fault)"
+                    + (f": {limitations[0]['source']}: {limitations[0]['decode']}" if limitations else "")),
+    ]
+
+
 def loopback(bench: Bench) -> list[Measurement]:
     lb = bench.station.loopback
     items = telegram_set(bench.station)
@@ -241,6 +245,8 @@ def loopback(bench: Bench) -> list[Measurement]:
         reports, _ = exchange(bench, items)
         ms += judge_loopback(bench, "loopback", f"line rate #{rnd + 1}" if lb.line_rate_rounds > 1 else "line rate",
                              items, reports)
+    if bench.station.telegrams:
+        ms += replay_captures(bench)
     if lb.slow_count:
         slow = [items[i % len(items)] for i in range(lb.slow_count)]
         reports, _ = exchange(bench, slow, interval_s=lb.slow_interval_s)
@@ -377,8 +383,7 @@ def s1_port(bench: Bench) -> list[Measurement]:
     if cfg is None:
         raise StepSkipped("station has no s1: section (no S1 jig on this bench)")
     con = bench.console
-    bench.s1 = MeterPort(cfg.url, cfg.baud, write_timeout=cfg.write_timeout_s, chunk=900,
-                         bytes_per_s=cfg.frame_rate_hz * S1_FRAME_LEN or None, label="S1 port")
+    bench.open_s1(bytes_per_s=cfg.frame_rate_hz * S1_FRAME_LEN or None)
     reply = con.command("S1 RESET", "S1 RESET")
     if reply != "S1 RESET":
         raise StepFailure(f"board answered 'S1 RESET' with '@R {reply}': firmware without the S1 port "

@@ -176,16 +176,14 @@ def expected_fields(spec: TelegramSpec) -> dict:
 
 
 def decode(telegram: bytes):
-    """Parse with dsmr_parser BELGIUM_FLUVIUS, CRC checked (lower-case CRC digits are upper-cased
-    first: dsmr_parser only accepts upper case, the board accepts both and says so)."""
-    from dsmr_parser import telegram_specifications
-    from dsmr_parser.parsers import TelegramParser
+    """Parse with dsmr_parser BELGIUM_FLUVIUS, CRC checked, byte-exact and without console output
+    (see :func:`bringup.meters.parse`); raises ValueError with dsmr_parser's complaint."""
+    from .meters import parse
 
-    text = telegram.decode("ascii", errors="replace")  # a corrupted byte must fail the CRC, not the decode
-    bang = text.rfind("!")
-    if bang >= 0:
-        text = text[: bang + 1] + text[bang + 1 : bang + 5].upper() + text[bang + 5 :]
-    return TelegramParser(telegram_specifications.BELGIUM_FLUVIUS).parse(text)
+    parsed, result = parse(telegram, "BELGIUM_FLUVIUS")
+    if parsed is None:
+        raise ValueError(result.error)
+    return parsed
 
 
 def decoded_fields(parsed) -> dict:
@@ -285,8 +283,3 @@ def standard_set(seed: int = 5217, small: bool = False) -> list[TelegramSpec]:
         _spec(rng, "1ph-no-mbus-winter", 1, False, False, 2, when=datetime(2024, 12, 24, 23, 59, 58)),
     ]
     return specs[:3] if small else specs
-
-
-def load_shared(directory: str | Path) -> list[tuple[str, bytes]]:
-    """Byte-exact telegram files (e.g. ../shared/telegrams/*.txt), name and bytes."""
-    return [(p.stem, p.read_bytes()) for p in sorted(Path(directory).glob("*.txt"))]

@@ -32,8 +32,9 @@ def loopback_run(count: int) -> dict:
     pool = [tg.build(s) for s in tg.standard_set()]
     seq = [pool[i % len(pool)] for i in range(count)]
     with SimBench(st) as sim:
-        meter = MeterPort(st.meter.url, st.meter.baud)
-        con = BoardConsole(st.console.url, st.console.baud, timeout_s=5.0, log_limit=0)
+        wired = sim.station
+        meter = MeterPort(wired.meter.url, wired.meter.baud, line_state=wired.meter.line_state)
+        con = BoardConsole(wired.console.url, wired.console.baud, timeout_s=5.0, log_limit=0)
         try:
             con.command("VERSION", "VERSION", retry_s=0.5)
             board_cpu0 = cpu_seconds(sim.board.pid) or 0.0

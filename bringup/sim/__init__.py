@@ -19,9 +19,9 @@ from pathlib import Path
 INSTRUMENTS_YAML = Path(__file__).with_name("instruments.yaml")
 
 # Faults the sim bench can inject; the ones in BOARD_FAULTS are played by the simulated board.
-FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "instrument-timeout", "over-current", "polarity",
-          "s1-bit-errors")
-BOARD_FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors")
+from ..simboard import FAULTS as BOARD_FAULTS  # one list of the faults the simulated board plays
+
+FAULTS = BOARD_FAULTS + ("instrument-timeout", "over-current")
 
 
 class SimError(Exception):
@@ -101,10 +101,12 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 class SimBench:
-    """Context manager: start pty pairs + simulated board, fill the station, tear everything down."""
+    """Context manager: start pty pairs + simulated board, tear everything down. :attr:`station` is a
+    copy of the station given, wired to the ptys and pyvisa-sim resources (the one given is never
+    changed)."""
 
     def __init__(self, station, fault: str | None = None):
-        self.station = station
+        self.station = station  # replaced by the wired copy in start()
         self.fault = fault if fault is not None else station.sim.fault
         if self.fault is not None and self.fault not in FAULTS:
             raise SimError(f"unknown fault {self.fault!r}; one of {', '.join(FAULTS)}")
@@ -112,6 +114,7 @@ class SimBench:
         self.board: subprocess.Popen | None = None
         self.board_cpu_s: float | None = None
         self._stopping = False
+        self._state_dir: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self):
         try:
@@ -128,18 +131,22 @@ class SimBench:
     def start(self) -> None:
         st = self.station
         self.pairs = []  # filled as they start, so stop() closes whatever did
+        self._state_dir = tempfile.TemporaryDirectory(prefix="p1reader-sim-")
+        meter_state = os.path.join(self._state_dir.name, "meter.line")
         meter = PtyPair()
         self.pairs.append(meter)
         console = PtyPair()
         self.pairs.append(console)
         cmd = [sys.executable, "-m", "bringup.simboard", "--meter", meter.b, "--console", console.b,
                "--baud", str(st.meter.baud), "--console-baud", str(st.console.baud),
-               "--heartbeat", str(st.sim.heartbeat_s)]
+               "--heartbeat", str(st.sim.heartbeat_s), "--line-state", meter_state]
+        s1_cfg = None
         if st.s1 is not None:
             s1 = PtyPair()
             self.pairs.append(s1)
-            cmd += ["--s1", s1.b]
-            st.s1.url = s1.a
+            s1_state = os.path.join(self._state_dir.name, "s1.line")
+            s1_cfg = st.s1.model_copy(update={"url": s1.a, "line_state": s1_state})
+            cmd += ["--s1", s1.b, "--s1-line-state", s1_state]
         if self.fault in BOARD_FAULTS:
             cmd += ["--fault", self.fault]
         env = dict(os.environ)
@@ -149,15 +156,18 @@ class SimBench:
                                       preexec_fn=_die_with_parent)
         self._stopping = False
         threading.Thread(target=self._watch_board, name="simboard watcher", daemon=True).start()
-        st.meter.url, st.console.url = meter.a, console.a
-        st.meter.drq_via = "dmm"
         lib = f"{st.sim.instruments_yaml or INSTRUMENTS_YAML}@sim"
-        st.supply.visa_library = st.dmm.visa_library = lib
-        st.supply.resource = "ASRL3::INSTR" if self.fault == "over-current" else "ASRL1::INSTR"
-        st.dmm.resource = "ASRL4::INSTR" if self.fault == "instrument-timeout" else "ASRL2::INSTR"
-        if self.fault == "instrument-timeout":
-            st.dmm.timeout_ms = min(st.dmm.timeout_ms, 300)
-        st.dmm.rail_channel, st.dmm.drq_channel = "101", "102"
+        self.station = st.model_copy(update={  # the station given stays as it was
+            "meter": st.meter.model_copy(update={"url": meter.a, "drq_via": "dmm", "line_state": meter_state}),
+            "console": st.console.model_copy(update={"url": console.a}),
+            "s1": s1_cfg,
+            "supply": st.supply.model_copy(update={
+                "visa_library": lib, "resource": "ASRL3::INSTR" if self.fault == "over-current" else "ASRL1::INSTR"}),
+            "dmm": st.dmm.model_copy(update={
+                "visa_library": lib, "resource": "ASRL4::INSTR" if self.fault == "instrument-timeout" else "ASRL2::INSTR",
+                "timeout_ms": min(st.dmm.timeout_ms, 300) if self.fault == "instrument-timeout" else st.dmm.timeout_ms,
+                "rail_channel": "101", "drq_channel": "102"}),
+        })
 
     def _watch_board(self) -> None:
         # A real board that dies takes its USB console with it: the device node disappears. socat keeps
@@ -179,3 +189,6 @@ class SimBench:
         for p in self.pairs:
             p.close()
         self.pairs = []
+        if self._state_dir is not None:
+            self._state_dir.cleanup()
+            self._state_dir = None

@@ -9,7 +9,15 @@ harmonics fall on exact DFT frequencies and no window is needed:
 * per-second sampling: a period is ``fs / f`` samples, rounded to whole samples over the window; the
   residual (under half a sample over the window) leaks a little, so results there are approximate.
 
-THD is THD-F: sqrt(sum of harmonic RMS^2 for orders 2..H) / fundamental RMS, with H below Nyquist.
+THD is THD-F: sqrt(sum of harmonic RMS^2 for orders 2..H) / fundamental RMS, with H the highest order
+below the Nyquist order of the sampling (the 25th at 52 samples per period).
+
+The network frequency is reported twice: the mean of the frames' field, and measured from the voltage
+samples (the drift of the fundamental's phase from one period to the next) as a check of that field
+against the sample clock.
+
+:class:`LongestRun` finds the analysed stretch in a stream of frames of any length, keeping only the frames
+the analysis needs; :class:`RollingAnalysis` analyses a stream window by window (one line per second).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ class PhaseResult:
 @dataclass
 class Analysis:
     freq_hz: float  # mean of the frames' frequency field over the window
+    freq_measured_hz: float | None  # from the samples of the voltage (None: no voltage to measure)
     sample_rate_hz: float
     per_period: bool
     samples_per_period: float
@@ -71,20 +80,52 @@ def longest_run(frames: S1Frames) -> slice:
     return slice(int(starts[k]), int(ends[k]))
 
 
-def harmonics(x: np.ndarray, cycles_per_sample: float, orders: int) -> np.ndarray:
-    """Complex amplitude (peak) of orders 1..``orders`` by direct projection at exact frequencies."""
-    k = np.arange(x.size)
+def harmonics(x: np.ndarray, cycles_per_sample: float, orders: int, block: int = 4096) -> np.ndarray:
+    """Complex amplitude (peak) of orders 1..``orders`` by direct projection at exact frequencies.
+
+    Summed over blocks of samples, so memory stays small on long windows.
+    """
     h = np.arange(1, orders + 1)[:, None]
-    basis = np.exp(-2j * np.pi * cycles_per_sample * h * k)
-    return (basis @ x) * (2.0 / x.size)
+    acc = np.zeros(orders, dtype=complex)
+    for start in range(0, x.size, block):
+        k = np.arange(start, min(start + block, x.size))
+        acc += np.exp(-2j * np.pi * cycles_per_sample * h * k) @ x[start:start + block]
+    return acc * (2.0 / x.size)
 
 
-def analyze(frames: S1Frames, max_periods: int = 50, max_order: int = 40) -> Analysis:
+def measured_frequency(x: np.ndarray, sample_rate_hz: float, samples_per_period: float) -> float | None:
+    """Frequency of the fundamental of ``x``: its phase drift from one nominal period to the next.
+
+    None when there are fewer than two periods or no signal to measure.
+    """
+    length = int(round(samples_per_period))
+    blocks = x.size // length if length > 0 else 0
+    if blocks < 2 or _rms(x) < MIN_MEASURED_RMS:
+        return None
+    nominal = 1.0 / samples_per_period  # cycles per sample
+    z = x[:blocks * length].reshape(blocks, length) @ np.exp(-2j * np.pi * nominal * np.arange(length))
+    z *= np.exp(-2j * np.pi * nominal * length * np.arange(blocks))  # one time origin for all blocks
+    drift = np.angle(z[1:] * np.conj(z[:-1]))  # radians per block, beyond the nominal frequency
+    return float((nominal + np.mean(drift) / (2 * np.pi * length)) * sample_rate_hz)
+
+
+MIN_MEASURED_RMS = 1.0  # volts: below this the phase of the voltage is noise
+
+
+def analyze(frames: S1Frames, max_periods: int = 50, max_order: int | None = None) -> Analysis:
     """Analyse up to ``max_periods`` whole periods from the longest gap-free run of ``frames``."""
     if len(frames) == 0:
         raise AnalysisError("no frames to analyse")
-    run = longest_run(frames)
-    seg = frames[run]
+    return analyze_run(frames[longest_run(frames)], max_periods, max_order, frames_total=len(frames))
+
+
+def analyze_run(seg: S1Frames, max_periods: int = 50, max_order: int | None = None, *,
+                run_frames: int | None = None, frames_total: int | None = None) -> Analysis:
+    """Analyse up to ``max_periods`` whole periods from the start of ``seg``, a gap-free run of frames
+    (or the head of one: ``run_frames`` is then the run's full length). Harmonics go up to ``max_order``,
+    or all below the Nyquist order."""
+    if len(seg) == 0:
+        raise AnalysisError("no frames to analyse")
     per_period = bool(seg.per_period[0])
     sampling = int(seg.sampling[0])
     if sampling <= 0:
@@ -105,10 +146,14 @@ def analyze(frames: S1Frames, max_periods: int = 50, max_order: int = 40) -> Ana
     n = int(round(periods * spp))
     win = seg[:n]
     freq = float(np.mean(win.freq_hz))
-    if not per_period:
+    if per_period:
+        fs = sampling * freq
+    else:
         spp = fs / freq
     cps = 1.0 / spp
-    orders = max(1, min(max_order, int(np.ceil(spp / 2)) - 1))
+    orders = max(1, int(np.ceil(spp / 2)) - 1)
+    if max_order is not None:
+        orders = min(orders, max_order)
     v = win.v
     i = win.i
     nph = 3 if bool(win.poly_phase[0]) else 1
@@ -123,9 +168,10 @@ def analyze(frames: S1Frames, max_periods: int = 50, max_order: int = 40) -> Ana
         results.append(PhaseResult(
             phase=PHASES[p], v_rms=vr, i_rms=ir, p_w=pw, s_va=s, pf=pw / s if s > 0 else 0.0,
             v_thd=_thd(vh), i_thd=_thd(ih), v_harmonics=vh.tolist(), i_harmonics=ih.tolist()))
-    return Analysis(freq_hz=freq, sample_rate_hz=fs if not per_period else sampling * freq,
+    return Analysis(freq_hz=freq, freq_measured_hz=measured_frequency(v[:, 0], fs, spp), sample_rate_hz=fs,
                     per_period=per_period, samples_per_period=spp, periods=periods, samples=n,
-                    first_seq=int(win.seq[0]), frames_total=len(frames), run_frames=len(seg),
+                    first_seq=int(win.seq[0]), frames_total=len(seg) if frames_total is None else frames_total,
+                    run_frames=len(seg) if run_frames is None else run_frames,
                     phases=results, i_n_rms=_rms(i[:, CURRENTS.index("N")]))
 
 
@@ -140,8 +186,9 @@ def _thd(h_rms: np.ndarray) -> float:
 def format_analysis(a: Analysis, harmonics_shown: int = 7) -> str:
     """A readable report."""
     mode = f"{a.samples_per_period:g} samples/period" if a.per_period else f"{a.sample_rate_hz:g} samples/s"
+    measured = "n/a" if a.freq_measured_hz is None else f"{a.freq_measured_hz:.3f} Hz"
     lines = [
-        f"frequency {a.freq_hz:.3f} Hz, {mode}, window {a.periods} periods = {a.samples} samples "
+        f"frequency {a.freq_hz:.3f} Hz (measured from the samples {measured}), {mode}, window {a.periods} periods = {a.samples} samples "
         f"(from seq {a.first_seq}; gap-free run {a.run_frames} of {a.frames_total} frames)",
         f"{'phase':<6}{'V rms':>10}{'I rms':>10}{'P W':>11}{'S VA':>11}{'PF':>8}{'THD V':>8}{'THD I':>8}",
     ]

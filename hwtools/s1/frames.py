@@ -26,15 +26,15 @@ overlapping one with a bad FCS; candidates with a bad FCS that overlap no good f
 as FCS errors. Bytes that belong to no frame (garbage, extra idle flags, a truncated final
 frame, a frame whose flag or header was hit by an error) are counted as skipped.
 
-The search, the FCS and the field decoding are vectorised with numpy; a capture is decoded in
-chunks by :class:`S1Decoder` so memory stays bounded on long captures.
+The search, the FCS and the field decoding are vectorised with numpy. :class:`S1Decoder` takes the
+stream in chunks of any size and returns each chunk's frames, so memory is bounded by the chunk size
+whatever the length of the stream; :func:`decode_bytes` decodes a capture already in memory.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -83,15 +83,29 @@ def crc16_x25(data: bytes) -> int:
     return crc ^ 0xFFFF
 
 
+def _x25_pair_table() -> np.ndarray:
+    """CRC step over two bytes at once: for a 16-bit register, crc' = T2[crc ^ (b0 | b1 << 8)]."""
+    w = np.arange(1 << 16, dtype=np.uint32)
+    t = CRC_TABLE[w & 0xFF].astype(np.uint32)
+    return ((t >> 8) ^ CRC_TABLE[((w >> 8) ^ t) & 0xFF]).astype(np.uint16)
+
+
+CRC_PAIR_TABLE = _x25_pair_table()
+
+
 def crc16_x25_rows(rows: np.ndarray) -> np.ndarray:
-    """CRC-16/X-25 of every row of a 2-D uint8 array, vectorised over rows (one pass per column)."""
+    """CRC-16/X-25 of every row of a 2-D uint8 array, vectorised over rows (one gather per two columns)."""
     rows = np.asarray(rows, dtype=np.uint8)
     if rows.ndim != 2:
         raise ValueError(f"expected a 2-D array of bytes, got shape {rows.shape}")
-    cols = np.ascontiguousarray(rows.T)  # each column contiguous: one gather per byte position
+    pairs = rows.shape[1] // 2
     crc = np.full(rows.shape[0], 0xFFFF, dtype=np.uint16)
-    for col in cols:
-        crc = (crc >> 8) ^ CRC_TABLE[(crc ^ col) & 0xFF]
+    if pairs:
+        words = np.ascontiguousarray(rows[:, :2 * pairs]).view("<u2")  # b0 | b1 << 8
+        for col in np.ascontiguousarray(words.T):  # each column contiguous
+            crc = CRC_PAIR_TABLE[crc ^ col]
+    if rows.shape[1] % 2:
+        crc = (crc >> 8) ^ CRC_TABLE[(crc ^ rows[:, -1]) & 0xFF]
     return crc ^ np.uint16(0xFFFF)
 
 
@@ -228,6 +242,14 @@ class DecodeStats:
 _HDR = np.frombuffer(HEADER, dtype=np.uint8)
 
 
+def _header_starts(buf: np.ndarray) -> np.ndarray:
+    """Offsets in ``buf`` of every complete ``7E 80 2B FF 03``."""
+    k = np.flatnonzero(buf[: max(buf.size - len(HEADER), 0)] == FLAG)
+    for j, h in enumerate(_HDR, start=1):
+        k = k[buf[k + j] == h]
+    return k
+
+
 def _select(starts: np.ndarray, floor: int) -> np.ndarray:
     """Greedy non-overlapping subset of sorted frame starts (a shared flag is allowed)."""
     if starts.size == 0:
@@ -256,10 +278,13 @@ class S1Decoder:
         self._last_seq: int | None = None
         self._hdr_counted = 0  # headers at offsets below this are already counted
         self._finished = False
+        self.fcs_error_offsets = np.zeros(0, np.int64)  # where the last feed found frames with a bad FCS
 
     def feed(self, data: bytes) -> S1Frames:
+        """The frames completed by ``data``, in order (none may be returned twice)."""
         if self._finished:
             raise RuntimeError("decoder already finished")
+        self.fcs_error_offsets = np.zeros(0, np.int64)
         new = np.frombuffer(data, dtype=np.uint8)
         self.stats.bytes_total += new.size
         self.stats.flags += int(np.count_nonzero(new == FLAG))
@@ -280,12 +305,11 @@ class S1Decoder:
     def _scan(self, buf: np.ndarray, base: int) -> S1Frames:
         n = buf.size
         last = n - (FRAME_LEN - 1)  # starts below this have a whole frame in the buffer
-        k = np.flatnonzero(buf[:last] == FLAG)
-        for j, h in enumerate(_HDR, start=1):
-            k = k[buf[k + j] == h]
-        # Count each header once, when its frame is first whole in the buffer.
+        k = _header_starts(buf)
+        # Count each header once, when it is first whole in the buffer (a fake one inside a frame too).
         self.stats.headers += int(np.count_nonzero(k + base >= self._hdr_counted))
-        self._hdr_counted = max(self._hdr_counted, base + last)
+        self._hdr_counted = base + n - len(HEADER)
+        k = k[k < last]
         k = k[buf[k + FRAME_LEN - 1] == FLAG]
         if k.size == 0:
             return S1Frames.empty()
@@ -311,6 +335,7 @@ class S1Decoder:
             self.stats.bytes_skipped += int(np.maximum(gaps, 0).sum())
             self._pos = base + int(used[-1]) + FRAME_LEN
         self.stats.fcs_errors += int(bad.size)
+        self.fcs_error_offsets = bad.astype(np.int64) + base
         # Usually every good candidate is kept; np.isin (a sort) only when some were dropped.
         keep = good if ok.size == np.count_nonzero(good) else np.isin(k, ok)
         frames = S1Frames.from_rows(rows[keep], ok + base)
@@ -345,10 +370,7 @@ class S1Decoder:
                     if part and HEADER.startswith(part) and tail.size - i < FRAME_LEN:
                         self.stats.truncated_tail = True
                         break
-            buf_hdr = self._buf
-            k = np.flatnonzero(buf_hdr[: max(buf_hdr.size - 4, 0)] == FLAG)
-            for j, h in enumerate(_HDR, start=1):
-                k = k[buf_hdr[k + j] == h]
+            k = _header_starts(self._buf)
             self.stats.headers += int(np.count_nonzero(k + self._base >= self._hdr_counted))
         return self.stats
 
@@ -364,22 +386,4 @@ def decode_bytes(data: bytes, chunk_size: int = 1 << 22) -> DecodeResult:
     dec = S1Decoder()
     view = memoryview(data)
     parts = [dec.feed(view[o:o + chunk_size]) for o in range(0, len(data), chunk_size)]
-    return DecodeResult(S1Frames.concat(parts), dec.finish())
-
-
-def decode_file(path: str | Path, chunk_size: int = 1 << 22,
-                progress: Callable[[int, int], None] | None = None) -> DecodeResult:
-    """Decode a capture file in chunks; ``progress(done_bytes, total_bytes)`` after each chunk.
-
-    Raises OSError (with the path) when the file cannot be read.
-    """
-    path = Path(path)
-    total = path.stat().st_size
-    dec = S1Decoder()
-    parts = []
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_size):
-            parts.append(dec.feed(chunk))
-            if progress is not None:
-                progress(dec.stats.bytes_total, total)
     return DecodeResult(S1Frames.concat(parts), dec.finish())

@@ -3,7 +3,8 @@
 A stream is built from a :class:`SynthConfig` (sine waves with chosen harmonics, per-phase
 amplitudes and angles, seeded noise, sampling per period or per second) and optional faults
 (corrupted FCS, dropped frames, garbage bytes). The result is the exact byte stream on the line,
-ready to be written to a file or played at 2 Mbit/s into the board.
+ready to be written to a file or played at 2 Mbit/s into the board. :func:`synth_chunks` makes it
+block by block, so a stream of any length takes bounded memory; :func:`synth_stream` joins the blocks.
 
 :func:`encode_frames` is the low-level half: raw integer values -> (n, 45) frame bytes.
 """
@@ -11,15 +12,18 @@ ready to be written to a file or played at 2 Mbit/s into the board.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
-from .frames import (FLAG, FRAME_LEN, HEADER, I_LSB, INFO_FOUR_WIRE, INFO_NEUTRAL, INFO_PER_PERIOD,
+from .frames import (FLAG, FRAME_LEN, FREQ_LSB, HEADER, I_LSB, INFO_FOUR_WIRE, INFO_NEUTRAL, INFO_PER_PERIOD,
                      INFO_POLY_PHASE, INFO_VALID, V_LSB, _OFF_FCS, _OFF_FREQ, _OFF_I, _OFF_ID,
                      _OFF_INFO, _OFF_SAMPLING, _OFF_SEQ, _OFF_V, crc16_x25_rows)
 
 V_RANGE = (-(1 << 15), (1 << 15) - 1)  # 2 B signed: +-819 V
 I_RANGE = (-(1 << 23), (1 << 23) - 1)  # 3 B signed: +-8388 A
+BLOCK_FRAMES = 1 << 16  # frames made at once by synth_chunks (3 MB of stream)
+NOISE_PEAK = 6.0  # noise peaks counted in the range check, in standard deviations
 
 
 def _put_be(rows: np.ndarray, off: int, width: int, values: np.ndarray) -> None:
@@ -116,13 +120,41 @@ class SynthConfig:
     def sample_rate_hz(self) -> float:
         return self.sampling * self.freq_hz if self.per_period else self.sampling * 100.0
 
+    def check(self) -> None:
+        """ValueError naming the setting that does not fit the frame's fields (before anything is written)."""
+        if not 1 <= self.sampling <= 127:
+            raise ValueError(f"sampling {self.sampling} outside 1..127")
+        if not 0 < self.freq_hz <= 0xFFFF * FREQ_LSB:
+            raise ValueError(f"frequency {self.freq_hz} Hz outside the field's range (0, 65.535]")
+        if len(self.meter_id.encode("ascii", "replace")) > 14 or not self.meter_id.isascii():
+            raise ValueError(f"meter id {self.meter_id!r}: at most 14 ASCII characters")
+        if self.frames < 0:
+            raise ValueError(f"frame count {self.frames} is negative")
+        nph = 3 if self.poly_phase else 1
+        v_peak = max(_peak(self.v_rms[p], self.v_harmonics, self.v_noise) for p in range(nph))
+        i_peaks = [_peak(self.i_rms[p], self.i_harmonics, self.i_noise) for p in range(nph)]
+        i_peak = max(max(i_peaks), sum(i_peaks) if self.neutral and self.poly_phase else 0.0)
+        if v_peak > V_RANGE[1] * V_LSB:
+            raise ValueError(f"voltage peak up to {v_peak:.1f} V exceeds the field's {V_RANGE[1] * V_LSB:.1f} V")
+        if i_peak > I_RANGE[1] * I_LSB:
+            raise ValueError(f"current peak up to {i_peak:.1f} A (neutral included) exceeds the field's "
+                             f"{I_RANGE[1] * I_LSB:.1f} A")
 
-def synth_values(cfg: SynthConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The waveforms in physical units, before quantisation: V (n, 3) volts, I (n, 4) amperes."""
-    n = cfg.frames
-    rng = np.random.default_rng(cfg.seed)
+
+def _peak(rms: float, harmonics: dict[int, float], noise: float) -> float:
+    """An upper bound of |value| for a wave of fundamental ``rms`` with ``harmonics`` and gaussian noise."""
+    return abs(rms) * np.sqrt(2.0) * (1 + sum(abs(r) for r in harmonics.values())) + NOISE_PEAK * noise
+
+
+def synth_values(cfg: SynthConfig, start: int = 0, stop: int | None = None,
+                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The waveforms of frames ``start``..``stop`` in physical units, before quantisation: V (n, 3) volts,
+    I (n, 4) amperes. Blocks in order with one ``rng`` give one seeded stream."""
+    stop = cfg.frames if stop is None else stop
+    n = stop - start
+    rng = np.random.default_rng(cfg.seed) if rng is None else rng
     # Per-period sampling is locked to the grid: exactly `sampling` samples per cycle.
-    cycles = np.arange(n) * (cfg.freq_hz / cfg.sample_rate_hz)
+    cycles = np.arange(start, stop) * (cfg.freq_hz / cfg.sample_rate_hz)
     nph = 3 if cfg.poly_phase else 1
     v = np.zeros((n, 3))
     i = np.zeros((n, 4))
@@ -153,46 +185,58 @@ def quantise(v: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.rint(v / V_LSB).astype(np.int64), np.rint(i / I_LSB).astype(np.int64)
 
 
-def synth_frames(cfg: SynthConfig) -> np.ndarray:
-    """All frames as (n, 45) uint8, before faults."""
-    v_raw, i_raw = quantise(*synth_values(cfg))
-    seq = cfg.seq_start + np.arange(cfg.frames)
+def synth_frames(cfg: SynthConfig, start: int = 0, stop: int | None = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
+    """Frames ``start``..``stop`` (default all) as (n, 45) uint8, before faults."""
+    stop = cfg.frames if stop is None else stop
+    v_raw, i_raw = quantise(*synth_values(cfg, start, stop, rng))
+    seq = cfg.seq_start + np.arange(start, stop)
     return encode_frames(v_raw, i_raw, seq=seq, meter_id=cfg.meter_id, info=cfg.info,
                          sampling=cfg.sampling, freq_mhz=int(round(cfg.freq_hz * 1000)))
 
 
 def frames_to_stream(rows: np.ndarray, *, shared_flags: bool = False, corrupt_fcs=(), drop=(),
-                     garbage: dict[int, int] | None = None, trailing_bytes: int = 0,
-                     seed: int = 0) -> bytes:
-    """Lay frames on the line, applying faults (indices refer to ``rows``)."""
+                     garbage: dict[int, int] | None = None, trailing_bytes: int = 0, seed: int = 0,
+                     first_index: int = 0, after_flag: bool = False, final: bool = True,
+                     rng: np.random.Generator | None = None) -> bytes:
+    """Lay frames on the line, applying faults (indices refer to the whole stream, ``rows`` holding frames
+    ``first_index``.. of it). For a stream laid block by block: ``after_flag`` says the line's last byte is a
+    closing flag, ``final`` marks the last block (garbage after the last frame, truncated frame), and one
+    ``rng`` serves all blocks."""
     rows = np.array(rows, dtype=np.uint8, copy=True)
     n = rows.shape[0]
-    rng = np.random.default_rng([seed, 0x51])
-    if len(corrupt_fcs):
-        rows[np.asarray(corrupt_fcs, dtype=np.int64), _OFF_FCS] ^= 0x5A
+    rng = np.random.default_rng([seed, 0x51]) if rng is None else rng
+
+    def here(indices) -> list[int]:
+        return [int(k) - first_index for k in indices if first_index <= k < first_index + n]
+
+    if corrupt := here(corrupt_fcs):
+        rows[corrupt, _OFF_FCS] ^= 0x5A
     sent = np.ones(n, dtype=bool)
-    if len(drop):
-        sent[np.asarray(drop, dtype=np.int64)] = False
-    garbage = {int(k): int(v) for k, v in (garbage or {}).items() if v > 0}
+    sent[here(drop)] = False
+    garbage = {int(k) - first_index: int(v) for k, v in (garbage or {}).items()
+               if v > 0 and (first_index <= k < first_index + n or (final and k == first_index + n))}
     mask = np.ones((n, FRAME_LEN), dtype=bool)
     if shared_flags:
         # Drop the opening flag where the previous byte on the line is a closing flag.
         idx = np.flatnonzero(sent)
         follows = np.zeros(n, dtype=bool)
         follows[idx[1:]] = True
+        if idx.size and after_flag:
+            follows[idx[0]] = True
         for g in garbage:  # garbage sits before the next frame actually sent, which then needs its flag
             later = idx[idx >= g]
             if later.size:
                 follows[later[0]] = False
         mask[follows, 0] = False
     mask[~sent] = False
+    trailing_bytes = trailing_bytes if final else 0
     if not garbage and not trailing_bytes:
         return rows[mask].tobytes()
     # Assemble in pieces around garbage insertions.
     out = []
-    cuts = sorted(g for g in garbage if 0 <= g <= n)
     prev = 0
-    for g in cuts:
+    for g in sorted(garbage):
         out.append(rows[prev:g][mask[prev:g]].tobytes())
         out.append(_garbage(rng, garbage[g]))
         prev = g
@@ -209,8 +253,22 @@ def _garbage(rng: np.random.Generator, nbytes: int) -> bytes:
     return g.tobytes()
 
 
+def synth_chunks(cfg: SynthConfig, block_frames: int = BLOCK_FRAMES) -> Iterator[bytes]:
+    """The byte stream a meter configured as ``cfg`` would send, faults included, block by block."""
+    values_rng = np.random.default_rng(cfg.seed)
+    garbage_rng = np.random.default_rng([cfg.seed, 0x51])
+    after_flag = False
+    for start in range(0, max(cfg.frames, 1), block_frames):
+        stop = min(start + block_frames, cfg.frames)
+        data = frames_to_stream(synth_frames(cfg, start, stop, values_rng), shared_flags=cfg.shared_flags,
+                                corrupt_fcs=cfg.corrupt_fcs, drop=cfg.drop, garbage=cfg.garbage,
+                                trailing_bytes=cfg.trailing_bytes, first_index=start, after_flag=after_flag,
+                                final=stop == cfg.frames, rng=garbage_rng)
+        if data:
+            after_flag = data[-1] == FLAG
+            yield data
+
+
 def synth_stream(cfg: SynthConfig) -> bytes:
-    """The byte stream a meter configured as ``cfg`` would send, faults included."""
-    return frames_to_stream(synth_frames(cfg), shared_flags=cfg.shared_flags, corrupt_fcs=cfg.corrupt_fcs,
-                            drop=cfg.drop, garbage=cfg.garbage, trailing_bytes=cfg.trailing_bytes,
-                            seed=cfg.seed)
+    """The whole stream of :func:`synth_chunks` in memory."""
+    return b"".join(synth_chunks(cfg))

@@ -14,14 +14,14 @@ TELEGRAM_DATA = REPO / "tests" / "data" / "telegrams"  # real telegrams (SOURCES
 
 def fast_station_dict(**overrides) -> dict:
     """A sim station that keeps CI fast: the small builder set, a short 'one a second' sub-step,
-    a short throughput run (so its ratio limit is relaxed: fixed latency weighs more on few telegrams)."""
+    a short throughput run (its ratio recorded, not judged: timing belongs to `make bench`)."""
     d = {
         "name": "sim-fast",
         "kind": "sim",
         "supply": {"timeout_ms": 1000, "peak_current_query": "MEAS:CURR:MAX?", "settle_s": 0.05},
         "dmm": {"timeout_ms": 1000},
         "console": {"baud": 921600, "timeout_s": 2.0},
-        "limits": {"throughput_ratio": [0.85, 1.02]},
+        "limits": {"throughput_ratio": [0.0, 1.05]},
         "loopback": {"builder_set": "small", "slow_count": 2, "slow_interval_s": 0.1, "throughput_count": 8,
                      "idle_s": 0.06},
         "sim": {"heartbeat_s": 0.5},

@@ -34,9 +34,10 @@ def test_supply_sequence_and_off_after_run(tmp_path, monkeypatch, fault):
     assert float(commands[curr].split()[1]) <= 0.260
     assert [c for c in commands if c.startswith("OUTP")][-1] == "OUTP OFF"
 
-    # Ask the simulated instrument itself.
-    rm = instruments._resource_manager(st.supply.visa_library)
-    res = rm.open_resource(st.supply.resource)
+    # Ask the simulated instrument itself (the bench ran on the station wired to it).
+    wired = result.bench.station.supply
+    rm = instruments._resource_manager(wired.visa_library)
+    res = rm.open_resource(wired.resource)
     res.read_termination = res.write_termination = "\n"
     assert res.query("OUTP?").strip() == "OFF"
     res.close()
@@ -53,9 +54,27 @@ def test_lost_supply_is_reported_loudly(tmp_path):
         def output_state(self):
             raise instruments.InstrumentError("supply gone")
 
-    from bringup.steps import Bench
+    from bringup.bench import Bench
 
     bench = Bench(station.from_dict(fast_station_dict(), "test"))
     bench.supply = DeadSupply()
-    state = runner.supply_off(bench)
+    state = bench.close()
     assert state.startswith("UNKNOWN") and "supply gone" in state
+
+
+def test_bench_opens_in_order_and_closes_in_reverse_supply_off_first(tmp_path):
+    result = runner.run(station.from_dict(fast_station_dict(), "test"), "ORDER-1", str(tmp_path))
+    assert result.passed
+    assert result.bench.events == [
+        "open supply", "open dmm", "open meter port", "open console", "open S1 port",
+        "supply off: OFF", "close S1 port", "close console", "close meter port", "close dmm", "close supply"]
+
+
+def test_bench_closes_what_it_opened_when_a_step_fails_early(tmp_path):
+    """A DMM that never answers (step 3): the supply still goes off first, everything opened is closed."""
+    result = runner.run(station.from_dict(fast_station_dict(), "test"), "ORDER-2", str(tmp_path),
+                        inject="instrument-timeout")
+    assert not result.passed and result.failed.name == "rails"
+    events = result.bench.events
+    assert events[events.index("supply off: OFF"):] == [
+        "supply off: OFF", "close console", "close meter port", "close dmm", "close supply"]

@@ -120,12 +120,53 @@ def _write(tmp_path, text: str) -> Path:
     ("kind: lab\n", "kind"),
     ("kind: bench\nname: x\n", "supply.resource"),
     ("kind: sim\nsupply: 5\n", "supply"),
+    ("kind: sim\nsupply:\n  driver: scpi-pus\n", "supply.driver"),
+    ("kind: sim\ndmm:\n  driver: scpi-psu\n", "dmm.driver"),  # a supply driver is no multimeter
+    ("kind: sim\nsupply:\n  current_limit_a: .nan\n", "supply.current_limit_a"),
+    ("kind: sim\nsupply:\n  voltage_v: .inf\n", "supply.voltage_v"),
+    ("kind: sim\nsupply:\n  current_limit_a: -0.1\n", "supply.current_limit_a"),
+    ("kind: sim\nsupply:\n  timeout_ms: true\n", "supply.timeout_ms"),
+    ("kind: sim\nconsole:\n  baud: '921600'\n", "console.baud"),
+    ("kind: sim\nlimits:\n  idle_current_a: [0.02, .nan]\n", "limits.idle_current_a[1]"),
+    ("kind: sim\nloopback:\n  throughput_count: 1\n", "loopback.throughput_count"),
+    ("kind: sim\ns1:\n  baud: 115200\n", "s1.baud"),
+    ("kind: sim\nprofile: KLINGON\n", "profile"),
+    ("kind: sim\nloopback:\n  include_shared: [x]\n", "loopback.include_shared"),
 ])
 def test_station_errors_name_key_and_file(tmp_path, text, key):
     p = _write(tmp_path, text)
     with pytest.raises(station.StationError) as e:
         station.load(p)
     assert e.value.key == key and str(p) in str(e.value) and f"'{key}'" in str(e.value)
+
+
+def test_station_nan_message_says_finite(tmp_path):
+    with pytest.raises(station.StationError, match="finite number"):
+        station.load(_write(tmp_path, "kind: sim\nsupply:\n  current_limit_a: .nan\n"))
+
+
+def test_driver_typo_is_a_station_error_exit_2_not_a_board_fail(tmp_path):
+    from bringup_helpers import run_cli
+
+    p = _write(tmp_path, "kind: sim\nsupply:\n  driver: scpi-pus\n")
+    rc, out, err = run_cli(["run", "--station", str(p), "--board-serial", "X", "--records", str(tmp_path)])
+    assert rc == 2 and "supply.driver" in err and "scpi-pus" in err and "scpi-psu" in err and str(p) in err
+    assert "Traceback" not in err and not (tmp_path / "X").exists()
+
+
+def test_the_station_given_is_never_rewritten(tmp_path):
+    """The simulated bench wires a copy to its ptys and instruments; the station passed in (frozen)
+    still says what its file said."""
+    from bringup import runner
+
+    st = station.from_dict(fast_station_dict(s1=None, loopback={"slow_count": 0}), "t")
+    before = st.model_dump()
+    res = runner.run(st, "FROZEN-1", str(tmp_path))
+    assert res.passed, res.failed and res.failed.reason()
+    assert st.model_dump() == before and st.meter.url == "" and st.supply.resource == ""
+    assert res.bench.station.meter.url.startswith("/dev/pts/")  # the bench ran on the wired copy
+    with pytest.raises(Exception):
+        st.meter.url = "/dev/ttyUSB0"
 
 
 def test_station_yaml_syntax_error(tmp_path):
@@ -190,10 +231,9 @@ def _sim_cfgs():
     from bringup.sim import INSTRUMENTS_YAML
 
     lib = f"{INSTRUMENTS_YAML}@sim"
-    st.supply.visa_library = st.dmm.visa_library = lib
-    st.supply.resource, st.dmm.resource = "ASRL1::INSTR", "ASRL4::INSTR"
-    st.dmm.timeout_ms = 150
-    return st
+    return st.model_copy(update={
+        "supply": st.supply.model_copy(update={"visa_library": lib, "resource": "ASRL1::INSTR"}),
+        "dmm": st.dmm.model_copy(update={"visa_library": lib, "resource": "ASRL4::INSTR", "timeout_ms": 150})})
 
 
 def test_scpi_supply_configure_readback_and_error_queue():

@@ -11,8 +11,7 @@ from hwtools.s1.cli import main
 from hwtools.s1.synth import SynthConfig, synth_stream
 
 ROOT = Path(__file__).resolve().parents[2]
-# The spec's example frame (checked against ../shared in test_s1_frames).
-EXAMPLE_HEX = ("7E 80 2B FF 03" + " 00" * 14 + " 0A 34 C3 BB 0F 0B 15 00 05 FA" + " 00" * 13 + " C5 B2 7E")
+EXAMPLE_HEX = (ROOT / "tests" / "data" / "s1" / "example-frame.hex").read_text()  # the specification's frame
 FRAME_KEYS = {"meter_id", "poly_phase", "per_period", "sampling", "freq_hz", "seq", "v", "i"}
 
 
@@ -136,7 +135,6 @@ def test_synth_command_round_trip(tmp_path, capsys):
     assert main(["decode", str(path), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert json.loads(lines[1])["seq"] == 7 and json.loads(lines[-1])["frames"] == 104
-    assert main(["synth", str(path), "--harmonic", "oops"]) == 2
 
 
 def test_progress_on_large_captures(capture, monkeypatch, capsys):
@@ -147,3 +145,59 @@ def test_progress_on_large_captures(capture, monkeypatch, capsys):
     assert "100%" in err and "capture.bin" in err
     assert main(["decode", str(capture), "--json", "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["synth", "x.bin", "--sampling", "0"], "--sampling"),
+    (["synth", "x.bin", "--sampling", "128"], "--sampling"),
+    (["synth", "x.bin", "--frames", "0"], "--frames"),
+    (["synth", "x.bin", "--frames", "-5"], "--frames"),
+    (["synth", "x.bin", "--frames", "1e3"], "--frames"),
+    (["synth", "x.bin", "--freq", "0"], "--freq"),
+    (["synth", "x.bin", "--freq", "nan"], "--freq"),
+    (["synth", "x.bin", "--freq", "70"], "--freq"),
+    (["synth", "x.bin", "--v-rms", "-1"], "--v-rms"),
+    (["synth", "x.bin", "--v-rms", "1000"], "--v-rms"),
+    (["synth", "x.bin", "--i-rms", "inf"], "--i-rms"),
+    (["synth", "x.bin", "--angle", "400"], "--angle"),
+    (["synth", "x.bin", "--harmonic", "oops"], "--harmonic"),
+    (["synth", "x.bin", "--harmonic", "1:0.1"], "--harmonic"),
+    (["synth", "x.bin", "--harmonic", "3:abc"], "--harmonic"),
+    (["synth", "x.bin", "--v-noise", "-0.1"], "--v-noise"),
+    (["synth", "x.bin", "--seed", "-1"], "--seed"),
+    (["synth", "x.bin", "--seq-start", "256"], "--seq-start"),
+    (["synth", "x.bin", "--meter-id", "X" * 15], "--meter-id"),
+    (["synth", "x.bin", "--meter-id", "é"], "--meter-id"),
+    (["analyze", "x.bin", "--periods", "0"], "--periods"),
+    (["analyze", "x.bin", "--periods", "-3"], "--periods"),
+    (["analyze", "x.bin", "--window", "0"], "--window"),
+    (["analyze", "x.bin", "--window", "100"], "--window"),
+    (["decode", "x.bin", "--stall-timeout", "0"], "--stall-timeout"),
+    (["decode", "x.bin", "--stall-timeout", "-1"], "--stall-timeout"),
+    (["decode", "x.bin", "--rows", "-2"], "--rows"),
+    (["decode"], "SOURCE"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_argument_is_a_usage_error(argv, names, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert names in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["synth", "{tmp}/x.bin", "--v-rms", "500", "--harmonic", "3:0.5"], "voltage peak"),
+    (["synth", "{tmp}/x.bin", "--i-rms", "3000"], "current peak"),
+    (["synth", "{tmp}/missing/x.bin"], "cannot write"),
+    (["decode", "{tmp}/capture.bin", "--save", "{tmp}/missing/saved.bin"], "cannot write"),
+    (["analyze", "{tmp}/capture.bin", "--plot", "{tmp}/missing/p.png"], "cannot write plot"),
+    (["decode", "{tmp}/nothing.bin"], "No such file"),
+])
+def test_bad_values_found_after_parsing_exit_2(argv, message, capture, tmp_path):
+    proc = run(*[a.format(tmp=tmp_path) for a in argv])
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_bad_argument_in_a_subprocess_has_no_traceback():
+    proc = run("synth", "x.bin", "--sampling", "0")
+    assert proc.returncode == 2 and "argument --sampling: 0 out of range: must be >= 1 and <= 127" in proc.stderr

@@ -10,20 +10,12 @@ from hypothesis import given, settings, strategies as st
 from hwtools.s1 import S1Decoder, crc16_x25, crc16_x25_rows, decode_bytes
 from hwtools.s1.synth import SynthConfig, frames_to_stream, synth_frames, synth_stream
 
-EXAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "s1-example-frame.hex"
-# The same frame, copied from the specification, so the tests also run without ../shared.
-EXAMPLE_HEX = ("7E 80 2B FF 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 0A 34 C3 BB 0F 0B 15 00 05 FA "
-               "00 00 00 00 00 00 00 00 00 00 00 00 00 C5 B2 7E")
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "s1" / "example-frame.hex"  # the specification's
 
 
 @pytest.fixture(scope="module")
 def example() -> bytes:
-    return bytes.fromhex(EXAMPLE_HEX)
-
-
-@pytest.mark.skipif(not EXAMPLE.exists(), reason="../shared/reference not present")
-def test_embedded_example_is_the_reference():
-    assert bytes.fromhex(EXAMPLE.read_text()) == bytes.fromhex(EXAMPLE_HEX)
+    return bytes.fromhex(EXAMPLE.read_text())
 
 
 def test_example_frame_decodes_exactly(example):
