@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,7 +68,6 @@ class Batch:
     records_dir: Path
     files: list[Path]  # every run record, in the order the runs were made
     kinds: dict[str, list[str]]  # serial → plan entries (as PLAN)
-    hiccups: list[str]  # planned passes the simulated bench failed (see make_batch)
     stations: dict[str, Path]  # station name → station file
 
     def records(self) -> list[dict]:
@@ -122,7 +120,7 @@ def make_batch(root: Path) -> Batch:
         p.write_text(yaml.safe_dump(station_dict(name, s1)))
         stations[name] = p
     records = root / "records"
-    files, hiccups = [], []
+    files = []
     order = [(sn, i) for i in range(2) for sn in PLAN if i < len(PLAN[sn])]  # first runs, then retests
     for n, (sn, i) in enumerate(order):
         kind = PLAN[sn][i]
@@ -140,17 +138,9 @@ def make_batch(root: Path) -> Batch:
         else:
             res = runner.run(st, sn, str(records), inject=inject, meta=meta)
         record = json.loads(Path(res.record_path).read_text())
-        if kind == "pass" and not res.passed:
-            # The simulated line is paced in real time: on a very busy machine a pause in the sender can
-            # look like a truncated telegram to the simulated board. The run then is a (real) failed run
-            # in the batch; the expectations are read from the records, so they still hold.
-            hiccups.append(f"{sn}: {res.failed and res.failed.reason()}")
-        else:
-            assert kind_of(record) == KIND[kind], (sn, kind, res.failed and res.failed.reason())
+        assert kind_of(record) == KIND[kind], (sn, kind, res.failed and res.failed.reason())
         files.append(Path(res.record_path))
-    if hiccups:
-        warnings.warn("simulated bench failed planned passes: " + "; ".join(hiccups))
-    return Batch(records, files, PLAN, hiccups, stations)
+    return Batch(records, files, PLAN, stations)
 
 
 
