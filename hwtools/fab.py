@@ -175,7 +175,10 @@ def normalise_file(path: Path, machine_paths: list[str]):
 
 def _ibom(pcb: Path, out_dir: Path, name: str):
     """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
-    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1")
+    # iBoM names its version from `git describe` run in its own folder: inside a venv in this checkout
+    # that describes *our* repository (a tag such as ready-x turns "v2.12.0" into "ready-x-17-g9a04")
+    # and the output would change with every tag. No repository for it: it falls back to its release tag.
+    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", GIT_DIR=os.devnull)
     cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
