@@ -8,15 +8,9 @@ setup:
 	@bash hwtools/setup.sh
 
 # Regenerate kicad/ from the circuit, check it (ERC, DRC, P1 rules, signal integrity) and export gerbers/.
-# Sources of what `make fab` writes; kicad/ and gerbers/ are its outputs, not inputs. Nothing changed → no-op.
-FAB_SOURCES := $(shell find hwtools -name '*.py' -o -name '*.toml' -o -name '*.sh') pyproject.toml gerbers/README.md gerbers/p1s1/README.md
-
-fab: gerbers/.stamp
-	@echo "fab: gerbers/ is up to date with the sources"
-
-gerbers/.stamp: $(FAB_SOURCES) | setup
-	@$(PY) -m hwtools fab
-	@touch $@
+# Each step is skipped when its input hash matches fab-steps.json (hwtools/steps.py); FORCE=1 runs them all.
+fab: setup
+	@$(PY) -m hwtools fab $(if $(FORCE),--force)
 
 # Checks only, on the committed kicad/ files.
 check: setup

@@ -7,7 +7,9 @@ carries a real, orderable MPN. Read top to bottom: P1 jack → inverter → Data
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import values as part_values
 from .kicadlibs import import_skidl
+from .variant import Variant, get as get_variant
 
 skidl = import_skidl()
 
@@ -26,6 +28,7 @@ class Board:
     parts: dict = field(default_factory=dict)
     nets: dict = field(default_factory=dict)
     lib_ids: dict = field(default_factory=dict)  # ref → "Library:Symbol", as the schematic names it
+    variant: Variant = field(default_factory=get_variant)
 
     def value(self, ref):
         """The part's value as a number in SI units ("2.2 kOhm" → 2200.0)."""
@@ -67,8 +70,13 @@ class _Builder:
 
     def part(self, ref, symbol, value, footprint, mpn, manufacturer, in_bom=True):
         lib, _, name = symbol.partition(":")
+        value = self.values.get(ref, value)
         try:
-            p = skidl.Part(_schlib(lib, self.lib_dir), name, ref=ref, tag=ref, value=self.values.get(ref, value),
+            part_values.check(symbol, value)
+        except part_values.BadValue as e:
+            raise CircuitError(f"{ref}: {e}") from e
+        try:
+            p = skidl.Part(_schlib(lib, self.lib_dir), name, ref=ref, tag=ref, value=value,
                            footprint=footprint, circuit=self.ckt)
         except Exception as e:  # skidl raises bare exceptions for unknown libraries and parts
             raise CircuitError(f"{ref}: cannot load symbol '{symbol}': {e}") from e
@@ -224,9 +232,6 @@ def s1_port(b, s1_rx, v3v3, gnd):
         pin += b.nc
 
 
-VARIANTS = ("p1", "p1s1")  # the proven P1-only board, and the same with the S1 port added
-
-
 def mounting_holes(b):
     """H1-H4: M3 holes, not parts to buy (excluded from the BOM)."""
     for n in range(1, 5):
@@ -234,13 +239,17 @@ def mounting_holes(b):
                "", "", in_bom=False)
 
 
-def build_board(values=None, lib_dir: Path | None = None, variant: str = "p1") -> Board:
+def build_board(values=None, lib_dir: Path | None = None, variant: Variant | str = "p1") -> Board:
     """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
     from .project import LIB_DIR
+    from .variant import VariantError
 
-    if variant not in VARIANTS:
-        raise CircuitError(f"unknown board variant {variant!r}: choose one of {', '.join(VARIANTS)}")
+    try:
+        variant = get_variant(variant)
+    except VariantError as e:
+        raise CircuitError(str(e)) from None
     b = _Builder(values or {}, lib_dir or LIB_DIR)
+    b.board.variant = variant
     p1_5v, gnd, v3v3 = b.net("P1_5V"), b.net("GND"), b.net("+3V3")
     data, drq, rx = b.net("P1_DATA"), b.net("P1_DRQ"), b.net("RX")
     gpio_drq, scl, sda = b.net("GPIO12_DRQ"), b.net("I2C_SCL"), b.net("I2C_SDA")
@@ -250,7 +259,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: str = "p1") -
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     power(b, p1_5v, v3v3, gnd)
-    s1_rx = b.net("S1_RX") if variant == "p1s1" else None
+    s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
     power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
     i2c_header(b, scl, sda, p1_5v, gnd)

@@ -1,155 +1,146 @@
-"""`python -m hwtools fab|check|generate` — a thin command line over the pure modules.
+"""`python -m hwtools fab|check|generate` — a thin command line over the pipeline (hwtools/pipeline.py).
 
 Prints one line per step with its time, maps errors to exit codes: 0 ok, 1 a check failed,
-2 a bad input (circuit, library, tool).
+2 a bad input (circuit, library, tool, file) — always a message naming what and where, never a traceback.
 """
 
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from . import kicad_cli, project
+from . import project
+from .pipeline import CheckFailed
+from .variant import VARIANTS, get as get_variant
+
+# Errors that carry their own message, by module: looked up only in modules already imported (a module that
+# failed to import cannot have raised its error, and importing it again would fail again).
+KNOWN_ERRORS = {"hwtools.circuit": "CircuitError", "hwtools.generate": "GenerationError",
+                "hwtools.kicadlibs": "LibraryError", "hwtools.kicad_cli": "KicadCliError",
+                "hwtools.si.model": "ModelError", "hwtools.si.spice": "NgspiceError", "hwtools.fab": "FabError",
+                "hwtools.bom": "BomError", "hwtools.staging": "StagingError", "hwtools.pcb": "LayoutError",
+                "hwtools.routing": "RoutingError"}
 
 
-class CheckFailed(Exception):
-    pass
+def _known(e: BaseException) -> bool:
+    if isinstance(e, (ValueError, OSError)):  # VariantError, BadValue, a missing or unreadable file
+        return True
+    for module, name in KNOWN_ERRORS.items():
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(e, cls):
+            return True
+    return False
 
 
-def _rel(path):
-    path = Path(path).resolve()
-    return f"{path.relative_to(project.ROOT)}/" if path.is_relative_to(project.ROOT) else str(path)
+def _where(e: BaseException) -> str:
+    """file:line of the innermost frame inside the repository (else the innermost at all)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(project.ROOT)] or frames
+    if not ours:
+        return "?"
+    f = ours[-1]
+    path = Path(f.filename).resolve()
+    return f"{path.relative_to(project.ROOT) if path.is_relative_to(project.ROOT) else path}:{f.lineno}"
 
 
-def _step(title, func, *args):
-    start = time.monotonic()
-    print(f"[{title}] ...", flush=True)
-    result = func(*args)
-    print(f"[{title}] done in {time.monotonic() - start:.1f} s", flush=True)
-    return result
+def error_message(e: BaseException) -> str:
+    if isinstance(e, SyntaxError):
+        path = Path(e.filename or "?").resolve()
+        shown = path.relative_to(project.ROOT) if path.is_relative_to(project.ROOT) else path
+        return f"{shown}:{e.lineno}: {type(e).__name__}: {e.msg}"
+    if isinstance(e, ImportError):
+        return f"{e} (at {_where(e)}): is the environment complete? run `make setup`"
+    if _known(e):
+        return str(e)
+    return f"unexpected {type(e).__name__} at {_where(e)}: {e}"
 
 
-def _generate(out_dir, variant):
-    from .generate import generate
-
-    changed = generate(out_dir, log=lambda m: print(m, flush=True), variant=variant)
-    print(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
-
-
-def _in_copy(kicad_dir, check):
-    """kicad-cli rewrites the project file and drops reports beside it: check a copy, never kicad/ itself."""
+def _check(variant, kicad_dir: Path, log):
+    """ERC, DRC, rules and SI on committed files: kicad-cli works on a copy, kicad/ is never written."""
     import shutil
-    import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="p1reader-check-") as tmp:
-        copy = Path(tmp) / "kicad"
-        shutil.copytree(kicad_dir, copy)
-        return check(copy)  # raises with every active violation listed
-
-
-def _erc(kicad_dir):
-    from .generate import check_erc
-
-    report = _in_copy(kicad_dir, check_erc)
-    n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
-    print(f"  ERC: 0 errors, 0 warnings ({n} excluded)")
-
-
-def _drc(kicad_dir):
-    from .generate import check_drc
-
-    report = _in_copy(kicad_dir, check_drc)
-    print(f"  DRC: 0 violations, {len(report.get('unconnected_items', []))} unconnected, "
-          f"{len(report.get('schematic_parity', []))} parity problems (rules: {_rel(kicad_dir)}{project.NAME}.kicad_dru)")
-
-
-def _rules(variant):
+    from . import procs
     from .circuit import build_board
+    from .generate import check_drc, check_erc
     from .rules import check
 
-    results = check(build_board(variant=variant))
+    if not (kicad_dir / f"{project.NAME}.kicad_sch").is_file():
+        raise FileNotFoundError(f"{kicad_dir}/{project.NAME}.kicad_sch not found: no KiCad project in {kicad_dir}")
+    with procs.temp_dir("check") as tmp:
+        copy = tmp / "kicad"
+        shutil.copytree(kicad_dir, copy, ignore=shutil.ignore_patterns("p1s1"))
+        t = time.monotonic()
+        report = check_erc(copy)  # raises with every active violation listed
+        n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
+        log(f"[{variant}: ERC (kicad-cli)] 0 errors, 0 warnings ({n} excluded) in {time.monotonic() - t:.1f} s")
+        t = time.monotonic()
+        report = check_drc(copy)
+        log(f"[{variant}: DRC with schematic parity (kicad-cli)] 0 violations, "
+            f"{len(report.get('unconnected_items', []))} unconnected, {len(report.get('schematic_parity', []))} "
+            f"parity problems (rules: {kicad_dir}/{project.NAME}.kicad_dru) in {time.monotonic() - t:.1f} s")
+    board = build_board(lib_dir=kicad_dir / "lib", variant=variant)
+    results = check(board)
     for r in results:
-        print(f"  {r}")
+        log(f"  {r}")
     failed = [r for r in results if not r.passed]
     if failed:
-        raise CheckFailed(f"{len(failed)} P1 design rule(s) failed: " + "; ".join(r.name for r in failed))
+        raise CheckFailed(f"{len(failed)} {variant} design rule(s) failed: " + "; ".join(r.name for r in failed))
+    if variant.simulates_si:
+        from . import si
 
-
-def _si(out_dir=None):
-    """ngspice over corners and Monte Carlo; with `out_dir`, also the eye diagram and table for fab."""
-    from . import si
-    from .circuit import build_board
-
-    report = si.analyse(build_board(), log=lambda m: print(f"  {m}", flush=True))
-    for r in report.results:
-        print(f"  {r}")
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for p in si.fab(out_dir, report=report):
-            print(f"  wrote {p.relative_to(project.ROOT) if p.is_relative_to(project.ROOT) else p}")
-    failed = [r for r in report.results if not r.passed]
-    if failed:
-        raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(str(r) for r in failed))
-
-
-def _export(kicad_dir, out_dir, variant):
-    from .fab import export
-
-    export(kicad_dir, out_dir, log=lambda m: print(m, flush=True), variant=variant)
+        report = si.analyse(board, log=lambda m: log(f"  {m}"))
+        for r in report.results:
+            log(f"  {r}")
+        failed = [r for r in report.results if not r.passed]
+        if failed:
+            raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(map(str, failed)))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fab", "check", "generate"],
-                        help="fab: regenerate, check and export; check: ERC, DRC, P1 rules and signal "
-                             "integrity on the committed files; generate: regenerate kicad/ only")
-    parser.add_argument("--variant", choices=["all", *project.VARIANT_DIRS], default="all",
+                        help="fab: regenerate, check and export (skips steps whose inputs did not change); "
+                             "check: ERC, DRC, P1 rules and signal integrity on the committed files; "
+                             "generate: regenerate kicad/ only")
+    parser.add_argument("--variant", choices=["all", *VARIANTS], default="all",
                         help="board variant: p1 (the proven board), p1s1 (with the S1 port), all (default)")
     parser.add_argument("--kicad-dir", type=Path, help="project folder (one variant only; default kicad/[p1s1/])")
     parser.add_argument("--out-dir", type=Path, help="manufacturing output (one variant only; default gerbers/[p1s1/])")
+    parser.add_argument("--force", action="store_true", help="run every step, even those recorded as current")
     args = parser.parse_args(argv)
-    variants = list(project.VARIANT_DIRS) if args.variant == "all" else [args.variant]
+    variants = list(VARIANTS.values()) if args.variant == "all" else [get_variant(args.variant)]
     if (args.kicad_dir or args.out_dir) and len(variants) > 1:
         parser.error("--kicad-dir/--out-dir need a single --variant")
+    log = (lambda m: print(m, flush=True))
     start = time.monotonic()
     try:
-        for variant in variants:
-            kicad_dir = args.kicad_dir or project.VARIANT_DIRS[variant][0]
-            out_dir = args.out_dir or project.VARIANT_DIRS[variant][1]
-            if args.command in ("fab", "generate"):  # generation itself is gated by ERC and DRC with parity
-                _step(f"{variant}: generate {_rel(kicad_dir)} from the circuit (ERC, DRC)", _generate, kicad_dir,
-                      variant)
-            if args.command == "check":
-                _step(f"{variant}: ERC (kicad-cli)", _erc, kicad_dir)
-                _step(f"{variant}: DRC with schematic parity (kicad-cli)", _drc, kicad_dir)
-            if args.command in ("fab", "check"):
-                _step(f"{variant}: P1{'/S1' if variant == 'p1s1' else ''} design rules", _rules, variant)
-            # the P1 input stage is the same circuit on every variant: simulated once, with the P1 board
-            if args.command == "check" and variant == "p1":
-                _step("P1 signal integrity (ngspice)", _si)
-            if args.command == "fab" and variant == "p1":
-                _step("P1 signal integrity (ngspice) + plot", _si, out_dir)
-            if args.command == "fab":
-                _step(f"{variant}: manufacturing package (kicad-cli, iBoM) -> {_rel(out_dir)}", _export, kicad_dir,
-                      out_dir, variant)
-    except CheckFailed as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # every known failure carries its own message; show it, not a traceback
-        from .circuit import CircuitError
-        from .generate import GenerationError
-        from .kicadlibs import LibraryError
-        from .si.model import ModelError
-        from .si.spice import NgspiceError
+        from .staging import recover
 
-        from .fab import FabError
+        recovered = recover()
+        if recovered:
+            log(recovered)
+        if args.command == "check":
+            for v in variants:
+                _check(v, Path(args.kicad_dir or v.kicad_dir).absolute(), log)
+        else:
+            from .pipeline import fab
 
-        known = (CircuitError, GenerationError, LibraryError, kicad_cli.KicadCliError, ModelError, NgspiceError,
-                 FabError, ValueError)
-        if not isinstance(e, known):
-            raise
-        print(f"ERROR: {e}", file=sys.stderr)
-        print("Files already current stay as they were; nothing half-written was kept.", file=sys.stderr)
+            changed = fab(variants, log, force=args.force, kicad_dir=args.kicad_dir, out_dir=args.out_dir,
+                          only_generate=args.command == "generate")
+            log(f"{len(changed)} file(s) changed" + (":\n  " + "\n  ".join(changed) if changed else ""))
+    except KeyboardInterrupt:
+        print("interrupted: nothing was replaced (files are renamed into place only when every step passed)",
+              file=sys.stderr)
+        return 130
+    except Exception as e:
+        if isinstance(e, CheckFailed):
+            print(f"FAIL: {e}", file=sys.stderr)
+            print("Nothing was replaced: kicad/ and gerbers/ are as they were.", file=sys.stderr)
+            return 1
+        print(f"ERROR: {error_message(e)}", file=sys.stderr)
+        if args.command != "check":
+            print("Nothing was replaced: kicad/ and gerbers/ are as they were.", file=sys.stderr)
         return 2
     print(f"{args.command}: OK in {time.monotonic() - start:.1f} s")
     return 0

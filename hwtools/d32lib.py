@@ -12,10 +12,12 @@ from kiutils.items.fpitems import FpLine, FpText
 from kiutils.items.syitems import SyRect
 from kiutils.symbol import Symbol, SymbolLib, SymbolPin
 
-LIBRARY = "p1reader"
-NAME = "LolinD32"
+from .project import D32_NAME
 
-# (pad, name, KiCad electrical type). Row A is pads 1-16, row B pads 17-32 (facts/lolin-d32.md).
+LIBRARY = "p1reader"
+NAME = D32_NAME  # its home is project.py, where the fab pipeline reads it without loading kiutils
+
+# (pad, name, KiCad electrical type). Row A is pads 1-16, row B pads 17-32 (Lolin D32 pinout).
 PINS = [
     (1, "BAT", "passive"), (2, "USB", "passive"), (3, "EN", "input"), (4, "GPIO13", "bidirectional"),
     (5, "GPIO12", "bidirectional"), (6, "GPIO14", "bidirectional"), (7, "GPIO27", "bidirectional"),

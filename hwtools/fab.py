@@ -3,9 +3,10 @@
 `export()` copies the project into a staging folder (kicad-cli never touches kicad/), runs the bare
 kicad-cli exports in parallel, adds the BOM, components.json and the interactive BOM, strips what differs
 between runs (dates, absolute paths), zips it all deterministically and only then replaces the generated
-files in `gerbers/`, rewriting a file only when its bytes changed. Files it did not generate stay
-(README.md, the signal-integrity plot); those listed in KEEP also go into the zip.
-The checks (ERC, DRC, P1 rules) run before, in hwtools/cli.py.
+files in `gerbers/` all or nothing (hwtools/staging.py), rewriting a file only when its bytes changed. It only
+ever writes or removes the files of the variant's fixed list (`Variant.export_files`); other files stay
+(README.md, the signal-integrity plot), and those listed in KEEP also go into the zip.
+The checks (ERC, DRC, P1 rules) run before, in hwtools/pipeline.py.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from . import bom, kicad_cli, project
+from . import bom, kicad_cli, procs, project
+from .variant import GERBER_FILES, MANIFEST, Variant, get as get_variant
 
-# What AISLER's own plugin sends (see ../shared/facts/aisler.md), in KiCad's layer names.
+# What AISLER's own plugin sends, in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
 # Written by other steps into the output folder: kept and zipped along.
 KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")
-MANIFEST = "SHA256SUMS"  # lists what export() generated, so a later run can remove what it no longer makes
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FIXED_PDF_DATE = b"20000101000000"
 TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", ".gbrjob", ".drl", ".d356",
@@ -39,12 +40,6 @@ TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp",
 
 class FabError(Exception):
     pass
-
-
-def zip_name(variant: str = "p1") -> str:
-    """The file to upload: p1reader-1.2-aisler.zip, p1reader-p1s1-1.2-aisler.zip for the S1 variant."""
-    label = project.NAME if variant == "p1" else f"{project.NAME}-{variant}"
-    return f"{label}-{project.REVISION}-aisler.zip"
 
 
 # --- normalisers: one per format, each removes what changes between two runs of the same input ---------
@@ -175,33 +170,58 @@ def normalise_file(path: Path, machine_paths: list[str]):
 
 def _ibom(pcb: Path, out_dir: Path, name: str):
     """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
-    # iBoM names its version from `git describe` run in its own folder: inside a venv in this checkout
-    # that describes *our* repository (a tag such as ready-x turns "v2.12.0" into "ready-x-17-g9a04")
-    # and the output would change with every tag. No repository for it: it falls back to its release tag.
+    # GIT_DIR: InteractiveHtmlBom 2.12 stamps `git describe` of the folder it is installed in; inside a
+    # checkout (.venv/) that is this repository's commit, which would change the file on every commit
     env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", GIT_DIR=os.devnull)
     cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
+    proc = procs.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
     if proc.returncode != 0 or not (out_dir / f"{name}.html").is_file():
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise FabError(f"InteractiveHtmlBom failed (exit {proc.returncode}): {detail}")
 
 
-def _steps(src: Path, out: Path) -> list[tuple[str, callable]]:
-    pcb = src / f"{project.NAME}.kicad_pcb"
-    sch = src / f"{project.NAME}.kicad_sch"
+@dataclass(frozen=True)
+class Export:
+    """One export: what it runs, the files it writes into the package, what it reads (for its input hash)."""
+
+    title: str
+    run: Callable[[], None]
+    outputs: tuple[str, ...]
+    reads: tuple[str, ...]       # project files, relative to the KiCad folder
+    modules: tuple[str, ...]     # hwtools modules it runs besides this one (normalisers, zip)
+    tool: str = "kicad-cli"      # the external tool whose version counts ("" for none)
+
+
+def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[Export]:
     n = project.NAME
+    pcb, sch = src / f"{n}.kicad_pcb", src / f"{n}.kicad_sch"
+    board = (f"{n}.kicad_pcb", f"{n}.kicad_pro")
+    cli = ("hwtools.kicad_cli",)
+    gerbers = tuple(f"{n}-{GERBER_FILES[layer]}" for layer in LAYERS) + (f"{n}-job.gbrjob",)
+
+    def write_bom():
+        (out / f"{n}-bom.csv").write_text(bom_text, encoding="utf-8")
+        (out / "components.json").write_text(components_text, encoding="utf-8")
+
     return [  # slowest first, so the pool finishes early
-        ("render top", lambda: kicad_cli.render(pcb, out / f"{n}-top.png", "top")),
-        ("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom")),
-        ("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip")),
-        ("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS)),
-        ("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom")),
-        ("Excellon drill", lambda: kicad_cli.export_drill(pcb, out)),
-        ("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv")),
-        ("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356")),
-        ("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf")),
+        Export("render top", lambda: kicad_cli.render(pcb, out / f"{n}-top.png", "top"), (f"{n}-top.png",),
+               board, cli),
+        Export("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom"),
+               (f"{n}-bottom.png",), board, cli),
+        Export("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
+        Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
+        Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom"), (f"{n}-ibom.html",), board,
+               ("hwtools.procs",), "InteractiveHtmlBom"),
+        Export("Excellon drill", lambda: kicad_cli.export_drill(pcb, out), (f"{n}-PTH.drl", f"{n}-NPTH.drl"),
+               board, cli),
+        Export("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv"),
+               (f"{n}-placement.csv",), board, cli),
+        Export("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356"), (f"{n}.d356",), board, cli),
+        Export("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf"),
+               (f"{n}-schematic.pdf",), (f"{n}.kicad_sch", f"{n}.kicad_pro"), cli),
+        Export("BOM, components.json", write_bom, (f"{n}-bom.csv", "components.json"), board, ("hwtools.bom",), ""),
     ]
 
 
@@ -209,37 +229,44 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _sync(staging: Path, out_dir: Path) -> list[str]:
-    """Copy staging into out_dir, writing only changed files; remove files a previous export made and this
-    one did not. Returns the names written or removed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    old_manifest = out_dir / MANIFEST
-    previous = set()
-    if old_manifest.is_file():
-        previous = {line.split("  ", 1)[1] for line in old_manifest.read_text().splitlines() if "  " in line}
-    changed = []
-    current = sorted(p.name for p in staging.iterdir() if p.is_file())
-    for name in current:
-        new, dest = staging / name, out_dir / name
-        if not dest.is_file() or dest.read_bytes() != new.read_bytes():
-            shutil.copyfile(new, dest)
-            changed.append(name)
-    for name in sorted(previous - set(current) - set(KEEP)):
-        if (out_dir / name).is_file():
-            (out_dir / name).unlink()
-            changed.append(f"{name} (removed)")
-    return changed
+def read_manifest(out_dir: Path) -> dict[str, str]:
+    """The manifest's {file name: sha256}. Only for reading: nothing is ever deleted because it is listed.
+
+    An entry that is not a plain file name inside the folder (`../x`, `/etc/x`, `sub/x`) is a FabError naming it.
+    """
+    path = Path(out_dir) / MANIFEST
+    if not path.is_file():
+        return {}
+    entries = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise FabError(f"{path}:{n}: not a '<sha256>  <file name>' line: {line!r}")
+        if name in ("", ".", "..") or "/" in name or "\\" in name or name != name.strip():
+            raise FabError(f"{path}:{n}: {name!r} is not a plain file name inside {out_dir}")
+        entries[name] = digest
+    return entries
 
 
 def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
-           jobs: int | None = None, variant: str = "p1") -> list[str]:
+           jobs: int | None = None, variant: Variant | str = "p1", stage=None,
+           keep: dict[str, Path] | None = None, reuse=None) -> list[str]:
     """Write the manufacturing package into out_dir; return the names of files that changed.
 
     `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
-    Raises FabError (missing input, a tool failed) or bom.BomError (a part without MPN) before touching
-    out_dir.
+    `keep`: files of other steps for the zip by name (default: those of KEEP found in out_dir).
+    `reuse`: decides per Export whether the committed outputs in out_dir are current (`current(export, src)`)
+    and records what ran (`done(export, folder)`); see pipeline.ExportReuse. None: everything runs.
+    `stage`: a staging.Stage to add the files to (committed by the caller with everything else); without
+    one, export() commits them itself, all or nothing.
+    Raises FabError (missing input, a tool failed, a bad manifest) or bom.BomError (a part without MPN)
+    before touching out_dir.
     """
+    from .staging import Stage
+
+    variant = get_variant(variant)
     kicad_dir, out_dir = Path(kicad_dir).resolve(), Path(out_dir).resolve()
+    read_manifest(out_dir)  # a doctored manifest stops here, naming the entry
     pcb = kicad_dir / f"{project.NAME}.kicad_pcb"
     for needed in (pcb, kicad_dir / f"{project.NAME}.kicad_sch", kicad_dir / f"{project.NAME}.kicad_pro"):
         if not needed.is_file():
@@ -251,35 +278,56 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
     bom_text, components_text = bom.bom_csv(parts), bom.components_json(parts)  # BomError before any export
     log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
 
-    with tempfile.TemporaryDirectory(prefix="p1reader-fab-") as tmp:
-        tmp = Path(tmp)
-        # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must
-        # not race on them; also keeps kicad/ exactly as generated
-        src = tmp / "src"
-        shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns("*-backups", "*.kicad_prl", "*.lck",
-                                                                        "fp-info-cache", "_autosave-*"))
-        stage = tmp / project.NAME
-        stage.mkdir()
-        steps = _steps(src, stage)
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-            started = {pool.submit(_timed, func): title for title, func in steps}
-            for fut in as_completed(started):
-                log(f"  {started[fut]}: {fut.result():.1f} s")  # re-raises a failed step
-        (stage / f"{project.NAME}-bom.csv").write_text(bom_text, encoding="utf-8")
-        (stage / "components.json").write_text(components_text, encoding="utf-8")
+    own_stage = stage is None
+    stage = stage or Stage()
+    try:
+        with procs.temp_dir("fab") as tmp:
+            # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must
+            # not race on them; also keeps kicad/ exactly as generated
+            src = tmp / "src"
+            shutil.copytree(kicad_dir, src, ignore=shutil.ignore_patterns(
+                "*-backups", "*.kicad_prl", "*.lck", "fp-info-cache", "_autosave-*", "p1s1", "*.json"))
+            out = stage.path("export", variant.name)
+            fresh = []
+            with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+                started = {}
+                for e in _exports(src, out, bom_text, components_text):
+                    if reuse is not None and reuse.current(e, src):
+                        for name in e.outputs:  # committed, already normalised
+                            shutil.copyfile(out_dir / name, out / name)
+                        log(f"  {e.title}: reused (inputs unchanged)")
+                    else:
+                        started[pool.submit(_timed, e.run)] = e
+                for fut in as_completed(started):
+                    log(f"  {started[fut].title}: {fut.result():.1f} s")  # re-raises a failed step
+                    fresh.append(started[fut])
 
-        t = time.monotonic()
-        machine_paths = sorted({str(src), str(stage), str(tmp), str(kicad_dir), str(project.ROOT)},
-                               key=len, reverse=True)
-        for path in sorted(stage.iterdir()):
-            normalise_file(path, machine_paths)
-        files = {p.name: p for p in sorted(stage.iterdir())}
+            t = time.monotonic()
+            machine_paths = sorted({str(src), str(out), str(tmp), str(kicad_dir), str(project.ROOT)},
+                                   key=len, reverse=True)
+            for e in fresh:
+                for name in e.outputs:
+                    normalise_file(out / name, machine_paths)
+                if reuse is not None:
+                    reuse.done(e, out)
+        files = {p.name: p for p in sorted(out.iterdir())}
         files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
-        write_zip(stage / zip_name(variant), files)
-        generated = sorted(p for p in stage.iterdir() if p.is_file())
-        (stage / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
+        files.update(keep or {})
+        write_zip(out / variant.zip_name, files)
+        generated = sorted(p for p in out.iterdir() if p.is_file())
+        (out / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))
+        unexpected = sorted({p.name for p in out.iterdir()} - set(variant.export_files))
+        if unexpected:  # the fixed list is what may be replaced: a new export must be added there first
+            raise FabError(f"export wrote {', '.join(unexpected)}, not in the {variant} variant's list of outputs "
+                           "(hwtools/variant.py)")
         log(f"  normalise, zip: {time.monotonic() - t:.1f} s")
-        changed = _sync(stage, out_dir)
+        stage.add_tree(out, out_dir, variant.export_files)
+        if not own_stage:
+            return sorted(variant.export_files)
+        changed = [p.name for p in stage.commit(allowed=[out_dir])]
+    finally:
+        if own_stage:
+            stage.discard()
     log(f"  {len(changed)} file(s) changed" + (": " + ", ".join(changed) if changed else ""))
     return changed
 

@@ -1,6 +1,8 @@
 """AISLER's 2-layer "simple" (HASL) process as KiCad custom design rules (`p1reader.kicad_dru`).
 
-Source: facts/aisler.md (AISLER's published design rules, 2024). The board's own routing targets
+Source: AISLER's published design rules (2024). The numbers below are their one home: the custom rules,
+the project's board minimums (`BOARD_RULES`) and the router's edge and hole keep-outs all read them. The
+board's own routing targets
 (0.2 mm clearance, 0.25/0.5 mm tracks, 0.8/0.4 mm vias) sit above these minimums; this file states what
 the fab can make, so kicad-cli's DRC fails anything AISLER would reject.
 
@@ -8,25 +10,57 @@ Beware: kicad-cli 9.0.8 silently ignores the whole file when one rule does not p
 layer did that); tests/pcb/test_pcb_fab_rules.py proves every rule here is live.
 """
 
+TRACK_MM = 0.20             # track width, minimum
+CLEARANCE_MM = 0.15         # copper to copper
+EDGE_CLEARANCE_MM = 0.30    # copper to board edge
+NPTH_CLEARANCE_MM = 0.25    # copper to a non-plated hole
+HOLE_MM = (0.5, 5.6)        # component drills, plated or not
+PTH_ANNULAR_MM = 0.30
+VIA_DRILL_MM = (0.3, 0.5)
+VIA_ANNULAR_MM = 0.20
+HOLE_TO_HOLE_MM = 0.5       # not in AISLER's table: the common drill-web minimum, kept on purpose
+SILK_STROKE_MM = 0.15
+SILK_HEIGHT_MM = 0.8
+SILK_CLEARANCE_MM = 0.127   # silk to pad: see the note below RULES
+
 # name, layer (or None), condition (or None), [(constraint, min, max)]
 RULES = [
-    ("AISLER track width >= 0.20 mm", None, "A.Type == 'Track'", [("track_width", 0.20, None)]),
-    ("AISLER copper clearance >= 0.15 mm", None, None, [("clearance", 0.15, None)]),
-    ("AISLER copper to board edge >= 0.30 mm", None, None, [("edge_clearance", 0.30, None)]),
-    ("AISLER NPTH to copper >= 0.25 mm", None, "A.Type == 'Pad' && !A.isPlated()", [("hole_clearance", 0.25, None)]),
-    ("AISLER PTH drill 0.5-5.6 mm", None, "A.Type == 'Pad' && A.isPlated()", [("hole_size", 0.5, 5.6)]),
-    ("AISLER PTH annular ring >= 0.30 mm", None, "A.Type == 'Pad' && A.isPlated()", [("annular_width", 0.30, None)]),
-    ("AISLER NPTH drill 0.5-5.6 mm", None, "A.Type == 'Pad' && !A.isPlated()", [("hole_size", 0.5, 5.6)]),
-    ("AISLER via drill 0.3-0.5 mm", None, "A.Type == 'Via'", [("hole_size", 0.3, 0.5)]),
-    ("AISLER via annular ring >= 0.20 mm", None, "A.Type == 'Via'", [("annular_width", 0.20, None)]),
-    # hole-to-hole is not in AISLER's table; 0.5 mm is the common drill-web minimum, kept here on purpose
-    ("Drill web (hole to hole) >= 0.5 mm", None, None, [("hole_to_hole", 0.5, None)]),
-    ("AISLER silkscreen text stroke >= 0.15 mm", "?.Silkscreen", None, [("text_thickness", 0.15, None)]),
-    ("AISLER silkscreen text height >= 0.8 mm", "?.Silkscreen", None, [("text_height", 0.8, None)]),
+    (f"AISLER track width >= {TRACK_MM:.2f} mm", None, "A.Type == 'Track'", [("track_width", TRACK_MM, None)]),
+    (f"AISLER copper clearance >= {CLEARANCE_MM:.2f} mm", None, None, [("clearance", CLEARANCE_MM, None)]),
+    (f"AISLER copper to board edge >= {EDGE_CLEARANCE_MM:.2f} mm", None, None,
+     [("edge_clearance", EDGE_CLEARANCE_MM, None)]),
+    (f"AISLER NPTH to copper >= {NPTH_CLEARANCE_MM:.2f} mm", None, "A.Type == 'Pad' && !A.isPlated()",
+     [("hole_clearance", NPTH_CLEARANCE_MM, None)]),
+    (f"AISLER PTH drill {HOLE_MM[0]:g}-{HOLE_MM[1]:g} mm", None, "A.Type == 'Pad' && A.isPlated()",
+     [("hole_size", *HOLE_MM)]),
+    (f"AISLER PTH annular ring >= {PTH_ANNULAR_MM:.2f} mm", None, "A.Type == 'Pad' && A.isPlated()",
+     [("annular_width", PTH_ANNULAR_MM, None)]),
+    (f"AISLER NPTH drill {HOLE_MM[0]:g}-{HOLE_MM[1]:g} mm", None, "A.Type == 'Pad' && !A.isPlated()",
+     [("hole_size", *HOLE_MM)]),
+    (f"AISLER via drill {VIA_DRILL_MM[0]:g}-{VIA_DRILL_MM[1]:g} mm", None, "A.Type == 'Via'",
+     [("hole_size", *VIA_DRILL_MM)]),
+    (f"AISLER via annular ring >= {VIA_ANNULAR_MM:.2f} mm", None, "A.Type == 'Via'",
+     [("annular_width", VIA_ANNULAR_MM, None)]),
+    (f"Drill web (hole to hole) >= {HOLE_TO_HOLE_MM:g} mm", None, None, [("hole_to_hole", HOLE_TO_HOLE_MM, None)]),
+    (f"AISLER silkscreen text stroke >= {SILK_STROKE_MM:.2f} mm", "?.Silkscreen", None,
+     [("text_thickness", SILK_STROKE_MM, None)]),
+    (f"AISLER silkscreen text height >= {SILK_HEIGHT_MM:g} mm", "?.Silkscreen", None,
+     [("text_height", SILK_HEIGHT_MM, None)]),
 ]
 # Not here: AISLER's 0.127 mm silk-to-pad. kicad-cli 9.0.8 applies `silk_clearance` between silkscreen items
 # only, never silk to pads (tested); silk on a pad's mask opening is caught by the silk_over_copper check,
 # which the project raises to an error, and AISLER clips silk on pads anyway.
+
+
+# The same minimums in the project's board set-up (KiCad's own names), so the board editor warns early too.
+BOARD_RULES = {
+    "min_clearance": CLEARANCE_MM, "min_track_width": TRACK_MM, "min_copper_edge_clearance": EDGE_CLEARANCE_MM,
+    "min_hole_clearance": NPTH_CLEARANCE_MM, "min_hole_to_hole": HOLE_TO_HOLE_MM,
+    "min_through_hole_diameter": VIA_DRILL_MM[0], "min_via_annular_width": VIA_ANNULAR_MM,
+    "min_via_diameter": round(VIA_DRILL_MM[0] + 2 * VIA_ANNULAR_MM, 3), "min_text_height": SILK_HEIGHT_MM,
+    "min_text_thickness": SILK_STROKE_MM, "min_silk_clearance": SILK_CLEARANCE_MM,
+    "solder_mask_to_copper_clearance": 0.0,
+}
 
 
 def dru_text() -> str:

@@ -6,13 +6,13 @@ or library therefore never leaves half-written or stale-but-different files behi
 """
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
-from . import d32lib, fabrules, kicad_cli, kicadlibs, project
+from . import d32lib, fabrules, kicad_cli, kicadlibs, procs, project
 from .circuit import build_board
 from .schematic import SymbolLibraries, schematic
+from .staging import Stage
+from .variant import get as get_variant
 
 
 class GenerationError(Exception):
@@ -27,13 +27,6 @@ ERC_SEVERITY_OVERRIDES = {
 }
 
 
-# The board's own targets, above AISLER's minimums (which live in the .kicad_dru, see fabrules.py).
-BOARD_RULES = {
-    "min_clearance": 0.15, "min_track_width": 0.2, "min_copper_edge_clearance": 0.3, "min_hole_clearance": 0.25,
-    "min_hole_to_hole": 0.5, "min_through_hole_diameter": 0.3, "min_via_annular_width": 0.2,
-    "min_via_diameter": 0.7, "min_text_height": 0.8, "min_text_thickness": 0.15, "min_silk_clearance": 0.127,
-    "solder_mask_to_copper_clearance": 0.0,
-}
 # Every DRC finding counts: warnings are raised to errors so `--exit-code-violations` sees them all.
 DRC_SEVERITY_OVERRIDES = {"hole_to_hole": "error", "silk_overlap": "error", "silk_over_copper": "error",
                           "silk_edge_clearance": "error", "lib_footprint_mismatch": "error",
@@ -53,7 +46,7 @@ def project_file(root_uuid: str) -> str:
     from .pcb import POWER_NETS, TRACK_POWER_MM, TRACK_SIGNAL_MM
 
     pro = {
-        "board": {"design_settings": {"rules": BOARD_RULES, "rule_severities": DRC_SEVERITY_OVERRIDES,
+        "board": {"design_settings": {"rules": fabrules.BOARD_RULES, "rule_severities": DRC_SEVERITY_OVERRIDES,
                                       "meta": {"version": 2}}},
         "net_settings": {"classes": [_netclass("Default", TRACK_SIGNAL_MM, 2147483647),
                                      _netclass("Power", TRACK_POWER_MM, 0)],
@@ -98,12 +91,11 @@ def stage_board(stage: Path, log=print, variant="p1"):
     Runs in a fresh process: pcbnew keeps footprint caches and its UUID generator across calls, so only a
     new process makes the same board byte for byte (and a crash in KiCad cannot take the caller down).
     """
-    import subprocess
     import sys
 
     log("  board: placement, routing, ground pour (pcbnew)")
-    proc = subprocess.run([sys.executable, "-m", "hwtools.board_job", str(stage), variant], capture_output=True, text=True,
-                          cwd=project.ROOT)
+    proc = procs.run([sys.executable, "-m", "hwtools.board_job", str(stage), str(variant)], capture_output=True,
+                     text=True, cwd=project.ROOT)
     if proc.returncode != 0:
         # wxWidgets prints "Debug:" chatter on stderr; the job's own message is the last other line
         lines = [l for l in proc.stderr.splitlines() if l.strip() and "Debug:" not in l]
@@ -137,29 +129,28 @@ def export_netlist(stage: Path):
     net.write_text(project.normalise_netlist(net.read_text(encoding="utf-8"), stage), encoding="utf-8")
 
 
-GENERATED = [f"{project.NAME}.kicad_pro", f"{project.NAME}.kicad_sch", f"{project.NAME}.net", f"{project.NAME}.kicad_pcb",
-             f"{project.NAME}.kicad_dru", "sym-lib-table",
-             "fp-lib-table", f"lib/{project.NAME}.kicad_sym", f"lib/{project.NAME}.pretty/{d32lib.NAME}.kicad_mod"]
+GENERATED = list(get_variant("p1").project_files)
+
+
+def stage(stage_dir: Path, log=print, build=build_board, variant="p1"):
+    """Write and check the whole project in `stage_dir` (ERC, netlist, board, DRC); return the built circuit."""
+    board = stage_project(stage_dir, log, build, variant)
+    log("  ERC (kicad-cli)")
+    check_erc(stage_dir)
+    log("  netlist (kicad-cli)")
+    export_netlist(stage_dir)
+    stage_board(stage_dir, log, variant)
+    log("  DRC with schematic parity (kicad-cli)")
+    check_drc(stage_dir)
+    return board
 
 
 def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board, variant="p1") -> list[str]:
-    """Regenerate `out_dir`; return the generated files that changed. `build` makes the circuit."""
-    with tempfile.TemporaryDirectory(prefix="p1reader-") as tmp:
-        stage = Path(tmp) / "kicad"
-        stage.mkdir()
-        stage_project(stage, log, build, variant)
-        log("  ERC (kicad-cli)")
-        check_erc(stage)
-        log("  netlist (kicad-cli)")
-        export_netlist(stage)
-        stage_board(stage, log, variant)
-        log("  DRC with schematic parity (kicad-cli)")
-        check_drc(stage)
-        changed = []
-        for rel in GENERATED:
-            src, dst = stage / rel, out_dir / rel
-            if not dst.exists() or dst.read_bytes() != src.read_bytes():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dst)
-                changed.append(rel)
-        return changed
+    """Regenerate `out_dir` all or nothing; return the generated files that changed. `build` makes the circuit."""
+    out_dir = Path(out_dir).absolute()
+    with Stage() as st:
+        stage_dir = st.path("kicad")
+        stage(stage_dir, log, build, variant)
+        for rel in get_variant(variant).project_files:
+            st.add(out_dir / rel, stage_dir / rel)
+        return [str(p.relative_to(out_dir)) for p in st.commit(allowed=[out_dir])]

@@ -5,6 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import procs
+
 VIOLATIONS = 5  # kicad-cli's exit code when --exit-code-violations finds something
 
 
@@ -16,15 +18,11 @@ def run(*args, accept=(0,), cwd=None) -> subprocess.CompletedProcess:
     exe = shutil.which("kicad-cli")
     if exe is None:
         raise KicadCliError("kicad-cli not found on PATH: run `make setup` (KiCad 9 from bookworm-backports)")
-    proc = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    proc = procs.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd)
     if proc.returncode not in accept:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise KicadCliError(f"kicad-cli {' '.join(map(str, args[:3]))} failed (exit {proc.returncode}): {detail}")
     return proc
-
-
-def version() -> str:
-    return run("version").stdout.strip()
 
 
 def erc(schematic: Path, report: Path) -> dict:

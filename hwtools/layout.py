@@ -111,8 +111,8 @@ class Layout:
 
 def for_variant(variant="p1") -> Layout:
     """The layout of a board variant (read at call time, so a test can change the tables)."""
-    if variant == "p1":
+    from .variant import get
+
+    if not get(variant).has_s1:
         return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN, REFERENCE_AT)
-    if variant == "p1s1":
-        return Layout(WIDTH, HEIGHT + S1_BAND_MM, PLACEMENT + S1_PLACEMENT, SILKSCREEN + S1_SILKSCREEN, REFERENCE_AT)
-    raise ValueError(f"no layout for board variant {variant!r}")
+    return Layout(WIDTH, HEIGHT + S1_BAND_MM, PLACEMENT + S1_PLACEMENT, SILKSCREEN + S1_SILKSCREEN, REFERENCE_AT)

@@ -5,11 +5,9 @@ ROOT = Path(__file__).resolve().parent.parent
 KICAD_DIR = ROOT / "kicad"
 LIB_DIR = KICAD_DIR / "lib"
 FAB_DIR = ROOT / "gerbers"
-# Board variants: the proven P1-only board, and the same board with the S1 port. Each is its own KiCad
-# project with its own manufacturing package.
-VARIANT_DIRS = {"p1": (KICAD_DIR, FAB_DIR), "p1s1": (KICAD_DIR / "p1s1", FAB_DIR / "p1s1")}
 NAME = "p1reader"
 REVISION = "1.2"
+D32_NAME = "LolinD32"  # the D32 module's symbol and footprint in the project library (hwtools/d32lib.py)
 
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on
 # the user's global KiCad configuration (a fresh machine has none).

@@ -1,7 +1,7 @@
 """Deterministic two-layer maze routing: every track written by code, the same every run.
 
 Why not an autorouter package: the Python FreeRouting port (`freeroute`) left shorts and clearance
-violations on this board with every engine (facts/tooling.md saw the same), and no Java router is
+violations on this board with every engine (tried more than once), and no Java router is
 reachable. A grid router is enough for a through-hole board with fifteen nets, and every segment it
 writes is checked by KiCad's own DRC afterwards.
 
@@ -15,10 +15,12 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+from . import fabrules
+
 GRID_MM = 0.3175  # 1/8 of 2.54 mm: pads on the 2.54 mm grid sit on cell centres
 CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
-EDGE_CLEARANCE_MM = 0.3  # AISLER
-NPTH_CLEARANCE_MM = 0.25  # AISLER
+EDGE_CLEARANCE_MM = fabrules.EDGE_CLEARANCE_MM
+NPTH_CLEARANCE_MM = fabrules.NPTH_CLEARANCE_MM
 WIDEST_TRACK_MM = 0.5
 VIA_DIAMETER_MM, VIA_DRILL_MM = 0.8, 0.4
 VIA_COST, TURN_COST = 25.0, 2.0

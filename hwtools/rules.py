@@ -197,8 +197,8 @@ S1_RULES = [s1_termination, s1_receiver_supply, s1_rx_pin]
 
 
 def rules_for(board: Board):
-    """The P1 rules, plus the S1 rules on a board with the S1 port (J4)."""
-    return RULES + (S1_RULES if "J4" in board.parts else [])
+    """The P1 rules, plus the S1 rules on a board with the S1 port."""
+    return RULES + (S1_RULES if board.variant.has_s1 else [])
 
 
 def check(board: Board, facts=None) -> list[RuleResult]:

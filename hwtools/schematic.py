@@ -1,7 +1,7 @@
 """Write the board's KiCad 9 schematic from the skidl circuit.
 
 skidl's own `generate_schematic()` fails on this board with KiCad 9 and kiutils drops KiCad 9's
-`(hide yes)` flags when it saves a schematic (facts/tooling.md), so the file is assembled here as
+`(hide yes)` flags when it saves a schematic (both tried), so the file is assembled here as
 s-expressions with `sexpdata`: library symbols are copied verbatim from KiCad's libraries, each pin gets a
 short wire and a net label (or a no-connect flag), and parts sit in blocks that read left to right:
 P1 jack → inverter and Data Request → D32, power along the bottom. KiCad itself checks the result
@@ -223,7 +223,7 @@ def schematic(board: Board, revision: str, libs: SymbolLibraries | None = None) 
     libs = libs or SymbolLibraries()
     sheet = _Sheet(libs)
     for at, words in BLOCK_TITLES:
-        if "S1 port" not in words or "J4" in board.parts:
+        if "S1 port" not in words or board.variant.has_s1:
             sheet.text(at, words)
     for ref in sorted(board.parts, key=lambda r: (r[0], int(r[1:]))):
         part = board.parts[ref]

@@ -4,13 +4,70 @@
 # Idempotent and quick when done; never asks questions (CI has no stdin).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+SUITE=bookworm
+FALLBACK_MIRROR=http://deb.debian.org/debian
+
+# The Debian mirror this machine's apt already uses, so that a local mirror or a proxy stays in use: the first
+# URI of an enabled `deb` source for the plain $SUITE suite, read from deb822 `*.sources` files or one-line
+# `sources.list`/`*.list` files under the apt folder given (normally /etc/apt). Empty when none is found.
+debian_mirror_uri() {
+  local apt_dir=$1 f uri
+  for f in "$apt_dir"/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk -v suite="$SUITE" 'BEGIN { RS = "" }
+      { types = ""; uris = ""; suites = ""; enabled = 1; n = split($0, line, "\n")
+        for (i = 1; i <= n; i++) {
+          l = line[i]
+          if (l ~ /^[ \t]*#/) continue
+          if (l ~ /^Types:/)   { sub(/^Types:[ \t]*/, "", l); types = " " l " " }
+          if (l ~ /^URIs:/)    { sub(/^URIs:[ \t]*/, "", l); uris = l }
+          if (l ~ /^Suites:/)  { sub(/^Suites:[ \t]*/, "", l); suites = " " l " " }
+          if (l ~ /^Enabled:[ \t]*(no|false)/) enabled = 0
+        }
+        if (enabled && types ~ / deb / && suites ~ (" " suite " ")) { split(uris, u, " "); print u[1]; exit }
+      }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in "$apt_dir"/sources.list "$apt_dir"/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk -v suite="$SUITE" '$1 == "deb" {
+        i = 2
+        if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if ($(i + 1) == suite) { print $i; exit }
+      }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+}
+
+# Write the $SUITE-backports source (deb822) into the apt folder given, on the machine's own mirror.
+write_backports_source() {
+  local apt_dir=$1 uri
+  uri=$(debian_mirror_uri "$apt_dir")
+  if [ -z "$uri" ]; then
+    echo "setup: no Debian $SUITE source found in $apt_dir; using $FALLBACK_MIRROR" >&2
+    uri=$FALLBACK_MIRROR
+  fi
+  printf 'Types: deb\nURIs: %s\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$uri" "$SUITE" > "$apt_dir/sources.list.d/$SUITE-backports.sources"
+}
+
+main() {
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV=.venv
 # Debian's python3 is the one that imports KiCad's pcbnew module; the venv sees it via system site-packages.
 SYS_PY=/usr/bin/python3
 
 need_apt=()
-kicad_ok() { command -v kicad-cli >/dev/null && kicad-cli version 2>/dev/null | grep -q '^9\.'; }
+# `kicad-cli version` takes ~0.3 s: remembered per binary (path, size, time) so a no-op `make fab` stays quick
+kicad_ok() {
+  local exe id
+  exe=$(command -v kicad-cli) || return 1
+  id="$(readlink -f "$exe") $(stat -L -c '%s %Y' "$exe")"
+  [ -f $VENV/.kicad-ok ] && [ "$(cat $VENV/.kicad-ok)" = "$id" ] && return 0
+  kicad-cli version 2>/dev/null | grep -q '^9\.' || return 1
+  [ -d $VENV ] && echo "$id" > $VENV/.kicad-ok
+  return 0
+}
 kicad_ok || need_apt+=(kicad)
 command -v ngspice >/dev/null || need_apt+=(ngspice)
 command -v socat   >/dev/null || need_apt+=(socat)
@@ -22,20 +79,20 @@ command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ] || need
 [ -d /usr/share/kicad/symbols ] && [ -d /usr/share/kicad/footprints ] || need_apt+=(kicad-libs)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
-  BACKPORTS=/etc/apt/sources.list.d/bookworm-backports.sources
   cmds=(
-    "printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > $BACKPORTS"
+    "write_backports_source /etc/apt"
     "apt-get update -qq"
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports kicad kicad-symbols kicad-footprints"
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv postgresql chromium chromium-driver"
   )
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing system tools (${need_apt[*]}). Run as root:" >&2
-    printf '  %s\n' "${cmds[@]}" >&2
+    echo "setup: missing system tools (${need_apt[*]}). Run \`sudo make setup\`: it adds a $SUITE-backports" >&2
+    echo "source on this machine's own Debian mirror ($(debian_mirror_uri /etc/apt)), then runs:" >&2
+    printf '  %s\n' "${cmds[@]:1}" >&2
     exit 1
   fi
   echo "setup: installing system tools (${need_apt[*]}) ..."
-  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  if ! grep -rqs "$SUITE-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     eval "${cmds[0]}"
   fi
   for c in "${cmds[@]:1}"; do eval "$c" >/dev/null; done
@@ -50,4 +107,10 @@ if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
   $VENV/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch $stamp
+fi
+}
+
+# Sourced (tests): only the functions above; run: the set-up.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
 fi

@@ -1,83 +1,101 @@
-"""Time of the manufacturing export from clean vs the sum of the bare kicad-cli calls it makes (goal ≤ 1.3×).
+"""CPU of a forced full `make fab` (both variants) against the bare kicad-cli and ngspice calls it makes.
 
-The bare figure is the time of each kicad-cli call, one after the other (export with jobs=1, every
-`kicad_cli.run` timed). The export figure is a real `fab.export()` into an empty folder with its default
-parallelism: kicad-cli calls plus reading the board, the BOM, InteractiveHtmlBom, normalising and zipping.
-Not a pytest test: run `python -m tests.bench_fab`.
+1. In a copy of the repository, `python -m hwtools fab --force` runs with P1READER_RECORD_CALLS set: every
+   kicad-cli and ngspice call is written down with a copy of its inputs (hwtools/procs.py). Its CPU is the
+   user + system time of the whole process tree, minus the recording's own copying.
+2. The recorded calls replayed from a plain shell script, one after another: the bare CPU.
+Target: build ≤ 1.2 × bare. Not a pytest test: run `python -m tests.bench_fab`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-TARGET_RATIO = 1.3
+TARGET_RATIO = 1.2
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _instrumented(real, calls: list):
-    """kicad_cli.run, timing every call into `calls` as (command, seconds)."""
-    lock = threading.Lock()
+def _cpu_of(cmd, **kw) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(CPU s of the child and everything it waited for, wall s, result)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, **kw)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall, proc
 
-    def run(*args, **kw):
-        start = time.perf_counter()
-        try:
-            return real(*args, **kw)
-        finally:
-            with lock:
-                calls.append((" ".join(map(str, args[:3])), time.perf_counter() - start))
-    return run
+
+def _script(calls: list[dict], tools) -> str:
+    lines = ["set -e"]
+    for c in calls:
+        if c["argv"][0] in tools:
+            cd = f"cd {shlex.quote(c['cwd'])} && " if c["cwd"] else ""
+            lines.append(f"( {cd}{shlex.join(c['argv'])} ) >/dev/null 2>&1")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from hwtools import fab, kicad_cli, project
+    from hwtools import procs, steps
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kicad-dir", type=Path, default=project.KICAD_DIR)
-    ap.add_argument("--jobs", type=int, default=None, help="parallel exports (default: CPU count)")
-    ap.add_argument("--repeat", type=int, default=2, help="alternate both measurements, keep the fastest "
-                                                          "(the machine is shared: the minimum is the figure)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (recorded calls, scripts)")
     args = ap.parse_args(argv)
 
-    real = kicad_cli.run
-    runs = []
+    work = Path(tempfile.mkdtemp(prefix="p1reader-bench-fab-"))
     try:
-        for _ in range(max(1, args.repeat)):
-            calls: list = []
-            kicad_cli.run = _instrumented(real, calls)
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
-                fab.export(args.kicad_dir, Path(tmp) / "seq", log=lambda _m: None, jobs=1)
-                sequential = time.perf_counter() - t0
-            kicad_cli.run = real
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
-                fab.export(args.kicad_dir, Path(tmp) / "clean", log=lambda _m: None, jobs=args.jobs)
-                export = time.perf_counter() - t0
-            runs.append((sum(t for _, t in calls), calls, sequential, export))
+        repo = work / "repo"
+        for folder in ("hwtools", "kicad", "gerbers"):
+            shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", ".fab"))
+        shutil.copyfile(REPO / steps.RECORD_FILE, repo / steps.RECORD_FILE)
+        record = work / "record"
+        record.mkdir()
+        env = dict(__import__("os").environ, **{procs.RECORD_ENV: str(record)})
+        build_cpu, build_wall, proc = _cpu_of([sys.executable, "-m", "hwtools", "fab", "--force"], cwd=repo,
+                                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+            raise SystemExit(f"forced build failed (exit {proc.returncode})")
+        calls = [json.loads(line) for line in (record / "calls.jsonl").read_text().splitlines()]
+        record_cpu = sum(c["record_cpu_s"] for c in calls)
+        figures = {}
+        for name, tools in (("kicad_cli", ("kicad-cli",)), ("ngspice", ("ngspice",))):
+            script = work / f"bare-{name}.sh"
+            script.write_text(_script(calls, tools))
+            cpu, wall, res = _cpu_of(["bash", str(script)])
+            if res.returncode != 0:
+                raise SystemExit(f"the bare {name} script failed (exit {res.returncode}): {script}")
+            figures[name] = (cpu, wall, sum(c["argv"][0] in tools for c in calls))
     finally:
-        kicad_cli.run = real
-    bare_sum, bare = min(r[:2] for r in runs)
-    sequential = min(r[2] for r in runs)
-    export = min(r[3] for r in runs)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work folder kept: {work}")
+    bare = sum(f[0] for f in figures.values())
+    build = build_cpu - record_cpu
     result = {
-        "kicad_cli_calls": len(bare),
-        "repeats": len(runs),
-        "per_call_s": [[name, round(t, 2)] for name, t in bare],
-        "bare_kicad_cli_sum_s": round(bare_sum, 2),
-        "export_sequential_s": round(sequential, 2),
-        "export_from_clean_s": round(export, 2),
-        "ratio": round(export / bare_sum, 2),
-        "ratio_sequential": round(sequential / bare_sum, 2),
+        "build_cpu_s": round(build, 1), "build_wall_s": round(build_wall, 1),
+        "recording_cpu_taken_off_s": round(record_cpu, 2),
+        "bare_kicad_cli": {"calls": figures["kicad_cli"][2], "cpu_s": round(figures["kicad_cli"][0], 1)},
+        "bare_ngspice": {"calls": figures["ngspice"][2], "cpu_s": round(figures["ngspice"][0], 1)},
+        "bare_cpu_s": round(bare, 1),
+        "python_overhead_cpu_s": round(build - bare, 1),
+        "ratio": round(build / bare, 2),
+        "ratio_vs_kicad_cli_alone": round(build / figures["kicad_cli"][0], 2),
         "target_ratio": TARGET_RATIO,
-        "meets_target": export / bare_sum <= TARGET_RATIO,
+        "meets_target": build / bare <= TARGET_RATIO,
     }
     print(json.dumps(result, indent=2))
-    return 0 if result["meets_target"] else 1
+    return result
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(0 if main()["meets_target"] else 1)

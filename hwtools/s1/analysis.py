@@ -83,14 +83,15 @@ def longest_run(frames: S1Frames) -> slice:
 def harmonics(x: np.ndarray, cycles_per_sample: float, orders: int, block: int = 4096) -> np.ndarray:
     """Complex amplitude (peak) of orders 1..``orders`` by direct projection at exact frequencies.
 
-    Summed over blocks of samples, so memory stays small on long windows.
+    ``x`` is one signal, or one per column (they share the projection). Summed over blocks of samples,
+    so memory stays small on long windows.
     """
     h = np.arange(1, orders + 1)[:, None]
-    acc = np.zeros(orders, dtype=complex)
-    for start in range(0, x.size, block):
-        k = np.arange(start, min(start + block, x.size))
+    acc = np.zeros((orders,) + x.shape[1:], dtype=complex)
+    for start in range(0, x.shape[0], block):
+        k = np.arange(start, min(start + block, x.shape[0]))
         acc += np.exp(-2j * np.pi * cycles_per_sample * h * k) @ x[start:start + block]
-    return acc * (2.0 / x.size)
+    return acc * (2.0 / x.shape[0])
 
 
 def measured_frequency(x: np.ndarray, sample_rate_hz: float, samples_per_period: float) -> float | None:
@@ -157,14 +158,15 @@ def analyze_run(seg: S1Frames, max_periods: int = 50, max_order: int | None = No
     v = win.v
     i = win.i
     nph = 3 if bool(win.poly_phase[0]) else 1
+    # Harmonic RMS of every voltage and current at once: columns V L1.., then I L1..
+    spectrum = np.abs(harmonics(np.column_stack([v[:, :nph], i[:, :nph]]), cps, orders)) / np.sqrt(2)
     results = []
     for p in range(nph):
         vr = _rms(v[:, p])
         ir = _rms(i[:, p])
         pw = float(np.mean(v[:, p] * i[:, p]))
         s = vr * ir
-        vh = np.abs(harmonics(v[:, p], cps, orders)) / np.sqrt(2)
-        ih = np.abs(harmonics(i[:, p], cps, orders)) / np.sqrt(2)
+        vh, ih = spectrum[:, p], spectrum[:, nph + p]
         results.append(PhaseResult(
             phase=PHASES[p], v_rms=vr, i_rms=ir, p_w=pw, s_va=s, pf=pw / s if s > 0 else 0.0,
             v_thd=_thd(vh), i_thd=_thd(ih), v_harmonics=vh.tolist(), i_harmonics=ih.tolist()))

@@ -5,8 +5,9 @@ URL (``socket://host:port``, ``loop://``, …) or a character device, read at 2 
 streams: memory stays bounded whatever the length of the input, and ``--json`` lines come out as the
 frames are decoded.
 
-Exit codes: 0 done (or stopped with Ctrl-C); 1 no (valid) S1 frames, too few to analyse, or a port that
-stalled or went away; 2 bad arguments, or an input or output that cannot be opened.
+Exit codes: 0 done (or decoding stopped with Ctrl-C); 1 no (valid) S1 frames, too few to analyse, or a port
+that stalled or went away; 2 bad arguments, or an input or output that cannot be opened; 130 synth stopped
+with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class _Run:
             s += ", capture ends inside a frame"
         return s
 
-    def exit_code(self, ok: bool = True) -> int:
+    def exit_code(self) -> int:
         """Messages on stderr, and the exit code: a stall is an error, Ctrl-C is not."""
         verdict = self.verdict()
         if self.stalled:
@@ -133,7 +134,7 @@ class _Run:
             return 1
         if self.stopped:
             return 0
-        return 1 if verdict or not ok else 0
+        return 1 if verdict else 0
 
 
 @contextlib.contextmanager
@@ -385,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as e:
         print(e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a decode (which ends with its summary instead)
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `| head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

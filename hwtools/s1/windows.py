@@ -70,19 +70,32 @@ class LongestRun:
         brk = _steps(frames, None if self._last is None else self._last[0]) != 1
         brk[1:] |= settings[1:] != settings[:-1]
         brk[0] = self._last is None or brk[0] or settings[0] != self._last[1]
-        bounds = np.append(np.flatnonzero(brk), n).tolist()
-        if bounds[0] != 0:
-            bounds.insert(0, 0)
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if brk[a]:
-                self._close()
-                self._need = _frames_needed(frames[a:a + 1], self.max_periods)
-            self._len += b - a
-            take = min(b - a, self._need - self._kept)
-            if take > 0:
-                self._parts.append(S1Frames.concat([frames[a:a + take]]))  # a copy: the chunk can go
-                self._kept += take
         self._last = (int(frames.seq[-1]), int(settings[-1]))
+        starts = np.flatnonzero(brk)
+        if starts.size == 0:
+            self._extend(frames)
+            return
+        self._extend(frames[:starts[0]])  # the open run goes on up to the first break
+        self._close()
+        # Runs that start and end in this chunk: only the longest (the first of equals) can be the best.
+        ends = np.append(starts[1:], n)
+        if starts.size > 1:
+            k = int(np.argmax(ends[:-1] - starts[:-1]))
+            if ends[k] - starts[k] > self.best_len:
+                self._open(frames[starts[k]:ends[k]])
+                self._close()
+        self._open(frames[starts[-1]:])  # the last run stays open
+
+    def _open(self, frames: S1Frames) -> None:
+        self._need = _frames_needed(frames[:1], self.max_periods)
+        self._extend(frames)
+
+    def _extend(self, frames: S1Frames) -> None:
+        self._len += len(frames)
+        take = min(len(frames), self._need - self._kept)
+        if take > 0:
+            self._parts.append(S1Frames.concat([frames[:take]]))  # a copy: the chunk can go
+            self._kept += take
 
     def _close(self) -> None:
         if self._len > self.best_len:

@@ -1,7 +1,7 @@
 """Signal integrity of the P1 input: ngspice simulation of the inverter and Data Request stages.
 
-`check()` for `make check` (results with `.passed` and a one-line `str()`), `fab(out_dir)` for `make fab`
-(eye diagram PNG + table), `analyse()` for everything else. Heavy work happens inside the calls.
+`analyse()` for the figures (results with `.passed` and a one-line `str()`), `fab(out_dir)` for `make fab`
+(eye diagram PNG + table). Heavy work happens inside the calls.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ def analyse(board=None, **kwargs):
     from .sweep import analyse as _analyse
 
     return _analyse(board, **kwargs)
-
-
-def check(board=None, mc_runs: int | None = None, log=lambda msg: None) -> list:
-    """Every SI figure against its limit (worst over corners + Monte Carlo)."""
-    return analyse(board, mc_runs=mc_runs, log=log).results
 
 
 def fab(out_dir: Path, board=None, report=None, log=lambda msg: None) -> list[Path]:

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
 
             for path in fab(args.fab, report=report):
                 err(f"wrote {path}")
-    except (CircuitError, ModelError, NgspiceError, ValueError) as e:
+    except (CircuitError, ModelError, NgspiceError, ValueError, OSError) as e:  # OSError: --fab folder not writable
         err(f"ERROR: {e}")
         return 2
     if args.json:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from ..rules import load_facts
 
 BAUD = 115200          # DSMR P1 5.0: fixed
-BAUD_GOAL = 4 * BAUD   # issue 8: show margin at 4 × the working rate
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The first lines of a real telegram, byte-exact: /work/shared/telegrams/fluvius-1ph-gas-50217.txt
+# The first lines of a real Fluvius telegram (1-phase meter with gas, 50217), byte-exact
 # (published in the DsmrHub tests; CRC FCCF checked over the whole telegram).
 TELEGRAM = (b"/FLU5\\253770234_A\r\n\r\n0-0:96.1.4(50217)\r\n0-0:96.1.1(3153414731313030303537373239)\r\n"
             b"0-0:1.0.0(221220204556W)\r\n1-0:1.8.1(003457.591*kWh)\r\n")

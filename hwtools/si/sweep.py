@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import procs
 from . import spice
 from .limits import BAUD, MAX_BAUD, TIMING, electrical
 from .measure import Metrics, measure
@@ -22,6 +24,7 @@ from .model import Case, DataPath, data_deck, drq_deck
 from .stimulus import STANDARD_BAUDS, TELEGRAM, Stimulus, worst_window
 
 WORKERS = 2
+BATCHES_PER_WORKER = 4  # several batches per worker: a slow one does not leave the other worker idle
 EYE_BYTES = 24  # the eye diagram: the telegram's first 24 bytes (header, blank line, version line)
 
 
@@ -143,9 +146,7 @@ def thresholds(facts: dict, vdd: float) -> tuple[float, float]:
     return esp["vil_max_frac"] * vdd, esp["vih_min_frac"] * vdd
 
 
-def simulate(path: DataPath, case: Case, stim: Stimulus, facts: dict, keep_wave=False) -> Run:
-    deck = data_deck(path, case, stim.light(), stim.duration_s, max_step(stim.baud), facts)
-    plot = spice.run(deck)[0]
+def _measured(path: DataPath, case: Case, stim: Stimulus, facts: dict, plot: dict, keep_wave=False) -> Run:
     t, rx = plot["time"], plot[f"v({path.node(path.rx).lower()})"]
     data, line_i = plot[f"v({path.node(path.data).lower()})"], plot["i(vml)"]
     vil, vih = thresholds(facts, case.v33)
@@ -153,17 +154,58 @@ def simulate(path: DataPath, case: Case, stim: Stimulus, facts: dict, keep_wave=
     return Run(case, stim.baud, metrics, (t, rx, data) if keep_wave else None)
 
 
-def _simulate_job(job):
-    return simulate(*job)
+def _deck(path: DataPath, case: Case, stim: Stimulus, facts: dict) -> str:
+    return data_deck(path, case, stim.light(), stim.duration_s, max_step(stim.baud), facts)
+
+
+def simulate(path: DataPath, case: Case, stim: Stimulus, facts: dict, keep_wave=False) -> Run:
+    """One case in its own ngspice process."""
+    plot = spice.run(_deck(path, case, stim, facts))[0]
+    return _measured(path, case, stim, facts, plot, keep_wave)
+
+
+def simulate_batch(path: DataPath, jobs: list[tuple[Case, Stimulus]], facts: dict) -> list[Run]:
+    """Many cases in one ngspice process (same figures as `simulate` one by one)."""
+    plots = spice.run_batch([_deck(path, case, stim, facts) for case, stim in jobs])
+    return [_measured(path, case, stim, facts, p[0]) for (case, stim), p in zip(jobs, plots)]
+
+
+def _simulate_batch_job(job):
+    return simulate_batch(*job)
 
 
 def simulate_drq(path: DataPath, case: Case, facts: dict) -> tuple[Case, float, float]:
-    op = spice.run(drq_deck(path, case, facts))[0]
+    return _drq_result(path, case, spice.run(drq_deck(path, case, facts))[0])
+
+
+def _drq_result(path: DataPath, case: Case, op: dict) -> tuple[Case, float, float]:
     return case, float(op[f"v({path.node(path.drq).lower()})"][0]), float(op["i(vdrq)"][0]) * 1e3
 
 
-def _drq_job(job):
-    return simulate_drq(*job)
+def simulate_drq_batch(path: DataPath, cases: list[Case], facts: dict) -> list[tuple[Case, float, float]]:
+    plots = spice.run_batch([drq_deck(path, case, facts) for case in cases])
+    return [_drq_result(path, case, p[0]) for case, p in zip(cases, plots)]
+
+
+def _drq_batch_job(job):
+    return simulate_drq_batch(*job)
+
+
+def batches(items: list, workers: int, per_worker: int = BATCHES_PER_WORKER) -> list[list]:
+    """`items` in order, cut into about workers × per_worker batches (each one ngspice process)."""
+    n = max(1, min(len(items), workers * per_worker))
+    size = -(-len(items) // n) if items else 1
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes that die with this one (and take their ngspice along)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=procs.pool_initializer, initargs=(os.getpid(),))
+
+
+def _run_batched(pool, path: DataPath, jobs: list[tuple[Case, Stimulus]], facts: dict, workers: int) -> list[Run]:
+    work = [(path, batch, facts) for batch in batches(jobs, workers)]
+    return [run for result in pool.map(_simulate_batch_job, work) for run in result]
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------
@@ -200,13 +242,14 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
     report = Report(path)
     log(f"{len(cases)} cases ({'256 corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
         f"stimulus {stim.data!r} at {BAUD} Bd")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        report.runs = list(pool.map(_simulate_job, [(path, case, stim, facts) for case in cases], chunksize=4))
-        report.drq = list(pool.map(_drq_job, [(path, case, facts) for case in drq_cases(facts, path)]))
+    with worker_pool(workers) as pool:
+        drq = pool.submit(_drq_batch_job, (path, drq_cases(facts, path), facts))  # 16 operating points: one batch
+        report.runs = _run_batched(pool, path, [(case, stim) for case in cases], facts, workers)
+        report.drq = drq.result()
         # highest standard rate: the worst few cases at 115200 must also pass there (and at every rate below)
         suspects = sorted(report.runs, key=lambda r: headroom(r.metrics, BAUD))[:3]
-        jobs = [(path, r.case, Stimulus(stim.data, baud), facts) for baud in STANDARD_BAUDS[1:] for r in suspects]
-        for run in pool.map(_simulate_job, jobs):
+        jobs = [(r.case, Stimulus(stim.data, baud)) for baud in STANDARD_BAUDS[1:] for r in suspects]
+        for run in _run_batched(pool, path, jobs, facts, workers):
             report.baud_runs.setdefault(int(run.baud), []).append(run)
     report.baud_runs[BAUD] = report.runs
     report.max_baud = 0

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from hwtools import bom, fab, project
+from hwtools import bom, fab, project, variant
 
 gerbonara = pytest.importorskip("gerbonara", reason="gerbonara is the independent Gerber reader: pip install -e .[test]")
 from gerbonara import LayerStack  # noqa: E402
 from gerbonara.utils import MM  # noqa: E402
 
 KICAD_DIR = Path(os.environ.get("P1READER_FAB_KICAD_DIR", project.KICAD_DIR))
+P1, P1S1 = variant.get("p1"), variant.get("p1s1")
 N = project.NAME
 GERBERS = {  # gerbonara's (side, use) → the KiCad file
     ("top", "copper"): f"{N}-F_Cu.gtl", ("bottom", "copper"): f"{N}-B_Cu.gbl",
@@ -54,13 +55,13 @@ def board():
 
 @pytest.fixture(scope="module")
 def fab_out(tmp_path_factory):
-    """One export into a fresh folder that already holds a signal-integrity file, a stale generated file
-    (listed in an old manifest) and an unrelated file."""
+    """One export into a fresh folder that already holds a signal-integrity file, a file an old manifest
+    lists but that is not on the variant's list of outputs, and an unrelated file."""
     out = tmp_path_factory.mktemp("gerbers")
     (out / "p1-input-si.md").write_text("# SI table (written by the SI step)\n")
     (out / "old-layer.gbr").write_text("stale\n")
     (out / "notes.txt").write_text("someone's file\n")
-    (out / fab.MANIFEST).write_text(f"{'0' * 64}  old-layer.gbr\n")
+    (out / variant.MANIFEST).write_text(f"{'0' * 64}  old-layer.gbr\n")
     logged = []
     changed = fab.export(KICAD_DIR, out, log=logged.append)
     return out, changed, logged
@@ -107,24 +108,34 @@ def test_every_file_is_there_and_in_the_zip(fab_out):
     expected = set(GERBERS.values()) | set(OTHERS)
     present = {p.name for p in out.iterdir()}
     assert expected <= present, f"missing: {sorted(expected - present)}"
-    assert "old-layer.gbr" not in present, "a file the last export made and this one did not must go"
-    assert {"notes.txt", "p1-input-si.md"} <= present, "files export() did not make must stay"
-    with zipfile.ZipFile(out / fab.zip_name()) as z:
+    assert {"notes.txt", "p1-input-si.md", "old-layer.gbr"} <= present, (
+        "files not on the variant's list of outputs must stay, whatever the old manifest says")
+    with zipfile.ZipFile(out / P1.zip_name) as z:
         names = set(z.namelist())
         assert z.testzip() is None
     assert names == expected | {"p1-input-si.md"}
-    assert {info.date_time for info in zipfile.ZipFile(out / fab.zip_name()).infolist()} == {fab.ZIP_TIME}
+    assert {info.date_time for info in zipfile.ZipFile(out / P1.zip_name).infolist()} == {fab.ZIP_TIME}
     assert expected <= set(changed)
     assert any(line.strip().startswith("Gerber X2") for line in logged), logged
+
+
+def test_interactive_bom_names_its_release_not_our_commit(fab_out):
+    """InteractiveHtmlBom stamps `git describe` of its install folder; in a venv inside this checkout that
+    was this repository's commit (a new iBoM on every commit) until export() hid git from it."""
+    from importlib.metadata import version
+
+    html = (fab_out[0] / f"{N}-ibom.html").read_text(encoding="utf-8")
+    stamped = re.findall(r'"ibom_version": "([^"]*)"', html)
+    assert stamped == [f"v{version('InteractiveHtmlBom')}"]
 
 
 def test_manifest_lists_every_generated_file_with_its_hash(fab_out):
     import hashlib
 
     out = fab_out[0]
-    lines = (out / fab.MANIFEST).read_text().splitlines()
+    lines = (out / variant.MANIFEST).read_text().splitlines()
     listed = dict(reversed(line.split("  ", 1)) for line in lines)
-    assert set(listed) == set(GERBERS.values()) | set(OTHERS) | {fab.zip_name()}
+    assert set(listed) == set(GERBERS.values()) | set(OTHERS) | {P1.zip_name}
     for name, digest in listed.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
 
@@ -349,13 +360,13 @@ def test_committed_p1s1_package_is_current(tmp_path):
     """The S1 variant's package in gerbers/p1s1/ is what kicad/p1s1/ exports to."""
     if KICAD_DIR != project.KICAD_DIR:
         pytest.skip("compares the committed kicad/p1s1/ with the committed gerbers/p1s1/")
-    kicad_dir, fab_dir = project.VARIANT_DIRS["p1s1"]
+    kicad_dir, fab_dir = P1S1.kicad_dir, P1S1.gerbers_dir
     out = tmp_path / "p1s1"
     out.mkdir()
     shutil.copyfile(fab_dir / "README.md", out / "README.md")
     fab.export(kicad_dir, out, log=lambda m: None, variant="p1s1")
     fresh = sorted(p.name for p in out.iterdir())
     assert fresh == sorted(p.name for p in fab_dir.iterdir() if not p.name.startswith("."))
-    assert fab.zip_name("p1s1") in fresh
+    assert P1S1.zip_name in fresh
     stale = [n for n in fresh if (out / n).read_bytes() != (fab_dir / n).read_bytes()]
     assert stale == [], f"gerbers/p1s1/ is stale ({', '.join(stale)}): run `make fab` and commit the result"

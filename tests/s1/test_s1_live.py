@@ -158,3 +158,12 @@ def test_pyserial_url_socket():
     assert proc.returncode == 0 and "Traceback" not in err, err
     summary = json.loads(out.splitlines()[-1])
     assert summary["frames"] >= 3 * cfg.frames and summary["seq_gaps"] == 0 and summary["fcs_errors"] == 0
+
+
+def test_loop_url_is_read_through_pyserial():
+    """``loop://`` has no file descriptor: it is read with pyserial's read(); nothing comes, so it stalls."""
+    proc = subprocess.run([sys.executable, "-m", "hwtools.s1", "analyze", "loop://", "--stall-timeout", "0.2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert proc.returncode == 1 and "no data from port loop:// for 0.2 s" in proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"frames": 0, "fcs_errors": 0, "seq_gaps": 0,
+                                                        "bytes_skipped": 0, "windows": 0}

@@ -1,7 +1,9 @@
 """Streaming pieces: JSON lines by the block, synth by the block, the longest run and rolling windows fed
 chunk by chunk, and the command's behaviour on pipes."""
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +161,15 @@ def test_synth_any_frame_count_streams():
     assert res.stats.frames == (1 << 20) // 45 and res.stats.seq_gaps == 0
 
 
+def test_ctrl_c_stops_synth_without_a_traceback():
+    proc = subprocess.Popen([sys.executable, "-m", "hwtools.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(proc.stdout.read(1 << 16)) == 1 << 16  # it is writing
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()  # whatever was on its way, to the end
+    assert proc.wait(timeout=300) == 130 and proc.stderr.read().decode().strip() == "interrupted"
+
+
 def test_stdin_and_save(tmp_path):
     data = synth_stream(SynthConfig(frames=500, corrupt_fcs=(9,)))
     saved = tmp_path / "saved.bin"
@@ -180,3 +191,21 @@ def test_analyze_file_with_window(tmp_path):
     assert [w["fcs_errors"] for w in lines[:-1]] == [0, 0, 0, 1]
     assert lines[-1] == {"frames": 5199, "fcs_errors": 1, "seq_gaps": 1, "bytes_skipped": 0, "windows": 4}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(drop=st.sets(st.integers(0, 599), max_size=40), chunk=st.integers(300, 9000), periods=st.integers(1, 12))
+def test_longest_run_is_the_first_longest_whatever_the_chunking(drop, chunk, periods):
+    from hwtools.s1.analysis import AnalysisError, longest_run
+
+    data = synth_stream(SynthConfig(frames=600, drop=tuple(sorted(drop))))
+    frames = decode_bytes(data).frames
+    run = LongestRun(periods)
+    for part, _ in decode_in_chunks(data, chunk):
+        run.add(part)
+    with contextlib.suppress(AnalysisError):  # a run shorter than a period: still the one kept
+        run.analysis()
+    whole = frames[longest_run(frames)]
+    assert run.best_len == len(whole)
+    need = min(len(whole), 52 * periods + 1)
+    assert run.best_head.offset.tolist() == whole.offset[:need].tolist()
