@@ -9,11 +9,15 @@ to instruments only through the :class:`~bringup.instruments.PowerSupply` and
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .instruments import Multimeter, PowerSupply, open_instrument
 from .ports import BoardConsole, MeterPort
 from .station import Station
+
+if TYPE_CHECKING:
+    from .limits import Limits
+    from .measurement import Measurement
 
 
 class Bench:
@@ -29,9 +33,19 @@ class Bench:
         self.extra: dict[str, Any] = {}  # what steps hand to the runner (replay table, sim, rates)
         self.events: list[str] = []  # "open supply", …, "supply off", "close …": the order, for tests and logs
         self._opened: list[tuple[str, Any]] = []
+        self.limits: Limits | None = None  # the declared measurements (bringup.limits), built on first use
 
     def band(self, low: float, high: float) -> float:
         return (high - low) * self.station.limits.marginal_fraction
+
+    def measure(self, step: str, name: str, value, note: str = "") -> Measurement:
+        """A measurement with the unit and limits the limits table declares for it (an undeclared
+        name raises ``UndeclaredMeasurement``)."""
+        if self.limits is None:
+            from .limits import table
+
+            self.limits = table(self.station)
+        return self.limits.measure(step, name, value, note)
 
     def _opening(self, name: str, part):
         self._opened.append((name, part))

@@ -1,8 +1,11 @@
 """``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]
-[--telegrams PATH …] [--profile NAME]``
+[--telegrams PATH …] [--profile NAME] [--db URL] [--operator NAME]``
 
 Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``.
 Exit status: 0 PASS, 1 FAIL or ABORTED, 2 station or usage error (also: the record could not be written).
+
+Also ``import RECORDS_DIR --db URL`` (older records into the results store), ``report --db URL -o
+yield.html`` (the batch page) and ``limits [--station FILE]`` (the limits table, before a board).
 """
 from __future__ import annotations
 
@@ -33,6 +36,15 @@ def _progress(kind: str, res) -> None:
         print(f"      {res.error}", flush=True)
 
 
+def _default_operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     from .meters import PROFILES
     from .sim import FAULTS
@@ -49,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
                         "folder of them; repeatable (adds to the station's telegrams:)")
     r.add_argument("--profile", choices=PROFILES, help="decode every replayed telegram with this dsmr_parser "
                    "specification instead of detecting the flavour per telegram")
+    r.add_argument("--db", help="results database URL (default: sqlite:///<records>/p1reader.db)")
+    r.add_argument("--operator", default=_default_operator(), help="who runs the bench (default: login name)")
+    from . import cli_batch
+
+    cli_batch.add_commands(sub)
     a = ap.parse_args(argv)
+    if a.command != "run":
+        return cli_batch.main(a)
 
     from . import replay, runner, station
     from .record import RecordError, check_serial
@@ -64,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     except (station.StationError, RecordError, replay.ReplayError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    go_on, db = cli_batch.open_store_for_run(a.db or cli_batch.default_url(a.records))
+    if not go_on:
+        return EXIT_USAGE
 
     print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source})"
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
-        result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress)
+        result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
+                            meta={"operator": a.operator, **cli_batch.provenance()})
     except OSError as e:  # the record could not be created: nothing was powered
         print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -85,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
+    if not result.record_error:  # the store is filled from the record, never instead of it
+        cli_batch.store_run(db, result.record_path)
     print(f"{result.verdict} {a.board_serial} {result.record_path}{tail}", flush=True)
     if result.record_error or (result.failed is not None and result.failed.name == "setup"):
         return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)
     return EXIT_PASS if result.passed else EXIT_FAIL
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,27 +38,22 @@ class Sent:
     lowercase: bool = False
 
 
-def _lim(bench: Bench, name: str, value, unit: str, note: str = "") -> Measurement:
-    lo, hi = getattr(bench.station.limits, name)
-    return Measurement(name, value, unit, lo, hi, bench.band(lo, hi), note=note)
-
-
 # ---------------------------------------------------------------- 1. station self-check
 def self_check(bench: Bench) -> list[Measurement]:
     st = bench.station
     ms = []
     # Safety first: whatever state the supply was left in, open_supply() turns the output off.
-    ms.append(Measurement("supply identifies", bool(idn := bench.open_supply().identify()), expect=True, note=idn))
-    ms.append(Measurement("dmm identifies", bool(idn := bench.open_dmm().identify()), expect=True, note=idn))
+    ms.append(bench.measure("self_check", "supply identifies", bool(idn := bench.open_supply().identify()), note=idn))
+    ms.append(bench.measure("self_check", "dmm identifies", bool(idn := bench.open_dmm().identify()), note=idn))
     bench.open_meter()
-    ms.append(Measurement("meter port opens", True, expect=True, note=st.meter.url))
+    ms.append(bench.measure("self_check", "meter port opens", True, note=st.meter.url))
     bench.open_console()
-    ms.append(Measurement("console port opens", True, expect=True, note=st.console.url))
+    ms.append(bench.measure("self_check", "console port opens", True, note=st.console.url))
     reply = bench.console.command("VERSION", "VERSION", retry_s=0.5)
     fields = dict(w.split("=", 1) for w in reply.split()[1:] if "=" in w)
     bench.firmware = fields.get("fw", "")
-    ms.append(Measurement("firmware version", bench.firmware, expect=p1frame.FIRMWARE_VERSION, note=reply))
-    ms.append(Measurement("console protocol", fields.get("proto", ""), expect=str(p1frame.PROTOCOL_VERSION)))
+    ms.append(bench.measure("self_check", "firmware version", bench.firmware, note=reply))
+    ms.append(bench.measure("self_check", "console protocol", fields.get("proto", "")))
     return ms
 
 
@@ -66,8 +61,8 @@ def self_check(bench: Bench) -> list[Measurement]:
 def power(bench: Bench) -> list[Measurement]:
     st, psu = bench.station, bench.supply
     cfg = st.supply
-    ms = [Measurement("current limit", cfg.current_limit_a, "A", 0.0, P1_TRIP_POINT_A,
-                      note=f"set before the output turns on; P1 trip point {P1_TRIP_POINT_A * 1000:.0f} mA")]
+    ms = [bench.measure("power", "current limit", cfg.current_limit_a,
+                        note=f"set before the output turns on; P1 trip point {P1_TRIP_POINT_A * 1000:.0f} mA")]
     psu.output(False)
     psu.configure(cfg.voltage_v, cfg.current_limit_a)  # reads back both, checks SYST:ERR?
     if psu.output_state():
@@ -78,33 +73,33 @@ def power(bench: Bench) -> list[Measurement]:
     samples = [psu.measure_current() for _ in range(max(1, cfg.inrush_samples))]
     inrush = max([peak] + samples) if peak is not None else max(samples)
     how = "peak-hold query" if peak is not None else f"max of {len(samples)} samples after turn-on"
-    ms.append(_lim(bench, "inrush_current_a", inrush, "A", how))
+    ms.append(bench.measure("power", "inrush_current_a", inrush, how))
     time.sleep(cfg.settle_s)
     idle = statistics.fmean(psu.measure_current() for _ in range(3))
     volts = psu.measure_voltage()
     note = ""
     if idle >= 0.95 * cfg.current_limit_a:
         note = f"supply in current limit ({cfg.current_limit_a} A): over-current, short on +5 V?"
-    ms.append(_lim(bench, "idle_current_a", round(idle, 5), "A", note))
-    ms.append(_lim(bench, "supply_voltage_v", volts, "V", note))
+    ms.append(bench.measure("power", "idle_current_a", round(idle, 5), note))
+    ms.append(bench.measure("power", "supply_voltage_v", volts, note))
     return ms
 
 
 # ---------------------------------------------------------------- 3. rails and Data Request
 def rails(bench: Bench) -> list[Measurement]:
     st = bench.station
-    ms = [_lim(bench, "rail_3v3_v", bench.dmm.measure_dc_voltage(st.dmm.rail_channel), "V")]
+    ms = [bench.measure("rails", "rail_3v3_v", bench.dmm.measure_dc_voltage(st.dmm.rail_channel))]
     reply = bench.console.command("DRQ 1", "DRQ")
-    ms.append(Measurement("firmware asserts Data Request", reply, expect="DRQ 1"))
+    ms.append(bench.measure("rails", "firmware asserts Data Request", reply))
     time.sleep(0.05)
     if st.meter.drq_via == "dmm":
-        ms.append(_lim(bench, "drq_v", bench.dmm.measure_dc_voltage(st.dmm.drq_channel), "V"))
+        ms.append(bench.measure("rails", "drq_v", bench.dmm.measure_dc_voltage(st.dmm.drq_channel)))
     elif st.meter.drq_via == "cts":
-        ms.append(Measurement("Data Request high (adapter CTS)", bench.meter.cts(), expect=True,
-                              note="logic level only; the 4.0–5.5 V window needs the DMM"))
+        ms.append(bench.measure("rails", "Data Request high (adapter CTS)", bench.meter.cts(),
+                                note="logic level only; the 4.0–5.5 V window needs the DMM"))
     else:
-        ms.append(Measurement("Data Request voltage", "not measured", expect="not measured",
-                              note="station has drq_via: none"))
+        ms.append(bench.measure("rails", "Data Request voltage", "not measured",
+                                note="station has drq_via: none"))
     return ms
 
 
@@ -158,7 +153,9 @@ def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0) -> tuple[
     return reports, t0
 
 
-def judge_loopback(label: str, items: list[Sent], reports: list) -> list[Measurement]:
+def judge_loopback(bench: Bench, step: str, label: str, items: list[Sent], reports: list,
+                   only: tuple[str, ...] = ()) -> list[Measurement]:
+    """The five loopback counts of a sub-step (or those whose names end with one of ``only``)."""
     n = len(items)
     identical = verdict_ok = decoded_ok = byte_errors = 0
     problems: list[str] = []
@@ -173,12 +170,14 @@ def judge_loopback(label: str, items: list[Sent], reports: list) -> list[Measure
         if r.verdict == "ok" and r.case == want_case:
             verdict_ok += 1
         else:
-            problems.append(f"{it.name}: board verdict {r.verdict} case={r.case}")
+            problems.append(f"{it.name}: board verdict {r.describe()} case={r.case}")
         try:
+            if r.verdict != "ok":  # the board's own verdict says why; dsmr_parser would only mislead
+                raise ValueError(f"not decoded: board verdict {r.describe()}")
             expected = it.expected or tg.decoded_fields(tg.decode(it.data))
             diffs = tg.compare(expected, tg.decoded_fields(tg.decode(r.echo)))
         except Exception as e:  # dsmr_parser raises its own ParseError / InvalidChecksumError
-            diffs = [f"dsmr_parser: {type(e).__name__}: {e}"]
+            diffs = [str(e) if str(e).startswith("not decoded") else f"dsmr_parser: {type(e).__name__}: {e}"]
         if diffs:
             problems.append(f"{it.name}: " + "; ".join(diffs[:2]))
         else:
@@ -188,13 +187,15 @@ def judge_loopback(label: str, items: list[Sent], reports: list) -> list[Measure
         problems.insert(0, f"{missing} telegram(s) got no report")
         byte_errors += sum(len(it.data) for it in items[len(reports):])
     note = "; ".join(problems[:3])
-    return [
-        Measurement(f"{label}: reports", len(reports), "telegrams", n, n, note=note if missing else ""),
-        Measurement(f"{label}: echo byte-identical", identical, "telegrams", n, n, note=note),
-        Measurement(f"{label}: board CRC verdict ok", verdict_ok, "telegrams", n, n, note=note),
-        Measurement(f"{label}: dsmr_parser fields match", decoded_ok, "telegrams", n, n, note=note),
-        Measurement(f"{label}: byte errors", byte_errors, "bytes", 0, 0),
+    counts = [
+        (f"{label}: reports", len(reports), note if missing else ""),
+        (f"{label}: echo byte-identical", identical, note),
+        (f"{label}: board CRC verdict ok", verdict_ok, note),
+        (f"{label}: dsmr_parser fields match", decoded_ok, note),
+        (f"{label}: byte errors", byte_errors, ""),
     ]
+    return [bench.measure(step, name, value, note) for name, value, note in counts
+            if not only or name.endswith(only)]
 
 
 def replay_captures(bench: Bench) -> list[Measurement]:
@@ -226,13 +227,12 @@ def replay_captures(bench: Bench) -> list[Measurement]:
     first = "; ".join(f"{t['source']}@{t['offset']}: {t['problem']}" for t in bench.extra["telegrams"]
                       if t["problem"])[:300]
     return [
-        Measurement("replay: complete telegrams reported as expected", good, "telegrams", complete, complete,
-                    note=f"{len(replay.files(st.telegrams))} file(s), {len(capture.stream)} bytes, "
-                         f"{capture.garbage} outside frames"),
-        Measurement("replay: errors (missing, extra or different reports)", len(errors), "reports", 0, 0,
-                    note=first),
-        Measurement("replay: decoder limitations", len(limitations), "telegrams",
-                    note="dsmr_parser could not decode a telegram the board framed right (not a board fault)"
+        bench.measure("loopback", "replay: complete telegrams reported as expected", good,
+                      note=f"{len(replay.files(st.telegrams))} file(s), {len(capture.stream)} bytes, "
+                           f"{capture.garbage} outside frames"),
+        bench.measure("loopback", "replay: errors (missing, extra or different reports)", len(errors), note=first),
+        bench.measure("loopback", "replay: decoder limitations", len(limitations),
+                      note="dsmr_parser could not decode a telegram the board framed right (not a board fault)"
                     + (f": {limitations[0]['source']}: {limitations[0]['decode']}" if limitations else "")),
     ]
 
@@ -243,13 +243,14 @@ def loopback(bench: Bench) -> list[Measurement]:
     ms: list[Measurement] = []
     for rnd in range(lb.line_rate_rounds):
         reports, _ = exchange(bench, items)
-        ms += judge_loopback(f"line rate #{rnd + 1}" if lb.line_rate_rounds > 1 else "line rate", items, reports)
+        ms += judge_loopback(bench, "loopback", f"line rate #{rnd + 1}" if lb.line_rate_rounds > 1 else "line rate",
+                             items, reports)
     if bench.station.telegrams:
         ms += replay_captures(bench)
     if lb.slow_count:
         slow = [items[i % len(items)] for i in range(lb.slow_count)]
         reports, _ = exchange(bench, slow, interval_s=lb.slow_interval_s)
-        ms += judge_loopback(f"one every {lb.slow_interval_s:g} s", slow, reports)
+        ms += judge_loopback(bench, "loopback", f"one every {lb.slow_interval_s:g} s", slow, reports)
     return ms
 
 
@@ -271,11 +272,11 @@ def negatives(bench: Bench) -> list[Measurement]:
     ms = []
 
     r = _one(bench, body + f"{crc ^ 0x0F0F:04X}\r\n".encode(), "wrong CRC")
-    ms.append(Measurement("wrong CRC flagged", r.verdict, expect="crc-error",
-                          note=f"crc_sent={r.crc_sent} crc_calc={r.crc_calc}"))
+    ms.append(bench.measure("negatives", "wrong CRC flagged", r.verdict,
+                            note=f"crc_sent={r.crc_sent} crc_calc={r.crc_calc}"))
 
     r = _one(bench, good[: len(good) * 6 // 10], "truncated")
-    ms.append(Measurement("truncated telegram flagged", r.verdict, expect="truncated", note=f"len={r.length}"))
+    ms.append(bench.measure("negatives", "truncated telegram flagged", r.verdict, note=f"len={r.length}"))
 
     rng = random.Random(17)
     garbage = bytes(rng.choice([b for b in range(256) if b != 0x2F]) for _ in range(256))
@@ -283,19 +284,19 @@ def negatives(bench: Bench) -> list[Measurement]:
     bench.meter.send(garbage)
     r = _one(bench, good, "telegram after garbage")
     g1 = bench.console.status().counters["garbage"]
-    ms.append(Measurement("garbage bytes counted", g1 - g0, "bytes", len(garbage), len(garbage)))
-    ms.append(Measurement("telegram after garbage", r.verdict, expect="ok"))
+    ms.append(bench.measure("negatives", "garbage bytes counted", g1 - g0))
+    ms.append(bench.measure("negatives", "telegram after garbage", r.verdict))
 
     spec_lc = tg.standard_set(small=True)[0]
     spec_lc.lowercase_crc = True
     r = _one(bench, tg.build(spec_lc), "lower-case CRC")
-    ms.append(Measurement("lower-case CRC accepted and reported", f"{r.verdict}/case={r.case}",
-                          expect="ok/case=lower", note="accepted; the board says case=lower"))
+    ms.append(bench.measure("negatives", "lower-case CRC accepted and reported", f"{r.verdict}/case={r.case}",
+                            note="accepted; the board says case=lower"))
 
     big = body.replace(b"\r\n!", b"\r\n" + b"0-0:96.13.0()\r\n" * 400 + b"!")
     big += f"{p1frame.crc16_arc(big):04X}\r\n".encode()
     r = _one(bench, big, "over-long frame")
-    ms.append(Measurement("over-long frame flagged", r.verdict, expect="overflow", note=f"len={r.length}"))
+    ms.append(bench.measure("negatives", "over-long frame flagged", r.verdict, note=f"len={r.length}"))
 
     # Non-inverted input: the bytes as a UART sees them when the inverter is missing.
     inverted = bytes(b ^ 0xFF for b in good)
@@ -308,8 +309,8 @@ def negatives(bench: Bench) -> list[Measurement]:
         diagnosis = "board produced a status line for non-inverted input"
     except ConsoleTimeout:
         diagnosis = diagnose_silence(bench, hb.counters["garbage"], hb.counters["telegrams"], len(inverted))
-    ms.append(Measurement("non-inverted input diagnosed", diagnosis.startswith("polarity looks wrong"),
-                          expect=True, note=diagnosis))
+    ms.append(bench.measure("negatives", "non-inverted input diagnosed", diagnosis.startswith("polarity looks wrong"),
+                            note=diagnosis))
     return ms
 
 
@@ -320,17 +321,15 @@ def throughput(bench: Bench) -> list[Measurement]:
     items = [it for it in items if not it.lowercase]
     seq = [items[i % len(items)] for i in range(st.loopback.throughput_count)]
     reports, t0 = exchange(bench, seq)
-    ms = judge_loopback("throughput run", seq, reports)
-    keep = [m for m in ms if m.name.endswith(("reports", "byte errors"))]
+    keep = judge_loopback(bench, "throughput", "throughput run", seq, reports, only=("reports", "byte errors"))
     # End to end: bytes that came back byte-identical, from the first byte sent to the last @T line
     # received (so the board's and the console's latency count against it).
     good = sum(len(it.data) for it, r in zip(seq, reports) if r.echo == it.data)
     span = reports[-1].received_at - t0 if reports else 0.0
     rate = good / span if span > 0 else 0.0
     bench.extra["throughput_bytes_per_s"] = rate
-    lo, hi = st.limits.throughput_ratio
-    keep.append(Measurement("throughput", round(rate, 1), "bytes/s", note=f"line: {LINE_BYTES_PER_S:.0f} bytes/s"))
-    keep.append(Measurement("ratio to line rate", round(rate / LINE_BYTES_PER_S, 4), "", lo, hi, bench.band(lo, hi) / 2))
+    keep.append(bench.measure("throughput", "throughput", round(rate, 1), note=f"line: {LINE_BYTES_PER_S:.0f} bytes/s"))
+    keep.append(bench.measure("throughput", "ratio to line rate", round(rate / LINE_BYTES_PER_S, 4)))
     return keep
 
 
@@ -389,7 +388,9 @@ def s1_port(bench: Bench) -> list[Measurement]:
     if reply != "S1 RESET":
         raise StepFailure(f"board answered 'S1 RESET' with '@R {reply}': firmware without the S1 port "
                           f"(protocol < 2) or its S1 UART could not be opened")
-    stream = s1_stream(cfg.frames)
+    from .limits import s1_expected
+
+    stream = s1_expected(cfg.frames)  # the stream the limits table declared the counts for
     took = bench.s1.send(stream.data)
     st = _s1_settled(bench, len(stream.data))
     sent = len(stream.data)
@@ -402,22 +403,19 @@ def s1_port(bench: Bench) -> list[Measurement]:
     rate = cfg.frames / took if took > 0 else 0.0
     bench.extra["s1_frames_per_s"] = rate
     ms = [
-        Measurement("S1 bytes received", st.bytes, "bytes", sent, sent, note=note),
-        Measurement("S1 frames", st.frames, "frames", stream.frames, stream.frames, note=note),
-        Measurement("S1 FCS errors", st.fcs_errors, "frames", stream.fcs_errors, stream.fcs_errors,
-                    note="2 sent with a broken FCS"),
-        Measurement("S1 sequence gaps", st.seq_gaps, "gaps", stream.seq_gaps, stream.seq_gaps,
-                    note="1 dropped frame + 2 broken ones"),
-        Measurement("S1 bytes skipped", st.skipped, "bytes", stream.skipped, stream.skipped,
-                    note="17 garbage bytes sent"),
-        Measurement("S1 UART errors", st.uart_errors, "", 0, 0),
+        bench.measure("s1", "S1 bytes received", st.bytes, note=note),
+        bench.measure("s1", "S1 frames", st.frames, note=note),
+        bench.measure("s1", "S1 FCS errors", st.fcs_errors, note="2 sent with a broken FCS"),
+        bench.measure("s1", "S1 sequence gaps", st.seq_gaps, note="1 dropped frame + 2 broken ones"),
+        bench.measure("s1", "S1 bytes skipped", st.skipped, note="17 garbage bytes sent"),
+        bench.measure("s1", "S1 UART errors", st.uart_errors),
     ]
     got = con.s1_frames(3)
     same = sum(a == b for a, b in zip(got, stream.last))
     diff = "" if same == 3 else "board: " + " ".join(f.hex() for f in got)[:200]
-    ms.append(Measurement("S1 last 3 frames byte-identical", same, "frames", 3, 3, note=diff))
-    ms.append(Measurement("S1 send rate", round(rate, 1), "frames/s",
-                          note=f"line rate {S1_LINE_FRAMES_PER_S:,.0f} frames/s; a meter sends ≤ 4,200"))
+    ms.append(bench.measure("s1", "S1 last 3 frames byte-identical", same, note=diff))
+    ms.append(bench.measure("s1", "S1 send rate", round(rate, 1),
+                            note=f"line rate {S1_LINE_FRAMES_PER_S:,.0f} frames/s; a meter sends ≤ 4,200"))
     return ms
 
 

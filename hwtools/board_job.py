@@ -20,11 +20,39 @@ def build_board_file(stage: Path, variant: str = "p1"):
     problems = pcb.check_placement(board, lay)
     if problems:
         raise pcb.LayoutError("placement in hwtools/layout.py: " + "; ".join(problems))
+    pcb.add_silkscreen(board, lay)  # before routing: vias keep off the silkscreen
     pcb.route(board, lay)
-    pcb.add_silkscreen(board, lay)
     pcb.add_ground_pours(board, lay)
     board.Save(str(path))
+    add_stackup(path)
     fill_zones(path)
+
+
+# What AISLER builds a 2-layer board from: 1.6 mm FR4, 35 µm copper, lead-free hot-air levelling. KiCad writes
+# it into the Gerber job file (and ODB++) only from the board's stackup.
+STACKUP = """\t\t(stackup
+\t\t\t(layer "F.SilkS" (type "Top Silk Screen"))
+\t\t\t(layer "F.Paste" (type "Top Solder Paste"))
+\t\t\t(layer "F.Mask" (type "Top Solder Mask") (thickness 0.01))
+\t\t\t(layer "F.Cu" (type "copper") (thickness 0.035))
+\t\t\t(layer "dielectric 1" (type "core") (thickness 1.51) (material "FR4") (epsilon_r 4.5) (loss_tangent 0.02))
+\t\t\t(layer "B.Cu" (type "copper") (thickness 0.035))
+\t\t\t(layer "B.Mask" (type "Bottom Solder Mask") (thickness 0.01))
+\t\t\t(layer "B.Paste" (type "Bottom Solder Paste"))
+\t\t\t(layer "B.SilkS" (type "Bottom Silk Screen"))
+\t\t\t(copper_finish "HAL lead-free")
+\t\t\t(dielectric_constraints no)
+\t\t)
+"""
+
+
+def add_stackup(path: Path):
+    """Write the stackup into a saved board file: pcbnew's Python API does not wrap BOARD_STACKUP (KiCad 9.0),
+    so it goes in as text, read back by KiCad when the zones are filled (tests/pcb checks the result)."""
+    text = path.read_text(encoding="utf-8")
+    if "(stackup" not in text:
+        text = text.replace("\t(setup\n", "\t(setup\n" + STACKUP, 1)
+    path.write_text(text, encoding="utf-8")
 
 
 def fill_zones(path: Path):

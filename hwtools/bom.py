@@ -38,6 +38,7 @@ class Part:
     rotation: float       # degrees, counter-clockwise, in (-180, 180]
     mount_type: str       # "smt" | "tht"
     in_bom: bool
+    place: bool = True    # False for a footprint marked Do-Not-Place (KiCad's `dnp` attribute)
 
     @property
     def pack(self) -> str:
@@ -72,11 +73,23 @@ def _description(fp) -> str:
     return " ".join(text.split())
 
 
+def _do_not_place(board_text: str) -> set:
+    """References of footprints with KiCad's `dnp` attribute (kiutils 1.4 drops that flag when it reads)."""
+    refs = set()
+    for block in board_text.split("\n\t(footprint ")[1:]:
+        attr = re.search(r"^\t\t\(attr ([^)]*)\)", block, flags=re.M)
+        ref = re.search(r'\(property "Reference" "([^"]*)"', block)
+        if attr and ref and "dnp" in attr.group(1).split():
+            refs.add(ref.group(1))
+    return refs
+
+
 def read_parts(pcb: Path) -> list[Part]:
     """Every footprint of the board as a Part, sorted by reference (natural order)."""
     from kiutils.board import Board
 
     board = Board.from_file(str(pcb))
+    dnp = _do_not_place(pcb.read_text(encoding="utf-8"))
     origin = board.setup.auxAxisOrigin if board.setup else None
     ox, oy = (origin.X, origin.Y) if origin else (0.0, 0.0)
     parts = []
@@ -96,6 +109,7 @@ def read_parts(pcb: Path) -> list[Part]:
             rotation=_rotation(fp.position.angle),
             mount_type=_mount_type(fp),
             in_bom=not (attrs and attrs.excludeFromBom),
+            place=props.get("Reference", "").strip() not in dnp,
         ))
     return sorted(parts, key=lambda p: _natural(p.ref))
 
@@ -152,6 +166,7 @@ def components(parts: list[Part]) -> list[dict]:
         "pos_y": p.y_mm,
         "rotation": p.rotation,
         "mount_type": p.mount_type,
+        "place": p.place,
     } for p in bom_parts(parts)]
 
 

@@ -31,9 +31,11 @@ PINS = [
     (29, "GPIO1", "bidirectional"), (30, "GPIO22", "bidirectional"), (31, "GPIO23", "bidirectional"),
     (32, "GND", "power_in"),
 ]
-# The silkscreen labels of the original footprint (pin numbers of the module's own print).
+# The silkscreen labels of the original footprint (pin numbers of the module's own print), without its "RX"/"TX"
+# on the module's own UART0 pins: a technician took them for the P1 data input (GPIO16). The board names every
+# pin beside the module instead (layout.d32_pin_labels).
 SILK_LABELS = {
-    1: "BAT", 2: "USB", 3: "EN", 13: "VN", 14: "VP", 15: "RS", 16: "3V", 17: "GND", 28: "RX", 29: "TX", 32: "GND",
+    1: "BAT", 2: "USB", 3: "EN", 13: "VN", 14: "VP", 15: "RS", 16: "3V", 17: "GND", 32: "GND",
 }
 
 PITCH = 2.54
@@ -89,29 +91,38 @@ def footprint():
     return fp
 
 
+# Where each pad's pin sits on the symbol (pad numbers as on the module; only the drawing order differs):
+# the signals from the P1 side arrive on the left in the order their blocks sit on the sheet (UART RX from
+# the inverter, Data Request, S1), the jumper and display header leave on the right, GND at the bottom.
+SYMBOL_LEFT = [22, 5, 21, 1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+SYMBOL_RIGHT = [3, 16, 30, 27, 15, 18, 19, 20, 23, 24, 25, 26, 28, 29, 31]
+SYMBOL_BOTTOM = [17, 32]
+
+
 def symbol():
-    """The D32 symbol: row A pins on the left, row B on the right, named like the module's print."""
-    half_height = 8 * PITCH + PITCH
+    """The D32 symbol: P1-side signals on the left, jumper and I2C on the right, GND at the bottom."""
+    top, bottom = 8 * PITCH, -11 * PITCH  # room under the side pins for the GND pin names
     sym = Symbol.create_new(NAME, "M", NAME, footprint=f"{LIBRARY}:{NAME}",
                             datasheet="https://www.wemos.cc/en/latest/d32/d32.html")
     sym.properties.append(Property(key="Description", value="Wemos/LOLIN D32 ESP32 module", id=4,
                                    effects=Effects(font=Font(width=1.27, height=1.27), hide=True)))
-    sym.properties[0].position = Position(X=0, Y=half_height + 1.27, angle=0)
-    sym.properties[1].position = Position(X=0, Y=-half_height - 1.27, angle=0)
+    sym.properties[0].position = Position(X=0, Y=top + 1.27, angle=0)
+    sym.properties[1].position = Position(X=0, Y=bottom - 1.27, angle=0)
     body = Symbol.create_new(f"{NAME}_0_1", "", "")
     body.libId, body.properties, body.inBom, body.onBoard = f"{NAME}_0_1", [], None, None
-    body.graphicItems.append(SyRect(start=Position(X=-10.16, Y=half_height), end=Position(X=10.16, Y=-half_height),
+    body.graphicItems.append(SyRect(start=Position(X=-10.16, Y=top), end=Position(X=10.16, Y=bottom),
                                     stroke=Stroke(width=0.254, type="default")))
     body.graphicItems[0].fill.type = "background"
     pins = Symbol.create_new(f"{NAME}_1_1", "", "")
     pins.libId, pins.properties, pins.inBom, pins.onBoard = f"{NAME}_1_1", [], None, None
-    for number, name, kind in PINS:
-        row = (number - 1) % 16
-        left = number <= 16
-        y = round(8 * PITCH - PITCH * row - (PITCH if row >= 8 else 0), 2)
+    names = {number: (name, kind) for number, name, kind in PINS}
+    places = [(n, -12.7, 7 * PITCH - PITCH * row, 0) for row, n in enumerate(SYMBOL_LEFT)]
+    places += [(n, 12.7, 7 * PITCH - PITCH * row, 180) for row, n in enumerate(SYMBOL_RIGHT)]
+    places += [(n, PITCH * (2 * i - 1), bottom - PITCH, 90) for i, n in enumerate(SYMBOL_BOTTOM)]
+    for number, x, y, angle in places:
+        name, kind = names[number]
         pins.pins.append(SymbolPin(electricalType=kind, graphicalStyle="line", name=name, number=str(number),
-                                   position=Position(X=-12.7 if left else 12.7, Y=y, angle=0 if left else 180),
-                                   length=2.54))
+                                   position=Position(X=x, Y=round(y, 2), angle=angle), length=2.54))
     sym.units = [body, pins]
     return sym
 

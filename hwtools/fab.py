@@ -5,7 +5,7 @@ kicad-cli exports in parallel, adds the BOM, components.json and the interactive
 between runs (dates, absolute paths), zips it all deterministically and only then replaces the generated
 files in `gerbers/` all or nothing (hwtools/staging.py), rewriting a file only when its bytes changed. It only
 ever writes or removes the files of the variant's fixed list (`Variant.export_files`); other files stay
-(README.md, the signal-integrity plot), and those listed in KEEP also go into the zip.
+(README.md, the signal-integrity plot). The zip holds only what AISLER's own plugin uploads (UPLOAD_*).
 The checks (ERC, DRC, P1 rules) run before, in hwtools/pipeline.py.
 """
 
@@ -28,10 +28,22 @@ from typing import Callable
 from . import bom, kicad_cli, procs, project
 from .variant import GERBER_FILES, MANIFEST, Variant, get as get_variant
 
-# What AISLER's own plugin sends, in KiCad's layer names.
+# The Gerber layers AISLER's own KiCad plugin sends, in KiCad's layer names.
 LAYERS = ("F.Cu", "B.Cu", "F.Mask", "B.Mask", "F.SilkS", "B.SilkS", "F.Paste", "B.Paste", "Edge.Cuts")
-# Written by other steps into the output folder: kept and zipped along.
+# Written by other steps into the output folder: kept beside the package (never zipped).
 KEEP = ("README.md", "p1-input-si.png", "p1-input-si.md")
+# What goes into the upload zip: exactly what AISLER's own KiCad push plugin sends (Gerber X2 per layer, PTH and
+# NPTH drills, IPC-D-356, ODB++, components.json). The job file, BOM, placement, PDF, renders, iBoM and
+# README stay beside it in gerbers/.
+UPLOAD_SUFFIXES = (".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", "-PTH.drl", "-NPTH.drl",
+                   ".d356", "-odb.zip")
+UPLOAD_NAMES = ("components.json",)
+
+
+def in_upload(name: str) -> bool:
+    return name in UPLOAD_NAMES or name.endswith(UPLOAD_SUFFIXES)
+
+
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FIXED_PDF_DATE = b"20000101000000"
 TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp", ".gm1", ".gbrjob", ".drl", ".d356",
@@ -112,6 +124,37 @@ def normalise_odb(data: bytes) -> bytes:
     buf = io.BytesIO()
     _write_zip(buf, members)
     return buf.getvalue()
+
+
+ODB_REQUIRED = ("matrix/matrix", "misc/info", "fonts/standard", "steps/pcb/eda/data", "steps/pcb/profile")
+
+
+def odb_missing(data: bytes) -> list[str]:
+    """What an ODB++ zip lacks: the fixed files, and the features of every layer its matrix lists.
+
+    kicad-cli 9.0.x once wrote, on a heavily loaded machine, a zip without matrix/, fonts/, input/ and half
+    the layers, and exited 0; this is the check that catches such a package before it is committed.
+    """
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        missing = [n for n in ODB_REQUIRED if n not in names]
+        if "matrix/matrix" in names:
+            layers = re.findall(r"^\s*NAME=(.+)$", z.read("matrix/matrix").decode(errors="replace"), flags=re.M)
+            missing += [f for layer in layers if layer.strip() != "PCB"
+                        for f in [f"steps/pcb/layers/{layer.strip().lower()}/features"] if f not in names]
+    return missing
+
+
+def _odb(pcb: Path, out: Path):
+    """ODB++ export, checked for completeness; one retry when kicad-cli left it incomplete."""
+    for attempt in (1, 2):
+        kicad_cli.export_odb(pcb, out)
+        missing = odb_missing(out.read_bytes())
+        if not missing:
+            return
+    raise FabError(f"kicad-cli wrote an incomplete ODB++ package {out.name} twice; missing: {', '.join(missing[:8])}")
 
 
 def _write_zip(target, members: dict[str, bytes | None]):
@@ -210,7 +253,7 @@ def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[
                board, cli),
         Export("render bottom", lambda: kicad_cli.render(pcb, out / f"{n}-bottom.png", "bottom"),
                (f"{n}-bottom.png",), board, cli),
-        Export("ODB++", lambda: kicad_cli.export_odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
+        Export("ODB++", lambda: _odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
         Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
         Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom"), (f"{n}-ibom.html",), board,
                ("hwtools.procs",), "InteractiveHtmlBom"),
@@ -249,12 +292,10 @@ def read_manifest(out_dir: Path) -> dict[str, str]:
 
 
 def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR, log=print,
-           jobs: int | None = None, variant: Variant | str = "p1", stage=None,
-           keep: dict[str, Path] | None = None, reuse=None) -> list[str]:
+           jobs: int | None = None, variant: Variant | str = "p1", stage=None, reuse=None) -> list[str]:
     """Write the manufacturing package into out_dir; return the names of files that changed.
 
     `jobs`: how many exports run at once (default: CPU count); 1 runs them one after the other.
-    `keep`: files of other steps for the zip by name (default: those of KEEP found in out_dir).
     `reuse`: decides per Export whether the committed outputs in out_dir are current (`current(export, src)`)
     and records what ran (`done(export, folder)`); see pipeline.ExportReuse. None: everything runs.
     `stage`: a staging.Stage to add the files to (committed by the caller with everything else); without
@@ -312,9 +353,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
                     normalise_file(out / name, machine_paths)
                 if reuse is not None:
                     reuse.done(e, out)
-        files = {p.name: p for p in sorted(out.iterdir())}
-        files.update({name: out_dir / name for name in KEEP if (out_dir / name).is_file()})
-        files.update(keep or {})
+        files = {p.name: p for p in sorted(out.iterdir()) if in_upload(p.name)}
         write_zip(out / variant.zip_name, files)
         generated = sorted(p for p in out.iterdir() if p.is_file())
         (out / MANIFEST).write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in generated))

@@ -14,11 +14,11 @@ class KicadCliError(Exception):
     pass
 
 
-def run(*args, accept=(0,), cwd=None) -> subprocess.CompletedProcess:
+def run(*args, accept=(0,), cwd=None, env=None) -> subprocess.CompletedProcess:
     exe = shutil.which("kicad-cli")
     if exe is None:
         raise KicadCliError("kicad-cli not found on PATH: run `make setup` (KiCad 9 from bookworm-backports)")
-    proc = procs.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    proc = procs.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env)
     if proc.returncode not in accept:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise KicadCliError(f"kicad-cli {' '.join(map(str, args[:3]))} failed (exit {proc.returncode}): {detail}")
@@ -79,7 +79,14 @@ def export_ipcd356(pcb: Path, out: Path):
 
 
 def export_odb(pcb: Path, out: Path):
-    run("pcb", "export", "odb", "--compression", "zip", "--units", "mm", "-o", out, pcb)
+    """ODB++ zip. kicad-cli 9.0.8 builds it in the fixed folder `$TMPDIR/kicad/odb`, so two exports at once on
+    one machine mix their boards (a p1 package once held the p1s1 board): each call gets a TMPDIR of its own."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="p1reader-odb-") as tmp:
+        run("pcb", "export", "odb", "--compression", "zip", "--units", "mm", "-o", out, pcb,
+            env=dict(os.environ, TMPDIR=tmp))
 
 
 def render(pcb: Path, out: Path, side: str, width=1600, height=900):

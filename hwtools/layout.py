@@ -10,6 +10,8 @@ top and bottom edges where fingers reach them, and an M3 hole in each corner.
 
 from dataclasses import dataclass
 
+from . import project
+
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
 WIDTH, HEIGHT = 114.0, 56.0  # within the original 114.9 × 60.0 mm; rev 1.3 took 8 mm more width for its parts
 CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
@@ -54,30 +56,45 @@ PLACEMENT = [
     Place("R10", 50.0, 37.0, 90),
     Place("D2", 80.0, 8.0, 0),
     Place("Q2", 42.0, 47.5, 0),
-    Place("R11", 50.0, 45.0, 0),
-    Place("R12", 50.0, 49.5, 0),
-    Place("C8", 50.0, 53.5, 0),
+    Place("R11", 50.1, 54.3, 90),
+    Place("R12", 53.95, 54.3, 90),
+    Place("C8", 54.05, 39.0, 90),
     # the module, USB end on the right edge; jumpers and display header within reach
-    Place("M1", 81.2, 30.0, 180),
-    Place("J3", 66.0, 48.5, 0),
-    Place("J1", 68.75, 11.5, 90),
+    # (the module low enough, the jumpers left of its pins and the display header high enough that every
+    # D32 pin's name fits on the silkscreen beside the module)
+    Place("M1", 81.2, 33.5, 180),
+    Place("J3", 59.8, 50.8, 0),
+    Place("J1", 68.75, 10.9, 90),
 ]
 
 
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
-    ("p1reader v1.3", 98.0, 12.5, 1.5, 0),
     ("P1", 4.0, 12.0, 2.0, 0),
     ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
-    ("ESP32 PWR", 67.3, 54.2, 1.0, 0),
-    ("SCL SDA 5V GND", 72.5, 14.5, 0.8, 0),
 ]
+# Words that belong to a part, placed relative to it (its pin 1 / origin) so they move with it:
+# (text, ref, dx, dy, height mm, angle).
+PART_SILKSCREEN = [
+    (f"p1reader v{project.REVISION}", "M1", 0.3, 20.1, 1.5, 0),
+    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low (module off); 3-4 feeds the module's 3V pin
+    # from U1. 1-3 would short the module's 3V rail to GND: marked along that column itself.
+    ("ESP32 PWR", "J3", 1.9, -2.8, 0.8, 0),
+    ("1-2 MODULE OFF", "J3", 10.0, 0.0, 0.8, 0),
+    ("3-4 FROM REG", "J3", 9.3, 2.54, 0.8, 0),
+    ("NEVER 1-3", "J3", -2.3, 1.27, 0.8, 90),
+    ("SCL SDA 5V GND", "J1", 15.85, 0.0, 0.8, 0),  # J1's pins 1-4, left to right
+]
+
+# What the board uses each D32 pin for, printed after the pin's name beside the module (layout.d32_pin_labels).
+D32_FUNCTIONS = {22: "P1 RX", 5: "DATA REQ", 27: "SDA", 30: "SCL"}
+S1_D32_FUNCTIONS = {21: "S1 RX"}
 
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
 # parts whose middle is between pads or whose body is drawn full of silk. Board mm.
 REFERENCE_AT = {
-    "J3": (67.27, 45.7),
-    "J1": (65.6, 11.5),
+    "J3": (57.1, 48.0),
+    "J1": (65.2, 10.9),
     "U1": (16.5, 6.5),
     "C1": (37.75, 2.2),
     "C2": (19.8, 12.0),
@@ -108,6 +125,15 @@ S1_SILKSCREEN = [
 ]
 
 
+def d32_pin_labels(variant="p1") -> dict:
+    """{D32 pad number: silkscreen label}, e.g. 22: "IO16 P1 RX" — every pin, named as the ESP32 knows it."""
+    from .d32lib import PINS
+
+    functions = {**D32_FUNCTIONS, **(S1_D32_FUNCTIONS if variant == "p1s1" else {})}
+    return {number: " ".join(filter(None, (name.replace("GPIO", "IO"), functions.get(number))))
+            for number, name, _ in PINS}
+
+
 @dataclass(frozen=True)
 class Layout:
     width: float
@@ -115,6 +141,7 @@ class Layout:
     places: list
     silkscreen: list
     reference_at: dict
+    d32_labels: dict
 
     def holes(self):
         """The four corner holes, H1..H4 clockwise from top-left."""
@@ -125,10 +152,19 @@ class Layout:
         return self.places + self.holes()
 
 
+def _part_silkscreen(places):
+    at = {p.ref: (p.x, p.y) for p in places}
+    return [(text, round(at[ref][0] + dx, 3), round(at[ref][1] + dy, 3), size, angle)
+            for text, ref, dx, dy, size, angle in PART_SILKSCREEN if ref in at]
+
+
 def for_variant(variant="p1") -> Layout:
     """The layout of a board variant (read at call time, so a test can change the tables)."""
     from .variant import get
 
     if not get(variant).has_s1:
-        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN, REFERENCE_AT)
-    return Layout(WIDTH, HEIGHT + S1_BAND_MM, PLACEMENT + S1_PLACEMENT, SILKSCREEN + S1_SILKSCREEN, REFERENCE_AT)
+        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN + _part_silkscreen(PLACEMENT), REFERENCE_AT,
+                      d32_pin_labels(variant))
+    places = PLACEMENT + S1_PLACEMENT
+    return Layout(WIDTH, HEIGHT + S1_BAND_MM, places, SILKSCREEN + _part_silkscreen(places) + S1_SILKSCREEN,
+                  REFERENCE_AT, d32_pin_labels(variant))

@@ -15,7 +15,8 @@ from .sexpr import children, value
 
 TRACK_SIGNAL_MM = 0.25
 TRACK_POWER_MM = 0.5
-POWER_NETS = {"/P1_5V", "/+3V3", "/GND", "/D32_3V"}
+POWER_NETS = {"P1_5V", "+5V", "+3V3", "GND", "/D32_3V"}  # power symbols name global nets; D32_3V is a label
+GND = "GND"
 
 
 class LayoutError(Exception):
@@ -62,10 +63,12 @@ def _point(x, y):
 
 
 def load_footprint(lib_id: str, lib_dir: Path):
+    """The footprint `Lib:Name` parsed from its one file (FootprintLoad would read the whole library folder)."""
     import pcbnew
 
     path = kicadlibs.footprint_file(lib_id, {project.NAME: lib_dir / f"{project.NAME}.pretty"})
-    fp = pcbnew.FootprintLoad(str(path.parent), path.stem)
+    item = pcbnew.PCB_IO_KICAD_SEXPR().Parse(path.read_text(encoding="utf-8"))
+    fp = pcbnew.Cast_to_FOOTPRINT(item) if item is not None else None
     if fp is None:
         raise LayoutError(f"footprint {lib_id}: KiCad could not load {path}")
     return fp
@@ -169,28 +172,17 @@ def check_placement(board, lay=None):
     return problems
 
 
-def _pad_distance(cx, cy, sx, sy, round_shape):
-    """Distance from a pad's copper (circle or, conservatively, its bounding rectangle)."""
-    import math
-
-    if round_shape:
-        return lambda x, y: math.hypot(x - cx, y - cy) - sx / 2
-
-    def rect(x, y):
-        dx, dy = max(abs(x - cx) - sx / 2, 0.0), max(abs(y - cy) - sy / 2, 0.0)
-        return math.hypot(dx, dy)
-
-    return rect
-
-
 def router_inputs(board):
-    """Pads (with nets and shapes) and NPTH holes of a placed board, in board mm."""
+    """Pads (with nets and shapes), NPTH holes, through-hole bodies and via keep-outs of a placed board,
+    in board mm (what routing.Router takes)."""
     import pcbnew
 
-    from .routing import Pad
+    from . import board_review
+    from .routing import Body, Pad
 
-    pads, holes = [], []
+    pads, holes, bodies, keepouts = [], [], [], []
     for fp in sorted(board.GetFootprints(), key=lambda f: f.GetReference()):
+        nets = set()
         for pad in fp.Pads():
             pos = pad.GetPosition()
             x, y = pcbnew.ToMM(pos.x) - layout.ORIGIN[0], pcbnew.ToMM(pos.y) - layout.ORIGIN[1]
@@ -201,11 +193,29 @@ def router_inputs(board):
             if round(pad.GetOrientationDegrees()) % 180 == 90:
                 sx, sy = sy, sx
             net = pad.GetNetname() or f"~{fp.GetReference()}.{pad.GetNumber()}"
+            nets.add(net)
             round_shape = pad.GetShape(pcbnew.F_Cu) == pcbnew.PAD_SHAPE_CIRCLE
             layers = tuple(i for i, layer in enumerate((pcbnew.F_Cu, pcbnew.B_Cu)) if pad.IsOnLayer(layer))
-            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, _pad_distance(x, y, sx, sy, round_shape),
-                            layers))
-    return pads, holes
+            pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, sx, sy, round_shape, layers))
+        if fp.GetReference() not in board_review.BODY_EXEMPT and board_review.is_through_hole(fp):
+            hull = _board_mm(board_review.fab_hull(fp))
+            if len(hull) >= 3:
+                bodies.append(Body(fp.GetReference(), hull, frozenset(nets)))
+        fp.BuildCourtyardCaches()
+        for layer in (pcbnew.F_CrtYd, pcbnew.B_CrtYd):
+            yard = fp.GetCourtyard(layer)
+            for i in range(yard.OutlineCount()):
+                outline = yard.Outline(i)
+                pts = [(pcbnew.ToMM(outline.CPoint(j).x), pcbnew.ToMM(outline.CPoint(j).y))
+                       for j in range(outline.PointCount())]
+                keepouts.append(_board_mm(board_review.convex_hull(pts)))
+    for x0, y0, x1, y1 in board_review.silk_boxes(board):
+        keepouts.append(_board_mm([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
+    return pads, holes, bodies, keepouts
+
+
+def _board_mm(points):
+    return [(x - layout.ORIGIN[0], y - layout.ORIGIN[1]) for x, y in points]
 
 
 def track_width(net):
@@ -213,23 +223,27 @@ def track_width(net):
 
 
 def route_order(nets):
-    """Power first (widest, most pads), then signals by name, ground last (the pour backs it up)."""
-    power = [n for n in ("/P1_5V", "/+3V3", "/D32_3V") if n in nets]
+    """Power first (widest, most pads), then signals by name; GND is the pour's (routing.route_to_pour)."""
+    power = [n for n in ("P1_5V", "+5V", "+3V3", "/D32_3V") if n in nets]
     signals = sorted(n for n in nets if n not in POWER_NETS and not n.startswith(("unconnected", "~")))
-    return power + signals + (["/GND"] if "/GND" in nets else [])
+    return power + signals
 
 
 def route(board, lay=None):
-    """Route every net with the grid router and add the tracks and vias to the board."""
+    """Route every net with the grid router and add the tracks and vias to the board; GND gets tracks only
+    to pads the B.Cu pour cannot reach (listed in the returned routes' `pour_tracks`)."""
     import pcbnew
 
     from .routing import VIA_DIAMETER_MM, VIA_DRILL_MM, Router
 
-    pads, holes = router_inputs(board)
+    pads, holes, bodies, keepouts = router_inputs(board)
     lay = lay or layout.for_variant()
-    router = Router(lay.width, lay.height, pads, holes, track_width)
-    for net in route_order({p.net for p in pads}):
+    router = Router(lay.width, lay.height, pads, holes, track_width, bodies, keepouts)
+    nets = {p.net for p in pads}
+    for net in route_order(nets):
         router.route_net(net)
+    if GND in nets:
+        router.route_to_pour(GND)
     nets = board.GetNetsByName()
     layer_ids = {"F.Cu": pcbnew.F_Cu, "B.Cu": pcbnew.B_Cu}
     for seg in router.routes.segments:
@@ -256,7 +270,7 @@ def add_ground_pours(board, lay=None):
     import pcbnew
 
     lay = lay or layout.for_variant()
-    gnd = board.GetNetsByName()["/GND"]
+    gnd = board.GetNetsByName()["GND"]
     inset = 0.5
     corners = [(inset, inset), (lay.width - inset, inset), (lay.width - inset, lay.height - inset),
                (inset, lay.height - inset)]
@@ -279,8 +293,8 @@ def add_ground_pours(board, lay=None):
 
 
 def add_silkscreen(board, lay=None):
-    """Product name and revision, the P1 mark at the jack, jumper and I2C labels (never on pads);
-    references on the parts' bodies, where they cannot collide with a neighbour's."""
+    """Product name and revision, the P1 mark at the jack, jumper and I2C labels, every D32 pin's name
+    (never on pads); references on the parts' bodies, where they cannot collide with a neighbour's."""
     import pcbnew
 
     lay = lay or layout.for_variant()
@@ -296,11 +310,44 @@ def add_silkscreen(board, lay=None):
         ref.SetTextAngleDegrees(0)
 
     for text, x, y, size, angle in lay.silkscreen:
-        t = pcbnew.PCB_TEXT(board)
-        t.SetText(text)
-        t.SetLayer(pcbnew.F_SilkS)
-        t.SetPosition(_point(x, y))
-        t.SetTextSize(pcbnew.VECTOR2I(_mm(size), _mm(size)))
-        t.SetTextThickness(_mm(max(0.15, size * 0.15)))
-        t.SetTextAngleDegrees(angle)
-        board.Add(t)
+        _silk_text(board, text, _point(x, y), size, angle)
+    _d32_labels(board, lay.d32_labels)
+
+
+D32_LABEL_MM = 0.8  # AISLER's recommended minimum text height
+D32_LABEL_GAP_MM = 0.3  # from the module's courtyard
+
+
+def _d32_labels(board, labels):
+    """Each D32 pin's name beside the module's outline, in line with the pin, where a fitted module does
+    not hide it: the row nearer the top reads upward from above the outline, the other from below it."""
+    import pcbnew
+
+    m1 = next((fp for fp in board.GetFootprints() if fp.GetReference() == "M1"), None)
+    if m1 is None:
+        return
+    m1.BuildCourtyardCaches()
+    yard = m1.GetCourtyard(pcbnew.F_CrtYd).BBox()
+    gap = _mm(D32_LABEL_GAP_MM)
+    for pad in sorted(m1.Pads(), key=lambda p: int(p.GetNumber())):
+        text = labels.get(int(pad.GetNumber()))
+        if not text:
+            continue
+        above = pad.GetPosition().y < yard.Centre().y
+        at = pcbnew.VECTOR2I(pad.GetPosition().x, yard.GetTop() - gap if above else yard.GetBottom() + gap)
+        t = _silk_text(board, text, at, D32_LABEL_MM, 90)
+        t.SetHorizJustify(pcbnew.GR_TEXT_H_ALIGN_LEFT if above else pcbnew.GR_TEXT_H_ALIGN_RIGHT)
+
+
+def _silk_text(board, text, at, size, angle):
+    import pcbnew
+
+    t = pcbnew.PCB_TEXT(board)
+    t.SetText(text)
+    t.SetLayer(pcbnew.F_SilkS)
+    t.SetPosition(at)
+    t.SetTextSize(pcbnew.VECTOR2I(_mm(size), _mm(size)))
+    t.SetTextThickness(_mm(max(0.15, size * 0.15)))
+    t.SetTextAngleDegrees(angle)
+    board.Add(t)
+    return t

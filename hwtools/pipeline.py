@@ -159,8 +159,7 @@ def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
         from . import fab
 
         kicad = b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent
-        keep = {f: b.current(out_dir / f) for f in fab.KEEP if b.current(out_dir / f).is_file()}
-        fab.export(kicad, out_dir, log=lambda m: b.log(m), variant=v, stage=b.stage, keep=keep,
+        fab.export(kicad, out_dir, log=lambda m: b.log(m), variant=v, stage=b.stage,
                    reuse=ExportReuse(b, v, kicad_dir))
         staged = b.stage.dir / "export" / v.name
         return {out_dir / f: staged / f for f in v.export_files}

@@ -8,25 +8,45 @@ writes is checked by KiCad's own DRC afterwards.
 How it works: the board is a grid of cells on F.Cu and B.Cu. Copper of a net (pads, tracks, vias)
 claims the cells within `copper + clearance + widest track/2` for itself, so another net's track
 centre line can never come closer than the clearance. Nets are routed one after another (power first),
-each pad joined to the growing tree by an A* search with costs for length, turns and vias.
+each pad joined to the growing tree by an A* search with costs for length, turns, vias and the bottom
+layer (B.Cu belongs to the GND pour). What a careful person lays, the search lays by construction:
+- only 0°/45°/90° segments: tracks start and end on cell centres inside the pads' copper, never on an
+  off-grid pad centre, and move in the eight grid directions;
+- no jog shorter than two cells (≥ 0.5 mm ... 0.64 mm) except the first and last piece, which touch a pad;
+  no turn sharper than 90°;
+- no track along its own net's tree (cells of the tree are sources only), so nothing overlaps;
+- on F.Cu, no track under a through-hole part's body unless the net has a pad on that part (`bodies`);
+- vias only where a precomputed per-net map allows them: off foreign copper, outside every courtyard and
+  silkscreen item (`via_keepouts`).
+GND is not routed as tracks: `ground_islands()` finds the GND pads the B.Cu pour cannot reach, and only those
+get a track (`route_to_pour()`).
 """
 
 import heapq
+from array import array
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import fabrules
 
-GRID_MM = 0.3175  # 1/8 of 2.54 mm: pads on the 2.54 mm grid sit on cell centres
+GRID_MM = 0.3175  # 1/8 of 2.54 mm
 CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
 EDGE_CLEARANCE_MM = fabrules.EDGE_CLEARANCE_MM
 NPTH_CLEARANCE_MM = fabrules.NPTH_CLEARANCE_MM
 WIDEST_TRACK_MM = 0.5
 VIA_DIAMETER_MM, VIA_DRILL_MM = 0.8, 0.4
-VIA_COST, TURN_COST = 25.0, 2.0
+VIA_COST = 12.0  # in cells of length
+TURN_COST = 1.5  # per 45° of turn
+BOTTOM_COST = 1.6  # a cell on B.Cu costs this much more than on F.Cu: the bottom is the GND pour's
+POUR_CLEARANCE_MM = 0.3  # the zone's clearance (pcb.add_ground_pours)
 LAYERS = ("F.Cu", "B.Cu")
+INSIDE_PAD_MM = 0.05  # a track ends this far inside its pad's copper, at least
 
 BLOCKED = -1  # a cell no net may use (board edge, holes, two nets' keep-outs overlapping)
+_DIRS = [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)]  # 45° apart, in order
+NO_DIR, AT_PAD = 8, 9  # modes of a search state at a source: on a track or via, or in a pad
 
 
 class RoutingError(Exception):
@@ -40,8 +60,31 @@ class Pad:
     net: str
     x: float  # mm, board coordinates
     y: float
-    shape: object  # callable (x, y) -> distance in mm from the pad's copper (<= 0 inside)
-    layers: tuple = (0, 1)  # indices into LAYERS the pad's copper is on (an SMD pad: F.Cu only)
+    width: float  # copper extent along x and y (mm)
+    height: float
+    round: bool = True
+    layers: tuple = (0, 1)  # indices into LAYERS the pad's copper is on: both for through-hole, (0,) for SMD
+
+    def distance(self, X, Y):
+        """Distance (mm) of points from the pad's copper, <= 0 inside (rectangles: conservatively their box)."""
+        if self.round:
+            return np.hypot(X - self.x, Y - self.y) - self.width / 2
+        dx = np.maximum(np.abs(X - self.x) - self.width / 2, 0.0)
+        dy = np.maximum(np.abs(Y - self.y) - self.height / 2, 0.0)
+        inside = np.minimum(self.width / 2 - np.abs(X - self.x), self.height / 2 - np.abs(Y - self.y))
+        return np.where((dx == 0) & (dy == 0), -inside, np.hypot(dx, dy))
+
+    def box(self, margin=0.0):
+        return (self.x - self.width / 2 - margin, self.y - self.height / 2 - margin,
+                self.x + self.width / 2 + margin, self.y + self.height / 2 + margin)
+
+
+@dataclass
+class Body:
+    """A through-hole part's body (convex polygon, board mm): F.Cu of nets without a pad on it stays out."""
+    ref: str
+    hull: list
+    nets: frozenset
 
 
 @dataclass
@@ -63,9 +106,30 @@ class Via:
 class Routes:
     segments: list = field(default_factory=list)
     vias: list = field(default_factory=list)
+    pour_tracks: list = field(default_factory=list)  # "ref.pad" of GND pads joined to the pour by a track
 
 
-_DIRS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]
+def segment_distance(X, Y, a, b):
+    ax, ay = a
+    dx, dy = b[0] - ax, b[1] - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else np.clip(((X - ax) * dx + (Y - ay) * dy) / length2, 0.0, 1.0)
+    return np.hypot(X - ax - t * dx, Y - ay - t * dy)
+
+
+def polygon_distance(X, Y, hull):
+    """Signed distance from a convex polygon: negative inside."""
+    inside = np.ones(np.shape(X), dtype=bool)
+    dist = np.full(np.shape(X), np.inf)
+    n = len(hull)
+    area2 = sum(hull[i][0] * hull[(i + 1) % n][1] - hull[(i + 1) % n][0] * hull[i][1] for i in range(n))
+    sign = 1.0 if area2 > 0 else -1.0
+    for i in range(n):
+        p, q = hull[i], hull[(i + 1) % n]
+        cross = (q[0] - p[0]) * (Y - p[1]) - (q[1] - p[1]) * (X - p[0])
+        inside &= sign * cross >= 0
+        dist = np.minimum(dist, segment_distance(X, Y, p, q))
+    return np.where(inside, -dist, dist)
 
 
 class Grid:
@@ -74,7 +138,9 @@ class Grid:
         self.ny = int(height_mm / GRID_MM) + 1
         self.width, self.height = width_mm, height_mm
         # owner per layer: 0 free, BLOCKED, or a net id > 0
-        self.owner = [[0] * (self.nx * self.ny) for _ in LAYERS]
+        self.owner = np.zeros((len(LAYERS), self.ny, self.nx), dtype=np.int32)
+        self.xs = np.arange(self.nx) * GRID_MM
+        self.ys = np.arange(self.ny) * GRID_MM
 
     def cell(self, x, y):
         return min(self.nx - 1, max(0, round(x / GRID_MM))), min(self.ny - 1, max(0, round(y / GRID_MM)))
@@ -82,198 +148,376 @@ class Grid:
     def centre(self, ix, iy):
         return ix * GRID_MM, iy * GRID_MM
 
+    def window(self, box, margin):
+        """Slices and coordinate arrays of the cells within `margin` of box (x0, y0, x1, y1)."""
+        ix0, iy0 = self.cell(box[0] - margin, box[1] - margin)
+        ix1, iy1 = self.cell(box[2] + margin, box[3] + margin)
+        sl = (slice(iy0, iy1 + 1), slice(ix0, ix1 + 1))
+        X, Y = np.meshgrid(self.xs[sl[1]], self.ys[sl[0]])
+        return sl, X, Y
+
     def claim(self, layer, net_id, distance, box, radius):
-        """Give every cell within `radius` of some copper (distance function) to `net_id`."""
-        x0, y0, x1, y1 = box
-        ix0, iy0 = self.cell(x0 - radius, y0 - radius)
-        ix1, iy1 = self.cell(x1 + radius, y1 + radius)
-        owner = self.owner[layer]
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                if distance(ix * GRID_MM, iy * GRID_MM) <= radius:
-                    k = iy * self.nx + ix
-                    current = owner[k]
-                    if current == 0:
-                        owner[k] = net_id
-                    elif current != net_id:
-                        owner[k] = BLOCKED
+        """Give every cell within `radius` of some copper (distance(X, Y) in mm) to `net_id`."""
+        sl, X, Y = self.window(box, radius)
+        near = distance(X, Y) <= radius
+        owner = self.owner[layer][sl]
+        owner[near & (owner == 0)] = net_id
+        owner[near & (owner != net_id)] = BLOCKED
 
     def block_edges(self, margin):
-        for layer in range(len(LAYERS)):
-            owner = self.owner[layer]
-            for iy in range(self.ny):
-                for ix in range(self.nx):
-                    x, y = ix * GRID_MM, iy * GRID_MM
-                    if x < margin or y < margin or x > self.width - margin or y > self.height - margin:
-                        owner[iy * self.nx + ix] = BLOCKED
+        X, Y = np.meshgrid(self.xs, self.ys)
+        out = (X < margin) | (Y < margin) | (X > self.width - margin) | (Y > self.height - margin)
+        self.owner[:, out] = BLOCKED
 
 
-def segment_distance(ax, ay, bx, by):
-    """Distance function of a straight segment (its centre line)."""
-    dx, dy = bx - ax, by - ay
-    length2 = dx * dx + dy * dy
-
-    def distance(x, y):
-        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / length2))
-        return math.hypot(x - ax - t * dx, y - ay - t * dy)
-
-    return distance
+def _dilate(mask, r):
+    """Cells within a (2r+1)² square of a True cell."""
+    out = mask.copy()
+    ny, nx = mask.shape
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dx or dy:
+                out[max(dy, 0):ny + min(dy, 0), max(dx, 0):nx + min(dx, 0)] |= \
+                    mask[max(-dy, 0):ny + min(-dy, 0), max(-dx, 0):nx + min(-dx, 0)]
+    return out
 
 
 class Router:
-    def __init__(self, width_mm, height_mm, pads, holes, track_width):
-        """`pads`: list of Pad; `holes`: list of (x, y, diameter) NPTH; `track_width`: net → mm."""
-        self.grid = Grid(width_mm, height_mm)
+    def __init__(self, width_mm, height_mm, pads, holes, track_width, bodies=(), via_keepouts=()):
+        """`pads`: list of Pad; `holes`: list of (x, y, diameter) NPTH; `track_width`: net → mm;
+        `bodies`: Body list; `via_keepouts`: convex polygons (courtyards, silk boxes) no via may touch."""
+        self.grid = g = Grid(width_mm, height_mm)
         self.pads = pads
         self.track_width = track_width
+        self.bodies = list(bodies)
         self.net_ids = {name: i + 1 for i, name in enumerate(sorted({p.net for p in pads}))}
         self.routes = Routes()
-        self.grid.block_edges(EDGE_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
-        keep = CLEARANCE_MM + WIDEST_TRACK_MM / 2
+        g.block_edges(EDGE_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
         for x, y, diameter in holes:
             for layer in range(len(LAYERS)):
-                self.grid.claim(layer, BLOCKED, lambda px, py, x=x, y=y, r=diameter / 2: math.hypot(px - x, py - y) - r,
-                                (x, y, x, y), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2 + diameter / 2)
+                r = diameter / 2
+                g.claim(layer, BLOCKED, lambda X, Y, x=x, y=y, r=r: np.hypot(X - x, Y - y) - r,
+                        (x - r, y - r, x + r, y + r), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
+        keep = CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for pad in pads:
-            net_id = self.net_ids[pad.net]
             for layer in pad.layers:
-                self.grid.claim(layer, net_id, pad.shape, (pad.x - 2.5, pad.y - 2.5, pad.x + 2.5, pad.y + 2.5), keep)
+                g.claim(layer, self.net_ids[pad.net], pad.distance, pad.box(), keep)
+        # where a via's copper may sit at all, whatever the net: off pads, courtyards and silkscreen
+        via_r = VIA_DIAMETER_MM / 2
+        self.via_static = np.ones((g.ny, g.nx), dtype=bool)
+        for pad in pads:
+            sl, X, Y = g.window(pad.box(), via_r + CLEARANCE_MM)
+            self.via_static[sl] &= pad.distance(X, Y) > via_r + CLEARANCE_MM
+        for hull in via_keepouts:
+            xs, ys = [p[0] for p in hull], [p[1] for p in hull]
+            sl, X, Y = g.window((min(xs), min(ys), max(xs), max(ys)), via_r + 0.05)
+            self.via_static[sl] &= polygon_distance(X, Y, hull) > via_r + 0.05
+        self._moves_table = self._moves()
+        self._body_cache = {}
 
-    def _claim_segment(self, net, layer, a, b, width):
+    # --- claims -----------------------------------------------------------------------------------
+    def _claim_segment(self, net_id, layer, a, b, width):
         keep = width / 2 + CLEARANCE_MM + WIDEST_TRACK_MM / 2
         box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
-        self.grid.claim(layer, self.net_ids[net], segment_distance(*a, *b), box, keep)
+        self.grid.claim(layer, net_id, lambda X, Y: segment_distance(X, Y, a, b), box, keep)
 
-    def _claim_via(self, net, at):
+    def _claim_via(self, net_id, at):
         keep = VIA_DIAMETER_MM / 2 + CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for layer in range(len(LAYERS)):
-            self.grid.claim(layer, self.net_ids[net], lambda x, y: math.hypot(x - at[0], y - at[1]),
-                            (at[0], at[1], at[0], at[1]), keep)
+            self.grid.claim(layer, net_id, lambda X, Y: np.hypot(X - at[0], Y - at[1]), (*at, *at), keep)
 
-    def _search(self, net_id, sources, targets, target_layers=None):
-        """A* from any source state to any target cell; returns the list of (layer, ix, iy)."""
+    # --- per-net maps -----------------------------------------------------------------------------
+    def _passable(self, net_id, net, width):
+        """Per layer, a bytes map: 1 where this net's centre line may go."""
         g = self.grid
-        nx = g.nx
-        owner = g.owner
+        free = (g.owner == 0) | (g.owner == net_id)
+        front = free[0] & self._body_free(net, width)
+        return [bytearray(front.astype(np.uint8).tobytes()), bytearray(free[1].astype(np.uint8).tobytes())]
 
-        def free(layer, ix, iy):
-            if not (0 <= ix < nx and 0 <= iy < g.ny):
-                return False
-            o = owner[layer][iy * nx + ix]
-            return o == 0 or o == net_id
-
-        target_cells = list(targets)
-
-        def heuristic(ix, iy):
-            best = math.inf
-            for tx, ty in target_cells:
-                dx, dy = abs(ix - tx), abs(iy - ty)
-                best = min(best, max(dx, dy) + 0.41421356 * min(dx, dy))
-            return best
-
-        open_heap, counter = [], 0
-        best_cost, parent = {}, {}
-        for layer, ix, iy in sources:
-            state = (layer, ix, iy, -1)
-            best_cost[state] = 0.0
-            parent[state] = None
-            heapq.heappush(open_heap, (heuristic(ix, iy), counter, 0.0, state))
-            counter += 1
-        targets = set(targets)
-        while open_heap:
-            _, _, cost, state = heapq.heappop(open_heap)
-            if cost > best_cost.get(state, math.inf):
-                continue
-            layer, ix, iy, d = state
-            if (ix, iy) in targets and (target_layers is None or layer in target_layers[(ix, iy)]):
-                path = []
-                while state is not None:
-                    path.append(state[:3])
-                    state = parent[state]
-                return path[::-1]
-            moves = []
-            for nd, (dx, dy) in enumerate(_DIRS):
-                jx, jy = ix + dx, iy + dy
-                if not free(layer, jx, jy):
+    def _body_free(self, net, width):
+        """F.Cu cells outside the bodies of through-hole parts this net has no pad on (cached per net)."""
+        key = (net, width)
+        if key not in self._body_cache:
+            g = self.grid
+            ok = np.ones((g.ny, g.nx), dtype=bool)
+            margin = width / 2 + 0.05
+            for body in self.bodies:
+                if net in body.nets:
                     continue
-                if dx and dy and not (free(layer, ix + dx, iy) and free(layer, ix, iy + dy)):
-                    continue  # no corner cutting: the diagonal's midpoint keeps its clearance
-                step = 1.41421356 if dx and dy else 1.0
-                turn = TURN_COST if d not in (-1, nd) else 0.0
-                moves.append((layer, jx, jy, nd, step + turn))
-            other = 1 - layer
-            if self._via_fits(net_id, ix, iy):
-                moves.append((other, ix, iy, -1, VIA_COST))
-            for nl, jx, jy, nd, step in moves:
-                nstate = (nl, jx, jy, nd)
+                xs, ys = [p[0] for p in body.hull], [p[1] for p in body.hull]
+                sl, X, Y = g.window((min(xs), min(ys), max(xs), max(ys)), margin)
+                ok[sl] &= polygon_distance(X, Y, body.hull) > margin
+            self._body_cache[key] = ok
+        return self._body_cache[key]
+
+    def _via_allowed(self, net_id):
+        """Cells where this net may drop a via: the static map, minus foreign copper on either layer nearby."""
+        g = self.grid
+        foreign = ((g.owner != 0) & (g.owner != net_id)).any(axis=0)
+        r = math.ceil((VIA_DIAMETER_MM / 2) / GRID_MM)
+        return bytearray((self.via_static & ~_dilate(foreign, r)).astype(np.uint8).tobytes())
+
+    def _heuristic(self, target_pads):
+        """Admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles."""
+        g = self.grid
+        X, Y = np.meshgrid(g.xs, g.ys)
+        best = np.full((g.ny, g.nx), np.inf)
+        for x0, y0, x1, y1 in target_pads:
+            dx = np.maximum(np.maximum(x0 - X, X - x1), 0.0) / GRID_MM
+            dy = np.maximum(np.maximum(y0 - Y, Y - y1), 0.0) / GRID_MM
+            best = np.minimum(best, np.maximum(dx, dy) + (math.sqrt(2) - 1) * np.minimum(dx, dy))
+        return np.maximum(best - 1.0, 0.0).ravel().tolist()  # -1: targets are cells, not box edges
+
+    def _pad_cells(self, pad):
+        """Cells whose centre lies inside the pad's copper (where a track may end in it)."""
+        g = self.grid
+        sl, X, Y = g.window(pad.box(), 0.0)
+        inside = pad.distance(X, Y) <= -INSIDE_PAD_MM
+        iys, ixs = np.nonzero(inside)
+        cells = [(int(ix + sl[1].start), int(iy + sl[0].start)) for iy, ix in zip(iys, ixs)]
+        if not cells:
+            cells = [g.cell(pad.x, pad.y)]
+        return cells
+
+    # --- search -----------------------------------------------------------------------------------
+    def _moves(self):
+        """Per layer and per mode (the direction of the last step, or NO_DIR / AT_PAD at a source): the
+        moves allowed next as (cell offset, double, diagonal side offsets or 0, cost, next mode).
+
+        A new direction always starts with a double step, so every segment that ends in a turn or a via spans
+        at least two cells; only a piece leaving a pad (AT_PAD) or entering its target may be shorter."""
+        nx = self.grid.nx
+        tables = []
+        for layer_cost in (1.0, BOTTOM_COST):
+            table = []
+            for d in range(AT_PAD + 1):
+                moves = []
+                for nd, (dx, dy) in enumerate(_DIRS):
+                    if d == AT_PAD or nd == d:
+                        turn, double = 0, False
+                    elif d == NO_DIR:
+                        turn, double = 0, True
+                    else:
+                        turn, double = min((nd - d) % 8, (d - nd) % 8), True
+                        if turn > 2:
+                            continue  # no acute corner
+                    step = (math.sqrt(2) if dx and dy else 1.0) * layer_cost
+                    sides = (dx, dy * nx) if dx and dy else (0, 0)
+                    moves.append((dy * nx + dx, double, sides[0], sides[1],
+                                  step * (2 if double else 1) + turn * TURN_COST, step + turn * TURN_COST, nd))
+                table.append(moves)
+            tables.append(table)
+        return tables
+
+    def _search(self, net_id, passable, via_ok, sources, targets, h):
+        """A* over states (layer, cell, mode), each one int. `sources`: {(layer, k): at_pad};
+        `targets`: set of (layer, k). Returns [(layer, k), ...] or None."""
+        n_cells = self.grid.nx * self.grid.ny
+        modes = AT_PAD + 1
+        moves = self._moves_table
+        best = array("d", [math.inf]) * (2 * n_cells * modes)
+        parent = {}
+        heap = []
+        for (layer, k), at_pad in sorted(sources.items()):
+            s = (layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
+            best[s] = 0.0
+            parent[s] = None
+            heap.append((h[k], h[k], s, 0.0))
+        heapq.heapify(heap)
+        targets = {layer * n_cells + k for layer, k in targets}
+        pop, push = heapq.heappop, heapq.heappush
+        while heap:
+            _, _, s, cost = pop(heap)
+            if cost > best[s]:
+                continue
+            base, mode = divmod(s, modes)
+            if base in targets and parent[s] is not None:
+                return self._cells(s, parent, modes, n_cells)
+            layer, k = divmod(base, n_cells)
+            pas = passable[layer]
+            for off, double, side1, side2, step, single, nd in moves[layer][mode]:
+                j = k + off
+                if not pas[j] or (side1 and not (pas[k + side1] and pas[k + side2])):
+                    continue  # blocked, or a diagonal cutting a corner (its midpoint would lose clearance)
+                if double:
+                    if base + off in targets:  # a one-cell piece is fine when it ends in the target pad
+                        ns = (base + off) * modes + nd
+                        if cost + single < best[ns]:
+                            best[ns] = cost + single
+                            parent[ns] = s
+                            push(heap, (cost + single + h[j], h[j], ns, cost + single))
+                    m, j = j, j + off
+                    if not pas[j] or (side1 and not (pas[m + side1] and pas[m + side2])):
+                        continue
+                    ns = (base + 2 * off) * modes + nd
+                else:
+                    ns = (base + off) * modes + nd
                 ncost = cost + step
-                if ncost < best_cost.get(nstate, math.inf):
-                    best_cost[nstate] = ncost
-                    parent[nstate] = state
-                    heapq.heappush(open_heap, (ncost + heuristic(jx, jy), counter, ncost, nstate))
-                    counter += 1
+                if ncost < best[ns]:
+                    best[ns] = ncost
+                    parent[ns] = s
+                    hj = h[j]
+                    push(heap, (ncost + hj, hj, ns, ncost))
+            if via_ok[k] and mode < NO_DIR and passable[1 - layer][k]:
+                ns = ((1 - layer) * n_cells + k) * modes + NO_DIR
+                ncost = cost + VIA_COST
+                if ncost < best[ns]:
+                    best[ns] = ncost
+                    parent[ns] = s
+                    push(heap, (ncost + h[k], h[k], ns, ncost))
         return None
 
-    def _via_fits(self, net_id, ix, iy):
-        """A via needs its whole pad's keep-out free on both layers."""
-        r = math.ceil((VIA_DIAMETER_MM / 2) / GRID_MM)
-        g = self.grid
-        for layer in range(len(LAYERS)):
-            for jy in range(iy - r, iy + r + 1):
-                for jx in range(ix - r, ix + r + 1):
-                    if not (0 <= jx < g.nx and 0 <= jy < g.ny):
-                        return False
-                    o = g.owner[layer][jy * g.nx + jx]
-                    if o != 0 and o != net_id:
-                        return False
-        return True
+    def _cells(self, s, parent, modes, n_cells):
+        """The path ending in state `s` as [(layer, k)], the middle cell of each double step filled in."""
+        bases = []
+        while s is not None:
+            bases.append(s // modes)
+            s = parent[s]
+        bases.reverse()
+        path = [divmod(bases[0], n_cells)]
+        for prev, cur in zip(bases, bases[1:]):
+            layer, k = divmod(cur, n_cells)
+            if layer == path[-1][0] and not self._adjacent(prev % n_cells, k):
+                path.append((layer, (prev % n_cells + k) // 2))
+            path.append((layer, k))
+        return path
+
+    def _adjacent(self, a, b):
+        nx = self.grid.nx
+        return abs(a % nx - b % nx) <= 1 and abs(a // nx - b // nx) <= 1
 
     def route_net(self, net):
         pads = sorted((p for p in self.pads if p.net == net), key=lambda p: (p.ref, p.number))
         if len(pads) < 2:
             return
         net_id, width = self.net_ids[net], self.track_width(net)
-        pad_at = {self.grid.cell(pads[0].x, pads[0].y): pads[0]}
-        tree = {(layer, *self.grid.cell(pads[0].x, pads[0].y)) for layer in pads[0].layers}
+        g = self.grid
+        via_ok = self._via_allowed(net_id)
+        sources = {}  # (layer, k) -> at a pad
+        tracks = set()  # (layer, k) of this net's track cells: sources, never stepped on again
+
+        def add_pad(pad):
+            for ix, iy in self._pad_cells(pad):
+                for layer in pad.layers:
+                    sources[(layer, iy * g.nx + ix)] = True
+
+        add_pad(pads[0])
         remaining = pads[1:]
         while remaining:
-            targets = {self.grid.cell(p.x, p.y): p for p in remaining}
-            path = self._search(net_id, sorted(tree), sorted(targets), {c: p.layers for c, p in targets.items()})
+            target_of = {}
+            for p in remaining:
+                for ix, iy in self._pad_cells(p):
+                    for layer in p.layers:
+                        target_of[(layer, iy * g.nx + ix)] = p
+            passable = self._passable(net_id, net, width)
+            for layer, k in tracks:
+                passable[layer][k] = 0
+            h = self._heuristic([p.box(-INSIDE_PAD_MM) for p in remaining])
+            path = self._search(net_id, passable, via_ok, sources, set(target_of), h)
             if path is None:
                 names = ", ".join(f"{p.ref}.{p.number}" for p in remaining)
                 raise RoutingError(f"net {net}: no route to {names} — move parts apart or widen the board")
-            reached = targets[path[-1][1:]]
+            reached = target_of[path[-1]]
             remaining.remove(reached)
-            self._commit(net, path, width, pad_at.get(path[0][1:]), reached)
-            pad_at[path[-1][1:]] = reached
-            tree.update(path)
-            tree.update((layer, *path[-1][1:]) for layer in reached.layers)
+            self._commit(net, net_id, path, width)
+            for layer, k in path:
+                if (layer, k) not in sources:
+                    tracks.add((layer, k))
+                    sources[(layer, k)] = False
+            add_pad(reached)
 
-    def _commit(self, net, path, width, start_pad, end_pad):
+    def _commit(self, net, net_id, path, width):
         """Turn cell steps into straight segments and vias, claim their keep-outs."""
-        pts = [(layer, self.grid.centre(ix, iy)) for layer, ix, iy in path]
-        # a pad's centre may sit beside its cell's centre: join them (inside the pad's copper)
-        if start_pad is not None:
-            self._add_segment(net, pts[0][0], (start_pad.x, start_pad.y), pts[0][1], width)
+        nx = self.grid.nx
+        pts = [(layer, self.grid.centre(k % nx, k // nx)) for layer, k in path]
         run = 0
         for i in range(1, len(pts)):
             if pts[i][0] != pts[i - 1][0]:
-                self._add_segment(net, pts[run][0], pts[run][1], pts[i - 1][1], width)
+                self._add_segment(net, net_id, pts[run][0], pts[run][1], pts[i - 1][1], width)
                 self.routes.vias.append(Via(net, pts[i][1]))
-                self._claim_via(net, pts[i][1])
+                self._claim_via(net_id, pts[i][1])
                 run = i
             elif i >= run + 2 and _direction(pts[i - 2][1], pts[i - 1][1]) != _direction(pts[i - 1][1], pts[i][1]):
-                self._add_segment(net, pts[run][0], pts[run][1], pts[i - 1][1], width)
+                self._add_segment(net, net_id, pts[run][0], pts[run][1], pts[i - 1][1], width)
                 run = i - 1
-        self._add_segment(net, pts[run][0], pts[run][1], pts[-1][1], width)
-        self._add_segment(net, pts[-1][0], pts[-1][1], (end_pad.x, end_pad.y), width)
+        self._add_segment(net, net_id, pts[run][0], pts[run][1], pts[-1][1], width)
 
-    def _add_segment(self, net, layer, a, b, width):
+    def _add_segment(self, net, net_id, layer, a, b, width):
         if math.dist(a, b) < 1e-6:
             return
         self.routes.segments.append(Segment(net, LAYERS[layer], (round(a[0], 4), round(a[1], 4)),
                                             (round(b[0], 4), round(b[1], 4)), width))
-        self._claim_segment(net, layer, a, b, width)
+        self._claim_segment(net_id, layer, a, b, width)
+
+    # --- ground: the pour, and tracks only where it cannot reach -----------------------------------
+    def pour_region(self, net):
+        """Cells of the B.Cu pour (approximated on the grid) that connect to the largest piece of it."""
+        g = self.grid
+        net_id = self.net_ids[net]
+        # the pour keeps POUR_CLEARANCE from foreign copper; owner cells mark CLEARANCE + WIDEST/2 around it
+        free = (g.owner[1] == 0) | (g.owner[1] == net_id)
+        free = ~_dilate(~free, max(0, math.ceil((POUR_CLEARANCE_MM - CLEARANCE_MM) / GRID_MM)))
+        labels = _components(free)
+        if labels.max() == 0:
+            return np.zeros_like(free)
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        return labels == int(sizes.argmax())
+
+    def ground_islands(self, net):
+        """The net's pads the B.Cu pour does not reach (sorted): cut off by other nets' B.Cu copper, or not
+        on B.Cu at all (SMD pads on the top)."""
+        region = self.pour_region(net)
+        g = self.grid
+        cut = []
+        for pad in sorted((p for p in self.pads if p.net == net), key=lambda p: (p.ref, p.number)):
+            sl, X, Y = g.window(pad.box(), 2 * GRID_MM)
+            ring = (pad.distance(X, Y) > 0) & (pad.distance(X, Y) <= 2 * GRID_MM)
+            if 1 not in pad.layers or int((region[sl] & ring).sum()) < 4:  # thermal spokes need pour around
+                cut.append(pad)
+        return cut
+
+    def route_to_pour(self, net):
+        """Join every pad the pour cannot reach to it with a track (and a via onto B.Cu where needed)."""
+        net_id, width = self.net_ids[net], self.track_width(net)
+        g = self.grid
+        for pad in self.ground_islands(net):
+            region = _erode(self.pour_region(net), 2)
+            targets = set((1, int(k)) for k in np.flatnonzero(region.ravel()))
+            passable = self._passable(net_id, net, width)
+            sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in pad.layers}
+            h = [0.0] * (g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition
+            path = self._search(net_id, passable, self._via_allowed(net_id), sources, targets, h)
+            if path is None:
+                raise RoutingError(f"net {net}: the pour cannot reach {pad.ref}.{pad.number} and no track can")
+            self._commit(net, net_id, path, width)
+            self.routes.pour_tracks.append(f"{pad.ref}.{pad.number}")
+
+
+def _components(mask):
+    """4-connected components of a boolean grid: labels (0 = not in mask)."""
+    ny, nx = mask.shape
+    flat = mask.ravel().tolist()
+    labels = [0] * (nx * ny)
+    current = 0
+    for start in range(nx * ny):
+        if not flat[start] or labels[start]:
+            continue
+        current += 1
+        labels[start] = current
+        stack = [start]
+        while stack:
+            k = stack.pop()
+            x = k % nx
+            for j in (k - nx, k + nx, k - 1 if x > 0 else -1, k + 1 if x < nx - 1 else -1):
+                if 0 <= j < nx * ny and flat[j] and not labels[j]:
+                    labels[j] = current
+                    stack.append(j)
+    return np.array(labels, dtype=np.int32).reshape(ny, nx)
+
+
+def _erode(mask, r):
+    return ~_dilate(~mask, r)
 
 
 def _direction(a, b):

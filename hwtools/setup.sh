@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set-up for p1reader: system tools (KiCad 9, ngspice, socat) and the Python venv.
+# Set-up for p1reader: system tools (KiCad 9, ngspice, socat, PostgreSQL and Chromium for the bring-up
+# database and yield-page tests) and the Python venv.
 # Idempotent and quick when done; never asks questions (CI has no stdin).
 set -euo pipefail
 
@@ -70,6 +71,11 @@ kicad_ok() {
 kicad_ok || need_apt+=(kicad)
 command -v ngspice >/dev/null || need_apt+=(ngspice)
 command -v socat   >/dev/null || need_apt+=(socat)
+# The bring-up results store is tested against a real PostgreSQL (a throw-away cluster, never the
+# package's own) and the yield page in a real headless Chromium driven by Debian's chromedriver.
+command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ] || need_apt+=(postgresql)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 [ -d /usr/share/kicad/symbols ] && [ -d /usr/share/kicad/footprints ] || need_apt+=(kicad-libs)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -77,7 +83,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     "write_backports_source /etc/apt"
     "apt-get update -qq"
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports kicad kicad-symbols kicad-footprints"
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv"
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv postgresql chromium chromium-driver"
   )
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing system tools (${need_apt[*]}). Run \`sudo make setup\`: it adds a $SUITE-backports" >&2

@@ -106,6 +106,7 @@ class Source:
             size = READ_SIZE
             if self.save is not None:
                 self.save.write(data)
+                self.save.flush()  # what was read is on disk even if the run is killed
             yield data
 
     def _read_port_fd(self, size: int) -> bytes | None:

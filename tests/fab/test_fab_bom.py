@@ -56,7 +56,17 @@ def test_components_json_shape():
                   x_mm=32.0, y_mm=-42.0, rotation=-90.0, mount_type="tht")]
     entries = json.loads(components_json(parts))
     assert entries == [{"designator": "U1", "mpn": "4N35", "pack": "DIP-6_W7.62mm", "value": "4N35",
-                        "side": "bottom", "pos_x": 32.0, "pos_y": -42.0, "rotation": -90.0, "mount_type": "tht"}]
+                        "side": "bottom", "pos_x": 32.0, "pos_y": -42.0, "rotation": -90.0, "mount_type": "tht",
+                        "place": True}]
+
+
+def test_do_not_place_footprints_are_not_placed():
+    from hwtools.bom import _do_not_place
+
+    board = ('(kicad_pcb\n\t(footprint "A"\n\t\t(property "Reference" "R1")\n\t\t(attr through_hole dnp)\n\t)'
+             '\n\t(footprint "B"\n\t\t(property "Reference" "R2")\n\t\t(attr through_hole)\n\t)\n)')
+    assert _do_not_place(board) == {"R1"}
+    assert json.loads(components_json([part("R1", place=False)]))[0]["place"] is False
 
 
 def test_read_parts_from_the_board_takes_the_aux_origin_and_y_up(tmp_path):

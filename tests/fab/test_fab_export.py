@@ -113,7 +113,10 @@ def test_every_file_is_there_and_in_the_zip(fab_out):
     with zipfile.ZipFile(out / P1.zip_name) as z:
         names = set(z.namelist())
         assert z.testzip() is None
-    assert names == expected | {"p1-input-si.md"}
+    # exactly what AISLER's own KiCad plugin uploads; the rest stays beside the zip
+    upload = set(GERBERS.values()) - {f"{N}-job.gbrjob"} | {f"{N}-PTH.drl", f"{N}-NPTH.drl", f"{N}.d356",
+                                                           f"{N}-odb.zip", "components.json"}
+    assert names == upload
     assert {info.date_time for info in zipfile.ZipFile(out / P1.zip_name).infolist()} == {fab.ZIP_TIME}
     assert expected <= set(changed)
     assert any(line.strip().startswith("Gerber X2") for line in logged), logged
@@ -237,7 +240,7 @@ def test_pads_in_copper_match_the_board(stack, board):
 def test_components_json_has_aislers_shape_and_matches_kicads_placement(fab_out, stack, board):
     out = fab_out[0]
     entries = json.loads((out / "components.json").read_text(encoding="utf-8"))
-    keys = {"designator", "mpn", "pack", "value", "side", "pos_x", "pos_y", "rotation", "mount_type"}
+    keys = {"designator", "mpn", "pack", "value", "side", "pos_x", "pos_y", "rotation", "mount_type", "place"}
     in_bom = {fp.properties["Reference"] for fp in board.footprints
               if not (fp.attributes and fp.attributes.excludeFromBom)}
     assert sorted(e["designator"] for e in entries) == sorted(in_bom)

@@ -159,3 +159,22 @@ def test_delivery_zip_is_deterministic(tmp_path):
     with zipfile.ZipFile(tmp_path / "1.zip") as z:
         assert z.namelist() == ["a.txt", "b.txt"]
         assert {i.external_attr >> 16 for i in z.infolist()} == {0o100644}
+
+
+def test_odb_completeness_check_finds_what_a_truncated_package_lacks():
+    """The committed ODB++ packages are complete; drop members as the truncated kicad-cli zip did and the
+    check names them."""
+    import io
+    import zipfile
+
+    from hwtools import fab, project
+
+    for folder in (project.FAB_DIR, project.FAB_DIR / "p1s1"):
+        data = (folder / f"{project.NAME}-odb.zip").read_bytes()
+        assert fab.odb_missing(data) == []
+        buf = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as dst:
+            for info in src.infolist():
+                if not info.filename.startswith(("fonts/", "steps/pcb/layers/b.cu/")):
+                    dst.writestr(info, src.read(info))
+        assert fab.odb_missing(buf.getvalue()) == ["fonts/standard", "steps/pcb/layers/b.cu/features"]

@@ -6,7 +6,8 @@ import shutil
 import pytest
 from kiutils.board import Board as KiBoard
 
-from hwtools import kicad_cli, layout
+from hwtools import kicad_cli, layout, pcb
+from hwtools.schematic.blocks import POWER_SYMBOLS
 from hwtools.circuit import build_board
 from pcb_paths import KICAD
 
@@ -36,8 +37,11 @@ def test_drc_schematic_parity_holds(drc_report):
 
 
 def test_every_pad_is_on_the_circuits_net(kiboard):
+    """One board net per circuit net, named as the schematic names it: supplies by their power symbols,
+    nets between blocks by their labels ("/RX"); a net drawn only with wires inside one block carries
+    KiCad's own name ("Net-(Q1-B)")."""
     board = build_board()
-    checked = 0
+    checked, board_nets = 0, {}
     for fp in kiboard.footprints:
         ref = fp.properties["Reference"]
         for pad in fp.pads:
@@ -48,9 +52,15 @@ def test_every_pad_is_on_the_circuits_net(kiboard):
             if want is None:
                 assert got == "" or got.startswith("unconnected-"), (ref, pad.number, got)
             else:
-                assert got == f"/{want}", (ref, pad.number, got, want)
+                assert got == (want if want in POWER_SYMBOLS else f"/{want}") or got.startswith("Net-("), \
+                    (ref, pad.number, got, want)
+                board_nets.setdefault(want, set()).add(got)
             checked += 1
     assert checked == sum(len(part.pins) for part in board.parts.values())
+    assert all(len(names) == 1 for names in board_nets.values()), board_nets
+    assert len({min(names) for names in board_nets.values()}) == len(board_nets), "two circuit nets merged"
+    supplies = [n for n in POWER_SYMBOLS if n in board_nets]
+    assert supplies and {n: board_nets[n] for n in supplies} == {n: {n} for n in supplies}
 
 
 def test_outline_no_larger_than_the_original(kiboard):
@@ -102,7 +112,7 @@ def test_power_tracks_are_wide_and_signals_not_thin(kiboard):
     assert widths, "no tracks"
     for net, ws in widths.items():
         name = net if isinstance(net, str) else str(net)
-        if name in ("/P1_5V", "/+3V3", "/GND", "/D32_3V"):
+        if name in pcb.POWER_NETS:
             assert min(ws) >= 0.5, name
         else:
             assert min(ws) >= 0.25, name

@@ -65,3 +65,26 @@ def test_fill_zones_knocks_the_hole_out(tmp_path):
     fill_zones(tmp_path / "z.kicad_pcb")
     assert _hole_violations(tmp_path / "z.kicad_pcb") == []
     assert "filled_polygon" in (tmp_path / "z.kicad_pcb").read_text()
+
+
+def test_odb_export_builds_in_a_fixed_folder_under_tmpdir(tmp_path):
+    """The bug: kicad-cli writes every ODB++ export through `$TMPDIR/kicad/odb`, whoever runs it."""
+    board = tmp_path / "z.kicad_pcb"
+    _board_with_hole_under_a_zone(board).Save(str(board))
+    env = dict(__import__("os").environ, TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    kicad_cli.run("pcb", "export", "odb", "-o", tmp_path / "z.zip", board, env=env)
+    assert (tmp_path / "tmp" / "kicad").is_dir(), "kicad-cli no longer uses $TMPDIR/kicad: export_odb's TMPDIR can go"
+
+
+def test_export_odb_builds_in_a_folder_of_its_own(tmp_path, monkeypatch):
+    """The workaround: export_odb gives kicad-cli a private TMPDIR, so the shared one stays untouched (and a
+    parallel export elsewhere on the machine cannot mix its board into ours)."""
+    board = tmp_path / "z.kicad_pcb"
+    _board_with_hole_under_a_zone(board).Save(str(board))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("TMPDIR", str(shared))
+    kicad_cli.export_odb(board, tmp_path / "z.zip")
+    assert (tmp_path / "z.zip").stat().st_size > 0
+    assert not (shared / "kicad").exists()

@@ -95,13 +95,25 @@ def test_live_decode_gets_every_frame_and_ctrl_c_gives_the_summary(pty_pair, tmp
     assert saved.read_bytes() == data  # --save kept every byte read
 
 
-def test_live_analyze_one_line_per_window(pty_pair):
+def wait_until_read(saved: Path, size: int):
+    """Until the reader has taken ``size`` bytes off the port (``--save`` writes each read through), so that
+    Ctrl-C comes after the last byte however slowly the machine runs."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not (saved.exists() and saved.stat().st_size >= size):
+        assert time.monotonic() < deadline, f"the reader took {saved.stat().st_size} of {size} bytes"
+        time.sleep(0.02)
+
+
+def test_live_analyze_one_line_per_window(pty_pair, tmp_path):
     meter, port = pty_pair
     cfg = SynthConfig(frames=52 * 50 * 3 + 52 * 10, freq_hz=50.0, v_harmonics={5: 0.03}, i_harmonics={3: 0.2},
                       corrupt_fcs=(3000,))
-    proc = start("analyze", port, "--stall-timeout", DEADLINE_S)
-    writer = send(meter, synth_stream(cfg))
+    data = synth_stream(cfg)
+    saved = tmp_path / "saved.bin"
+    proc = start("analyze", port, "--stall-timeout", DEADLINE_S, "--save", saved)
+    writer = send(meter, data)
     windows = [json.loads(proc.stdout.readline()) for _ in range(3)]  # the 4th, partial, comes at the end
+    wait_until_read(saved, len(data))
     out, err = stop(proc, writer)
     assert proc.returncode == 0, err
     assert [w["frames"] for w in windows] == [2600, 2599, 2600]  # window 1 lost frame 3000 to its FCS

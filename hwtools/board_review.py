@@ -1,0 +1,339 @@
+"""What a reviewer checks on the copper and the silkscreen, measured on a board file read back with pcbnew.
+
+`review(path)` returns figures, never a verdict: the tests assert the limits, `make bench` prints them.
+Every figure counts a rule of the board: tracks at 0°/45°/90° only, no short jog that touches no pad,
+collinear pieces merged and none overlapping, no via in a courtyard or under silk, no top-side copper of a
+foreign net under a through-hole part's body (the D32 sits on sockets high above the board: exempt),
+GND carried by the pour, and every D32 pin named on the silkscreen beside the module.
+"""
+
+import math
+from collections import Counter
+from pathlib import Path
+
+from .pcb import GND
+
+MIN_JOG_MM = 0.5
+BODY_EXEMPT = {"M1"}  # the D32 module sits on sockets, ~10 mm above the board: tracks under it are fine
+NM = 1e6
+
+
+def _mm(v):
+    return v / NM
+
+
+def _xy(p):
+    return (p.x / NM, p.y / NM)
+
+
+def is_octilinear(a, b, tolerance=1e-5):
+    dx, dy = abs(b[0] - a[0]), abs(b[1] - a[1])
+    return dx < tolerance or dy < tolerance or abs(dx - dy) < tolerance
+
+
+def convex_hull(points):
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower, upper = [], []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def length_inside(hull, a, b):
+    """Length of segment a–b inside the convex polygon `hull` (counter-clockwise), Cyrus–Beck clipping."""
+    t0, t1 = 0.0, 1.0
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    n = len(hull)
+    if n < 3:
+        return 0.0
+    for i in range(n):
+        p, q = hull[i], hull[(i + 1) % n]
+        ex, ey = q[0] - p[0], q[1] - p[1]
+        # inside: cross(e, point - p) >= 0
+        num = ex * (a[1] - p[1]) - ey * (a[0] - p[0])
+        den = ex * dy - ey * dx
+        if abs(den) < 1e-12:
+            if num < 0:
+                return 0.0
+            continue
+        t = -num / den
+        if den > 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 >= t1:
+            return 0.0
+    return (t1 - t0) * math.hypot(dx, dy)
+
+
+def fab_hull(fp):
+    """The F.Fab drawing of a footprint as a convex polygon in board mm (circles sampled)."""
+    import pcbnew
+
+    points = []
+    for item in fp.GraphicalItems():
+        if item.GetLayer() not in (pcbnew.F_Fab, pcbnew.B_Fab) or not isinstance(item, pcbnew.PCB_SHAPE):
+            continue
+        if item.GetShape() == pcbnew.SHAPE_T_CIRCLE:
+            cx, cy = _xy(item.GetCenter())
+            r = _mm(item.GetRadius())
+            points += [(cx + r * math.cos(k * math.pi / 16), cy + r * math.sin(k * math.pi / 16)) for k in range(32)]
+        elif item.GetShape() == pcbnew.SHAPE_T_ARC:
+            points += [_xy(item.GetStart()), _xy(item.GetEnd()), _xy(item.GetArcMid())]
+        elif item.GetShape() == pcbnew.SHAPE_T_POLY:
+            poly = item.GetPolyShape()
+            points += [_xy(poly.CVertex(i)) for i in range(poly.TotalVertices())]
+        elif item.GetShape() == pcbnew.SHAPE_T_RECT:
+            points += [_xy(c) for c in item.GetRectCorners()]
+        else:  # segment
+            points += [_xy(item.GetStart()), _xy(item.GetEnd())]
+    return convex_hull(points)
+
+
+def is_through_hole(fp):
+    import pcbnew
+
+    return any(p.GetAttribute() == pcbnew.PAD_ATTRIB_PTH for p in fp.Pads())
+
+
+def silk_boxes(board):
+    """Bounding boxes (x0, y0, x1, y1) of everything printed on either silkscreen."""
+    import pcbnew
+
+    silk = (pcbnew.F_SilkS, pcbnew.B_SilkS)
+    items = [d for d in board.GetDrawings() if d.GetLayer() in silk]
+    for fp in board.GetFootprints():
+        items += [g for g in fp.GraphicalItems() if g.GetLayer() in silk]
+        items += [f for f in (fp.Reference(), fp.Value()) if f.GetLayer() in silk and f.IsVisible()]
+    boxes = []
+    for item in items:
+        if hasattr(item, "IsVisible") and not item.IsVisible():
+            continue
+        box = item.GetBoundingBox()
+        (x0, y0), (x1, y1) = _xy(box.GetOrigin()), _xy(box.GetEnd())
+        boxes.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    return boxes
+
+
+def _box_circle_overlap(box, c, r):
+    x0, y0, x1, y1 = box
+    dx = max(x0 - c[0], 0.0, c[0] - x1)
+    dy = max(y0 - c[1], 0.0, c[1] - y1)
+    return math.hypot(dx, dy) < r
+
+
+def review(path: Path, d32_labels: dict | None = None) -> dict:
+    """Figures of the board at `path`. `d32_labels`: {pad number: text expected beside that D32 pin}."""
+    import pcbnew
+
+    board = pcbnew.LoadBoard(str(path))
+    tracks = [t for t in board.GetTracks() if t.GetClass() == "PCB_TRACK"]
+    vias = [t for t in board.GetTracks() if t.GetClass() == "PCB_VIA"]
+    fps = list(board.GetFootprints())
+    pads = [p for fp in fps for p in fp.Pads()]
+
+    def touches_pad(track, point):
+        return any(p.GetNetCode() == track.GetNetCode() and p.IsOnLayer(track.GetLayer())
+                   and p.HitTest(point) for p in pads)
+
+    segs = [(t, _xy(t.GetStart()), _xy(t.GetEnd())) for t in tracks]
+    off45 = [t for t, a, b in segs if not is_octilinear(a, b)]
+    short = [t for t, a, b in segs if math.dist(a, b) < MIN_JOG_MM
+             and not (touches_pad(t, t.GetStart()) or touches_pad(t, t.GetEnd()))]
+
+    # overlaps and unmerged collinear pieces, per net and layer
+    overlaps = unmerged = 0
+    ends = Counter()
+    for t, a, b in segs:
+        for p in (a, b):
+            ends[(t.GetLayer(), round(p[0], 4), round(p[1], 4))] += 1
+    for v in vias:
+        for layer in (pcbnew.F_Cu, pcbnew.B_Cu):
+            ends[(layer, round(_mm(v.GetPosition().x), 4), round(_mm(v.GetPosition().y), 4))] += 1
+    for i, (t, a, b) in enumerate(segs):
+        for u, c, d in segs[i + 1:]:
+            if t.GetLayer() != u.GetLayer() or t.GetNetCode() != u.GetNetCode():
+                continue
+            if not _collinear(a, b, c) or not _collinear(a, b, d):
+                continue
+            shared = _shared_length(a, b, c, d)
+            if shared > 1e-4:
+                overlaps += 1
+            elif shared > -1e-4:  # meet end to end
+                joint = next((p for p in (a, b) if math.dist(p, c) < 1e-4 or math.dist(p, d) < 1e-4), None)
+                if joint is not None and ends[(t.GetLayer(), round(joint[0], 4), round(joint[1], 4))] == 2 \
+                        and not touches_pad(t, pcbnew.VECTOR2I(int(joint[0] * NM), int(joint[1] * NM))):
+                    unmerged += 1
+
+    yards = []
+    for fp in fps:
+        fp.BuildCourtyardCaches()
+        for layer in (pcbnew.F_CrtYd, pcbnew.B_CrtYd):
+            yard = fp.GetCourtyard(layer)
+            if yard.OutlineCount():
+                yards.append((fp.GetReference(), yard))
+    silk = silk_boxes(board)
+    via_in_yard, via_under_silk = [], []
+    for v in vias:
+        c, r = _xy(v.GetPosition()), _mm(v.GetWidth(pcbnew.F_Cu)) / 2
+        for ref, yard in yards:
+            if yard.Collide(v.GetPosition(), int(r * NM)):
+                via_in_yard.append(ref)
+        if any(_box_circle_overlap(box, c, r) for box in silk):
+            via_under_silk.append(c)
+
+    under_bodies = {}
+    for fp in fps:
+        if fp.GetReference() in BODY_EXEMPT or not is_through_hole(fp):
+            continue
+        hull = fab_hull(fp)
+        own = {p.GetNetCode() for p in fp.Pads()}
+        for t, a, b in segs:
+            if t.GetLayer() == pcbnew.F_Cu and t.GetNetCode() not in own:
+                inside = length_inside(hull, a, b)
+                if inside > 1e-3:
+                    key = f"{t.GetNetname()} under {fp.GetReference()}"
+                    under_bodies[key] = round(under_bodies.get(key, 0.0) + inside, 2)
+
+    length = Counter()
+    for t, a, b in segs:
+        length[GND if t.GetNetname() == GND else "other"] += math.dist(a, b)
+    gnd_tracks = sorted({_pad_at(pads, t) for t, a, b in segs if t.GetNetname() == GND} - {"-"})
+
+    figures = {
+        "segments": len(segs),
+        "vias": len(vias),
+        "non_gnd_length_mm": round(length["other"], 1),
+        "gnd_track_length_mm": round(length[GND], 1),
+        "gnd_track_pads": gnd_tracks,
+        "off_45_segments": len(off45),
+        "short_jogs": len(short),
+        "overlapping_pairs": overlaps,
+        "unmerged_collinear_pairs": unmerged,
+        "vias_in_courtyards": len(via_in_yard),
+        "vias_under_silk": len(via_under_silk),
+        "fcu_under_foreign_bodies_mm": round(sum(under_bodies.values()), 2),
+        "fcu_under_foreign_bodies": under_bodies,
+        "track_widths_mm": _widths(tracks),
+    }
+    if d32_labels is not None:
+        figures["d32_pins_labelled"] = d32_pins_labelled(board, d32_labels)
+    return figures
+
+
+def _pad_at(pads, track):
+    """The GND pad a GND track touches (names where the pour could not reach), or '-'."""
+    for p in pads:
+        if p.GetNetCode() == track.GetNetCode() and (p.HitTest(track.GetStart()) or p.HitTest(track.GetEnd())):
+            return f"{p.GetParentFootprint().GetReference()}.{p.GetNumber()}"
+    return "-"
+
+
+def _widths(tracks):
+    widths = {}
+    for t in tracks:
+        widths.setdefault(t.GetNetname(), set()).add(round(_mm(t.GetWidth()), 3))
+    return {net: min(ws) for net, ws in sorted(widths.items())}
+
+
+def _collinear(a, b, p):
+    return abs((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])) < 1e-6 * max(1.0, math.dist(a, b))
+
+
+def _shared_length(a, b, c, d):
+    """Length two collinear segments share (negative: the gap between them)."""
+    ux, uy = b[0] - a[0], b[1] - a[1]
+    n = math.hypot(ux, uy)
+    if n < 1e-9:
+        return -1.0
+    ux, uy = ux / n, uy / n
+
+    def proj(p):
+        return (p[0] - a[0]) * ux + (p[1] - a[1]) * uy
+
+    lo1, hi1 = 0.0, n
+    lo2, hi2 = sorted((proj(c), proj(d)))
+    return min(hi1, hi2) - max(lo1, lo2)
+
+
+def d32_pins_labelled(board, labels: dict) -> list:
+    """The D32 pad numbers whose expected label is printed on F.SilkS beside the pad, outside the module's
+    outline (where a fitted module does not hide it)."""
+    import pcbnew
+
+    m1 = next(fp for fp in board.GetFootprints() if fp.GetReference() == "M1")
+    body = m1.GetCourtyard(pcbnew.F_CrtYd).BBox()
+    (bx0, by0), (bx1, by1) = _xy(body.GetOrigin()), _xy(body.GetEnd())
+    texts = [d for d in board.GetDrawings() if d.GetLayer() == pcbnew.F_SilkS and isinstance(d, pcbnew.PCB_TEXT)]
+    found = []
+    for pad in m1.Pads():
+        want = labels.get(int(pad.GetNumber()))
+        px, py = _xy(pad.GetPosition())
+        for t in texts:
+            box = t.GetBoundingBox()
+            (x0, y0), (x1, y1) = _xy(box.GetOrigin()), _xy(box.GetEnd())
+            outside = y1 <= by0 + 1e-3 or y0 >= by1 - 1e-3
+            if want and t.GetText() == want and outside and x0 - 0.1 <= px <= x1 + 0.1 \
+                    and abs((y0 + y1) / 2 - py) < 8.0:
+                found.append(int(pad.GetNumber()))
+                break
+    return sorted(found)
+
+
+SILK_RASTER_MM = 0.05
+
+
+def silk_coverage(silk_gerber: Path, outline_gerber: Path) -> float:
+    """Share of the board's area a silkscreen Gerber prints (0..1), as AISLER measures it: every stroke,
+    arc and region drawn (gerbonara reads the file) on a 0.05 mm raster, divided by the outline's box."""
+    import numpy as np
+    from gerbonara import GerberFile
+    from gerbonara.graphic_objects import Arc, Line, Region
+
+    (bx0, by0), (bx1, by1) = GerberFile.open(str(outline_gerber)).bounding_box()
+    nx, ny = int((bx1 - bx0) / SILK_RASTER_MM) + 1, int((by1 - by0) / SILK_RASTER_MM) + 1
+    ink = np.zeros((ny, nx), dtype=bool)
+
+    def window(x0, y0, x1, y1):
+        i0, j0 = max(0, int((x0 - bx0) / SILK_RASTER_MM)), max(0, int((y0 - by0) / SILK_RASTER_MM))
+        i1, j1 = min(nx, int((x1 - bx0) / SILK_RASTER_MM) + 2), min(ny, int((y1 - by0) / SILK_RASTER_MM) + 2)
+        X, Y = np.meshgrid(bx0 + np.arange(i0, i1) * SILK_RASTER_MM, by0 + np.arange(j0, j1) * SILK_RASTER_MM)
+        return (slice(j0, j1), slice(i0, i1)), X, Y
+
+    def stroke(a, b, r):
+        sl, X, Y = window(min(a[0], b[0]) - r, min(a[1], b[1]) - r, max(a[0], b[0]) + r, max(a[1], b[1]) + r)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        n2 = dx * dx + dy * dy
+        t = 0.0 if n2 == 0 else np.clip(((X - a[0]) * dx + (Y - a[1]) * dy) / n2, 0, 1)
+        ink[sl] |= np.hypot(X - a[0] - t * dx, Y - a[1] - t * dy) <= r
+
+    for obj in GerberFile.open(str(silk_gerber)).objects:
+        if isinstance(obj, Line):
+            stroke((obj.x1, obj.y1), (obj.x2, obj.y2), obj.aperture.equivalent_width() / 2
+                   if hasattr(obj.aperture, "equivalent_width") else obj.aperture.diameter / 2)
+        elif isinstance(obj, Arc):
+            r = obj.aperture.diameter / 2
+            for seg in obj.approximate(max_error=0.01):
+                stroke((seg.x1, seg.y1), (seg.x2, seg.y2), r)
+        elif isinstance(obj, Region):
+            pts = list(obj.outline)
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            sl, X, Y = window(min(xs), min(ys), max(xs), max(ys))
+            inside = np.zeros(X.shape, dtype=bool)
+            for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):  # even-odd rule
+                crosses = ((y0 > Y) != (y1 > Y)) & (X < (x1 - x0) * (Y - y0) / ((y1 - y0) or 1e-12) + x0)
+                inside ^= crosses
+            ink[sl] |= inside
+    return float(ink.mean())

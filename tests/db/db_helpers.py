@@ -1,0 +1,210 @@
+"""Helpers for the results-store tests (imported by module name: pytest puts this folder on sys.path):
+the batch of simulated runs, a throw-away PostgreSQL cluster, the CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifacts"))
+
+
+# ---------------------------------------------------------------- the batch of simulated runs
+def station_dict(name: str, s1: bool) -> dict:
+    """A fast simulated station (small telegram set, short sub-steps); without ``s1`` a bench with no
+    S1 jig (its step is SKIPPED)."""
+    d = {
+        "name": name, "kind": "sim",
+        "supply": {"timeout_ms": 1000, "peak_current_query": "MEAS:CURR:MAX?", "settle_s": 0.05},
+        "dmm": {"timeout_ms": 1000},
+        "console": {"baud": 921600, "timeout_s": 2.0},
+        "limits": {"throughput_ratio": [0.85, 1.02]},
+        "loopback": {"builder_set": "small", "slow_count": 2, "slow_interval_s": 0.1, "throughput_count": 8,
+                     "idle_s": 0.06},
+        "sim": {"heartbeat_s": 0.5},
+    }
+    if s1:
+        d["s1"] = {"frames": 500}
+    return d
+
+
+# What each board goes through, in order: "pass", an injected fault, "abort" (the operator stops the
+# run in step 4) or "station-error" (the bench cannot start: socat missing). 24 boards, 30 runs.
+PLAN: dict[str, list[str]] = {
+    **{f"A{k:02d}": ["pass"] for k in range(1, 16)},
+    **{f"B{k:02d}": ["over-current", "pass"] for k in range(1, 5)},
+    "C01": ["polarity"], "C02": ["polarity"],
+    "D01": ["instrument-timeout"],
+    "E01": ["abort", "pass"],
+    "F01": ["station-error", "pass"],
+}
+# How the report must count each kind of run.
+KIND = {"pass": "pass", "over-current": "fail", "polarity": "fail", "instrument-timeout": "fail",
+        "abort": "aborted", "station-error": "station error"}
+
+
+def kind_of(record: dict) -> str:
+    """The report's category of a run, read from its record (outcome and failed step)."""
+    if record["outcome"] in ("PASS", "ABORTED"):
+        return {"PASS": "pass", "ABORTED": "aborted"}[record["outcome"]]
+    step = (record.get("failed_step") or "").split()[-1]
+    return "station error" if step in ("setup", "self_check") else "fail"
+
+
+@dataclass
+class Batch:
+    records_dir: Path
+    files: list[Path]  # every run record, in the order the runs were made
+    kinds: dict[str, list[str]]  # serial → plan entries (as PLAN)
+    stations: dict[str, Path]  # station name → station file
+
+    def records(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in self.files]
+
+    def measurement_count(self) -> int:
+        return sum(len(s["measurements"]) for r in self.records() for s in r["steps"])
+
+    def _kinds_by_serial(self) -> dict[str, list[str]]:
+        by_serial: dict[str, list[str]] = {}
+        for rec in sorted(self.records(), key=lambda r: r["started"]):
+            by_serial.setdefault(rec["board_serial"], []).append(kind_of(rec))
+        return by_serial
+
+    def expected_yields(self) -> tuple[float, float, int]:
+        """(first-pass, final, boards with a verdict) from the records."""
+        judged = [v for v in ([k for k in ks if k in ("pass", "fail")] for ks in self._kinds_by_serial().values()) if v]
+        return (sum(v[0] == "pass" for v in judged) / len(judged),
+                sum(v[-1] == "pass" for v in judged) / len(judged), len(judged))
+
+    def expected_categories(self) -> Counter:
+        return Counter(kind_of(r) for r in self.records())
+
+
+@contextmanager
+def _without_socat():
+    """The bench cannot start: PATH without socat (a real station error, seen in step 0 'setup')."""
+    old = os.environ["PATH"]
+    empty = tempfile.mkdtemp(prefix="no-socat-")
+    os.environ["PATH"] = empty
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
+        os.rmdir(empty)
+
+
+def _operator_abort(bench):
+    raise KeyboardInterrupt  # what Ctrl-C raises inside a step
+
+
+def make_batch(root: Path) -> Batch:
+    from bringup import runner, station
+    from bringup.provenance import provenance
+    from bringup.steps import STEPS, Step
+
+    stations = {}
+    for name, s1 in (("bench-a", True), ("bench-b", False)):
+        p = root / f"{name}.yaml"
+        p.write_text(yaml.safe_dump(station_dict(name, s1)))
+        stations[name] = p
+    records = root / "records"
+    files = []
+    order = [(sn, i) for i in range(2) for sn in PLAN if i < len(PLAN[sn])]  # first runs, then retests
+    for n, (sn, i) in enumerate(order):
+        kind = PLAN[sn][i]
+        name = "bench-a" if n % 2 == 0 else "bench-b"
+        st = station.load(stations[name])
+        meta = {"operator": f"operator-{name[-1]}", **provenance()}
+        inject = kind if kind not in ("pass", "abort", "station-error") else None
+        if kind == "abort":
+            aborting = [Step(s.name, s.title, _operator_abort) if s.name == "loopback" else s for s in STEPS]
+            with mock.patch.object(runner, "STEPS", aborting):
+                res = runner.run(st, sn, str(records), meta=meta)
+        elif kind == "station-error":
+            with _without_socat():
+                res = runner.run(st, sn, str(records), meta=meta)
+        else:
+            res = runner.run(st, sn, str(records), inject=inject, meta=meta)
+        record = json.loads(Path(res.record_path).read_text())
+        assert kind_of(record) == KIND[kind], (sn, kind, res.failed and res.failed.reason())
+        files.append(Path(res.record_path))
+    return Batch(records, files, PLAN, stations)
+
+
+
+# ---------------------------------------------------------------- PostgreSQL
+def pg_bindir() -> Path:
+    """Debian keeps the server binaries off PATH: ask pg_config, else look under /usr/lib/postgresql."""
+    try:
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        if (Path(out) / "initdb").is_file():
+            return Path(out)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found (hwtools/setup.sh installs Debian's postgresql)")
+    return found[-1].parent
+
+
+class PgCluster:
+    """A cluster of our own in a temporary folder, on a Unix socket there (no TCP); the package's own
+    cluster is never touched. initdb refuses root, so as root it runs as the ``postgres`` user."""
+
+    def __init__(self):
+        self.bindir = pg_bindir()
+        self.base = Path(tempfile.mkdtemp(prefix="p1r-pg-"))  # short: a socket path has ≤ 107 bytes
+        self.data = self.base / "data"
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_owner:
+            shutil.chown(self.base, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        p = subprocess.run([*self.as_owner, *args], capture_output=True, text=True, timeout=120)
+        if p.returncode:
+            log = (self.base / "server.log")
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(args[:2])} failed ({p.returncode}): {p.stderr.strip()}\n{tail}")
+
+    def start(self) -> None:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                  "-E", "UTF8", "--no-locale", "--no-sync")
+        opts = f"-k {self.base} -c listen_addresses='' -p 5432 -F"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "server.log"),
+                  "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.base}"
+
+    def new_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(host=str(self.base), user="postgres", dbname="postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "bringup", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
