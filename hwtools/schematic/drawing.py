@@ -438,11 +438,9 @@ class Drawing:
         for gx in range(x0, x1 + 1):
             for gy in range(y0, y1 + 1):
                 p = (gx, gy)
-                if p in skip:
+                if p in skip or not (p in self.grid.pin_end or p in self.grid.wire or p in self.grid.pin_line):
                     continue
-                if not box.hits(Box.around([_mm(p)], 0.0), CLEAR):
-                    continue
-                if p in self.grid.pin_end or p in self.grid.wire or p in self.grid.pin_line:
+                if box.hits(Box.around([_mm(p)], 0.0), CLEAR):
                     return True
         return False
 
