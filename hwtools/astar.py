@@ -50,12 +50,17 @@ def _less(f1, h1, s1, c1, f2, h2, s2, c2):
 
 
 @njit(cache=True)
+def _copy_row(heap, src, dst):
+    heap[dst, 0], heap[dst, 1], heap[dst, 2], heap[dst, 3] = heap[src, 0], heap[src, 1], heap[src, 2], heap[src, 3]
+
+
+@njit(cache=True)
 def _siftdown(heap, startpos, pos):
     f, h, s, c = heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3]
     while pos > startpos:
         parentpos = (pos - 1) >> 1
         if _less(f, h, s, c, heap[parentpos, 0], heap[parentpos, 1], heap[parentpos, 2], heap[parentpos, 3]):
-            heap[pos] = heap[parentpos]
+            _copy_row(heap, parentpos, pos)
             pos = parentpos
             continue
         break
@@ -73,7 +78,7 @@ def _siftup(heap, endpos, pos):
                                            heap[childpos, 3], heap[rightpos, 0], heap[rightpos, 1],
                                            heap[rightpos, 2], heap[rightpos, 3]):
             childpos = rightpos
-        heap[pos] = heap[childpos]
+        _copy_row(heap, childpos, pos)
         pos = childpos
         childpos = 2 * pos + 1
     heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3] = f, h, s, c
