@@ -142,6 +142,8 @@ class ExportReuse:
     def current(self, e, src: Path) -> bool:
         files = [("hwtools/fab.py", project.ROOT / "hwtools/fab.py")]
         files += [(rel(self.kicad_dir / f), src / f) for f in e.reads]
+        if e.facts:
+            files.append((PARTS_TOML, project.ROOT / PARTS_TOML))
         tools = {"kicad-cli": kicad_version, "InteractiveHtmlBom": lambda: steps.package_version("InteractiveHtmlBom"),
                  "": lambda: ""}[e.tool]()
         digest = steps.Inputs(e.modules, files, [tools]).digest()
