@@ -265,7 +265,8 @@ def fit_problems(parts: list[Part], project_libs: dict | None = None, facts: dic
     for p in bom_parts(parts):
         if p.mount_type != "tht":
             continue
-        row = next((r for r in table if p.mpn.startswith(r["mpn_prefix"])), None)
+        rows = [r for r in table if p.mpn.startswith(r["mpn_prefix"])]
+        row = max(rows, key=lambda r: len(r["mpn_prefix"]), default=None)  # EEU-FR1A102L before EEU-FR1A102
         if row is None:
             problems.append(f"{p.ref} {p.mpn}: no [[tht_part]] row in parts.toml (pins, pitch, body with a source)")
             continue

@@ -1,7 +1,7 @@
 """The interactive BOM (InteractiveHtmlBom), with the BOM-only lines of bom.csv (D32 sockets, headers, J3 shunts).
 
-InteractiveHtmlBom lists only footprints: by design it has no option for parts without one (its maintainer in
-its issues #288 and #504). Its Python API does take more components than the board has, so this module runs the
+InteractiveHtmlBom lists only footprints: by design it has no option for parts without one (as its maintainer
+answers on its issue tracker). Its Python API does take more components than the board has, so this module runs the
 tool's own CLI flow (`ibom.main`) with the KiCad parser wrapped: each BOM-only part becomes one more component
 (one per piece, so the iBoM's quantity is the BOM's) whose outline is the part it belongs to — clicking the
 "M1 socket" line lights up the D32's place — with no pads and no drawings. The tool itself groups, sorts and
@@ -23,10 +23,10 @@ import sys
 BOM_ONLY_FOOTPRINT = "none (BOM only)"  # the iBoM's Footprint column for a part without a footprint
 
 
-def add_bom_only(pcbdata: dict, components: list, lines: list[dict], fields: dict, layer_of: dict | None = None):
+def add_bom_only(pcbdata: dict, components: list, lines: list[dict], fields: dict):
     """Append one component and one pad-less footprint per piece of each BOM-only line, in place.
 
-    `fields(name)` -> the key the tool's BOM table looks an extra field up by (it may lower-case names).
+    `fields`: {extra field name: the key the tool's BOM table looks it up by} (the tool may lower-case names).
     A line whose part (`for_ref`) is not on the board is a ValueError naming both.
     """
     from InteractiveHtmlBom.ecad.common import Component
