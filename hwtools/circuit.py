@@ -7,10 +7,12 @@ switch for Data Request, a Schottky against a crossed cable, a low-dropout regul
 two meter lines and ceramic decoupling. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
 """
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import values as part_values
+from . import kicadlibs, procs, values as part_values
 from .kicadlibs import import_skidl
 from .variant import Variant, get as get_variant
 
@@ -49,14 +51,21 @@ class Board:
         return pin.net.name if pin.is_connected() else None
 
 
-_SCHLIBS = {}  # skidl re-reads a library for every part it makes; keep each one loaded once per process
+_SCHLIBS = {}  # one skidl library per symbol, loaded once per process
 
 
-def _schlib(nickname, lib_dir):
-    key = (nickname, str(lib_dir)) if nickname == "p1reader" else nickname
+def _schlib(nickname, name, lib_dir):
+    """The skidl library to make part `nickname:name` from: the project's own library, or a one-symbol copy of
+    KiCad's (skidl would parse the whole library, several MB of s-expressions, in Python)."""
+    key = (nickname, str(lib_dir)) if nickname == "p1reader" else (nickname, name)
     if key not in _SCHLIBS:
-        path = Path(lib_dir) / f"{nickname}.kicad_sym" if nickname == "p1reader" else nickname
-        _SCHLIBS[key] = skidl.SchLib(str(path), tool=skidl.KICAD9)
+        if nickname == "p1reader":
+            _SCHLIBS[key] = skidl.SchLib(str(Path(lib_dir) / f"{nickname}.kicad_sym"), tool=skidl.KICAD9)
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"{procs.TEMP_PREFIX}{os.getpid()}-symbol-") as tmp:
+                path = Path(tmp) / f"{nickname}.kicad_sym"
+                path.write_text(kicadlibs.symbol_subset(nickname, name), encoding="utf-8")
+                _SCHLIBS[key] = skidl.SchLib(str(path), tool=skidl.KICAD9, use_cache=False, use_pickle=False)
     return _SCHLIBS[key]
 
 
@@ -79,7 +88,7 @@ class _Builder:
         except part_values.BadValue as e:
             raise CircuitError(f"{ref}: {e}") from e
         try:
-            p = skidl.Part(_schlib(lib, self.lib_dir), name, ref=ref, tag=ref, value=value,
+            p = skidl.Part(_schlib(lib, name, self.lib_dir), name, ref=ref, tag=ref, value=value,
                            footprint=footprint, circuit=self.ckt)
         except Exception as e:  # skidl raises bare exceptions for unknown libraries and parts
             raise CircuitError(f"{ref}: cannot load symbol '{symbol}': {e}") from e

@@ -2,7 +2,9 @@
 
 import contextlib
 import io
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +24,41 @@ def symbol_library(nickname: str) -> Path:
     return path
 
 
+def symbol_text(library_text: str, name: str) -> str | None:
+    """The s-expression text of `(symbol "name" ...)` at the top level of a .kicad_sym file's text."""
+    start = library_text.find(f'(symbol "{name}"')
+    if start < 0:
+        return None
+    depth, in_str, i = 0, False, start
+    while True:
+        c = library_text[i]
+        if c == '"' and library_text[i - 1] != "\\":
+            in_str = not in_str
+        elif not in_str and c == "(":
+            depth += 1
+        elif not in_str and c == ")":
+            depth -= 1
+            if depth == 0:
+                return library_text[start:i + 1]
+        i += 1
+
+
+def symbol_subset(nickname: str, name: str) -> str:
+    """A .kicad_sym library text holding only symbol `name` of KiCad's library `nickname` (and the symbol it
+    extends, first). skidl parses whole libraries in Python; a one-symbol library loads in milliseconds."""
+    text = symbol_library(nickname).read_text(encoding="utf-8")
+    symbols, wanted = [], name
+    while wanted:
+        sym = symbol_text(text, wanted)
+        if sym is None:
+            raise LibraryError(f"symbol '{nickname}:{wanted}' not found in {symbol_library(nickname)}")
+        symbols.insert(0, sym)
+        parent = re.search(r'\(extends "([^"]+)"\)', sym)
+        wanted = parent.group(1) if parent else None
+    header = text[:text.find("(symbol ")]
+    return header + "\n".join(symbols) + "\n)\n"
+
+
 def footprint_file(lib_id: str, project_libs: dict[str, Path] | None = None) -> Path:
     """Path of footprint `Lib:Name`, looked up in the project's libraries first, then KiCad's."""
     nickname, _, name = lib_id.partition(":")
@@ -39,10 +76,13 @@ def import_skidl():
     """Import skidl once, pointed at KiCad 9's libraries, without its log and ERC files.
 
     skidl warns at import about every KiCad version whose library variable is unset and writes
-    `<script>.log`/`.erc` files into the working directory; neither belongs in a build.
+    `<script>.log`/`.erc` files into the working directory; neither belongs in a build. It also makes its own
+    logger class the class of every logger created after it (skidl 3.0, `logging.setLoggerClass`), whose
+    `debug()` fails on messages that are not strings (numba's): the class in force before comes back.
     """
     global _skidl
     if _skidl is None:
+        logger_class = logging.getLoggerClass()
         for version in ("", "5", "6", "7", "8", "9", "10"):
             os.environ.setdefault(f"KICAD{version}_SYMBOL_DIR", str(SYMBOL_DIR))
             os.environ.setdefault(f"KICAD{version}_FOOTPRINT_DIR", str(FOOTPRINT_DIR))
@@ -57,5 +97,6 @@ def import_skidl():
                     handler.setStream(sys.stderr)
             logger.setLevel("ERROR")
         skidl.set_default_tool(skidl.KICAD9)
+        logging.setLoggerClass(logger_class)
         _skidl = skidl
     return _skidl

@@ -22,14 +22,12 @@ GND is not routed as tracks: `ground_islands()` finds the GND pads the B.Cu pour
 get a track (`route_to_pour()`).
 """
 
-import heapq
-from array import array
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import fabrules
+from . import astar, fabrules
 
 GRID_MM = 0.3175  # 1/8 of 2.54 mm
 CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
@@ -212,7 +210,8 @@ class Router:
             xs, ys = [p[0] for p in hull], [p[1] for p in hull]
             sl, X, Y = g.window((min(xs), min(ys), max(xs), max(ys)), via_r + 0.05)
             self.via_static[sl] &= polygon_distance(X, Y, hull) > via_r + 0.05
-        self._moves_table = self._moves()
+        self._move_arrays = astar.move_arrays(self._moves())
+        self._scratch = astar.scratch(2 * g.nx * g.ny * (AT_PAD + 1))
         self._body_cache = {}
 
     # --- claims -----------------------------------------------------------------------------------
@@ -310,70 +309,24 @@ class Router:
         return tables
 
     def _search(self, net_id, passable, via_ok, sources, targets, h):
-        """A* over states (layer, cell, mode), each one int. `sources`: {(layer, k): at_pad};
+        """A* over states (layer, cell, mode), each one int (hwtools/astar.py). `sources`: {(layer, k): at_pad};
         `targets`: set of (layer, k). Returns [(layer, k), ...] or None."""
         n_cells = self.grid.nx * self.grid.ny
         modes = AT_PAD + 1
-        moves = self._moves_table
-        best = array("d", [math.inf]) * (2 * n_cells * modes)
-        parent = {}
-        heap = []
-        for (layer, k), at_pad in sorted(sources.items()):
-            s = (layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
-            best[s] = 0.0
-            parent[s] = None
-            heap.append((h[k], h[k], s, 0.0))
-        heapq.heapify(heap)
-        targets = {layer * n_cells + k for layer, k in targets}
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            _, _, s, cost = pop(heap)
-            if cost > best[s]:
-                continue
-            base, mode = divmod(s, modes)
-            if base in targets and parent[s] is not None:
-                return self._cells(s, parent, modes, n_cells)
-            layer, k = divmod(base, n_cells)
-            pas = passable[layer]
-            for off, double, side1, side2, step, single, nd in moves[layer][mode]:
-                j = k + off
-                if not pas[j] or (side1 and not (pas[k + side1] and pas[k + side2])):
-                    continue  # blocked, or a diagonal cutting a corner (its midpoint would lose clearance)
-                if double:
-                    if base + off in targets:  # a one-cell piece is fine when it ends in the target pad
-                        ns = (base + off) * modes + nd
-                        if cost + single < best[ns]:
-                            best[ns] = cost + single
-                            parent[ns] = s
-                            push(heap, (cost + single + h[j], h[j], ns, cost + single))
-                    m, j = j, j + off
-                    if not pas[j] or (side1 and not (pas[m + side1] and pas[m + side2])):
-                        continue
-                    ns = (base + 2 * off) * modes + nd
-                else:
-                    ns = (base + off) * modes + nd
-                ncost = cost + step
-                if ncost < best[ns]:
-                    best[ns] = ncost
-                    parent[ns] = s
-                    hj = h[j]
-                    push(heap, (ncost + hj, hj, ns, ncost))
-            if via_ok[k] and mode < NO_DIR and passable[1 - layer][k]:
-                ns = ((1 - layer) * n_cells + k) * modes + NO_DIR
-                ncost = cost + VIA_COST
-                if ncost < best[ns]:
-                    best[ns] = ncost
-                    parent[ns] = s
-                    push(heap, (ncost + h[k], h[k], ns, ncost))
-        return None
+        states = np.array([(layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
+                           for (layer, k), at_pad in sorted(sources.items())], dtype=np.int64)
+        is_target = np.zeros(2 * n_cells, dtype=np.uint8)
+        for layer, k in targets:
+            is_target[layer * n_cells + k] = 1
+        pas = np.stack([np.frombuffer(passable[0], dtype=np.uint8), np.frombuffer(passable[1], dtype=np.uint8)])
+        states = astar.search(n_cells, modes, NO_DIR, VIA_COST, *self._move_arrays, pas,
+                              np.frombuffer(via_ok, dtype=np.uint8), states, is_target,
+                              np.asarray(h, dtype=np.float64), *self._scratch)
+        return self._cells(states.tolist(), modes, n_cells) if len(states) else None
 
-    def _cells(self, s, parent, modes, n_cells):
-        """The path ending in state `s` as [(layer, k)], the middle cell of each double step filled in."""
-        bases = []
-        while s is not None:
-            bases.append(s // modes)
-            s = parent[s]
-        bases.reverse()
+    def _cells(self, states, modes, n_cells):
+        """The path's states as [(layer, k)], the middle cell of each double step filled in."""
+        bases = [s // modes for s in states]
         path = [divmod(bases[0], n_cells)]
         for prev, cur in zip(bases, bases[1:]):
             layer, k = divmod(cur, n_cells)
@@ -457,7 +410,7 @@ class Router:
         # the pour keeps POUR_CLEARANCE from foreign copper; owner cells mark CLEARANCE + WIDEST/2 around it
         free = (g.owner[1] == 0) | (g.owner[1] == net_id)
         free = ~_dilate(~free, max(0, math.ceil((POUR_CLEARANCE_MM - CLEARANCE_MM) / GRID_MM)))
-        labels = _components(free)
+        labels = astar.components(free)
         if labels.max() == 0:
             return np.zeros_like(free)
         sizes = np.bincount(labels.ravel())
@@ -492,28 +445,6 @@ class Router:
                 raise RoutingError(f"net {net}: the pour cannot reach {pad.ref}.{pad.number} and no track can")
             self._commit(net, net_id, path, width)
             self.routes.pour_tracks.append(f"{pad.ref}.{pad.number}")
-
-
-def _components(mask):
-    """4-connected components of a boolean grid: labels (0 = not in mask)."""
-    ny, nx = mask.shape
-    flat = mask.ravel().tolist()
-    labels = [0] * (nx * ny)
-    current = 0
-    for start in range(nx * ny):
-        if not flat[start] or labels[start]:
-            continue
-        current += 1
-        labels[start] = current
-        stack = [start]
-        while stack:
-            k = stack.pop()
-            x = k % nx
-            for j in (k - nx, k + nx, k - 1 if x > 0 else -1, k + 1 if x < nx - 1 else -1):
-                if 0 <= j < nx * ny and flat[j] and not labels[j]:
-                    labels[j] = current
-                    stack.append(j)
-    return np.array(labels, dtype=np.int32).reshape(ny, nx)
 
 
 def _erode(mask, r):

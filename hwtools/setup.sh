@@ -108,6 +108,9 @@ if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch $stamp
 fi
+# The router's loops (hwtools/astar.py) are compiled by numba into hwtools/__pycache__: once, here, rather than
+# in the first board build.
+ls hwtools/__pycache__/astar.*.nbi >/dev/null 2>&1 || $VENV/bin/python -m hwtools.astar
 }
 
 # Sourced (tests): only the functions above; run: the set-up.

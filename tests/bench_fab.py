@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         repo = work / "repo"
         for folder in ("hwtools", "kicad", "gerbers"):
-            shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", ".fab"))
+            # hwtools/__pycache__ keeps the router's compiled loops (numba), as `make setup` leaves them
+            shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("*.pyc", ".fab"))
         shutil.copyfile(REPO / steps.RECORD_FILE, repo / steps.RECORD_FILE)
         record = work / "record"
         record.mkdir()

@@ -13,25 +13,6 @@ from ..project import LIB_DIR, NAME
 from ..sexpr import children
 from .geometry import Box
 
-def _extract(text, name):
-    """The s-expression text of `(symbol "name" ...)` at the top level of a .kicad_sym file."""
-    start = text.find(f'(symbol "{name}"')
-    if start < 0:
-        return None
-    depth, in_str, i = 0, False, start
-    while True:
-        c = text[i]
-        if c == '"' and text[i - 1] != "\\":
-            in_str = not in_str
-        elif not in_str and c == "(":
-            depth += 1
-        elif not in_str and c == ")":
-            depth -= 1
-            if depth == 0:
-                return text[start:i + 1]
-        i += 1
-
-
 class SymbolLibraries:
     """Library symbols by lib id, flattened (`extends` resolved) the way a schematic embeds them."""
 
@@ -47,7 +28,7 @@ class SymbolLibraries:
         return self._texts[nickname]
 
     def _raw(self, nickname, name):
-        text = _extract(self._library_text(nickname), name)
+        text = kicadlibs.symbol_text(self._library_text(nickname), name)
         if text is None:
             raise kicadlibs.LibraryError(f"symbol '{nickname}:{name}' not found in library '{nickname}'")
         return sexpdata.loads(text)

@@ -115,3 +115,14 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "ERROR: kicad-cli sch erc" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_loggers_made_after_skidl_is_imported_take_any_message():
+    import logging
+
+    from hwtools import kicadlibs
+
+    kicadlibs.import_skidl()
+    logger = logging.getLogger("p1reader.test.after-skidl")  # numba makes its loggers like this, later
+    logger.debug(object())  # skidl's logger class raises TypeError on a message that is not a str
+    assert type(logger).__module__ == "logging"

@@ -1,0 +1,150 @@
+"""The router's compiled loops (hwtools/astar.py) against plain Python doing the same thing.
+
+The board files are byte-identical only if the compiled search pops states in exactly the order Python's heapq
+would, and finds the same path: these tests compare both on random inputs full of ties.
+"""
+
+import heapq
+import math
+import random
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from hwtools import astar
+from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router
+
+
+def test_heap_pops_rows_in_the_order_heapq_pops_tuples():
+    rng = random.Random(7)
+    heap, n, reference = np.empty((4, 4)), 0, []  # 4 rows: the heap must grow
+    popped, expected = [], []
+    for _ in range(3000):
+        if reference and rng.random() < 0.4:
+            popped.append(astar._pop(heap, n))
+            n -= 1
+            expected.append(heapq.heappop(reference))
+        else:  # few distinct values: ties on f, on h and on the state, as in a real search
+            row = (float(rng.randint(0, 5)), float(rng.randint(0, 3)), float(rng.randint(0, 9)), rng.random())
+            heap = astar._push(heap, n, *row)
+            n += 1
+            heapq.heappush(reference, row)
+    while reference:
+        popped.append(astar._pop(heap, n))
+        n -= 1
+        expected.append(heapq.heappop(reference))
+    assert len(expected) > 1000
+    assert popped == expected
+
+
+def _components_python(mask):
+    ny, nx = mask.shape
+    labels, current = np.zeros((ny, nx), dtype=np.int32), 0
+    for y in range(ny):
+        for x in range(nx):
+            if mask[y, x] and not labels[y, x]:
+                current += 1
+                todo = [(y, x)]
+                labels[y, x] = current
+                while todo:
+                    cy, cx = todo.pop()
+                    for ny_, nx_ in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
+                        if 0 <= ny_ < ny and 0 <= nx_ < nx and mask[ny_, nx_] and not labels[ny_, nx_]:
+                            labels[ny_, nx_] = current
+                            todo.append((ny_, nx_))
+    return labels
+
+
+def test_components_match_a_plain_flood_fill():
+    mask = np.random.default_rng(3).random((40, 57)) < 0.55
+    labels = astar.components(mask)
+    assert labels.max() > 5  # several pieces, or the test proves little
+    assert np.array_equal(labels, _components_python(mask))
+
+
+def _search_python(n_cells, moves, passable, via_ok, sources, targets, h):
+    """The router's search as it was written in plain Python (the reference the compiled one must match)."""
+    modes = AT_PAD + 1
+    best = [math.inf] * (2 * n_cells * modes)
+    parent, heap = {}, []
+    for (layer, k), at_pad in sorted(sources.items()):
+        s = (layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
+        best[s], parent[s] = 0.0, None
+        heap.append((h[k], h[k], s, 0.0))
+    heapq.heapify(heap)
+    targets = {layer * n_cells + k for layer, k in targets}
+    while heap:
+        _, _, s, cost = heapq.heappop(heap)
+        if cost > best[s]:
+            continue
+        base, mode = divmod(s, modes)
+        if base in targets and parent[s] is not None:
+            path = []
+            while s is not None:
+                path.append(s)
+                s = parent[s]
+            return path[::-1]
+        layer, k = divmod(base, n_cells)
+        pas = passable[layer]
+        for off, double, side1, side2, step, single, nd in moves[layer][mode]:
+            j = k + off
+            if not pas[j] or (side1 and not (pas[k + side1] and pas[k + side2])):
+                continue
+            if double:
+                if base + off in targets:
+                    ns = (base + off) * modes + nd
+                    if cost + single < best[ns]:
+                        best[ns], parent[ns] = cost + single, s
+                        heapq.heappush(heap, (cost + single + h[j], h[j], ns, cost + single))
+                m, j = j, j + off
+                if not pas[j] or (side1 and not (pas[m + side1] and pas[m + side2])):
+                    continue
+                ns = (base + 2 * off) * modes + nd
+            else:
+                ns = (base + off) * modes + nd
+            ncost = cost + step
+            if ncost < best[ns]:
+                best[ns], parent[ns] = ncost, s
+                heapq.heappush(heap, (ncost + h[j], h[j], ns, ncost))
+        if via_ok[k] and mode < NO_DIR and passable[1 - layer][k]:
+            ns = ((1 - layer) * n_cells + k) * modes + NO_DIR
+            ncost = cost + VIA_COST
+            if ncost < best[ns]:
+                best[ns], parent[ns] = ncost, s
+                heapq.heappush(heap, (ncost + h[k], h[k], ns, ncost))
+    return None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_search_finds_the_path_plain_python_finds(seed):
+    rng = np.random.default_rng(seed)
+    nx, ny = 48, 36
+    n_cells, modes = nx * ny, AT_PAD + 1
+    passable = rng.random((2, ny, nx)) < 0.8
+    passable[:, [0, -1], :] = passable[:, :, [0, -1]] = False  # the router blocks the board edge too
+    passable = passable.reshape(2, n_cells).astype(np.uint8)
+    via_ok = (rng.random(n_cells) < 0.3).astype(np.uint8)
+    free = np.flatnonzero(passable[0])
+    sources = {(0, int(k)): bool(i == 0) for i, k in enumerate(rng.choice(free[free < n_cells // 3], 3))}
+    targets = {(int(layer), int(k)) for layer, k in zip(rng.integers(0, 2, 4), rng.choice(free[free > n_cells // 2], 4))}
+    ty, tx = divmod(min(k for _, k in targets), nx)
+    h = [max(abs(k % nx - tx), abs(k // nx - ty)) * (0.5 if seed % 2 else 0.0) for k in range(n_cells)]
+    moves = Router._moves(SimpleNamespace(grid=SimpleNamespace(nx=nx)))
+
+    expected = _search_python(n_cells, moves, [bytearray(p.tobytes()) for p in passable], via_ok, sources,
+                              targets, h)
+    states = np.array([(layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
+                       for (layer, k), at_pad in sorted(sources.items())], dtype=np.int64)
+    is_target = np.zeros(2 * n_cells, dtype=np.uint8)
+    for layer, k in targets:
+        is_target[layer * n_cells + k] = 1
+    best, parent = astar.scratch(2 * n_cells * modes)
+    args = (n_cells, modes, NO_DIR, VIA_COST, *astar.move_arrays(moves), passable, via_ok, states, is_target,
+            np.asarray(h, dtype=np.float64), best, parent)
+    got = astar.search(*args)
+
+    assert expected is not None and len(expected) > 5
+    assert got.tolist() == expected
+    assert np.isinf(best).all() and (parent == astar.UNSET).all()  # left as found: the next search reuses them
+    assert astar.search(*args).tolist() == expected
