@@ -184,17 +184,23 @@ def _facts():
         return tomllib.load(f)
 
 
-def bom_only_rows(parts: list[Part], facts: dict | None = None) -> list[dict]:
+BOM_ONLY_KEYS = ("for_ref", "qty", "designators", "value", "manufacturer", "mpn", "description")
+
+
+def bom_only_items(parts: list[Part], facts: dict | None = None) -> list[dict]:
     """Parts to buy without a footprint of their own (D32 sockets and headers, J3 shunts), for a board that has
-    the part they belong to. They go into bom.csv, never into components.json: AISLER would try to place them."""
+    the part they belong to. They go into bom.csv and the iBoM (hwtools.ibom), never into components.json:
+    AISLER would try to place them."""
     refs = {p.ref for p in parts}
-    rows = []
-    for item in (facts or _facts()).get("bom_only", []):
-        if item["for_ref"] in refs:
-            rows.append({"Qty": item["qty"], "Designators": item["designators"], "Value": item["value"],
-                         "Footprint": "", "Manufacturer": item["manufacturer"], "MPN": item["mpn"],
-                         "Description": item["description"]})
-    return rows
+    return [{k: item[k] for k in BOM_ONLY_KEYS} for item in (facts or _facts()).get("bom_only", [])
+            if item["for_ref"] in refs]
+
+
+def bom_only_rows(parts: list[Part], facts: dict | None = None) -> list[dict]:
+    """bom.csv's lines for the BOM-only parts (no footprint)."""
+    return [{"Qty": item["qty"], "Designators": item["designators"], "Value": item["value"], "Footprint": "",
+             "Manufacturer": item["manufacturer"], "MPN": item["mpn"], "Description": item["description"]}
+            for item in bom_only_items(parts, facts)]
 
 
 def order_csv(parts: list[Part], facts: dict | None = None) -> str:
@@ -259,7 +265,8 @@ def fit_problems(parts: list[Part], project_libs: dict | None = None, facts: dic
     for p in bom_parts(parts):
         if p.mount_type != "tht":
             continue
-        row = next((r for r in table if p.mpn.startswith(r["mpn_prefix"])), None)
+        rows = [r for r in table if p.mpn.startswith(r["mpn_prefix"])]
+        row = max(rows, key=lambda r: len(r["mpn_prefix"]), default=None)  # EEU-FR1A102L before EEU-FR1A102
         if row is None:
             problems.append(f"{p.ref} {p.mpn}: no [[tht_part]] row in parts.toml (pins, pitch, body with a source)")
             continue

@@ -188,7 +188,7 @@ def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
     u1 = b.part("U1", "Regulator_Linear:MCP1825S", "MCP1825S-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical",
                 "MCP1825S-3302E/AB", "Microchip")
     c1 = b.part("C1", "Device:C_Polarized", "1000 µF", "Capacitor_THT:CP_Radial_D8.0mm_P3.50mm",
-                "EEU-FR1A102", "Panasonic")
+                "EEU-FR1A102L", "Panasonic")  # L: the ø8 mm can; plain EEU-FR1A102 is ø10 (parts.toml [[tht_part]])
     # 5 mm cans have 2.0 mm leads (parts.toml [tht_parts]): the v1.1 footprints had 2.5 mm
     c2 = b.part("C2", "Device:C_Polarized", "1 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H010MDD", "Nichicon")

@@ -211,12 +211,15 @@ def normalise_file(path: Path, machine_paths: list[str]):
 
 # --- the export steps --------------------------------------------------------------------------------
 
-def _ibom(pcb: Path, out_dir: Path, name: str):
-    """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew)."""
+def _ibom(pcb: Path, out_dir: Path, name: str, bom_only: list[dict] = ()):
+    """InteractiveHtmlBom, headless, in this interpreter (it imports pcbnew), with bom.csv's BOM-only lines
+    (hwtools/ibom.py)."""
     # GIT_DIR: InteractiveHtmlBom 2.12 stamps `git describe` of the folder it is installed in; inside a
     # checkout (.venv/) that is this repository's commit, which would change the file on every commit
-    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", GIT_DIR=os.devnull)
-    cmd = [sys.executable, "-m", "InteractiveHtmlBom.generate_interactive_bom", "--no-browser",
+    env = dict(os.environ, INTERACTIVE_HTML_BOM_NO_DISPLAY="1", INTERACTIVE_HTML_BOM_CLI_MODE="1", GIT_DIR=os.devnull)
+    lines = pcb.parent / f"{name}-bom-only.json"
+    lines.write_text(json.dumps(list(bom_only), ensure_ascii=False), encoding="utf-8")
+    cmd = [sys.executable, "-m", "hwtools.ibom", "--bom-only", str(lines), "--no-browser",
            "--dest-dir", str(out_dir), "--name-format", name, "--extra-fields", "MPN,Manufacturer",
            "--include-tracks", "--include-nets", "--no-compression", str(pcb.name)]
     proc = procs.run(cmd, capture_output=True, text=True, env=env, cwd=pcb.parent)
@@ -235,9 +238,10 @@ class Export:
     reads: tuple[str, ...]       # project files, relative to the KiCad folder
     modules: tuple[str, ...]     # hwtools modules it runs besides this one (normalisers, zip)
     tool: str = "kicad-cli"      # the external tool whose version counts ("" for none)
+    facts: bool = False          # reads hwtools/parts.toml (the BOM-only lines)
 
 
-def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[Export]:
+def _exports(src: Path, out: Path, bom_text: str, components_text: str, bom_only: list[dict]) -> list[Export]:
     n = project.NAME
     pcb, sch = src / f"{n}.kicad_pcb", src / f"{n}.kicad_sch"
     board = (f"{n}.kicad_pcb", f"{n}.kicad_pro")
@@ -255,8 +259,8 @@ def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[
                (f"{n}-bottom.png",), board, cli),
         Export("ODB++", lambda: _odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
         Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
-        Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom"), (f"{n}-ibom.html",), board,
-               ("hwtools.procs",), "InteractiveHtmlBom"),
+        Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom", bom_only), (f"{n}-ibom.html",), board,
+               ("hwtools.procs", "hwtools.ibom"), "InteractiveHtmlBom", facts=True),
         Export("Excellon drill", lambda: kicad_cli.export_drill(pcb, out), (f"{n}-PTH.drl", f"{n}-NPTH.drl"),
                board, cli),
         Export("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv"),
@@ -264,7 +268,8 @@ def _exports(src: Path, out: Path, bom_text: str, components_text: str) -> list[
         Export("IPC-D-356", lambda: kicad_cli.export_ipcd356(pcb, out / f"{n}.d356"), (f"{n}.d356",), board, cli),
         Export("schematic PDF", lambda: kicad_cli.export_sch_pdf(sch, out / f"{n}-schematic.pdf"),
                (f"{n}-schematic.pdf",), (f"{n}.kicad_sch", f"{n}.kicad_pro"), cli),
-        Export("BOM, components.json", write_bom, (f"{n}-bom.csv", "components.json"), board, ("hwtools.bom",), ""),
+        Export("BOM, components.json", write_bom, (f"{n}-bom.csv", "components.json"), board, ("hwtools.bom",), "",
+               facts=True),
     ]
 
 
@@ -319,6 +324,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
     # BomError before any export: a part without MPN, or a through-hole part that cannot fit its footprint
     bom.check_fit(parts, {project.NAME: kicad_dir / "lib" / f"{project.NAME}.pretty"})
     bom_text, components_text = bom.order_csv(parts), bom.components_json(parts)
+    bom_only = bom.bom_only_items(parts)
     log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
 
     own_stage = stage is None
@@ -334,7 +340,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
             fresh = []
             with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
                 started = {}
-                for e in _exports(src, out, bom_text, components_text):
+                for e in _exports(src, out, bom_text, components_text, bom_only):
                     if reuse is not None and reuse.current(e, src):
                         for name in e.outputs:  # committed, already normalised
                             shutil.copyfile(out_dir / name, out / name)

@@ -142,6 +142,8 @@ class ExportReuse:
     def current(self, e, src: Path) -> bool:
         files = [("hwtools/fab.py", project.ROOT / "hwtools/fab.py")]
         files += [(rel(self.kicad_dir / f), src / f) for f in e.reads]
+        if e.facts:
+            files.append((PARTS_TOML, project.ROOT / PARTS_TOML))
         tools = {"kicad-cli": kicad_version, "InteractiveHtmlBom": lambda: steps.package_version("InteractiveHtmlBom"),
                  "": lambda: ""}[e.tool]()
         digest = steps.Inputs(e.modules, files, [tools]).digest()
@@ -169,7 +171,8 @@ def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
     files = [(rel(kicad_dir / f), b.current(kicad_dir / f)) for f in v.project_files]
     files += [(rel(out_dir / f), b.current(out_dir / f)) for f in fab.KEEP]
     files.append((PARTS_TOML, project.ROOT / PARTS_TOML))  # the BOM-only lines and the through-hole fit table
-    inputs = steps.Inputs(["hwtools.fab"], files, [kicad_version(), steps.package_version("InteractiveHtmlBom")])
+    inputs = steps.Inputs(["hwtools.fab", "hwtools.ibom"], files,  # ibom runs in a child process: not an import
+                          [kicad_version(), steps.package_version("InteractiveHtmlBom")])
     b.step(f"{v.name}/export", f"{v.name}: manufacturing package (kicad-cli, iBoM) -> {rel(out_dir)}/", inputs, run)
 
 

@@ -20,7 +20,7 @@ from .. import procs
 from . import spice
 from .limits import BAUD, MAX_BAUD, TIMING, electrical
 from .measure import Metrics, measure
-from .model import Case, DataPath, data_deck, drq_deck, line_low_deck
+from .model import Case, DataPath, data_deck, drq_deck, drq_scope, line_low_deck
 from .stimulus import STANDARD_BAUDS, TELEGRAM, Stimulus, worst_window
 
 WORKERS = 2
@@ -377,8 +377,8 @@ def _judge(report: Report, facts: dict):
         lim = TIMING[key]
         results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
     for key, name in (("line_ma", "current into the P1 data line (simulated)"),
-                      ("drq_volts", "Data Request voltage at RJ12 pin 2 (4N35 at min CTR)"),
-                      ("drq_ma", "Data Request current into RJ12 pin 2 (4N35 at min CTR)")):
+                      ("drq_volts", f"Data Request voltage at RJ12 pin 2 ({drq_scope(report.path, facts)})"),
+                      ("drq_ma", f"Data Request current into RJ12 pin 2 ({drq_scope(report.path, facts)})")):
         lim = el[key]
         results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
     drq_hi = max(d[1] for d in report.drq), max(d[2] for d in report.drq)

@@ -4,6 +4,7 @@ every through-hole MPN checked against its footprint — pins, lead pitch, body 
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -36,8 +37,10 @@ BAD = [
     ("C4", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.50mm"), ["C4 UVR1H2R2MDD", "lead pitch 2 mm"]),
     ("C1", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), ["C1 EEU-FR1A102", "body 8 × 8 mm", "3.5 mm"]),
     ("Q1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"), ["Q1 BC547BTA: 3 pins"]),
-    ("R1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P5.08mm_Vertical"), ["needs ≥ 11 mm lead spacing"]),
+    ("R1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P5.08mm_Vertical"), ["needs ≥ 11.5 mm lead spacing"]),
     ("R1", dict(mpn="CFR-25JB-52-6K8"), ["R1 CFR-25JB-52-6K8: no [[tht_part]] row"]),
+    # the plain EEU-FR1A102 is the ø10 mm can with 5 mm leads: only the L part fits v1.1's ø8 / 3.5 mm one
+    ("C1", dict(mpn="EEU-FR1A102"), ["C1 EEU-FR1A102: lead pitch 5 mm", "3.5 mm", "body 10 × 10 mm"]),
 ]
 
 
@@ -57,6 +60,47 @@ def test_sockets_headers_and_shunts_are_bom_lines_but_not_components(parts):
     assert all(int(r["Qty"]) == 2 for r in extra.values())
     placed = {c["mpn"] for c in json.loads(bom.components_json(parts))}
     assert not placed & set(extra)
+
+
+BOM_ONLY_MPNS = {"SSW-116-01-T-S": 2, "TSW-116-07-T-S": 2, "QPC02SXGN-RC": 2}
+
+
+def _ibom_quantities(html: str) -> dict:
+    """{MPN: quantity} as the interactive BOM's table shows it: its pcbdata (written uncompressed) read back."""
+    data = json.loads(re.search(r"^var pcbdata = (\{.*\})$", html, flags=re.M).group(1))
+    mpn_column = 2  # the table's fields: Value, Footprint, then --extra-fields MPN,Manufacturer
+    qty = {}
+    for row in data["bom"]["both"]:
+        mpn = data["bom"]["fields"][str(row[0][1])][mpn_column]
+        qty[mpn] = qty.get(mpn, 0) + len(row)
+    return qty
+
+
+@pytest.mark.parametrize("out", [REPO / "gerbers", REPO / "gerbers" / "p1s1"], ids=["p1", "p1s1"])
+def test_committed_ibom_has_the_bom_only_lines_with_their_quantities(out):
+    html = (out / f"{project.NAME}-ibom.html").read_text(encoding="utf-8")
+    shown = _ibom_quantities(html)
+    assert {mpn: shown.get(mpn) for mpn in BOM_ONLY_MPNS} == BOM_ONLY_MPNS
+    assert shown["LOLIN D32"] == 1  # the board's own parts are still there
+    placed = {c["mpn"] for c in json.loads((out / "components.json").read_text(encoding="utf-8"))}
+    assert "LOLIN D32" in placed and not placed & set(BOM_ONLY_MPNS)
+
+
+def test_bom_only_pieces_take_their_parts_outline_and_no_pads():
+    from hwtools.ibom import add_bom_only
+
+    bbox = {"pos": [10, 20], "relpos": [-1, -1], "size": [2, 2], "angle": 0}
+    pcbdata = {"footprints": [{"ref": "J3", "bbox": bbox, "pads": [{"pin1": 1}], "drawings": [], "layer": "F"}]}
+    components = []
+    line = {"for_ref": "J3", "qty": 2, "designators": "J3 shunt", "value": "shunt", "manufacturer": "Sullins",
+            "mpn": "QPC02SXGN-RC"}
+    add_bom_only(pcbdata, components, [line], {"MPN": "MPN", "Manufacturer": "Manufacturer"})
+    assert [c.ref for c in components] == ["J3 shunt 1", "J3 shunt 2"]
+    assert components[0].extra_fields == {"MPN": "QPC02SXGN-RC", "Manufacturer": "Sullins"}
+    assert [(f["ref"], f["bbox"], f["pads"]) for f in pcbdata["footprints"][1:]] == [
+        ("J3 shunt 1", bbox, []), ("J3 shunt 2", bbox, [])]
+    with pytest.raises(ValueError, match="QPC02SXGN-RC belongs to M9"):
+        add_bom_only(pcbdata, components, [dict(line, for_ref="M9")], {})
 
 
 def test_committed_bom_has_the_bom_only_lines():

@@ -101,3 +101,25 @@ def test_esd_capacitance_and_speedup_are_in_the_deck(board):
     deck = data_deck(p, Case("t", temp_c=60.0, line_low_v=1.0), Stimulus(b"A", 115200).light(), 1e-4, 1e-8, FACTS)
     assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_BASE 2.2e-10" in deck
     assert "temp=60" in deck and "VLOW mlow 0 1" in deck and "R10 Q1_BASE 0 4700" in deck
+
+
+def test_data_request_deck_is_the_rev13_switch_and_its_label_says_so(board, nominal):
+    """The deck simulates U2 sinking Q2's base through R12 (R11 holds Q2 off), Q2 feeding pin 2 from P1 +5 V
+    through R5, at the board's jack; the report's Data Request lines name exactly that."""
+    from hwtools.si.model import drq_deck, drq_scope
+    from hwtools.si.sweep import simulate_drq
+
+    p = DataPath.from_board(board)
+    assert (p.switch_ref, p.switch_base.ref, p.switch_pullup.ref) == ("Q2", "R12", "R11")
+    deck = drq_deck(p, Case("t", v5=4.75, v33=3.0, temp_c=60), FACTS)
+    assert f"QQ2 {p.node(p.switch_nets[0])} {p.node(p.switch_nets[1])} {p.node(p.supply)} QSW" in deck
+    assert f"R12 {p.node(p.switch_nets[1])} {p.node(p.opto_nets[5])} " in deck and "RMETER drqin 0 550" in deck
+    # Q2 saturates: pin 2 is the jack's 4.75 V minus less than VCE(sat) max and R5's drop; the meter's 550 Ω
+    # draws what that voltage drives through it
+    _, volts, ma = simulate_drq(p, Case("t", v5=4.75, v33=3.0, temp_c=60), FACTS)
+    assert 4.75 - FACTS["bc557"]["vce_sat_max_v"] - 0.01 * board.value("R5") < volts < 4.75
+    assert ma == pytest.approx(volts / 550 * 1e3, rel=1e-3)
+    label = drq_scope(p, FACTS)
+    assert "U2 at worst CTR 38%" in label and "→ Q2" in label and "550 Ω" in label and "0 m" in label
+    drq_lines = [r.name for r in nominal.results if r.key in ("drq_volts", "drq_ma")]
+    assert len(drq_lines) == 2 and all(label in name for name in drq_lines)
