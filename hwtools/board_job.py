@@ -1,20 +1,12 @@
-"""Build the board file in a staged project with KiCad's pcbnew (see generate.stage_board): placement, routing,
-pour. Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
+"""`python -m hwtools.board_job STAGE [VARIANT]`: build the board file in a staged project (see generate.stage_board).
 
-`python -m hwtools.board_job STAGE [VARIANT]` builds one board. `build()` runs each board in a child forked from
-one server per run (`python -m hwtools.board_job --serve`), which has loaded pcbnew and the router's compiled
-loops once: pcbnew keeps footprint caches and its UUID generator across boards, so only a process that has built
-no board yet makes the same board byte for byte; and a crash in KiCad cannot take the caller down. The server
-itself never builds a board, so it never starts pcbnew's worker threads, and forking it is safe.
+Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
 """
 
-import json
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from . import layout, pcb, procs, project
+from . import layout, pcb, project
 from .routing import RoutingError
 
 
@@ -78,47 +70,6 @@ def fill_zones(path: Path):
     board.Save(str(path))
 
 
-def preload():
-    """Import pcbnew and load the router's compiled loops: what every board build needs."""
-    import pcbnew  # noqa: F401
-
-    from . import astar
-
-    astar.compile_all()
-
-
-def serve():
-    """Build each board asked for on stdin (a JSON line: [stage, variant]) in a forked child; answer a JSON line
-    [exit code, the child's stderr]. Ends at the end of stdin."""
-    preload()
-    for line in sys.stdin:
-        code, err = procs.call_forked(main, json.loads(line))
-        sys.stdout.write(json.dumps([code, err]) + "\n")
-        sys.stdout.flush()
-
-
-_server: subprocess.Popen | None = None
-_server_lock = threading.Lock()
-
-
-def build(stage: Path, variant: str) -> tuple[int, str]:
-    """Build the board in `stage` in the server's next child: (exit code, its stderr)."""
-    global _server
-    with _server_lock:
-        if _server is None or _server.poll() is not None:
-            _server = procs.popen([sys.executable, "-m", "hwtools.board_job", "--serve"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, cwd=project.ROOT)
-        _server.stdin.write(json.dumps([str(stage), str(variant)]) + "\n")
-        _server.stdin.flush()
-        answer = _server.stdout.readline()
-        if not answer:
-            code = _server.wait()
-            _server = None
-            return code or 1, f"the board job server exited (code {code}) before answering"
-        code, err = json.loads(answer)
-        return code, err
-
-
 def main(argv):
     try:
         build_board_file(Path(argv[0]), *argv[1:2])
@@ -129,7 +80,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        serve()
-    else:
-        sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

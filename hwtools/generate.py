@@ -86,15 +86,20 @@ def stage_project(stage: Path, log=print, build=build_board, variant="p1"):
 
 
 def stage_board(stage: Path, log=print, variant="p1"):
-    """Place, route and pour the board from the staged netlist, with KiCad's own pcbnew (hwtools/board_job.py)."""
-    from . import board_job
+    """Place, route and pour the board from the staged netlist, with KiCad's own pcbnew.
+
+    Runs in a fresh process: pcbnew keeps footprint caches and its UUID generator across calls, so only a
+    new process makes the same board byte for byte (and a crash in KiCad cannot take the caller down).
+    """
+    import sys
 
     log("  board: placement, routing, ground pour (pcbnew)")
-    code, err = board_job.build(stage, variant)
-    if code != 0:
+    proc = procs.run([sys.executable, "-m", "hwtools.board_job", str(stage), str(variant)], capture_output=True,
+                     text=True, cwd=project.ROOT)
+    if proc.returncode != 0:
         # wxWidgets prints "Debug:" chatter on stderr; the job's own message is the last other line
-        lines = [l for l in err.splitlines() if l.strip() and "Debug:" not in l]
-        raise GenerationError("board: " + (lines[-1] if lines else f"pcbnew job failed (exit {code})"))
+        lines = [l for l in proc.stderr.splitlines() if l.strip() and "Debug:" not in l]
+        raise GenerationError("board: " + (lines[-1] if lines else f"pcbnew job failed (exit {proc.returncode})"))
 
 
 def _raise_if_any(problems, what):

@@ -14,9 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import traceback
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -44,46 +42,6 @@ def run(cmd, **kwargs) -> subprocess.CompletedProcess:
         _record(cmd, kwargs.get("cwd"))
     _child_setup.parent = os.getpid()
     return subprocess.run(cmd, preexec_fn=_child_setup, **kwargs)
-
-
-def popen(cmd, **kwargs) -> subprocess.Popen:
-    """subprocess.Popen for a child that dies with this process."""
-    _child_setup.parent = os.getpid()
-    return subprocess.Popen(cmd, preexec_fn=_child_setup, **kwargs)
-
-
-def call_forked(func, *args) -> tuple[int, str]:
-    """Run `func(*args)` in a forked child that dies with this process: (its exit code, what it wrote on stderr).
-
-    The child starts with every module this process has loaded and from its state, so two calls start alike.
-    Fork only from a process that starts no threads of its own (hwtools/board_job.py's server): a lock held by
-    another thread at the fork stays held in the child forever. `func` returns the exit code; an exception is
-    printed and exits 1.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # or the child would write what this process had buffered a second time
-    read_fd, write_fd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read_fd)
-            die_with_parent(parent)
-            os.dup2(write_fd, 2)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            sys.stderr, sys.stdout = open(2, "w", closefd=False), open(1, "w", closefd=False)
-            code = func(*args)
-        except BaseException:  # noqa: BLE001 — reported; the child must not unwind into its parent's code
-            traceback.print_exc()
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, encoding="utf-8", errors="replace") as pipe:
-        err = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), err
 
 
 RECORD_ENV = "P1READER_RECORD_CALLS"  # `make bench` only: a folder to record each kicad-cli/ngspice call into

@@ -173,55 +173,6 @@ def test_si_workers_and_ngspice_die_with_a_killed_sweep():
     _wait_for(lambda: all(_gone(c) for c in children), "the workers and ngspice to die")
 
 
-
-def test_a_forked_call_dies_with_its_killed_parent():
-    parent = subprocess.Popen([sys.executable, "-c", "import time; from hwtools import procs; "
-                               "procs.call_forked(time.sleep, 600)"], cwd=REPO)
-    _wait_for(lambda: _children(parent.pid), "the forked child")
-    children = _descendants(parent.pid)
-    parent.kill()
-    parent.wait()
-    _wait_for(lambda: all(_gone(c) for c in children), "the forked child to die")
-
-
-def test_the_board_job_server_answers_errors_and_dies_with_its_killed_client(tmp_path):
-    """A stage without a netlist: the server's child fails and says why; the server stays for the next board, and
-    goes with the process that started it."""
-    script = textwrap.dedent(f"""
-        import time
-        from hwtools import board_job
-        code, err = board_job.build({str(tmp_path)!r}, "p1")
-        print(code, err.strip().splitlines()[-1], flush=True)
-        time.sleep(600)
-    """)
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        answer = parent.stdout.readline()
-        servers = [c for c in _descendants(parent.pid) if "--serve" in Path(f"/proc/{c}/cmdline").read_text()]
-        assert len(servers) == 1, "the server lives on, for the next board"
-    finally:
-        parent.kill()
-        parent.wait()
-    code, message = answer.split(" ", 1)
-    assert int(code) != 0 and "p1reader.net" in message
-    _wait_for(lambda: _gone(servers[0]), "the server to die")
-
-
-def test_a_forked_call_returns_its_exit_code_and_stderr_and_never_unwinds_into_the_caller(tmp_path):
-    def fails():
-        print("to the caller's stderr pipe", file=sys.stderr)
-        raise ValueError("inside the child")
-
-    ran = tmp_path / "finally"
-    try:
-        code, err = procs.call_forked(fails)
-    finally:
-        with ran.open("a") as f:  # a child that unwound would write its own PID here too
-            f.write(f"{os.getpid()}\n")
-    assert code == 1 and "to the caller's stderr pipe" in err and "ValueError: inside the child" in err
-    assert ran.read_text().split() == [str(os.getpid())]
-    assert procs.call_forked(lambda: 3) == (3, "")
-
 # --- temp folders -----------------------------------------------------------------------------------------
 
 def _dead_pid() -> int:
