@@ -139,6 +139,8 @@ class Grid:
         self.owner = np.zeros((len(LAYERS), self.ny, self.nx), dtype=np.int32)
         self.xs = np.arange(self.nx) * GRID_MM
         self.ys = np.arange(self.ny) * GRID_MM
+        self.X, self.Y = np.meshgrid(self.xs, self.ys)  # every cell's centre, made once: windows are slices
+        self.X.flags.writeable = self.Y.flags.writeable = False
 
     def cell(self, x, y):
         return min(self.nx - 1, max(0, round(x / GRID_MM))), min(self.ny - 1, max(0, round(y / GRID_MM)))
@@ -151,8 +153,7 @@ class Grid:
         ix0, iy0 = self.cell(box[0] - margin, box[1] - margin)
         ix1, iy1 = self.cell(box[2] + margin, box[3] + margin)
         sl = (slice(iy0, iy1 + 1), slice(ix0, ix1 + 1))
-        X, Y = np.meshgrid(self.xs[sl[1]], self.ys[sl[0]])
-        return sl, X, Y
+        return sl, self.X[sl], self.Y[sl]
 
     def claim(self, layer, net_id, distance, box, radius):
         """Give every cell within `radius` of some copper (distance(X, Y) in mm) to `net_id`."""
@@ -163,7 +164,7 @@ class Grid:
         owner[near & (owner != net_id)] = BLOCKED
 
     def block_edges(self, margin):
-        X, Y = np.meshgrid(self.xs, self.ys)
+        X, Y = self.X, self.Y
         out = (X < margin) | (Y < margin) | (X > self.width - margin) | (Y > self.height - margin)
         self.owner[:, out] = BLOCKED
 
@@ -259,7 +260,7 @@ class Router:
     def _heuristic(self, target_pads):
         """Admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles."""
         g = self.grid
-        X, Y = np.meshgrid(g.xs, g.ys)
+        X, Y = g.X, g.Y
         best = np.full((g.ny, g.nx), np.inf)
         for x0, y0, x1, y1 in target_pads:
             dx = np.maximum(np.maximum(x0 - X, X - x1), 0.0) / GRID_MM
