@@ -266,7 +266,7 @@ class Router:
             dx = np.maximum(np.maximum(x0 - X, X - x1), 0.0) / GRID_MM
             dy = np.maximum(np.maximum(y0 - Y, Y - y1), 0.0) / GRID_MM
             best = np.minimum(best, np.maximum(dx, dy) + (math.sqrt(2) - 1) * np.minimum(dx, dy))
-        return np.maximum(best - 1.0, 0.0).ravel().tolist()  # -1: targets are cells, not box edges
+        return np.maximum(best - 1.0, 0.0).ravel()  # -1: targets are cells, not box edges
 
     def _pad_cells(self, pad):
         """Cells whose centre lies inside the pad's copper (where a track may end in it)."""
@@ -440,7 +440,7 @@ class Router:
             targets = set((1, int(k)) for k in np.flatnonzero(region.ravel()))
             passable = self._passable(net_id, net, width)
             sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in pad.layers}
-            h = [0.0] * (g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition
+            h = np.zeros(g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition
             path = self._search(net_id, passable, self._via_allowed(net_id), sources, targets, h)
             if path is None:
                 raise RoutingError(f"net {net}: the pour cannot reach {pad.ref}.{pad.number} and no track can")
