@@ -1,5 +1,6 @@
 """Writing the schematic: stable UUIDs, KiCad's text effects and an indented s-expression layout."""
 
+import functools
 import uuid
 
 import sexpdata
@@ -38,12 +39,17 @@ _BLOCKS = {"kicad_sch", "lib_symbols", "symbol", "property", "pin", "instances",
            "company", "fields_autoplaced", "text_box"}
 
 
+# An atom's text, remembered: a schematic writes the same few thousand atoms tens of thousands of times.
+# typed: 1 and 1.0 (and a Symbol and a str of the same letters) are different atoms.
+_atom = functools.lru_cache(maxsize=None, typed=True)(sexpdata.dumps)
+
+
 def format_sexpr(node, indent=0):
     """Indented s-expression text: one structural item per line so diffs of the file stay readable."""
     if not isinstance(node, list):
-        return sexpdata.dumps(node)
+        return _atom(node)
     head, *rest = node
-    parts = [sexpdata.dumps(head)]
+    parts = [_atom(head)]
     inline = []
     lines = []
     for item in rest:
@@ -51,7 +57,7 @@ def format_sexpr(node, indent=0):
                 and _has_block(item):
             lines.append("\t" * (indent + 1) + format_sexpr(item, indent + 1))
         else:
-            inline.append(format_sexpr(item, indent + 1) if isinstance(item, list) else sexpdata.dumps(item))
+            inline.append(format_sexpr(item, indent + 1) if isinstance(item, list) else _atom(item))
     text = "(" + " ".join(parts + inline)
     if lines:
         text += "\n" + "\n".join(lines) + "\n" + "\t" * indent

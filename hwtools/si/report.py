@@ -42,10 +42,8 @@ def _round(v: float) -> str:
 
 
 def plot(report, short, eye, png: Path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from ..rules import load_facts
     from .stimulus import TELEGRAM, worst_window
@@ -53,7 +51,9 @@ def plot(report, short, eye, png: Path):
 
     case = report.worst_case
     vil, vih = thresholds(load_facts(), case.v33)
-    fig, (ax_eye, ax_wave) = plt.subplots(2, 1, figsize=(9, 8), dpi=100)
+    fig = Figure(figsize=(9, 8), dpi=100)  # no pyplot: nothing global, no GUI backend to pick
+    FigureCanvasAgg(fig)
+    ax_eye, ax_wave = fig.subplots(2, 1)
     bit = 1 / BAUD
     t, rx, _ = eye.wave
     stim = Stimulus(TELEGRAM[:EYE_BYTES], BAUD)
@@ -83,7 +83,6 @@ def plot(report, short, eye, png: Path):
     ax_wave.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, format="png", metadata={"Software": None})
-    plt.close(fig)
 
 
 def write(report, short, eye, out_dir: Path) -> list[Path]:
