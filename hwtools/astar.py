@@ -252,6 +252,34 @@ def components(mask):
     return labels.reshape(ny, nx)
 
 
+@njit(cache=True)
+def polygon_distance(X, Y, hull):
+    """Signed distance (negative inside) of each point of the grids X, Y from the convex polygon `hull` (n × 2),
+    with the float operations of routing.polygon_distance's numpy formula in the same order."""
+    n = hull.shape[0]
+    area2 = 0.0
+    for i in range(n):
+        area2 += hull[i, 0] * hull[(i + 1) % n, 1] - hull[(i + 1) % n, 0] * hull[i, 1]
+    sign = 1.0 if area2 > 0 else -1.0
+    out = np.empty(X.shape)
+    for r in range(X.shape[0]):
+        for c in range(X.shape[1]):
+            x, y = X[r, c], Y[r, c]
+            inside, dist = True, math.inf
+            for i in range(n):
+                px, py, qx, qy = hull[i, 0], hull[i, 1], hull[(i + 1) % n, 0], hull[(i + 1) % n, 1]
+                cross = (qx - px) * (y - py) - (qy - py) * (x - px)
+                inside = inside and sign * cross >= 0
+                dx, dy = qx - px, qy - py
+                length2 = dx * dx + dy * dy
+                t = 0.0
+                if length2 != 0:
+                    t = min(max(((x - px) * dx + (y - py) * dy) / length2, 0.0), 1.0)
+                dist = min(dist, math.hypot(x - px - t * dx, y - py - t * dy))
+            out[r, c] = -dist if inside else dist
+    return out
+
+
 def compile_all():
     """Compile (or load from the cache) every loop here, on a one-cell board: `make setup` runs this once."""
     ints, floats, counts = move_arrays([[[]] * 10] * 2)
@@ -259,6 +287,9 @@ def compile_all():
     search(1, 10, 8, 1.0, ints, floats, counts, np.zeros((2, 1), np.uint8), np.zeros(1, np.uint8),
            np.zeros(0, np.int64), np.zeros(2, np.uint8), np.zeros(1), best, parent)
     components(np.zeros((1, 1), dtype=np.bool_))
+    cells = np.zeros((2, 2))
+    cells.flags.writeable = False  # as the router passes them: windows (slices) of its read-only grid
+    polygon_distance(cells[:1, :1], cells[:1, :1], np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
 
 
 if __name__ == "__main__":

@@ -84,12 +84,28 @@ def _do_not_place(board_text: str) -> set:
     return refs
 
 
+_COPPER_ITEMS = re.compile(r"\n\t\((segment|arc|via|zone)\s")
+
+
+def _without_copper(board_text: str) -> str:
+    """The board file's text without its tracks, vias and zones: half the file, and nothing here reads them
+    (kiutils parses s-expressions in Python). KiCad writes each top-level item from a new line, one tab in;
+    text laid out otherwise comes back whole."""
+    body, closing, end = board_text.rstrip().rpartition("\n)")
+    if not closing:
+        return board_text
+    items = re.split(r"(?=\n\t\()", body)
+    return "".join(i for i in items if not _COPPER_ITEMS.match(i)) + closing + end + "\n"
+
+
 def read_parts(pcb: Path) -> list[Part]:
     """Every footprint of the board as a Part, sorted by reference (natural order)."""
     from kiutils.board import Board
+    from kiutils.utils.sexpr import parse_sexp
 
-    board = Board.from_file(str(pcb))
-    dnp = _do_not_place(pcb.read_text(encoding="utf-8"))
+    text = pcb.read_text(encoding="utf-8")
+    board = Board.from_sexpr(parse_sexp(_without_copper(text)))
+    dnp = _do_not_place(text)
     origin = board.setup.auxAxisOrigin if board.setup else None
     ox, oy = (origin.X, origin.Y) if origin else (0.0, 0.0)
     parts = []

@@ -116,18 +116,8 @@ def segment_distance(X, Y, a, b):
 
 
 def polygon_distance(X, Y, hull):
-    """Signed distance from a convex polygon: negative inside."""
-    inside = np.ones(np.shape(X), dtype=bool)
-    dist = np.full(np.shape(X), np.inf)
-    n = len(hull)
-    area2 = sum(hull[i][0] * hull[(i + 1) % n][1] - hull[(i + 1) % n][0] * hull[i][1] for i in range(n))
-    sign = 1.0 if area2 > 0 else -1.0
-    for i in range(n):
-        p, q = hull[i], hull[(i + 1) % n]
-        cross = (q[0] - p[0]) * (Y - p[1]) - (q[1] - p[1]) * (X - p[0])
-        inside &= sign * cross >= 0
-        dist = np.minimum(dist, segment_distance(X, Y, p, q))
-    return np.where(inside, -dist, dist)
+    """Signed distance from a convex polygon: negative inside (compiled: hwtools/astar.py)."""
+    return astar.polygon_distance(X, Y, np.asarray(hull, dtype=np.float64))
 
 
 class Grid:

@@ -108,9 +108,12 @@ if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch $stamp
 fi
-# The router's loops (hwtools/astar.py) are compiled by numba into hwtools/__pycache__: once, here, rather than
-# in the first board build.
-ls hwtools/__pycache__/astar.*.nbi >/dev/null 2>&1 || $VENV/bin/python -m hwtools.astar
+# The router's loops (hwtools/astar.py) are compiled by numba into hwtools/__pycache__: here, rather than in the
+# first board build, whenever astar.py's content is not the one last compiled.
+want=$(sha256sum hwtools/astar.py | cut -c1-64)
+if [ "$(cat hwtools/__pycache__/astar.compiled 2>/dev/null)" != "$want" ]; then
+  $VENV/bin/python -m hwtools.astar && echo "$want" > hwtools/__pycache__/astar.compiled
+fi
 }
 
 # Sourced (tests): only the functions above; run: the set-up.

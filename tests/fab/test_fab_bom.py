@@ -96,3 +96,21 @@ def test_read_parts_from_the_board_takes_the_aux_origin_and_y_up(tmp_path):
         ("R1", "bottom", 10.5, -10.0, -90.0, "tht", "Yageo")
     assert (h1.ref, h1.in_bom, h1.mount_type) == ("H1", False, "tht")
     assert [c["designator"] for c in components([h1, r1])] == ["R1"]
+
+
+@pytest.mark.parametrize("variant", ["p1", "p1s1"])
+def test_parts_are_read_from_the_board_without_its_copper(variant):
+    """read_parts skips tracks, vias and zones (half the file): the footprints and setup read are the same."""
+    from kiutils.board import Board
+    from kiutils.utils.sexpr import parse_sexp
+
+    from hwtools.bom import _without_copper
+    from hwtools.variant import get
+
+    pcb = get(variant).kicad_dir / "p1reader.kicad_pcb"
+    full = Board.from_file(str(pcb))
+    reduced = Board.from_sexpr(parse_sexp(_without_copper(pcb.read_text(encoding="utf-8"))))
+    assert full.traceItems and full.zones, "the board has copper to skip"
+    assert reduced.traceItems == [] and reduced.zones == []
+    assert reduced.footprints == full.footprints and reduced.setup == full.setup
+    assert reduced.graphicItems == full.graphicItems

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hwtools import astar
-from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router
+from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router, segment_distance
 
 
 def test_heap_pops_rows_in_the_order_heapq_pops_tuples():
@@ -148,3 +148,32 @@ def test_search_finds_the_path_plain_python_finds(seed):
     assert got.tolist() == expected
     assert np.isinf(best).all() and (parent == astar.UNSET).all()  # left as found: the next search reuses them
     assert astar.search(*args).tolist() == expected
+
+
+def _polygon_distance_numpy(X, Y, hull):
+    """The router's polygon distance as it was written with numpy (the reference the compiled one must match)."""
+    inside = np.ones(np.shape(X), dtype=bool)
+    dist = np.full(np.shape(X), np.inf)
+    n = len(hull)
+    area2 = sum(hull[i][0] * hull[(i + 1) % n][1] - hull[(i + 1) % n][0] * hull[i][1] for i in range(n))
+    sign = 1.0 if area2 > 0 else -1.0
+    for i in range(n):
+        p, q = hull[i], hull[(i + 1) % n]
+        cross = (q[0] - p[0]) * (Y - p[1]) - (q[1] - p[1]) * (X - p[0])
+        inside &= sign * cross >= 0
+        dist = np.minimum(dist, segment_distance(X, Y, p, q))
+    return np.where(inside, -dist, dist)
+
+
+def test_polygon_distance_is_the_numpy_formula_bit_for_bit():
+    rng = np.random.default_rng(1)
+    X, Y = np.meshgrid(np.arange(0, 20, 0.3175), np.arange(0, 20, 0.3175))
+    insides = 0
+    for trial in range(60):  # convex polygons of 3-8 corners, both windings
+        corners = np.sort(rng.random(rng.integers(3, 9)) * 2 * np.pi)
+        cx, cy, radius = rng.random(3) * 10 + 0.5
+        hull = [(cx + radius * np.cos(a), cy + radius * np.sin(a)) for a in corners][::1 if trial % 2 else -1]
+        expected = _polygon_distance_numpy(X, Y, hull)
+        assert np.array_equal(astar.polygon_distance(X, Y, np.array(hull)), expected), trial
+        insides += int((expected < 0).sum())
+    assert insides > 1000  # points inside and outside were compared
