@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import astar, fabrules
+from . import fabrules, routing_loops
 
 GRID_MM = 0.3175  # 1/8 of 2.54 mm
 CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
@@ -116,8 +116,8 @@ def segment_distance(X, Y, a, b):
 
 
 def polygon_distance(X, Y, hull):
-    """Signed distance from a convex polygon: negative inside (compiled: hwtools/astar.py)."""
-    return astar.polygon_distance(X, Y, np.asarray(hull, dtype=np.float64))
+    """Signed distance from a convex polygon: negative inside (compiled: hwtools/routing_loops.py)."""
+    return routing_loops.polygon_distance(X, Y, np.asarray(hull, dtype=np.float64))
 
 
 class Grid:
@@ -201,8 +201,8 @@ class Router:
             xs, ys = [p[0] for p in hull], [p[1] for p in hull]
             sl, X, Y = g.window((min(xs), min(ys), max(xs), max(ys)), via_r + 0.05)
             self.via_static[sl] &= polygon_distance(X, Y, hull) > via_r + 0.05
-        self._move_arrays = astar.move_arrays(self._moves())
-        self._scratch = astar.scratch(2 * g.nx * g.ny * (AT_PAD + 1))
+        self._move_arrays = routing_loops.move_arrays(self._moves())
+        self._scratch = routing_loops.scratch(2 * g.nx * g.ny * (AT_PAD + 1))
         self._body_cache = {}
 
     # --- claims -----------------------------------------------------------------------------------
@@ -300,8 +300,8 @@ class Router:
         return tables
 
     def _search(self, net_id, passable, via_ok, sources, targets, h):
-        """A* over states (layer, cell, mode), each one int (hwtools/astar.py). `sources`: {(layer, k): at_pad};
-        `targets`: set of (layer, k). Returns [(layer, k), ...] or None."""
+        """A* over states (layer, cell, mode), each one int (compiled: hwtools/routing_loops.py).
+        `sources`: {(layer, k): at_pad}; `targets`: set of (layer, k). Returns [(layer, k), ...] or None."""
         n_cells = self.grid.nx * self.grid.ny
         modes = AT_PAD + 1
         states = np.array([(layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
@@ -310,7 +310,7 @@ class Router:
         for layer, k in targets:
             is_target[layer * n_cells + k] = 1
         pas = np.stack([np.frombuffer(passable[0], dtype=np.uint8), np.frombuffer(passable[1], dtype=np.uint8)])
-        states = astar.search(n_cells, modes, NO_DIR, VIA_COST, *self._move_arrays, pas,
+        states = routing_loops.search(n_cells, modes, NO_DIR, VIA_COST, *self._move_arrays, pas,
                               np.frombuffer(via_ok, dtype=np.uint8), states, is_target,
                               np.asarray(h, dtype=np.float64), *self._scratch)
         return self._cells(states.tolist(), modes, n_cells) if len(states) else None
@@ -401,7 +401,7 @@ class Router:
         # the pour keeps POUR_CLEARANCE from foreign copper; owner cells mark CLEARANCE + WIDEST/2 around it
         free = (g.owner[1] == 0) | (g.owner[1] == net_id)
         free = ~_dilate(~free, max(0, math.ceil((POUR_CLEARANCE_MM - CLEARANCE_MM) / GRID_MM)))
-        labels = astar.components(free)
+        labels = routing_loops.components(free)
         if labels.max() == 0:
             return np.zeros_like(free)
         sizes = np.bincount(labels.ravel())

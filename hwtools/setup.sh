@@ -108,11 +108,11 @@ if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch $stamp
 fi
-# The router's loops (hwtools/astar.py) are compiled by numba into hwtools/__pycache__: here, rather than in the
-# first board build, whenever astar.py's content is not the one last compiled.
-want=$(sha256sum hwtools/astar.py | cut -c1-64)
-if [ "$(cat hwtools/__pycache__/astar.compiled 2>/dev/null)" != "$want" ]; then
-  $VENV/bin/python -m hwtools.astar && echo "$want" > hwtools/__pycache__/astar.compiled
+# The router's loops (hwtools/routing_loops.py) are compiled by numba into hwtools/__pycache__: here, rather than
+# in the first board build, whenever routing_loops.py's content is not the one last compiled.
+want=$(sha256sum hwtools/routing_loops.py | cut -c1-64)
+if [ "$(cat hwtools/__pycache__/routing_loops.compiled 2>/dev/null)" != "$want" ]; then
+  $VENV/bin/python -m hwtools.routing_loops && echo "$want" > hwtools/__pycache__/routing_loops.compiled
 fi
 }
 

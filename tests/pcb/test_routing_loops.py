@@ -1,4 +1,4 @@
-"""The router's compiled loops (hwtools/astar.py) against plain Python doing the same thing.
+"""The router's compiled loops (hwtools/routing_loops.py) against plain Python doing the same thing.
 
 The board files are byte-identical only if the compiled search pops states in exactly the order Python's heapq
 would, and finds the same path: these tests compare both on random inputs full of ties.
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hwtools import astar
+from hwtools import routing_loops
 from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router, segment_distance
 
 
@@ -22,16 +22,16 @@ def test_heap_pops_rows_in_the_order_heapq_pops_tuples():
     popped, expected = [], []
     for _ in range(3000):
         if reference and rng.random() < 0.4:
-            popped.append(astar._pop(heap, n))
+            popped.append(routing_loops._pop(heap, n))
             n -= 1
             expected.append(heapq.heappop(reference))
         else:  # few distinct values: ties on f, on h and on the state, as in a real search
             row = (float(rng.randint(0, 5)), float(rng.randint(0, 3)), float(rng.randint(0, 9)), rng.random())
-            heap = astar._push(heap, n, *row)
+            heap = routing_loops._push(heap, n, *row)
             n += 1
             heapq.heappush(reference, row)
     while reference:
-        popped.append(astar._pop(heap, n))
+        popped.append(routing_loops._pop(heap, n))
         n -= 1
         expected.append(heapq.heappop(reference))
     assert len(expected) > 1000
@@ -58,7 +58,7 @@ def _components_python(mask):
 
 def test_components_match_a_plain_flood_fill():
     mask = np.random.default_rng(3).random((40, 57)) < 0.55
-    labels = astar.components(mask)
+    labels = routing_loops.components(mask)
     assert labels.max() > 5  # several pieces, or the test proves little
     assert np.array_equal(labels, _components_python(mask))
 
@@ -139,15 +139,15 @@ def test_search_finds_the_path_plain_python_finds(seed):
     is_target = np.zeros(2 * n_cells, dtype=np.uint8)
     for layer, k in targets:
         is_target[layer * n_cells + k] = 1
-    best, parent = astar.scratch(2 * n_cells * modes)
-    args = (n_cells, modes, NO_DIR, VIA_COST, *astar.move_arrays(moves), passable, via_ok, states, is_target,
+    best, parent = routing_loops.scratch(2 * n_cells * modes)
+    args = (n_cells, modes, NO_DIR, VIA_COST, *routing_loops.move_arrays(moves), passable, via_ok, states, is_target,
             np.asarray(h, dtype=np.float64), best, parent)
-    got = astar.search(*args)
+    got = routing_loops.search(*args)
 
     assert expected is not None and len(expected) > 5
     assert got.tolist() == expected
-    assert np.isinf(best).all() and (parent == astar.UNSET).all()  # left as found: the next search reuses them
-    assert astar.search(*args).tolist() == expected
+    assert np.isinf(best).all() and (parent == routing_loops.UNSET).all()  # left as found: the next search reuses them
+    assert routing_loops.search(*args).tolist() == expected
 
 
 def _polygon_distance_numpy(X, Y, hull):
@@ -174,6 +174,6 @@ def test_polygon_distance_is_the_numpy_formula_bit_for_bit():
         cx, cy, radius = rng.random(3) * 10 + 0.5
         hull = [(cx + radius * np.cos(a), cy + radius * np.sin(a)) for a in corners][::1 if trial % 2 else -1]
         expected = _polygon_distance_numpy(X, Y, hull)
-        assert np.array_equal(astar.polygon_distance(X, Y, np.array(hull)), expected), trial
+        assert np.array_equal(routing_loops.polygon_distance(X, Y, np.array(hull)), expected), trial
         insides += int((expected < 0).sum())
     assert insides > 1000  # points inside and outside were compared

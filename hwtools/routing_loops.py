@@ -1,9 +1,10 @@
-"""The router's hot loops, compiled with numba: the A* search and the pour's connected components.
+"""The router's hot loops, compiled with numba: the A* search, the pour's connected components and the distance
+from a convex polygon (part bodies, via keep-outs).
 
 The search is the one hot loop of a board build (about a million heap operations per board). Compiled, it does
 the same float operations in the same order as the plain-Python loop it replaced, and its heap is CPython's
 heapq algorithm on rows that compare like Python tuples, so it pops states in the same order and finds the same
-paths (tests/pcb/test_astar.py checks it against heapq). The compiled code is cached beside this module
+paths (tests/pcb/test_routing_loops.py checks it against heapq). The compiled code is cached beside this module
 (numba `cache=True`; `make setup` compiles it once).
 
 States are single ints: `(layer * n_cells + cell) * n_modes + mode`, where the mode is the direction of the
