@@ -174,14 +174,8 @@ def search(n_cells, n_modes, no_dir, via_cost, ints, floats, counts, passable, v
                 continue  # blocked, or a diagonal cutting a corner
             if double:
                 if is_target[base + off]:  # a one-cell piece is fine when it ends in the target pad
-                    ns = (base + off) * n_modes + nd
-                    if cost + single < best[ns]:
-                        if best[ns] == math.inf:
-                            touched, n_touched = _note(touched, n_touched, ns)
-                        best[ns] = cost + single
-                        parent[ns] = s
-                        heap = _push(heap, n, cost + single + h[j], h[j], ns, cost + single)
-                        n += 1
+                    heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s,
+                                                         (base + off) * n_modes + nd, cost + single, h[j])
                 m = j
                 j = j + off
                 if not pas[j] or (side1 != 0 and not (pas[m + side1] and pas[m + side2])):
@@ -189,30 +183,30 @@ def search(n_cells, n_modes, no_dir, via_cost, ints, floats, counts, passable, v
                 ns = (base + 2 * off) * n_modes + nd
             else:
                 ns = (base + off) * n_modes + nd
-            ncost = cost + step
-            if ncost < best[ns]:
-                if best[ns] == math.inf:
-                    touched, n_touched = _note(touched, n_touched, ns)
-                best[ns] = ncost
-                parent[ns] = s
-                hj = h[j]
-                heap = _push(heap, n, ncost + hj, hj, ns, ncost)
-                n += 1
+            heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s, ns, cost + step, h[j])
         if via_ok[k] and mode < no_dir and passable[1 - layer][k]:
             ns = ((1 - layer) * n_cells + k) * n_modes + no_dir
-            ncost = cost + via_cost
-            if ncost < best[ns]:
-                if best[ns] == math.inf:
-                    touched, n_touched = _note(touched, n_touched, ns)
-                best[ns] = ncost
-                parent[ns] = s
-                heap = _push(heap, n, ncost + h[k], h[k], ns, ncost)
-                n += 1
+            heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s, ns, cost + via_cost,
+                                                 h[k])
     path = _path(parent, found) if found >= 0 else np.empty(0, dtype=np.int64)
     for i in range(n_touched):
         best[touched[i]] = math.inf
         parent[touched[i]] = UNSET
     return path
+
+
+@njit(cache=True)
+def _relax(best, parent, heap, n, touched, n_touched, s, ns, ncost, hns):
+    """Reach state `ns` from `s` at cost `ncost` (heuristic `hns`): when cheaper than its best so far, record it
+    and push it. Returns the heap and the touched list, each with its count (either may have grown)."""
+    if ncost < best[ns]:
+        if best[ns] == math.inf:
+            touched, n_touched = _note(touched, n_touched, ns)
+        best[ns] = ncost
+        parent[ns] = s
+        heap = _push(heap, n, ncost + hns, hns, ns, ncost)
+        n += 1
+    return heap, n, touched, n_touched
 
 
 @njit(cache=True)
