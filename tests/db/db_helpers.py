@@ -16,6 +16,7 @@ from unittest import mock
 
 import pytest
 import yaml
+from sim_station import fast_station_dict
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -23,21 +24,9 @@ ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifact
 
 # ---------------------------------------------------------------- the batch of simulated runs
 def station_dict(name: str, s1: bool) -> dict:
-    """A fast simulated station (small telegram set, short sub-steps); without ``s1`` a bench with no
-    S1 jig (its step is SKIPPED)."""
-    d = {
-        "name": name, "kind": "sim",
-        "supply": {"timeout_ms": 1000, "peak_current_query": "MEAS:CURR:MAX?", "settle_s": 0.05},
-        "dmm": {"timeout_ms": 1000},
-        "console": {"baud": 921600, "timeout_s": 2.0},
-        "limits": {"throughput_ratio": [0.85, 1.02]},
-        "loopback": {"builder_set": "small", "slow_count": 2, "slow_interval_s": 0.1, "throughput_count": 8,
-                     "idle_s": 0.06},
-        "sim": {"heartbeat_s": 0.5},
-    }
-    if s1:
-        d["s1"] = {"frames": 500}
-    return d
+    """A fast simulated station (small telegram set, short sub-steps) whose throughput ratio is judged; without
+    ``s1`` a bench with no S1 jig (its step is SKIPPED)."""
+    return fast_station_dict(name=name, limits={"throughput_ratio": [0.85, 1.02]}, s1={"frames": 500} if s1 else None)
 
 
 # What each board goes through, in order: "pass", an injected fault, "abort" (the operator stops the
