@@ -7,8 +7,6 @@ switch for Data Request, a Schottky against a crossed cable, a low-dropout regul
 two meter lines and ceramic decoupling. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
 """
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,8 +60,8 @@ def _schlib(nickname, name, lib_dir):
         if nickname == "p1reader":
             _SCHLIBS[key] = skidl.SchLib(str(Path(lib_dir) / f"{nickname}.kicad_sym"), tool=skidl.KICAD9)
         else:
-            with tempfile.TemporaryDirectory(prefix=f"{procs.TEMP_PREFIX}{os.getpid()}-symbol-") as tmp:
-                path = Path(tmp) / f"{nickname}.kicad_sym"
+            with procs.temp_dir("symbol") as tmp:
+                path = tmp / f"{nickname}.kicad_sym"
                 path.write_text(kicadlibs.symbol_subset(nickname, name), encoding="utf-8")
                 _SCHLIBS[key] = skidl.SchLib(str(path), tool=skidl.KICAD9, use_cache=False, use_pickle=False)
     return _SCHLIBS[key]

@@ -1,6 +1,7 @@
 """Where KiCad 9's own symbol and footprint libraries live, and a quiet, file-free import of skidl."""
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -15,6 +16,13 @@ FOOTPRINT_DIR = SHARE / "footprints"
 
 class LibraryError(Exception):
     """A KiCad library, symbol or footprint the design names does not exist."""
+
+
+@functools.lru_cache(maxsize=None)
+def library_text(nickname: str) -> str:
+    """The text of KiCad's installed symbol library `nickname`, read once per process (the circuit and the
+    schematic both copy symbols out of the same few libraries, up to 7 MB each)."""
+    return symbol_library(nickname).read_text(encoding="utf-8")
 
 
 def symbol_library(nickname: str) -> Path:
@@ -46,7 +54,7 @@ def symbol_text(library_text: str, name: str) -> str | None:
 def symbol_subset(nickname: str, name: str) -> str:
     """A .kicad_sym library text holding only symbol `name` of KiCad's library `nickname` (and the symbol it
     extends, first). skidl parses whole libraries in Python; a one-symbol library loads in milliseconds."""
-    text = symbol_library(nickname).read_text(encoding="utf-8")
+    text = library_text(nickname)
     symbols, wanted = [], name
     while wanted:
         sym = symbol_text(text, wanted)

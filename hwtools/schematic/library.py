@@ -22,9 +22,8 @@ class SymbolLibraries:
 
     def _library_text(self, nickname):
         if nickname not in self._texts:
-            path = (self.project_lib_dir / f"{NAME}.kicad_sym" if nickname == NAME
-                    else kicadlibs.symbol_library(nickname))
-            self._texts[nickname] = path.read_text(encoding="utf-8")
+            self._texts[nickname] = ((self.project_lib_dir / f"{NAME}.kicad_sym").read_text(encoding="utf-8")
+                                     if nickname == NAME else kicadlibs.library_text(nickname))
         return self._texts[nickname]
 
     def _raw(self, nickname, name):
