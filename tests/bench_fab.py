@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 TARGET_RATIO = 1.2
+TOOLS = {"kicad_cli": "kicad-cli", "ngspice": "ngspice"}  # figure name → the recorded tool it replays
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the work folder (recorded calls, scripts)")
     ap.add_argument("--rounds", type=int, default=3, choices=range(1, 10), metavar="1-9",
-                    help="build and bare runs, alternated; each side's least-disturbed (smallest) CPU counts")
+                    help="rounds of a build and its bare replay, side by side; the median round's ratio counts")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="p1reader-bench-fab-"))
@@ -84,11 +85,11 @@ def main(argv: list[str] | None = None) -> dict:
         calls = [json.loads(line) for line in (record / "calls.jsonl").read_text().splitlines()]
         builds = [(build_cpu - sum(c["record_cpu_s"] for c in calls), build_wall)]
         scripts = {}
-        for name, tools in (("kicad_cli", ("kicad-cli",)), ("ngspice", ("ngspice",))):
+        for name, tool in TOOLS.items():
             scripts[name] = work / f"bare-{name}.sh"
-            scripts[name].write_text(_script(calls, tools))
+            scripts[name].write_text(_script(calls, (tool,)))
         bares = {name: [_bare(script)] for name, script in scripts.items()}
-        for _ in range(args.rounds - 1):  # the machine's load varies: alternate, keep the least-disturbed run
+        for _ in range(args.rounds - 1):  # the machine's load varies: rounds alternate, the median one counts
             builds.append(_build(repo, dict(os.environ)))
             for name, script in scripts.items():
                 bares[name].append(_bare(script))
@@ -102,8 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
     middle = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]  # the median round
     build, build_wall = builds[middle]
     cpu = dict(zip(bares, rounds[middle]))
-    count = {name: sum(c["argv"][0] == tool for c in calls) for name, tool in (("kicad_cli", "kicad-cli"),
-                                                                               ("ngspice", "ngspice"))}
+    count = {name: sum(c["argv"][0] == tool for c in calls) for name, tool in TOOLS.items()}
     bare = sum(cpu.values())
     result = {
         "rounds": args.rounds,
