@@ -17,6 +17,7 @@ from .variant import Variant, get as get_variant
 skidl = import_skidl()
 
 AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"  # 9 mm body: a 1/2 W MFR-50
+DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"  # KEMET Goldmax C315: 3.81 × 2.54 mm body, 2.54 mm leads
 
 
 class CircuitError(Exception):
@@ -128,7 +129,7 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     r1 = b.part("R1", "Device:R", "6.8 kOhm", AXIAL, "MFR-50FBF52-6K8", "Yageo")
     r10 = b.part("R10", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
     # C9 speeds up the divider: the edge reaches the base at once, the DC threshold stays where R1/R10 put it
-    c9 = b.part("C9", "Device:C", "220 pF", "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm", "C315C221J5G5TA", "KEMET")
+    c9 = b.part("C9", "Device:C", "220 pF", DISC, "C315C221J5G5TA", "KEMET")
     r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
     # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
     # annular ring, below AISLER's 0.30 mm minimum; the wide variant (1.5 / 0.8 mm) meets it.
@@ -194,8 +195,7 @@ def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
                 "EEU-FR1A221", "Panasonic")
     c4 = b.part("C4", "Device:C_Polarized", "2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H2R2MDD", "Nichicon")
-    ceramics = [b.part(ref, "Device:C", "100 nF", "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm", "K104K15X7RF5TL2",
-                       "Vishay") for ref in ("C6", "C7", "C8")]
+    ceramics = [b.part(ref, "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET") for ref in ("C6", "C7", "C8")]
     r6 = b.part("R6", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
     d1 = b.part("D1", "Device:LED", "LED", "LED_THT:LED_D5.0mm", "L-53GD", "Kingbright")
     led = b.net("PWR_LED")
@@ -261,8 +261,7 @@ def s1_port(b, s1_rx, v3v3, gnd):
     r7 = b.part("R7", "Device:R", "120 Ohm", AXIAL, "MFR-50FBF52-120R", "Yageo")
     r8 = b.part("R8", "Device:R", "680 Ohm", AXIAL, "MFR-50FBF52-680R", "Yageo")
     r9 = b.part("R9", "Device:R", "680 Ohm", AXIAL, "MFR-50FBF52-680R", "Yageo")
-    c5 = b.part("C5", "Device:C", "100 nF", "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm", "K104K15X7RF5TL2",
-                "Vishay")
+    c5 = b.part("C5", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET")
     bus_p, bus_m = b.net("S1_BUS_P"), b.net("S1_BUS_M")
     bus_p += j4[5], u3["A"], r7[1], r8[2]
     bus_m += j4[4], u3["B"], r7[2], r9[1]

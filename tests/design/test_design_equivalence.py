@@ -14,7 +14,7 @@ import sexpdata
 from design_paths import KICAD
 
 AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"
-DISC = "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm"
+DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"
 TO92 = "Package_TO_SOT_THT:TO-92_Inline_Wide"
 
 # Footprints whose KiCad library name changed since the KiCad 5 original, the D32 that moved from
@@ -36,7 +36,7 @@ PARTS = {
     "C2": (("1 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), "a 5 mm can has 2.0 mm leads, not 2.5"),
     "C4": (("2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), "a 5 mm can has 2.0 mm leads, not 2.5"),
     "R10": (("4.7 kOhm", AXIAL), "Q1 base-emitter resistor: the divider's lower leg"),
-    "C9": (("220 pF", "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"), "speed-up capacitor across R1"),
+    "C9": (("220 pF", DISC), "speed-up capacitor across R1"),
     "Q2": (("BC557", TO92), "PNP high-side switch: Data Request 4.0 V at 10 mA whatever the 4N35's CTR"),
     "R11": (("10 kOhm", AXIAL), "holds Q2 off while the 4N35 is dark"),
     "R12": (("4.7 kOhm", AXIAL), "Q2's base current, sunk by the 4N35"),

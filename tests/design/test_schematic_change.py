@@ -19,8 +19,7 @@ def with_two_new_parts(lib_dir, variant="p1"):
     link = b.net("R1_R90")
     link += r1[2], r90[1]
     board.nets["Q1_BASE"] += r90[2]
-    c90 = b.part("C90", "Device:C", "100 nF", "Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm", "K104K15X7RF5TL2",
-                "Vishay")
+    c90 = b.part("C90", "Device:C", "100 nF", circuit.DISC, "C315C104K5R5TA", "KEMET")
     board.nets["+3V3"] += c90[1]
     board.nets["GND"] += c90[2]
     circuit.check_connected(board)
