@@ -30,6 +30,12 @@ def as_utc(local: datetime) -> datetime:
     return local.replace(tzinfo=BRUSSELS).astimezone(timezone.utc)
 
 
+def on_the_clock(local: datetime) -> datetime:
+    """The naive Belgian time a meter's clock shows for `local`: the same, except in the hour skipped when summer
+    time starts (02:00-03:00 on the last Sunday of March), which the clock shows an hour later."""
+    return as_utc(local).astimezone(BRUSSELS).replace(tzinfo=None)
+
+
 @dataclass
 class MBus:
     channel: int  # 1..4
@@ -237,7 +243,7 @@ def _dec(rng: random.Random, lo: float, hi: float, places: int) -> Decimal:
 def _spec(rng: random.Random, name: str, phases: int, gas: bool, water: bool, history: int,
           capacity: bool = True, version: str = "50217", tariff: int = 1, when: datetime | None = None) -> TelegramSpec:
     when = when or datetime(2024, 1, 1) + timedelta(seconds=rng.randrange(0, 365 * 86400))
-    when = when.replace(microsecond=0)
+    when = on_the_clock(when.replace(microsecond=0))
     if phases == 1:
         ident = f"FLU5\\2537702{rng.randrange(10, 99)}_A"
     else:
@@ -248,22 +254,23 @@ def _spec(rng: random.Random, name: str, phases: int, gas: bool, water: bool, hi
     for k in range(history):
         month = datetime(when.year - (1 if when.month - k - 1 <= 0 else 0), (when.month - k - 2) % 12 + 1, 1)
         occurred = month + timedelta(days=rng.randrange(0, 27), hours=rng.randrange(0, 24), minutes=15 * rng.randrange(4))
-        hist.append((month, occurred, _dec(rng, 1, 9, 3)))
+        hist.append((month, on_the_clock(occurred), _dec(rng, 1, 9, 3)))
     mbus = []
     ch = 1
     if gas:
-        mbus.append(MBus(ch, 3, _hexid(rng, "7FLO"), when - timedelta(seconds=rng.randrange(60, 600)),
+        mbus.append(MBus(ch, 3, _hexid(rng, "7FLO"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
                          _dec(rng, 10, 9000, 3), valve=1))
         ch += 1
     if water:
-        mbus.append(MBus(ch, 7, _hexid(rng, "8SEN"), when - timedelta(seconds=rng.randrange(60, 600)),
+        mbus.append(MBus(ch, 7, _hexid(rng, "8SEN"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
                          _dec(rng, 1, 2000, 3)))
     return TelegramSpec(
         name=name, ident=ident, version=version, equipment_id=_hexid(rng, "1SAG"),
         time=when, used_t1=_dec(rng, 0, 99999, 3), used_t2=_dec(rng, 0, 99999, 3),
         delivered_t1=_dec(rng, 0, 9999, 3), delivered_t2=_dec(rng, 0, 9999, 3), tariff=tariff,
         capacity=capacity, avg_demand_kw=_dec(rng, 0, 5, 3),
-        max_demand_time=when.replace(day=1, hour=0, minute=0, second=0) + timedelta(hours=rng.randrange(0, 24 * 27), minutes=15 * rng.randrange(4)),
+        max_demand_time=on_the_clock(when.replace(day=1, hour=0, minute=0, second=0)
+                                     + timedelta(hours=rng.randrange(0, 24 * 27), minutes=15 * rng.randrange(4))),
         max_demand_kw=_dec(rng, 2.5, 9, 3), history=hist, phases=phases,
         power_used_kw=used, power_delivered_kw=deliv,
         voltage_v=[_dec(rng, 225, 245, 1) for _ in range(phases)],

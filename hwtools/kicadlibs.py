@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import inspect
 import io
 import logging
 import os
@@ -80,6 +81,24 @@ def footprint_file(lib_id: str, project_libs: dict[str, Path] | None = None) -> 
 _skidl = None
 
 
+class _CallStack:
+    """`inspect.stack()` as skidl reads it (file, line, function of each frame, innermost first), without the
+    source lines: inspect reads each frame's source file and searches every loaded module for the frames that
+    have none (runpy's), half a second for one circuit."""
+
+    @staticmethod
+    def stack() -> list[inspect.FrameInfo]:
+        frames, frame = [], sys._getframe(1)
+        while frame is not None:
+            frames.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
+                                            None, None))
+            frame = frame.f_back
+        return frames
+
+
+SKIDL_SKIPS = ("InSpice",)  # optional packages skidl would import for features the project does not use
+
+
 def import_skidl():
     """Import skidl once, pointed at KiCad 9's libraries, without its log and ERC files.
 
@@ -87,6 +106,10 @@ def import_skidl():
     `<script>.log`/`.erc` files into the working directory; neither belongs in a build. It also makes its own
     logger class the class of every logger created after it (skidl 3.0, `logging.setLoggerClass`), whose
     `debug()` fails on messages that are not strings (numba's): the class in force before comes back.
+    skidl's SPICE back end imports InSpice, and with it matplotlib's pyplot (0.5 s), if it can; it treats
+    InSpice as optional, and the project simulates with its own ngspice decks, so skidl's import does not see it.
+    skidl notes where each part and net is made with `inspect.stack()`, which reads every frame's source: it
+    gets the same frames, files and lines without that (`_CallStack`).
     """
     global _skidl
     if _skidl is None:
@@ -94,8 +117,14 @@ def import_skidl():
         for version in ("", "5", "6", "7", "8", "9", "10"):
             os.environ.setdefault(f"KICAD{version}_SYMBOL_DIR", str(SYMBOL_DIR))
             os.environ.setdefault(f"KICAD{version}_FOOTPRINT_DIR", str(FOOTPRINT_DIR))
-        with contextlib.redirect_stderr(io.StringIO()):  # the fp-lib-table notice; we pass footprints by name
-            import skidl
+        hidden = [name for name in SKIDL_SKIPS if name not in sys.modules]
+        sys.modules.update(dict.fromkeys(hidden))  # None: an import of it raises ImportError, which skidl expects
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # the fp-lib-table notice; we pass footprints by name
+                import skidl
+        finally:
+            for name in hidden:
+                del sys.modules[name]
         from skidl.logger import erc_logger, rt_logger, stop_log_file_output
 
         stop_log_file_output()
@@ -105,6 +134,7 @@ def import_skidl():
                     handler.setStream(sys.stderr)
             logger.setLevel("ERROR")
         skidl.set_default_tool(skidl.KICAD9)
+        skidl.scriptinfo.inspect = _CallStack  # the module uses inspect for stack() alone
         logging.setLoggerClass(logger_class)
         _skidl = skidl
     return _skidl

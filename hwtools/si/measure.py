@@ -36,16 +36,28 @@ class Metrics:
         return asdict(self)
 
 
-def _crossing(t, v, level, start, stop, rising):
-    """First time in [start, stop] where v crosses `level` in the given direction (linear interpolation)."""
-    i0, i1 = np.searchsorted(t, start), np.searchsorted(t, stop)
-    seg = v[i0:i1 + 1] - level
-    hits = np.nonzero((seg[:-1] < 0) & (seg[1:] >= 0) if rising else (seg[:-1] > 0) & (seg[1:] <= 0))[0]
-    if not len(hits):
-        return None
-    k = i0 + hits[0]
-    v0, v1 = v[k] - level, v[k + 1] - level
-    return t[k] + (t[k + 1] - t[k]) * (-v0 / (v1 - v0) if v1 != v0 else 0.0)
+class _Crossings:
+    """Where a waveform crosses given levels: found once per level and direction over the whole waveform, then
+    looked up for each edge's window (the same points and figures as searching each window on its own)."""
+
+    def __init__(self, t, v):
+        self.t, self.v, self._hits = t, v, {}
+
+    def first(self, level, start, stop, rising):
+        """First time in [start, stop] where v crosses `level` in the given direction (linear interpolation)."""
+        hits = self._hits.get((level, rising))
+        if hits is None:
+            d = self.v - level
+            hits = self._hits[level, rising] = np.nonzero(
+                (d[:-1] < 0) & (d[1:] >= 0) if rising else (d[:-1] > 0) & (d[1:] <= 0))[0]
+        t, v = self.t, self.v
+        i0, i1 = int(t.searchsorted(start)), int(t.searchsorted(stop))
+        j = int(hits.searchsorted(i0))  # the first crossing from sample i0 on, whose next sample is ≤ i1
+        if j == len(hits) or hits[j] >= i1:
+            return None
+        k = hits[j]
+        v0, v1 = v[k] - level, v[k + 1] - level
+        return t[k] + (t[k + 1] - t[k]) * (-v0 / (v1 - v0) if v1 != v0 else 0.0)
 
 
 def measure(t, rx, line_i, stim: Stimulus, vdd: float, vil: float, vih: float) -> Metrics:
@@ -60,13 +72,14 @@ def measure(t, rx, line_i, stim: Stimulus, vdd: float, vil: float, vih: float) -
     lows = [v for v, b in zip(v_mid, bits) if b == 0]
     lo = float(np.median(lows)) if lows else 0.0
     swing = vdd - lo
+    crossing = _Crossings(t, rx).first
     crossings, delays, edge_times = {}, {0: [], 1: []}, {0: [], 1: []}
     for n, k in enumerate(edges):
         rising = bits[k] == 1
         stop = (edges[n + 1] if n + 1 < len(edges) else len(bits)) * tb
-        tc = _crossing(t, rx, vdd / 2, k * tb, stop, rising)
-        t10 = _crossing(t, rx, lo + (0.1 if rising else 0.9) * swing, k * tb, stop, rising)
-        t90 = _crossing(t, rx, lo + (0.9 if rising else 0.1) * swing, k * tb, stop, rising)
+        tc = crossing(vdd / 2, k * tb, stop, rising)
+        t10 = crossing(lo + (0.1 if rising else 0.9) * swing, k * tb, stop, rising)
+        t90 = crossing(lo + (0.9 if rising else 0.1) * swing, k * tb, stop, rising)
         if tc is None or t10 is None or t90 is None:
             return failed
         crossings[k] = tc
@@ -76,17 +89,17 @@ def measure(t, rx, line_i, stim: Stimulus, vdd: float, vil: float, vih: float) -
                       for a, b in zip(edges, edges[1:])), default=0.0)
 
     eye, sample_margin = math.inf, math.inf
-    valid = {1: rx >= vih, 0: rx <= vil}
+    valid = {1: _Stretches(t, rx >= vih), 0: _Stretches(t, rx <= vil)}
+    offsets = (np.arange(10) + 0.5) * tb  # the UART samples bit j at (j + ½)·T after the detected start edge
     for s in stim.frames:
         for threshold in (vih, vil):
-            t_det = _crossing(t, rx, threshold, (s - 0.5) * tb, (s + 1) * tb, rising=False)
+            t_det = crossing(threshold, (s - 0.5) * tb, (s + 1) * tb, rising=False)
             if t_det is None:
                 return failed
-            for j in range(10):
-                ts, b = t_det + (j + 0.5) * tb, bits[s + j]
-                v = float(np.interp(ts, t, rx))
+            samples = t_det + offsets
+            for ts, v, b in zip(samples.tolist(), np.interp(samples, t, rx).tolist(), bits[s:s + 10]):
                 eye = min(eye, v - vih if b else vil - v)
-                sample_margin = min(sample_margin, _inside(t, valid[b], ts) / tb)
+                sample_margin = min(sample_margin, valid[b].inside(ts) / tb)
     return Metrics(
         rise_ns=max(edge_times[1]) * 1e9, fall_ns=max(edge_times[0]) * 1e9,
         delay_rise_ns=max(delays[1]) * 1e9, delay_fall_ns=max(delays[0]) * 1e9,
@@ -94,14 +107,24 @@ def measure(t, rx, line_i, stim: Stimulus, vdd: float, vil: float, vih: float) -
         line_ma=line_ma)
 
 
-def _inside(t, ok, ts):
-    """Distance from ts to the edge of the valid stretch around it (negative: ts is not in one)."""
-    i = int(np.clip(np.searchsorted(t, ts), 1, len(t) - 1))
-    if not ok[i]:
-        good = np.nonzero(ok)[0]
-        return -float(np.min(np.abs(t[good] - ts))) if len(good) else -math.inf
-    bad_before = np.nonzero(~ok[:i])[0]
-    bad_after = np.nonzero(~ok[i:])[0]
-    start = t[bad_before[-1]] if len(bad_before) else t[0]
-    end = t[i + bad_after[0]] if len(bad_after) else t[-1]
-    return min(ts - start, end - ts)
+class _Stretches:
+    """Where a waveform is valid (`ok`, one flag per time point), indexed once for many sample points."""
+
+    def __init__(self, t, ok):
+        self.t, self.ok = t, ok
+        self.good, self.bad = np.nonzero(ok)[0], np.nonzero(~ok)[0]
+        self.t_good = t[self.good]
+
+    def inside(self, ts: float) -> float:
+        """Distance from ts to the edge of the valid stretch around it (negative: ts is not in one)."""
+        t = self.t
+        i = min(max(int(t.searchsorted(ts)), 1), len(t) - 1)
+        if not self.ok[i]:
+            if not len(self.good):
+                return -math.inf
+            k = int(self.t_good.searchsorted(ts))  # the nearest valid points are either side of ts
+            return -min(abs(float(self.t_good[j]) - ts) for j in (k - 1, k) if 0 <= j < len(self.good))
+        k = int(self.bad.searchsorted(i))  # invalid points before i: bad[:k]; from i on: bad[k:]
+        start = t[self.bad[k - 1]] if k else t[0]
+        end = t[self.bad[k]] if k < len(self.bad) else t[-1]
+        return min(ts - start, end - ts)

@@ -126,3 +126,28 @@ def test_loggers_made_after_skidl_is_imported_take_any_message():
     logger = logging.getLogger("p1reader.test.after-skidl")  # numba makes its loggers like this, later
     logger.debug(object())  # skidl's logger class raises TypeError on a message that is not a str
     assert type(logger).__module__ == "logging"
+
+
+def test_skidl_is_imported_without_its_spice_back_end_which_stays_importable():
+    code = ("import sys; from hwtools import kicadlibs; kicadlibs.import_skidl(); "
+            "print(sorted(m for m in ('InSpice', 'matplotlib') if m in sys.modules)); "
+            "import InSpice; print('InSpice' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "True"]
+
+
+def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
+    import inspect
+
+    from hwtools import kicadlibs
+
+    skidl = kicadlibs.import_skidl()
+    assert skidl.scriptinfo.inspect is kicadlibs._CallStack
+    traces = {}
+    for stack in (kicadlibs._CallStack, inspect):
+        monkeypatch.setattr(skidl.scriptinfo, "inspect", stack)
+        board = circuit.build_board(variant="p1s1")  # one call site for both: the traces share this line
+        traces[stack] = {ref: part.skidl_trace for ref, part in board.parts.items()}
+    fast, slow = traces.values()
+    assert len(fast) >= 30 and fast == slow
+    assert all(any(f.endswith("hwtools/circuit.py") for f, _ in t) for t in fast.values())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hwtools.si.limits import TIMING
-from hwtools.si.measure import measure
+from hwtools.si.measure import _Crossings, _Stretches, measure
 from hwtools.si.spice import NgspiceError, find_ngspice, read_raw
 from hwtools.si.stimulus import TELEGRAM, Stimulus, frame_bits, worst_window
 
@@ -63,6 +63,53 @@ def test_measure_marks_a_missing_edge_as_failed():
     m = measure(t, np.full_like(t, 3.3), np.zeros_like(t), stim, 3.3, 0.825, 2.475)
     assert math.isinf(m.distortion_pct) and m.eye_margin_v < 0
     assert not TIMING["distortion_pct"].ok(m.distortion_pct)
+
+
+def _first_crossing_in_window(t, v, level, start, stop, rising):
+    """The reference: search the window's own samples (what measure did before it indexed whole waveforms)."""
+    i0, i1 = np.searchsorted(t, start), np.searchsorted(t, stop)
+    seg = v[i0:i1 + 1] - level
+    hits = np.nonzero((seg[:-1] < 0) & (seg[1:] >= 0) if rising else (seg[:-1] > 0) & (seg[1:] <= 0))[0]
+    if not len(hits):
+        return None
+    k = i0 + hits[0]
+    v0, v1 = v[k] - level, v[k + 1] - level
+    return t[k] + (t[k + 1] - t[k]) * (-v0 / (v1 - v0) if v1 != v0 else 0.0)
+
+
+def _inside_by_scan(t, ok, ts):
+    """The reference: scan the whole mask for each sample point."""
+    i = int(np.clip(np.searchsorted(t, ts), 1, len(t) - 1))
+    if not ok[i]:
+        good = np.nonzero(ok)[0]
+        return -float(np.min(np.abs(t[good] - ts))) if len(good) else -math.inf
+    bad_before, bad_after = np.nonzero(~ok[:i])[0], np.nonzero(~ok[i:])[0]
+    start = t[bad_before[-1]] if len(bad_before) else t[0]
+    end = t[i + bad_after[0]] if len(bad_after) else t[-1]
+    return min(ts - start, end - ts)
+
+
+def test_indexed_crossings_and_valid_stretches_match_a_scan_of_each_window():
+    rng = np.random.default_rng(7)
+    checked = found = 0
+    for _ in range(40):
+        n = int(rng.integers(50, 400))
+        t = np.cumsum(rng.uniform(0.1, 1.0, n))
+        v = np.round(rng.normal(0, 1, n).cumsum(), 1)  # rounded: samples that sit exactly on a level
+        crossings = _Crossings(t, v)
+        for _ in range(30):
+            level = float(rng.choice([0.0, 0.5, float(v[rng.integers(n)])]))
+            start = float(rng.uniform(t[0] - 1, t[-1]))
+            stop = start + float(rng.uniform(0, t[-1] / 3))
+            for rising in (True, False):
+                want = _first_crossing_in_window(t, v, level, start, stop, rising)
+                assert crossings.first(level, start, stop, rising) == want
+                checked, found = checked + 1, found + (want is not None)
+        for ok in (v >= 0.5, v <= -0.5, np.zeros(n, bool), np.ones(n, bool)):
+            stretches = _Stretches(t, ok)
+            for ts in rng.uniform(t[0] - 1, t[-1] + 1, 20):
+                assert stretches.inside(float(ts)) == _inside_by_scan(t, ok, float(ts))
+    assert found > checked // 4 and checked - found > checked // 10  # both outcomes well exercised
 
 
 def test_read_raw_rejects_ascii_and_empty():
