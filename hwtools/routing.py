@@ -299,16 +299,24 @@ class Router:
             tables.append(table)
         return tables
 
-    def _search(self, net_id, passable, via_ok, sources, targets, h):
+    def _target_mask(self, cells=(), layer=None, mask=None):
+        """The search's targets, one flag per (layer, cell): the (layer, k) of `cells`, and every cell of `layer`
+        where the 2-D boolean `mask` is set."""
+        n_cells = self.grid.nx * self.grid.ny
+        is_target = np.zeros(2 * n_cells, dtype=np.uint8)
+        for lay, k in cells:
+            is_target[lay * n_cells + k] = 1
+        if mask is not None:
+            is_target[layer * n_cells + np.flatnonzero(mask)] = 1
+        return is_target
+
+    def _search(self, net_id, passable, via_ok, sources, is_target, h):
         """A* over states (layer, cell, mode), each one int (compiled: hwtools/routing_loops.py).
-        `sources`: {(layer, k): at_pad}; `targets`: set of (layer, k). Returns [(layer, k), ...] or None."""
+        `sources`: {(layer, k): at_pad}; `is_target`: `_target_mask()`. Returns [(layer, k), ...] or None."""
         n_cells = self.grid.nx * self.grid.ny
         modes = AT_PAD + 1
         states = np.array([(layer * n_cells + k) * modes + (AT_PAD if at_pad else NO_DIR)
                            for (layer, k), at_pad in sorted(sources.items())], dtype=np.int64)
-        is_target = np.zeros(2 * n_cells, dtype=np.uint8)
-        for layer, k in targets:
-            is_target[layer * n_cells + k] = 1
         pas = np.stack([np.frombuffer(passable[0], dtype=np.uint8), np.frombuffer(passable[1], dtype=np.uint8)])
         states = routing_loops.search(n_cells, modes, NO_DIR, VIA_COST, *self._move_arrays, pas,
                               np.frombuffer(via_ok, dtype=np.uint8), states, is_target,
@@ -357,7 +365,7 @@ class Router:
             for layer, k in tracks:
                 passable[layer][k] = 0
             h = self._heuristic([p.box(-INSIDE_PAD_MM) for p in remaining])
-            path = self._search(net_id, passable, via_ok, sources, set(target_of), h)
+            path = self._search(net_id, passable, via_ok, sources, self._target_mask(target_of), h)
             if path is None:
                 names = ", ".join(f"{p.ref}.{p.number}" for p in remaining)
                 raise RoutingError(f"net {net}: no route to {names} — move parts apart or widen the board")
@@ -426,8 +434,7 @@ class Router:
         net_id, width = self.net_ids[net], self.track_width(net)
         g = self.grid
         for pad in self.ground_islands(net):
-            region = _erode(self.pour_region(net), 2)
-            targets = set((1, int(k)) for k in np.flatnonzero(region.ravel()))
+            targets = self._target_mask(layer=1, mask=_erode(self.pour_region(net), 2))
             passable = self._passable(net_id, net, width)
             sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in pad.layers}
             h = np.zeros(g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition

@@ -114,6 +114,12 @@ want=$(sha256sum hwtools/routing_loops.py | cut -c1-64)
 if [ "$(cat hwtools/__pycache__/routing_loops.compiled 2>/dev/null)" != "$want" ]; then
   $VENV/bin/python -m hwtools.routing_loops && echo "$want" > hwtools/__pycache__/routing_loops.compiled
 fi
+# Bytecode for hwtools, which every build process imports: an environment with PYTHONDONTWRITEBYTECODE set would
+# otherwise compile every module again in each of them. Only when a module is newer than the last compilation.
+if [ -n "$(find hwtools -name '*.py' -newer hwtools/__pycache__/bytecode.compiled -print -quit 2>/dev/null)" ] ||
+   [ ! -f hwtools/__pycache__/bytecode.compiled ]; then
+  $VENV/bin/python -m compileall -q hwtools && touch hwtools/__pycache__/bytecode.compiled
+fi
 }
 
 # Sourced (tests): only the functions above; run: the set-up.

@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         repo = work / "repo"
         for folder in ("hwtools", "kicad", "gerbers"):
-            # hwtools/__pycache__ keeps the router's compiled loops (numba), as `make setup` leaves them
-            shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("*.pyc", ".fab"))
+            # the __pycache__ folders keep the router's compiled loops (numba) and the bytecode, as `make setup`
+            # leaves them (copied with their times, so Python still sees them current)
+            shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns(".fab"))
         shutil.copyfile(REPO / steps.RECORD_FILE, repo / steps.RECORD_FILE)
         record = work / "record"
         record.mkdir()
