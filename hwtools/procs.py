@@ -51,13 +51,11 @@ RECORDED_TOOLS = ("kicad-cli", "ngspice")
 def _record(cmd, cwd):
     """Copy the call's inputs (its working folder, the folders of the files it names) into a fresh folder of
     the record and append the call, rewritten to those copies, to calls.jsonl; the bench replays them as a
-    bare shell script. The copying's own CPU time is written down, so the bench can take it off again."""
+    bare shell script. (The build that records is not one the bench times.)"""
     import json
-    import time
 
     if Path(cmd[0]).name not in RECORDED_TOOLS:
         return
-    start = time.thread_time()
     record = Path(os.environ[RECORD_ENV])
     call = Path(tempfile.mkdtemp(prefix="call-", dir=record))
     folders = {str(Path(cwd).absolute())} if cwd else set()
@@ -80,8 +78,7 @@ def _record(cmd, cwd):
                 return copy + arg[len(folder):]
         return arg
 
-    entry = {"argv": [Path(cmd[0]).name] + [moved(str(a)) for a in cmd[1:]], "cwd": moved(str(cwd)) if cwd else None,
-             "record_cpu_s": time.thread_time() - start}
+    entry = {"argv": [Path(cmd[0]).name] + [moved(str(a)) for a in cmd[1:]], "cwd": moved(str(cwd)) if cwd else None}
     with open(record / "calls.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")
 
