@@ -250,7 +250,7 @@ def components(mask):
 @njit(cache=True)
 def polygon_distance(X, Y, hull):
     """Signed distance (negative inside) of each point of the grids X, Y from the convex polygon `hull` (n × 2),
-    with the float operations of routing.polygon_distance's numpy formula in the same order."""
+    with the float operations of the numpy formula it replaced in the same order (kept in the test as reference)."""
     n = hull.shape[0]
     area2 = 0.0
     for i in range(n):

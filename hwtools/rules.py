@@ -367,7 +367,9 @@ def rx_levels(board: Board, facts, top: Topology):
     ]
 
 
-def _opto_ctr(facts, i_led):
+def opto_ctr(facts, i_led):
+    """The 4N35's worst CTR at LED current `i_led`: its 100 % minimum (IF 10 mA, VCE 10 V) times the typical
+    curves' ratios for a lower LED current, saturation and 0-60 °C."""
     o = facts["cny_4n35"]
     ratio_if = o["ctr_ratio_if_5ma"] if i_led < 10e-3 else 1.0
     return o["ctr_min"] * ratio_if * o["ctr_ratio_saturated"] * o["ctr_ratio_temp"]
@@ -386,7 +388,7 @@ def _drq_stage(board, facts, top, c, i_meter):
     rw = _wire_ohm(facts, c["cable_m"])
     v_board = c["supply_v"] - 2 * rw * amps  # P1 +5 V to ground at the board
     i_led = _led_current(board, facts, top, vdd_min, opto["led_vf_max_v"], -1)
-    ctr = _opto_ctr(facts, i_led)
+    ctr = opto_ctr(facts, i_led)
     r5 = _r(board, facts, top.drq_r, 1)
     if top.q2_base_r:  # PNP high-side switch: the opto only sinks its base current
         pnp = facts["bc557"]

@@ -112,18 +112,17 @@ class _Stretches:
 
     def __init__(self, t, ok):
         self.t, self.ok = t, ok
-        self.good, self.bad = np.nonzero(ok)[0], np.nonzero(~ok)[0]
-        self.t_good = t[self.good]
+        self.t_good, self.bad = t[ok], np.nonzero(~ok)[0]
 
     def inside(self, ts: float) -> float:
         """Distance from ts to the edge of the valid stretch around it (negative: ts is not in one)."""
         t = self.t
         i = min(max(int(t.searchsorted(ts)), 1), len(t) - 1)
         if not self.ok[i]:
-            if not len(self.good):
+            if not len(self.t_good):
                 return -math.inf
             k = int(self.t_good.searchsorted(ts))  # the nearest valid points are either side of ts
-            return -min(abs(float(self.t_good[j]) - ts) for j in (k - 1, k) if 0 <= j < len(self.good))
+            return -min(abs(float(self.t_good[j]) - ts) for j in (k - 1, k) if 0 <= j < len(self.t_good))
         k = int(self.bad.searchsorted(i))  # invalid points before i: bad[:k]; from i on: bad[k:]
         start = t[self.bad[k - 1]] if k else t[0]
         end = t[self.bad[k]] if k < len(self.bad) else t[-1]

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..rules import load_facts
+from ..rules import load_facts, opto_ctr
 
 
 class ModelError(Exception):
@@ -214,11 +214,12 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
     return "\n".join(lines) + "\n"
 
 
+DRQ_LED_A = 5e-3  # the 4N35's LED current at the Data Request operating point (about 5 mA), for its CTR
+
+
 def _drq_ctr(facts: dict) -> float:
-    """The 4N35's CTR at the Data Request operating point: its 100 % minimum (IF 10 mA, VCE 10 V) times the
-    typical curves' ratios for a 5 mA LED, saturation and 0-60 °C, as the rules take it."""
-    opto = facts["cny_4n35"]
-    return opto["ctr_min"] * opto["ctr_ratio_if_5ma"] * opto["ctr_ratio_saturated"] * opto["ctr_ratio_temp"]
+    """The 4N35's worst CTR at the Data Request operating point, as the rules take it."""
+    return opto_ctr(facts, DRQ_LED_A)
 
 
 def _meter_ohms(facts: dict) -> float:

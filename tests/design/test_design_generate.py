@@ -143,6 +143,7 @@ def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
 
     skidl = kicadlibs.import_skidl()
     assert skidl.scriptinfo.inspect is kicadlibs._CallStack
+
     def slow_stack(*args, **kwargs):
         raise AssertionError("inspect.stack() called while skidl has the fast one")
 
