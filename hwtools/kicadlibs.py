@@ -105,7 +105,7 @@ def import_skidl():
     skidl warns at import about every KiCad version whose library variable is unset and writes
     `<script>.log`/`.erc` files into the working directory; neither belongs in a build. It also makes its own
     logger class the class of every logger created after it (skidl 3.0, `logging.setLoggerClass`), whose
-    `debug()` fails on messages that are not strings (numba's): the class in force before comes back.
+    `debug()` fails on messages that are not strings (some libraries log objects): the class in force before comes back.
     skidl's SPICE back end imports InSpice, and with it matplotlib's pyplot (0.5 s), if it can; it treats
     InSpice as optional, and the project simulates with its own ngspice decks, so skidl's import does not see it.
     skidl notes where each part and net is made with `inspect.stack()`, which reads every frame's source: it

@@ -175,6 +175,8 @@ class Router:
     def __init__(self, width_mm, height_mm, pads, holes, track_width, bodies=(), via_keepouts=()):
         """`pads`: list of Pad; `holes`: list of (x, y, diameter) NPTH; `track_width`: net → mm;
         `bodies`: Body list; `via_keepouts`: convex polygons (courtyards, silk boxes) no via may touch."""
+        if problem := routing_loops.not_compiled():
+            raise RoutingError(problem)
         self.grid = g = Grid(width_mm, height_mm)
         self.pads = pads
         self.track_width = track_width

@@ -1,22 +1,40 @@
-"""The router's hot loops, compiled with numba: the A* search, the pour's connected components and the distance
+"""The router's hot loops, compiled with Cython: the A* search, the pour's connected components and the distance
 from a convex polygon (part bodies, via keep-outs).
 
 The search is the one hot loop of a board build (about a million heap operations per board). Compiled, it does
 the same float operations in the same order as the plain-Python loop it replaced, and its heap is CPython's
 heapq algorithm on rows that compare like Python tuples, so it pops states in the same order and finds the same
-paths (tests/pcb/test_routing_loops.py checks it against heapq). The compiled code is cached beside this module
-(numba `cache=True`; `make setup` compiles it once).
+paths (tests/pcb/test_routing_loops.py checks it against heapq).
+
+This file is Python in Cython's "pure Python" form: `make setup` compiles it (`cythonize`) into an extension
+module beside it, which Python imports instead of this file. The compiled module starts at once, where a JIT
+(numba, before) cost each board job about a second. Run uncompiled it is correct but far too slow to route a
+board: the router refuses it (`not_compiled()`).
 
 States are single ints: `(layer * n_cells + cell) * n_modes + mode`, where the mode is the direction of the
 last step, or NO_DIR / AT_PAD at a source (hwtools/routing.py `Router._moves`).
 """
 
 import math
+import os
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.libc.math import hypot  # C's, as numpy's formula used (Python's math.hypot rounds otherwise)
 
 UNSET, SOURCE = -2, -1  # parent of a state never reached, and of a source state
+INF = cython.declare(cython.double, math.inf)
+
+
+def not_compiled() -> str | None:
+    """Why this module cannot route a board: not compiled, or compiled from an older version of this file."""
+    if not cython.compiled:
+        return "hwtools/routing_loops.py is not compiled: run `make setup`"
+    source = os.path.join(os.path.dirname(__file__), "routing_loops.py")
+    if os.path.getmtime(source) > os.path.getmtime(__file__):
+        return (f"hwtools/routing_loops.py changed after it was compiled into {os.path.basename(__file__)}: "
+                "run `make setup`")
+    return None
 
 
 def move_arrays(tables):
@@ -36,11 +54,11 @@ def move_arrays(tables):
     return ints, floats, counts
 
 
-# --- a binary heap of (f, h, state, cost) rows: CPython's heapq algorithm, on one float array ----------------
-# (state as a float is exact: states stay far below 2**53). Rows compare as Python compares the tuples.
-
-@njit(cache=True)
-def _less(f1, h1, s1, c1, f2, h2, s2, c2):
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _less(f1: cython.double, h1: cython.double, s1: cython.double, c1: cython.double,
+          f2: cython.double, h2: cython.double, s2: cython.double, c2: cython.double) -> cython.bint:
     if f1 != f2:
         return f1 < f2
     if h1 != h2:
@@ -50,65 +68,100 @@ def _less(f1, h1, s1, c1, f2, h2, s2, c2):
     return c1 < c2
 
 
-@njit(cache=True)
-def _copy_row(heap, src, dst):
-    heap[dst, 0], heap[dst, 1], heap[dst, 2], heap[dst, 3] = heap[src, 0], heap[src, 1], heap[src, 2], heap[src, 3]
+@cython.cclass
+class Heap:
+    """A binary heap of (f, h, state, cost) rows: CPython's heapq algorithm on one float array, the rows
+    comparing as Python compares the tuples (a state as a float is exact: states stay far below 2**53)."""
 
+    rows: cython.double[:, ::1]
+    n: cython.Py_ssize_t
 
-@njit(cache=True)
-def _siftdown(heap, startpos, pos):
-    f, h, s, c = heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3]
-    while pos > startpos:
-        parentpos = (pos - 1) >> 1
-        if _less(f, h, s, c, heap[parentpos, 0], heap[parentpos, 1], heap[parentpos, 2], heap[parentpos, 3]):
-            _copy_row(heap, parentpos, pos)
-            pos = parentpos
-            continue
-        break
-    heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3] = f, h, s, c
+    def __init__(self, capacity: cython.Py_ssize_t = 1024):
+        self.rows = np.empty((max(capacity, 1), 4))
+        self.n = 0
 
+    def __len__(self):
+        return self.n
 
-@njit(cache=True)
-def _siftup(heap, endpos, pos):
-    startpos = pos
-    f, h, s, c = heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3]
-    childpos = 2 * pos + 1
-    while childpos < endpos:
-        rightpos = childpos + 1
-        if rightpos < endpos and not _less(heap[childpos, 0], heap[childpos, 1], heap[childpos, 2],
-                                           heap[childpos, 3], heap[rightpos, 0], heap[rightpos, 1],
-                                           heap[rightpos, 2], heap[rightpos, 3]):
-            childpos = rightpos
-        _copy_row(heap, childpos, pos)
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos, 0], heap[pos, 1], heap[pos, 2], heap[pos, 3] = f, h, s, c
-    _siftdown(heap, startpos, pos)
+    @cython.ccall
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def push(self, f: cython.double, h: cython.double, s: cython.double, c: cython.double):
+        if self.n == self.rows.shape[0]:
+            bigger = np.empty((2 * self.n, 4))
+            bigger[:self.n] = self.rows
+            self.rows = bigger
+        self._put(self.n, f, h, s, c)
+        self.n += 1
+        self._siftdown(0, self.n - 1)
 
+    def pop(self):
+        """The smallest row as a tuple (the search reads the top row and calls `drop_top`)."""
+        top = tuple(self.rows[0])
+        self.drop_top()
+        return top
 
-@njit(cache=True)
-def _push(heap, n, f, h, s, c):
-    """Push a row onto heap[:n]; returns the heap (a larger copy when it was full)."""
-    if n == heap.shape[0]:
-        bigger = np.empty((2 * n, 4))
-        bigger[:n] = heap
-        heap = bigger
-    heap[n, 0], heap[n, 1], heap[n, 2], heap[n, 3] = f, h, s, c
-    _siftdown(heap, 0, n)
-    return heap
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.exceptval(check=False)
+    def drop_top(self) -> cython.void:
+        """Remove the smallest row (n ≥ 1), as heapq.heappop does."""
+        rows = self.rows
+        self.n -= 1
+        if self.n > 0:
+            self._put(0, rows[self.n, 0], rows[self.n, 1], rows[self.n, 2], rows[self.n, 3])
+            self._siftup(0)
 
+    @cython.cfunc
+    @cython.inline
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.exceptval(check=False)
+    def _put(self, pos: cython.Py_ssize_t, f: cython.double, h: cython.double, s: cython.double,
+             c: cython.double) -> cython.void:
+        rows = self.rows
+        rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3] = f, h, s, c
 
-@njit(cache=True)
-def _pop(heap, n):
-    """Pop the smallest row of heap[:n] (n ≥ 1) and return its values; the heap is heap[:n - 1] after."""
-    n -= 1
-    f, h, s, c = heap[n, 0], heap[n, 1], heap[n, 2], heap[n, 3]
-    if n > 0:
-        rf, rh, rs, rc = heap[0, 0], heap[0, 1], heap[0, 2], heap[0, 3]
-        heap[0, 0], heap[0, 1], heap[0, 2], heap[0, 3] = f, h, s, c
-        _siftup(heap, n, 0)
-        return rf, rh, rs, rc
-    return f, h, s, c
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.exceptval(check=False)
+    def _siftdown(self, startpos: cython.Py_ssize_t, pos: cython.Py_ssize_t) -> cython.void:
+        rows = self.rows
+        f, h, s, c = rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3]
+        parentpos: cython.Py_ssize_t
+        while pos > startpos:
+            parentpos = (pos - 1) >> 1
+            if _less(f, h, s, c, rows[parentpos, 0], rows[parentpos, 1], rows[parentpos, 2], rows[parentpos, 3]):
+                self._put(pos, rows[parentpos, 0], rows[parentpos, 1], rows[parentpos, 2], rows[parentpos, 3])
+                pos = parentpos
+                continue
+            break
+        self._put(pos, f, h, s, c)
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.exceptval(check=False)
+    def _siftup(self, pos: cython.Py_ssize_t) -> cython.void:
+        rows = self.rows
+        endpos: cython.Py_ssize_t = self.n
+        startpos: cython.Py_ssize_t = pos
+        f, h, s, c = rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3]
+        childpos: cython.Py_ssize_t = 2 * pos + 1
+        rightpos: cython.Py_ssize_t
+        while childpos < endpos:
+            rightpos = childpos + 1
+            if rightpos < endpos and not _less(rows[childpos, 0], rows[childpos, 1], rows[childpos, 2],
+                                               rows[childpos, 3], rows[rightpos, 0], rows[rightpos, 1],
+                                               rows[rightpos, 2], rows[rightpos, 3]):
+                childpos = rightpos
+            self._put(pos, rows[childpos, 0], rows[childpos, 1], rows[childpos, 2], rows[childpos, 3])
+            pos = childpos
+            childpos = 2 * pos + 1
+        self._put(pos, f, h, s, c)
+        self._siftdown(startpos, pos)
 
 
 def scratch(n_states):
@@ -117,45 +170,72 @@ def scratch(n_states):
     return np.full(n_states, math.inf), np.full(n_states, UNSET, dtype=np.int64)
 
 
-@njit(cache=True)
-def _path(parent, s):
-    """The states from the source to `s`, in order."""
-    length, t = 0, s
-    while t >= 0:
-        length += 1
-        t = parent[t]
-    path = np.empty(length, dtype=np.int64)
-    for i in range(length - 1, -1, -1):
-        path[i] = s
-        s = parent[s]
-    return path
+@cython.cclass
+class _Touched:
+    """The states whose best/parent a search set, to reset at its end."""
+
+    states: cython.long[::1]
+    n: cython.Py_ssize_t
+
+    def __init__(self):
+        self.states = np.empty(1024, dtype=np.int64)
+        self.n = 0
+
+    @cython.ccall
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def note(self, s: cython.long):
+        if self.n == self.states.shape[0]:
+            bigger = np.empty(2 * self.n, dtype=np.int64)
+            bigger[:self.n] = self.states
+            self.states = bigger
+        self.states[self.n] = s
+        self.n += 1
 
 
-@njit(cache=True)
-def search(n_cells, n_modes, no_dir, via_cost, ints, floats, counts, passable, via_ok, source_states,
-           is_target, h, best, parent):
+@cython.ccall
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_cost: cython.double,
+           ints: cython.const_long[:, :, :, :], floats: cython.const_double[:, :, :, :],
+           counts: cython.const_long[:, :], passable: cython.const_uchar[:, :], via_ok: cython.const_uchar[:],
+           source_states: cython.const_long[:], is_target: cython.const_uchar[:], h: cython.const_double[:],
+           best: cython.double[:], parent: cython.long[:]):
     """A* from `source_states` (sorted) to any cell with `is_target[layer * n_cells + k]`.
 
     `passable`: uint8 [2, n_cells]; `via_ok`, `h`: per cell; `best`, `parent`: `scratch()`. Returns the states
     of the cheapest path, source first (empty when there is none)."""
-    touched = np.empty(1024, dtype=np.int64)  # states whose best/parent this search set: reset at the end
-    n_touched = 0
-    heap = np.empty((max(1024, 2 * len(source_states)), 4))
-    n = 0
-    found = -1
-    for s in source_states:
+    touched = _Touched()
+    heap = Heap(max(1024, 2 * source_states.shape[0]))
+    found: cython.long = -1
+    i: cython.Py_ssize_t
+    s: cython.long
+    k: cython.long
+    for i in range(source_states.shape[0]):
+        s = source_states[i]
         k = (s // n_modes) % n_cells
         best[s] = 0.0
         parent[s] = SOURCE
-        touched, n_touched = _note(touched, n_touched, s)
-        heap[n, 0], heap[n, 1], heap[n, 2], heap[n, 3] = h[k], h[k], s, 0.0
-        n += 1
-    for i in range(n // 2 - 1, -1, -1):  # heapify
-        _siftup(heap, n, i)
-    while n > 0:
-        _, _, fs, cost = _pop(heap, n)
-        n -= 1
-        s = int(fs)
+        touched.note(s)
+        heap._put(heap.n, h[k], h[k], s, 0.0)
+        heap.n += 1
+    for i in range(heap.n // 2 - 1, -1, -1):  # heapify
+        heap._siftup(i)
+    cost: cython.double
+    base: cython.long
+    mode: cython.long
+    layer: cython.long
+    off: cython.long
+    nd: cython.long
+    side1: cython.long
+    side2: cython.long
+    j: cython.long
+    m: cython.long
+    ns: cython.long
+    while heap.n > 0:
+        s, cost = cython.cast(cython.long, heap.rows[0, 2]), heap.rows[0, 3]
+        heap.drop_top()
         if cost > best[s]:
             continue
         base, mode = s // n_modes, s % n_modes
@@ -163,75 +243,95 @@ def search(n_cells, n_modes, no_dir, via_cost, ints, floats, counts, passable, v
             found = s
             break
         layer, k = base // n_cells, base % n_cells
-        pas = passable[layer]
         for i in range(counts[layer, mode]):
-            off, double, side1, side2, nd = (ints[0, layer, mode, i], ints[1, layer, mode, i],
-                                             ints[2, layer, mode, i], ints[3, layer, mode, i],
-                                             ints[4, layer, mode, i])
-            step, single = floats[0, layer, mode, i], floats[1, layer, mode, i]
+            off, side1, side2, nd = ints[0, layer, mode, i], ints[2, layer, mode, i], ints[3, layer, mode, i], \
+                ints[4, layer, mode, i]
             j = k + off
-            if not pas[j] or (side1 != 0 and not (pas[k + side1] and pas[k + side2])):
+            if not passable[layer, j] or (side1 != 0 and not (passable[layer, k + side1]
+                                                             and passable[layer, k + side2])):
                 continue  # blocked, or a diagonal cutting a corner
-            if double:
+            if ints[1, layer, mode, i]:  # a double step
                 if is_target[base + off]:  # a one-cell piece is fine when it ends in the target pad
-                    heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s,
-                                                         (base + off) * n_modes + nd, cost + single, h[j])
+                    _relax(best, parent, heap, touched, s, (base + off) * n_modes + nd,
+                           cost + floats[1, layer, mode, i], h[j])
                 m = j
                 j = j + off
-                if not pas[j] or (side1 != 0 and not (pas[m + side1] and pas[m + side2])):
+                if not passable[layer, j] or (side1 != 0 and not (passable[layer, m + side1]
+                                                                 and passable[layer, m + side2])):
                     continue
                 ns = (base + 2 * off) * n_modes + nd
             else:
                 ns = (base + off) * n_modes + nd
-            heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s, ns, cost + step, h[j])
-        if via_ok[k] and mode < no_dir and passable[1 - layer][k]:
+            _relax(best, parent, heap, touched, s, ns, cost + floats[0, layer, mode, i], h[j])
+        if via_ok[k] and mode < no_dir and passable[1 - layer, k]:
             ns = ((1 - layer) * n_cells + k) * n_modes + no_dir
-            heap, n, touched, n_touched = _relax(best, parent, heap, n, touched, n_touched, s, ns, cost + via_cost,
-                                                 h[k])
+            _relax(best, parent, heap, touched, s, ns, cost + via_cost, h[k])
     path = _path(parent, found) if found >= 0 else np.empty(0, dtype=np.int64)
-    for i in range(n_touched):
-        best[touched[i]] = math.inf
-        parent[touched[i]] = UNSET
+    for i in range(touched.n):
+        best[touched.states[i]] = INF
+        parent[touched.states[i]] = UNSET
     return path
 
 
-@njit(cache=True)
-def _relax(best, parent, heap, n, touched, n_touched, s, ns, ncost, hns):
+@cython.cfunc
+@cython.inline
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _relax(best: cython.double[:], parent: cython.long[:], heap: Heap, touched: _Touched, s: cython.long,
+           ns: cython.long, ncost: cython.double, hns: cython.double) -> cython.int:
     """Reach state `ns` from `s` at cost `ncost` (heuristic `hns`): when cheaper than its best so far, record it
-    and push it. Returns the heap and the touched list, each with its count (either may have grown)."""
+    and push it."""
     if ncost < best[ns]:
-        if best[ns] == math.inf:
-            touched, n_touched = _note(touched, n_touched, ns)
+        if best[ns] == INF:
+            touched.note(ns)
         best[ns] = ncost
         parent[ns] = s
-        heap = _push(heap, n, ncost + hns, hns, ns, ncost)
-        n += 1
-    return heap, n, touched, n_touched
+        heap.push(ncost + hns, hns, ns, ncost)
+    return 0
 
 
-@njit(cache=True)
-def _note(touched, n, s):
-    if n == touched.shape[0]:
-        bigger = np.empty(2 * n, dtype=np.int64)
-        bigger[:n] = touched
-        touched = bigger
-    touched[n] = s
-    return touched, n + 1
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _path(parent: cython.long[:], s: cython.long):
+    """The states from the source to `s`, in order."""
+    length: cython.Py_ssize_t = 0
+    t: cython.long = s
+    while t >= 0:
+        length += 1
+        t = parent[t]
+    path = np.empty(length, dtype=np.int64)
+    out: cython.long[:] = path
+    i: cython.Py_ssize_t
+    for i in range(length - 1, -1, -1):
+        out[i] = s
+        s = parent[s]
+    return path
 
 
-@njit(cache=True)
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
 def components(mask):
     """4-connected components of a boolean grid: labels numbered in scan order (0 = not in the mask)."""
-    ny, nx = mask.shape
-    flat = mask.ravel()
+    ny: cython.Py_ssize_t = mask.shape[0]
+    nx: cython.Py_ssize_t = mask.shape[1]
+    flat: cython.const_uchar[:] = np.ascontiguousarray(mask, dtype=np.uint8).ravel()
     labels = np.zeros(nx * ny, dtype=np.int32)
-    stack = np.empty(nx * ny, dtype=np.int64)
-    current = 0
+    lab: cython.int[:] = labels
+    stack_array = np.empty(nx * ny, dtype=np.int64)
+    stack: cython.long[:] = stack_array
+    current: cython.int = 0
+    start: cython.Py_ssize_t
+    top: cython.Py_ssize_t
+    k: cython.long
+    x: cython.long
+    j: cython.long
+    d: cython.int
     for start in range(nx * ny):
-        if not flat[start] or labels[start]:
+        if not flat[start] or lab[start]:
             continue
         current += 1
-        labels[start] = current
+        lab[start] = current
         top = 0
         stack[top] = start
         top += 1
@@ -239,28 +339,55 @@ def components(mask):
             top -= 1
             k = stack[top]
             x = k % nx
-            for j in (k - nx, k + nx, k - 1 if x > 0 else -1, k + 1 if x < nx - 1 else -1):
-                if 0 <= j < nx * ny and flat[j] and not labels[j]:
-                    labels[j] = current
+            for d in range(4):  # up, down, left, right (scan order of the stack as before)
+                if d == 0:
+                    j = k - nx
+                elif d == 1:
+                    j = k + nx
+                elif d == 2:
+                    j = k - 1 if x > 0 else -1
+                else:
+                    j = k + 1 if x < nx - 1 else -1
+                if 0 <= j < nx * ny and flat[j] and not lab[j]:
+                    lab[j] = current
                     stack[top] = j
                     top += 1
     return labels.reshape(ny, nx)
 
 
-@njit(cache=True)
-def polygon_distance(X, Y, hull):
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def polygon_distance(X: cython.const_double[:, :], Y: cython.const_double[:, :], hull: cython.const_double[:, :]):
     """Signed distance (negative inside) of each point of the grids X, Y from the convex polygon `hull` (n × 2),
     with the float operations of the numpy formula it replaced in the same order (kept in the test as reference)."""
-    n = hull.shape[0]
-    area2 = 0.0
+    n: cython.Py_ssize_t = hull.shape[0]
+    area2: cython.double = 0.0
+    i: cython.Py_ssize_t
     for i in range(n):
         area2 += hull[i, 0] * hull[(i + 1) % n, 1] - hull[(i + 1) % n, 0] * hull[i, 1]
-    sign = 1.0 if area2 > 0 else -1.0
-    out = np.empty(X.shape)
+    sign: cython.double = 1.0 if area2 > 0 else -1.0
+    result = np.empty((X.shape[0], X.shape[1]))
+    out: cython.double[:, :] = result
+    r: cython.Py_ssize_t
+    c: cython.Py_ssize_t
+    inside: cython.bint
+    x: cython.double
+    y: cython.double
+    dist: cython.double
+    px: cython.double
+    py: cython.double
+    qx: cython.double
+    qy: cython.double
+    cross: cython.double
+    dx: cython.double
+    dy: cython.double
+    length2: cython.double
+    t: cython.double
     for r in range(X.shape[0]):
         for c in range(X.shape[1]):
             x, y = X[r, c], Y[r, c]
-            inside, dist = True, math.inf
+            inside, dist = True, INF
             for i in range(n):
                 px, py, qx, qy = hull[i, 0], hull[i, 1], hull[(i + 1) % n, 0], hull[(i + 1) % n, 1]
                 cross = (qx - px) * (y - py) - (qy - py) * (x - px)
@@ -270,22 +397,6 @@ def polygon_distance(X, Y, hull):
                 t = 0.0
                 if length2 != 0:
                     t = min(max(((x - px) * dx + (y - py) * dy) / length2, 0.0), 1.0)
-                dist = min(dist, math.hypot(x - px - t * dx, y - py - t * dy))
+                dist = min(dist, hypot(x - px - t * dx, y - py - t * dy))
             out[r, c] = -dist if inside else dist
-    return out
-
-
-def compile_all():
-    """Compile (or load from the cache) every loop here, on a one-cell board: `make setup` runs this once."""
-    ints, floats, counts = move_arrays([[[]] * 10] * 2)
-    best, parent = scratch(20)
-    search(1, 10, 8, 1.0, ints, floats, counts, np.zeros((2, 1), np.uint8), np.zeros(1, np.uint8),
-           np.zeros(0, np.int64), np.zeros(2, np.uint8), np.zeros(1), best, parent)
-    components(np.zeros((1, 1), dtype=np.bool_))
-    cells = np.zeros((2, 2))
-    cells.flags.writeable = False  # as the router passes them: windows (slices) of its read-only grid
-    polygon_distance(cells[:1, :1], cells[:1, :1], np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
-
-
-if __name__ == "__main__":
-    compile_all()
+    return result

@@ -76,6 +76,9 @@ command -v socat   >/dev/null || need_apt+=(socat)
 command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ] || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# a C compiler and Python's headers: the router's loops are compiled with Cython
+command -v gcc >/dev/null || need_apt+=(gcc)
+compgen -G "/usr/include/python3*/Python.h" >/dev/null || need_apt+=(python3-dev)
 [ -d /usr/share/kicad/symbols ] && [ -d /usr/share/kicad/footprints ] || need_apt+=(kicad-libs)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -83,7 +86,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     "write_backports_source /etc/apt"
     "apt-get update -qq"
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports kicad kicad-symbols kicad-footprints"
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv postgresql chromium chromium-driver"
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv python3-dev gcc postgresql chromium chromium-driver"
   )
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing system tools (${need_apt[*]}). Run \`sudo make setup\`: it adds a $SUITE-backports" >&2
@@ -108,11 +111,12 @@ if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch $stamp
 fi
-# The router's loops (hwtools/routing_loops.py) are compiled by numba into hwtools/__pycache__: here, rather than
-# in the first board build, whenever routing_loops.py's content is not the one last compiled.
-want=$(sha256sum hwtools/routing_loops.py | cut -c1-64)
-if [ "$(cat hwtools/__pycache__/routing_loops.compiled 2>/dev/null)" != "$want" ]; then
-  $VENV/bin/python -m hwtools.routing_loops && echo "$want" > hwtools/__pycache__/routing_loops.compiled
+# The router's loops (hwtools/routing_loops.py, Python in Cython's pure form) compiled into an extension module
+# beside it, which Python imports instead: whenever that module is missing or older than its source.
+loops_so=$(compgen -G "hwtools/routing_loops.cpython-*.so" | head -1 || true)
+if [ -z "$loops_so" ] || [ hwtools/routing_loops.py -nt "$loops_so" ]; then
+  echo "setup: compiling hwtools/routing_loops.py (Cython) ..."
+  (cd hwtools && PYTHONWARNINGS=ignore "../$VENV/bin/cythonize" -i -3 -q routing_loops.py >/dev/null && rm -f routing_loops.c)
 fi
 # Bytecode for hwtools, which every build process imports: an environment with PYTHONDONTWRITEBYTECODE set would
 # otherwise compile every module again in each of them. Only when a module is newer than the last compilation.

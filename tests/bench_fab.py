@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         repo = work / "repo"
         for folder in ("hwtools", "kicad", "gerbers"):
-            # the __pycache__ folders keep the router's compiled loops (numba) and the bytecode, as `make setup`
+            # the __pycache__ folders keep the bytecode and hwtools/ the router's compiled loops, as `make setup`
             # leaves them (copied with their times, so Python still sees them current)
             shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns(".fab"))
         shutil.copyfile(REPO / steps.RECORD_FILE, repo / steps.RECORD_FILE)

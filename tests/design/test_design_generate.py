@@ -123,7 +123,7 @@ def test_loggers_made_after_skidl_is_imported_take_any_message():
     from hwtools import kicadlibs
 
     kicadlibs.import_skidl()
-    logger = logging.getLogger("p1reader.test.after-skidl")  # numba makes its loggers like this, later
+    logger = logging.getLogger("p1reader.test.after-skidl")  # a library imported later makes its loggers so
     logger.debug(object())  # skidl's logger class raises TypeError on a message that is not a str
     assert type(logger).__module__ == "logging"
 

@@ -7,35 +7,33 @@ would, and finds the same path: these tests compare both on random inputs full o
 import heapq
 import math
 import random
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from hwtools import routing_loops
-from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router, segment_distance
+from hwtools.routing import AT_PAD, NO_DIR, VIA_COST, Router, RoutingError, segment_distance
 
 
 def test_heap_pops_rows_in_the_order_heapq_pops_tuples():
     rng = random.Random(7)
-    heap, n, reference = np.empty((4, 4)), 0, []  # 4 rows: the heap must grow
+    heap, reference = routing_loops.Heap(4), []  # 4 rows: the heap must grow
     popped, expected = [], []
     for _ in range(3000):
         if reference and rng.random() < 0.4:
-            popped.append(routing_loops._pop(heap, n))
-            n -= 1
+            popped.append(heap.pop())
             expected.append(heapq.heappop(reference))
         else:  # few distinct values: ties on f, on h and on the state, as in a real search
             row = (float(rng.randint(0, 5)), float(rng.randint(0, 3)), float(rng.randint(0, 9)), rng.random())
-            heap = routing_loops._push(heap, n, *row)
-            n += 1
+            heap.push(*row)
             heapq.heappush(reference, row)
     while reference:
-        popped.append(routing_loops._pop(heap, n))
-        n -= 1
+        popped.append(heap.pop())
         expected.append(heapq.heappop(reference))
     assert len(expected) > 1000
-    assert popped == expected
+    assert popped == expected and len(heap) == 0
 
 
 def _components_python(mask):
@@ -177,3 +175,32 @@ def test_polygon_distance_is_the_numpy_formula_bit_for_bit():
         assert np.array_equal(routing_loops.polygon_distance(X, Y, np.array(hull)), expected), trial
         insides += int((expected < 0).sum())
     assert insides > 1000  # points inside and outside were compared
+
+
+def _load(path, name="routing_loops"):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_router_uses_the_compiled_loops_and_refuses_them_uncompiled_or_stale(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from hwtools import routing
+
+    assert routing_loops.not_compiled() is None and routing_loops.__file__.endswith(".so")
+    source = Path(routing_loops.__file__).with_name("routing_loops.py")
+    assert "not compiled: run `make setup`" in _load(source).not_compiled()  # the plain file, run as Python
+
+    shutil.copy2(source, tmp_path / source.name)  # the compiled module beside a newer copy of its source
+    shutil.copy2(routing_loops.__file__, tmp_path / Path(routing_loops.__file__).name)
+    os.utime(tmp_path / source.name, (os.path.getmtime(routing_loops.__file__) + 10,) * 2)
+    stale = _load(tmp_path / Path(routing_loops.__file__).name)
+    assert stale.not_compiled().startswith("hwtools/routing_loops.py changed after it was compiled")
+    monkeypatch.setattr(routing, "routing_loops", stale)
+    with pytest.raises(RoutingError, match="changed after it was compiled.*run `make setup`"):
+        Router(10, 10, [], [], {})
