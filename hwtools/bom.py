@@ -85,17 +85,22 @@ def _do_not_place(board_text: str) -> set:
 
 
 _COPPER_ITEMS = re.compile(r"\n\t\((segment|arc|via|zone)\s")
+# a footprint's drawing or 3D model, as KiCad writes it: its first line two tabs in, its inner lines deeper, its
+# closing parenthesis alone on a line two tabs in (only footprints have items of these names)
+_FOOTPRINT_DRAWING = re.compile(r"\n\t\t\((?:fp_line|fp_arc|fp_circle|fp_poly|fp_rect|fp_curve|fp_text|model)\b[^\n]*"
+                                r"(?:\n\t\t\t[^\n]*)*\n\t\t\)(?=\n)")
 
 
-def _without_copper(board_text: str) -> str:
-    """The board file's text without its tracks, vias and zones: half the file, and nothing here reads them
-    (kiutils parses s-expressions in Python). KiCad writes each top-level item from a new line, one tab in;
-    text laid out otherwise comes back whole."""
+def _parts_only(board_text: str) -> str:
+    """The board file's text without its tracks, vias and zones, nor its footprints' drawings and 3D models: a
+    third of the file, and nothing here reads them (kiutils parses s-expressions in Python). KiCad writes each
+    item from a new line, indented by its depth in tabs; text laid out otherwise comes back whole."""
     body, closing, end = board_text.rstrip().rpartition("\n)")
     if not closing:
         return board_text
     items = re.split(r"(?=\n\t\()", body)
-    return "".join(i for i in items if not _COPPER_ITEMS.match(i)) + closing + end + "\n"
+    body = "".join(i for i in items if not _COPPER_ITEMS.match(i))
+    return _FOOTPRINT_DRAWING.sub("", body) + closing + end + "\n"
 
 
 def read_parts(pcb: Path) -> list[Part]:
@@ -104,7 +109,7 @@ def read_parts(pcb: Path) -> list[Part]:
     from kiutils.utils.sexpr import parse_sexp
 
     text = pcb.read_text(encoding="utf-8")
-    board = Board.from_sexpr(parse_sexp(_without_copper(text)))
+    board = Board.from_sexpr(parse_sexp(_parts_only(text)))
     dnp = _do_not_place(text)
     origin = board.setup.auxAxisOrigin if board.setup else None
     ox, oy = (origin.X, origin.Y) if origin else (0.0, 0.0)

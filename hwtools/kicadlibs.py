@@ -105,11 +105,13 @@ def import_skidl():
     skidl warns at import about every KiCad version whose library variable is unset and writes
     `<script>.log`/`.erc` files into the working directory; neither belongs in a build. It also makes its own
     logger class the class of every logger created after it (skidl 3.0, `logging.setLoggerClass`), whose
-    `debug()` fails on messages that are not strings (some libraries log objects): the class in force before comes back.
+    `debug()` fails on messages that are not strings (some libraries log objects): the class in force before
+    comes back.
     skidl's SPICE back end imports InSpice, and with it matplotlib's pyplot (0.5 s), if it can; it treats
     InSpice as optional, and the project simulates with its own ngspice decks, so skidl's import does not see it.
     skidl notes where each part and net is made with `inspect.stack()`, which reads every frame's source: it
-    gets the same frames, files and lines without that (`_CallStack`).
+    gets the same frames, files and lines without that (`_CallStack`), from its import on (its import names the
+    log after the script on the stack).
     """
     global _skidl
     if _skidl is None:
@@ -119,10 +121,12 @@ def import_skidl():
             os.environ.setdefault(f"KICAD{version}_FOOTPRINT_DIR", str(FOOTPRINT_DIR))
         hidden = [name for name in SKIDL_SKIPS if name not in sys.modules]
         sys.modules.update(dict.fromkeys(hidden))  # None: an import of it raises ImportError, which skidl expects
+        slow_stack, inspect.stack = inspect.stack, _CallStack.stack  # skidl's import names its logs from the stack
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # the fp-lib-table notice; we pass footprints by name
                 import skidl
         finally:
+            inspect.stack = slow_stack
             for name in hidden:
                 del sys.modules[name]
         from skidl.logger import erc_logger, rt_logger, stop_log_file_output

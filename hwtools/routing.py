@@ -250,15 +250,9 @@ class Router:
         return bytearray((self.via_static & ~_dilate(foreign, r)).astype(np.uint8).tobytes())
 
     def _heuristic(self, target_pads):
-        """Admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles."""
-        g = self.grid
-        X, Y = g.X, g.Y
-        best = np.full((g.ny, g.nx), np.inf)
-        for x0, y0, x1, y1 in target_pads:
-            dx = np.maximum(np.maximum(x0 - X, X - x1), 0.0) / GRID_MM
-            dy = np.maximum(np.maximum(y0 - Y, Y - y1), 0.0) / GRID_MM
-            best = np.minimum(best, np.maximum(dx, dy) + (math.sqrt(2) - 1) * np.minimum(dx, dy))
-        return np.maximum(best - 1.0, 0.0).ravel()  # -1: targets are cells, not box edges
+        """Admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles (compiled)."""
+        return routing_loops.octile_heuristic(self.grid.X, self.grid.Y, np.array(target_pads, dtype=np.float64),
+                                              GRID_MM)
 
     def _pad_cells(self, pad):
         """Cells whose centre lies inside the pad's copper (where a track may end in it)."""

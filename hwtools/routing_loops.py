@@ -57,15 +57,15 @@ def move_arrays(tables):
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _less(f1: cython.double, h1: cython.double, s1: cython.double, c1: cython.double,
-          f2: cython.double, h2: cython.double, s2: cython.double, c2: cython.double) -> cython.bint:
-    if f1 != f2:
-        return f1 < f2
-    if h1 != h2:
-        return h1 < h2
-    if s1 != s2:
-        return s1 < s2
-    return c1 < c2
+def _less(a: cython.p_double, b: cython.p_double) -> cython.bint:
+    """Row a < row b, as Python compares the tuples."""
+    if a[0] != b[0]:
+        return a[0] < b[0]
+    if a[1] != b[1]:
+        return a[1] < b[1]
+    if a[2] != b[2]:
+        return a[2] < b[2]
+    return a[3] < b[3]
 
 
 @cython.cclass
@@ -73,124 +73,98 @@ class Heap:
     """A binary heap of (f, h, state, cost) rows: CPython's heapq algorithm on one float array, the rows
     comparing as Python compares the tuples (a state as a float is exact: states stay far below 2**53)."""
 
-    rows: cython.double[:, ::1]
+    array: object  # the rows, n × 4, owned here; `rows` points into it
+    rows: cython.p_double
+    capacity: cython.Py_ssize_t
     n: cython.Py_ssize_t
 
     def __init__(self, capacity: cython.Py_ssize_t = 1024):
-        self.rows = np.empty((max(capacity, 1), 4))
         self.n = 0
+        self._grow(max(capacity, 1))
 
     def __len__(self):
         return self.n
 
+    @cython.cfunc
+    def _grow(self, capacity: cython.Py_ssize_t) -> cython.int:
+        array = np.empty((capacity, 4))
+        if self.n:
+            array[:self.n] = self.array[:self.n]
+        view: cython.double[:, ::1] = array
+        self.array, self.rows, self.capacity = array, cython.address(view[0, 0]), capacity
+        return 0
+
     @cython.ccall
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def push(self, f: cython.double, h: cython.double, s: cython.double, c: cython.double):
-        if self.n == self.rows.shape[0]:
-            bigger = np.empty((2 * self.n, 4))
-            bigger[:self.n] = self.rows
-            self.rows = bigger
-        self._put(self.n, f, h, s, c)
+        if self.n == self.capacity:
+            self._grow(2 * self.capacity)
+        row: cython.p_double = self.rows + 4 * self.n
+        row[0], row[1], row[2], row[3] = f, h, s, c
         self.n += 1
         self._siftdown(0, self.n - 1)
 
     def pop(self):
         """The smallest row as a tuple (the search reads the top row and calls `drop_top`)."""
-        top = tuple(self.rows[0])
+        top = (self.rows[0], self.rows[1], self.rows[2], self.rows[3])
         self.drop_top()
         return top
 
     @cython.cfunc
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     @cython.exceptval(check=False)
     def drop_top(self) -> cython.void:
-        """Remove the smallest row (n ≥ 1), as heapq.heappop does."""
-        rows = self.rows
+        """Remove the smallest row (n ≥ 1), as heapq.heappop does: the last row goes to the top and sifts."""
         self.n -= 1
         if self.n > 0:
-            self._put(0, rows[self.n, 0], rows[self.n, 1], rows[self.n, 2], rows[self.n, 3])
+            _copy(self.rows, self.rows + 4 * self.n)
             self._siftup(0)
 
     @cython.cfunc
-    @cython.inline
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
-    @cython.exceptval(check=False)
-    def _put(self, pos: cython.Py_ssize_t, f: cython.double, h: cython.double, s: cython.double,
-             c: cython.double) -> cython.void:
-        rows = self.rows
-        rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3] = f, h, s, c
-
-    @cython.cfunc
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     @cython.exceptval(check=False)
     def _siftdown(self, startpos: cython.Py_ssize_t, pos: cython.Py_ssize_t) -> cython.void:
-        rows = self.rows
-        f, h, s, c = rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3]
+        item: cython.double[4]
+        _copy(item, self.rows + 4 * pos)
         parentpos: cython.Py_ssize_t
         while pos > startpos:
             parentpos = (pos - 1) >> 1
-            if _less(f, h, s, c, rows[parentpos, 0], rows[parentpos, 1], rows[parentpos, 2], rows[parentpos, 3]):
-                self._put(pos, rows[parentpos, 0], rows[parentpos, 1], rows[parentpos, 2], rows[parentpos, 3])
+            if _less(item, self.rows + 4 * parentpos):
+                _copy(self.rows + 4 * pos, self.rows + 4 * parentpos)
                 pos = parentpos
                 continue
             break
-        self._put(pos, f, h, s, c)
+        _copy(self.rows + 4 * pos, item)
 
     @cython.cfunc
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     @cython.exceptval(check=False)
     def _siftup(self, pos: cython.Py_ssize_t) -> cython.void:
-        rows = self.rows
+        rows: cython.p_double = self.rows
         endpos: cython.Py_ssize_t = self.n
         startpos: cython.Py_ssize_t = pos
-        f, h, s, c = rows[pos, 0], rows[pos, 1], rows[pos, 2], rows[pos, 3]
+        item: cython.double[4]
+        _copy(item, rows + 4 * pos)
         childpos: cython.Py_ssize_t = 2 * pos + 1
         rightpos: cython.Py_ssize_t
         while childpos < endpos:
             rightpos = childpos + 1
-            if rightpos < endpos and not _less(rows[childpos, 0], rows[childpos, 1], rows[childpos, 2],
-                                               rows[childpos, 3], rows[rightpos, 0], rows[rightpos, 1],
-                                               rows[rightpos, 2], rows[rightpos, 3]):
+            if rightpos < endpos and not _less(rows + 4 * childpos, rows + 4 * rightpos):
                 childpos = rightpos
-            self._put(pos, rows[childpos, 0], rows[childpos, 1], rows[childpos, 2], rows[childpos, 3])
+            _copy(rows + 4 * pos, rows + 4 * childpos)
             pos = childpos
             childpos = 2 * pos + 1
-        self._put(pos, f, h, s, c)
+        _copy(rows + 4 * pos, item)
         self._siftdown(startpos, pos)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _copy(dst: cython.p_double, src: cython.p_double) -> cython.void:
+    dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], src[3]
 
 
 def scratch(n_states):
     """The search's per-state arrays (best cost, parent), made once per router: filling fresh ones for every
     search cost more than the search itself. `search` leaves them as it found them."""
     return np.full(n_states, math.inf), np.full(n_states, UNSET, dtype=np.int64)
-
-
-@cython.cclass
-class _Touched:
-    """The states whose best/parent a search set, to reset at its end."""
-
-    states: cython.long[::1]
-    n: cython.Py_ssize_t
-
-    def __init__(self):
-        self.states = np.empty(1024, dtype=np.int64)
-        self.n = 0
-
-    @cython.ccall
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
-    def note(self, s: cython.long):
-        if self.n == self.states.shape[0]:
-            bigger = np.empty(2 * self.n, dtype=np.int64)
-            bigger[:self.n] = self.states
-            self.states = bigger
-        self.states[self.n] = s
-        self.n += 1
 
 
 @cython.ccall
@@ -201,13 +175,15 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
            ints: cython.const_long[:, :, :, :], floats: cython.const_double[:, :, :, :],
            counts: cython.const_long[:, :], passable: cython.const_uchar[:, :], via_ok: cython.const_uchar[:],
            source_states: cython.const_long[:], is_target: cython.const_uchar[:], h: cython.const_double[:],
-           best: cython.double[:], parent: cython.long[:]):
+           best: cython.double[::1], parent: cython.long[::1]):
     """A* from `source_states` (sorted) to any cell with `is_target[layer * n_cells + k]`.
 
     `passable`: uint8 [2, n_cells]; `via_ok`, `h`: per cell; `best`, `parent`: `scratch()`. Returns the states
     of the cheapest path, source first (empty when there is none)."""
-    touched = _Touched()
+    touched = _Grow(1024)  # states whose best/parent this search set: reset at the end
     heap = Heap(max(1024, 2 * source_states.shape[0]))
+    best_p: cython.p_double = cython.address(best[0])
+    parent_p: cython.p_long = cython.address(parent[0])
     found: cython.long = -1
     i: cython.Py_ssize_t
     s: cython.long
@@ -215,11 +191,10 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
     for i in range(source_states.shape[0]):
         s = source_states[i]
         k = (s // n_modes) % n_cells
-        best[s] = 0.0
-        parent[s] = SOURCE
-        touched.note(s)
-        heap._put(heap.n, h[k], h[k], s, 0.0)
-        heap.n += 1
+        best_p[s] = 0.0
+        parent_p[s] = SOURCE
+        touched.add(s)
+        _append(heap, h[k], s)
     for i in range(heap.n // 2 - 1, -1, -1):  # heapify
         heap._siftup(i)
     cost: cython.double
@@ -234,12 +209,12 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
     m: cython.long
     ns: cython.long
     while heap.n > 0:
-        s, cost = cython.cast(cython.long, heap.rows[0, 2]), heap.rows[0, 3]
+        s, cost = cython.cast(cython.long, heap.rows[2]), heap.rows[3]
         heap.drop_top()
-        if cost > best[s]:
+        if cost > best_p[s]:
             continue
         base, mode = s // n_modes, s % n_modes
-        if is_target[base] and parent[s] != SOURCE:
+        if is_target[base] and parent_p[s] != SOURCE:
             found = s
             break
         layer, k = base // n_cells, base % n_cells
@@ -252,7 +227,7 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
                 continue  # blocked, or a diagonal cutting a corner
             if ints[1, layer, mode, i]:  # a double step
                 if is_target[base + off]:  # a one-cell piece is fine when it ends in the target pad
-                    _relax(best, parent, heap, touched, s, (base + off) * n_modes + nd,
+                    _relax(best_p, parent_p, heap, touched, s, (base + off) * n_modes + nd,
                            cost + floats[1, layer, mode, i], h[j])
                 m = j
                 j = j + off
@@ -262,28 +237,68 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
                 ns = (base + 2 * off) * n_modes + nd
             else:
                 ns = (base + off) * n_modes + nd
-            _relax(best, parent, heap, touched, s, ns, cost + floats[0, layer, mode, i], h[j])
+            _relax(best_p, parent_p, heap, touched, s, ns, cost + floats[0, layer, mode, i], h[j])
         if via_ok[k] and mode < no_dir and passable[1 - layer, k]:
             ns = ((1 - layer) * n_cells + k) * n_modes + no_dir
-            _relax(best, parent, heap, touched, s, ns, cost + via_cost, h[k])
+            _relax(best_p, parent_p, heap, touched, s, ns, cost + via_cost, h[k])
     path = _path(parent, found) if found >= 0 else np.empty(0, dtype=np.int64)
     for i in range(touched.n):
-        best[touched.states[i]] = INF
-        parent[touched.states[i]] = UNSET
+        best_p[touched.data[i]] = INF
+        parent_p[touched.data[i]] = UNSET
     return path
 
 
 @cython.cfunc
 @cython.inline
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def _relax(best: cython.double[:], parent: cython.long[:], heap: Heap, touched: _Touched, s: cython.long,
+@cython.exceptval(check=False)
+def _append(heap: Heap, hk: cython.double, s: cython.long) -> cython.void:
+    """A source row at the heap's end (heapified after all are in); sources are few, the heap has room."""
+    row: cython.p_double = heap.rows + 4 * heap.n
+    row[0], row[1], row[2], row[3] = hk, hk, s, 0.0
+    heap.n += 1
+
+
+@cython.cclass
+class _Grow:
+    """A growing list of C longs."""
+
+    array: object
+    data: cython.p_long
+    capacity: cython.Py_ssize_t
+    n: cython.Py_ssize_t
+
+    def __init__(self, capacity: cython.Py_ssize_t):
+        self.n = 0
+        self._resize(capacity)
+
+    @cython.cfunc
+    def _resize(self, capacity: cython.Py_ssize_t) -> cython.int:
+        array = np.empty(capacity, dtype=np.int64)
+        if self.n:
+            array[:self.n] = self.array[:self.n]
+        view: cython.long[::1] = array
+        self.array, self.data, self.capacity = array, cython.address(view[0]), capacity
+        return 0
+
+    @cython.cfunc
+    @cython.inline
+    def add(self, s: cython.long) -> cython.int:
+        if self.n == self.capacity:
+            self._resize(2 * self.capacity)
+        self.data[self.n] = s
+        self.n += 1
+        return 0
+
+
+@cython.cfunc
+@cython.inline
+def _relax(best: cython.p_double, parent: cython.p_long, heap: Heap, touched: _Grow, s: cython.long,
            ns: cython.long, ncost: cython.double, hns: cython.double) -> cython.int:
     """Reach state `ns` from `s` at cost `ncost` (heuristic `hns`): when cheaper than its best so far, record it
     and push it."""
     if ncost < best[ns]:
         if best[ns] == INF:
-            touched.note(ns)
+            touched.add(ns)
         best[ns] = ncost
         parent[ns] = s
         heap.push(ncost + hns, hns, ns, ncost)
@@ -353,6 +368,33 @@ def components(mask):
                     stack[top] = j
                     top += 1
     return labels.reshape(ny, nx)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def octile_heuristic(X: cython.const_double[:, :], Y: cython.const_double[:, :], boxes: cython.const_double[:, :],
+                     grid_mm: cython.double):
+    """Per cell (flat): the octile distance in cells from its centre (X, Y) to the nearest box (x0, y0, x1, y1),
+    less one cell (targets are cells, not box edges), never below 0: the numpy formula's float operations."""
+    diagonal_extra: cython.double = math.sqrt(2) - 1
+    result = np.empty(X.shape[0] * X.shape[1])
+    out: cython.double[::1] = result
+    r: cython.Py_ssize_t
+    c: cython.Py_ssize_t
+    b: cython.Py_ssize_t
+    best: cython.double
+    dx: cython.double
+    dy: cython.double
+    for r in range(X.shape[0]):
+        for c in range(X.shape[1]):
+            best = INF
+            for b in range(boxes.shape[0]):
+                dx = max(max(boxes[b, 0] - X[r, c], X[r, c] - boxes[b, 2]), 0.0) / grid_mm
+                dy = max(max(boxes[b, 1] - Y[r, c], Y[r, c] - boxes[b, 3]), 0.0) / grid_mm
+                best = min(best, max(dx, dy) + diagonal_extra * min(dx, dy))
+            out[r * X.shape[1] + c] = max(best - 1.0, 0.0)
+    return result
 
 
 @cython.boundscheck(False)

@@ -136,6 +136,17 @@ def test_skidl_is_imported_without_its_spice_back_end_which_stays_importable():
     assert out.split("\n")[:2] == ["[]", "True"]
 
 
+def test_skidl_is_imported_without_the_slow_inspect_stack_which_comes_back(tmp_path):
+    script = tmp_path / "build_it.py"  # a script: skidl names its logs after it, found on the call stack
+    script.write_text("import inspect\ncalls, slow = [], inspect.stack\n"
+                      "def counted(*a, **k):\n    calls.append(1)\n    return slow(*a, **k)\n"
+                      "inspect.stack = counted\n"
+                      "from hwtools import kicadlibs\nskidl = kicadlibs.import_skidl()\n"
+                      "print(len(calls), inspect.stack is counted, skidl.scriptinfo.get_script_name())\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    assert out.split() == ["0", "True", "build_it"]
+
+
 def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
     import inspect
 

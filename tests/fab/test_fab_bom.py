@@ -99,18 +99,22 @@ def test_read_parts_from_the_board_takes_the_aux_origin_and_y_up(tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["p1", "p1s1"])
-def test_parts_are_read_from_the_board_without_its_copper(variant):
-    """read_parts skips tracks, vias and zones (half the file): the footprints and setup read are the same."""
+def test_parts_are_read_from_the_board_without_its_copper_and_footprint_drawings(variant):
+    """read_parts skips tracks, vias, zones and the footprints' drawings and 3D models (two thirds of the
+    file): the footprints' fields, pads and the setup read are the same."""
+    import dataclasses
+
     from kiutils.board import Board
     from kiutils.utils.sexpr import parse_sexp
 
-    from hwtools.bom import _without_copper
+    from hwtools.bom import _parts_only
     from hwtools.variant import get
 
     pcb = get(variant).kicad_dir / "p1reader.kicad_pcb"
     full = Board.from_file(str(pcb))
-    reduced = Board.from_sexpr(parse_sexp(_without_copper(pcb.read_text(encoding="utf-8"))))
+    reduced = Board.from_sexpr(parse_sexp(_parts_only(pcb.read_text(encoding="utf-8"))))
     assert full.traceItems and full.zones, "the board has copper to skip"
+    assert all(fp.graphicItems for fp in full.footprints) and any(fp.models for fp in full.footprints)
     assert reduced.traceItems == [] and reduced.zones == []
-    assert reduced.footprints == full.footprints and reduced.setup == full.setup
-    assert reduced.graphicItems == full.graphicItems
+    assert reduced.footprints == [dataclasses.replace(fp, graphicItems=[], models=[]) for fp in full.footprints]
+    assert reduced.setup == full.setup and reduced.graphicItems == full.graphicItems

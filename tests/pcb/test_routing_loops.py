@@ -177,6 +177,30 @@ def test_polygon_distance_is_the_numpy_formula_bit_for_bit():
     assert insides > 1000  # points inside and outside were compared
 
 
+def _octile_numpy(X, Y, boxes, grid_mm):
+    """The router's heuristic as it was written with numpy (the reference the compiled one must match)."""
+    best = np.full(X.shape, np.inf)
+    for x0, y0, x1, y1 in boxes:
+        dx = np.maximum(np.maximum(x0 - X, X - x1), 0.0) / grid_mm
+        dy = np.maximum(np.maximum(y0 - Y, Y - y1), 0.0) / grid_mm
+        best = np.minimum(best, np.maximum(dx, dy) + (math.sqrt(2) - 1) * np.minimum(dx, dy))
+    return np.maximum(best - 1.0, 0.0).ravel()
+
+
+def test_octile_heuristic_is_the_numpy_formula_bit_for_bit():
+    rng = np.random.default_rng(2)
+    X, Y = np.meshgrid(np.arange(0, 20, 0.3175), np.arange(0, 15, 0.3175))
+    X.flags.writeable = Y.flags.writeable = False  # as the router's grid
+    zeros = 0
+    for trial in range(30):
+        corners = rng.random((rng.integers(1, 7), 2)) * 20
+        boxes = np.hstack([corners, corners + rng.random((len(corners), 2)) * 3])
+        expected = _octile_numpy(X, Y, boxes, 0.3175)
+        assert np.array_equal(routing_loops.octile_heuristic(X, Y, boxes, 0.3175), expected), trial
+        zeros += int((expected == 0).sum())
+    assert zeros > 100  # cells in and right beside the boxes were compared too
+
+
 def _load(path, name="routing_loops"):
     import importlib.util
 
