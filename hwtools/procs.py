@@ -1,15 +1,17 @@
 """Child processes and temp folders that never outlive the `hwtools` process that made them.
 
-Every external tool (kicad-cli, the pcbnew board job, InteractiveHtmlBom, ngspice) and every worker process
-is started with Linux's parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGKILL)`): a kill -9 of the parent
-takes its children along instead of leaving them running. Temp folders carry the owner's PID in their name
-(`p1reader-<pid>-…`), so a later run can remove the ones a killed run left behind.
+Every external tool (kicad-cli, the pcbnew board job, InteractiveHtmlBom, ngspice) is started through util-linux's
+`setpriv --pdeathsig KILL`, and every worker process calls Linux's `prctl(PR_SET_PDEATHSIG, SIGKILL)` itself:
+a kill -9 of the parent takes its children along instead of leaving them running. Temp folders carry the owner's
+PID in their name (`p1reader-<pid>-…`), so a later run can remove the ones a killed run left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import functools
 import os
 import shutil
 import signal
@@ -25,23 +27,34 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the forked ch
 def die_with_parent(parent_pid: int | None = None):
     """Ask the kernel to SIGKILL this process when its parent goes; exit now if the parent is already gone.
 
-    Runs in a freshly forked child (subprocess preexec_fn, pool initializer): one foreign call, no imports.
+    Runs in a freshly forked child (a pool initializer): one foreign call, no imports.
     """
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 
 
-def _child_setup():
-    die_with_parent(_child_setup.parent)
-
-
 def run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    """subprocess.run for a child that dies with this process."""
+    """subprocess.run for a child that dies with this process.
+
+    `setpriv` sets the parent-death signal and then runs the tool in the same process, so Python starts it with
+    vfork: a fork (needed to run Python code in the child) of a build process holding a few hundred MB costs
+    about 10 ms of CPU per call. (A parent killed in the half millisecond before setpriv's prctl would leave that
+    one child running.)
+    """
     if os.environ.get(RECORD_ENV):
         _record(cmd, kwargs.get("cwd"))
-    _child_setup.parent = os.getpid()
-    return subprocess.run(cmd, preexec_fn=_child_setup, **kwargs)
+    if shutil.which(str(cmd[0])) is None:  # as subprocess would say it, not as setpriv's exit 127
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(cmd[0]))
+    return subprocess.run([_setpriv(), "--pdeathsig", "KILL", "--", *cmd], **kwargs)
+
+
+@functools.cache
+def _setpriv() -> str:
+    path = shutil.which("setpriv")
+    if path is None:
+        raise FileNotFoundError("setpriv not found on PATH (Debian's util-linux package)")
+    return path
 
 
 RECORD_ENV = "P1READER_RECORD_CALLS"  # `make bench` only: a folder to record each kicad-cli/ngspice call into

@@ -197,3 +197,11 @@ def test_temp_dir_is_removed_on_error():
             assert tmp.name.startswith(f"{procs.TEMP_PREFIX}{os.getpid()}-test-")
             raise ValueError
     assert not tmp.exists()
+
+
+def test_a_missing_tool_is_named_as_subprocess_names_it():
+    from hwtools import procs
+
+    with pytest.raises(FileNotFoundError, match="no-such-tool-p1reader"):
+        procs.run(["no-such-tool-p1reader", "--version"])
+    assert procs.run(["sh", "-c", "exit 3"]).returncode == 3  # the tool's own exit code, through setpriv
