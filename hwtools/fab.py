@@ -260,7 +260,7 @@ def _exports(src: Path, out: Path, bom_text: str, components_text: str, bom_only
         Export("ODB++", lambda: _odb(pcb, out / f"{n}-odb.zip"), (f"{n}-odb.zip",), board, cli),
         Export("Gerber X2", lambda: kicad_cli.export_gerbers(pcb, out, LAYERS), gerbers, board, cli),
         Export("interactive BOM", lambda: _ibom(pcb, out, f"{n}-ibom", bom_only), (f"{n}-ibom.html",), board,
-               ("hwtools.procs", "hwtools.ibom"), "InteractiveHtmlBom", facts=True),
+               ("hwtools.procs", "hwtools.ibom", "hwtools.bom"), "InteractiveHtmlBom", facts=True),  # bom: its lines
         Export("Excellon drill", lambda: kicad_cli.export_drill(pcb, out), (f"{n}-PTH.drl", f"{n}-NPTH.drl"),
                board, cli),
         Export("placement CSV", lambda: kicad_cli.export_pos(pcb, out / f"{n}-placement.csv"),
