@@ -116,7 +116,9 @@ fi
 loops_so=$(compgen -G "hwtools/routing_loops.cpython-*.so" | head -1 || true)
 if [ -z "$loops_so" ] || [ hwtools/routing_loops.py -nt "$loops_so" ]; then
   echo "setup: compiling hwtools/routing_loops.py (Cython) ..."
+  had_build=$([ -e build ] && echo yes || true)  # the compiler's work folder: removed unless it was there before
   (cd hwtools && PYTHONWARNINGS=ignore "../$VENV/bin/cythonize" -i -3 -q routing_loops.py >/dev/null && rm -f routing_loops.c)
+  [ -n "$had_build" ] || rm -rf build
 fi
 # Bytecode for hwtools, which every build process imports: an environment with PYTHONDONTWRITEBYTECODE set would
 # otherwise compile every module again in each of them. Only when a module is newer than the last compilation.
