@@ -96,12 +96,18 @@ class Heap:
 
     @cython.ccall
     def push(self, f: cython.double, h: cython.double, s: cython.double, c: cython.double):
+        self.append(f, h, s, c)
+        self._siftdown(0, self.n - 1)
+
+    @cython.cfunc
+    def append(self, f: cython.double, h: cython.double, s: cython.double, c: cython.double) -> cython.int:
+        """A row at the end, not yet sifted into place (a heapify or `_siftdown` follows)."""
         if self.n == self.capacity:
             self._grow(2 * self.capacity)
         row: cython.p_double = self.rows + 4 * self.n
         row[0], row[1], row[2], row[3] = f, h, s, c
         self.n += 1
-        self._siftdown(0, self.n - 1)
+        return 0
 
     def pop(self):
         """The smallest row as a tuple (the search reads the top row and calls `drop_top`)."""
@@ -180,7 +186,7 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
 
     `passable`: uint8 [2, n_cells]; `via_ok`, `h`: per cell; `best`, `parent`: `scratch()`. Returns the states
     of the cheapest path, source first (empty when there is none)."""
-    touched = _Grow(1024)  # states whose best/parent this search set: reset at the end
+    touched = _LongList(1024)  # states whose best/parent this search set: reset at the end
     heap = Heap(max(1024, 2 * source_states.shape[0]))
     best_p: cython.p_double = cython.address(best[0])
     parent_p: cython.p_long = cython.address(parent[0])
@@ -194,7 +200,7 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
         best_p[s] = 0.0
         parent_p[s] = SOURCE
         touched.add(s)
-        _append(heap, h[k], s)
+        heap.append(h[k], h[k], s, 0.0)
     for i in range(heap.n // 2 - 1, -1, -1):  # heapify
         heap._siftup(i)
     cost: cython.double
@@ -248,18 +254,8 @@ def search(n_cells: cython.long, n_modes: cython.long, no_dir: cython.long, via_
     return path
 
 
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _append(heap: Heap, hk: cython.double, s: cython.long) -> cython.void:
-    """A source row at the heap's end (heapified after all are in); sources are few, the heap has room."""
-    row: cython.p_double = heap.rows + 4 * heap.n
-    row[0], row[1], row[2], row[3] = hk, hk, s, 0.0
-    heap.n += 1
-
-
 @cython.cclass
-class _Grow:
+class _LongList:
     """A growing list of C longs."""
 
     array: object
@@ -292,7 +288,7 @@ class _Grow:
 
 @cython.cfunc
 @cython.inline
-def _relax(best: cython.p_double, parent: cython.p_long, heap: Heap, touched: _Grow, s: cython.long,
+def _relax(best: cython.p_double, parent: cython.p_long, heap: Heap, touched: _LongList, s: cython.long,
            ns: cython.long, ncost: cython.double, hns: cython.double) -> cython.int:
     """Reach state `ns` from `s` at cost `ncost` (heuristic `hns`): when cheaper than its best so far, record it
     and push it."""
