@@ -80,6 +80,10 @@ class _Builder:
         self.board = Board(self.ckt)
 
     def part(self, ref, symbol, value, footprint, mpn, manufacturer, in_bom=True):
+        if ref in self.board.parts:  # skidl would rename the second one, which then reads as a missing part
+            first = self.board.parts[ref]
+            raise CircuitError(f"{ref}: reference used twice ({self.board.lib_ids[ref]} {first.value}, then "
+                               f"{symbol} {value}): give each part its own reference")
         lib, _, name = symbol.partition(":")
         value = self.values.get(ref, value)
         try:

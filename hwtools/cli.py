@@ -105,8 +105,10 @@ def main(argv=None) -> int:
                              "generate: regenerate kicad/ only")
     parser.add_argument("--variant", choices=["all", *VARIANTS], default="all",
                         help="board variant: p1 (the proven board), p1s1 (with the S1 port), all (default)")
-    parser.add_argument("--kicad-dir", type=Path, help="project folder (one variant only; default kicad/[p1s1/])")
-    parser.add_argument("--out-dir", type=Path, help="manufacturing output (one variant only; default gerbers/[p1s1/])")
+    parser.add_argument("--kicad-dir", type=Path, help="check only: the project folder to check (one variant; "
+                        "default kicad/[p1s1/])")
+    parser.add_argument("--out", type=Path, help="fab/generate only: write kicad/ and gerbers/ under this folder "
+                        "instead of the repository (every step runs, nothing is recorded)")
     parser.add_argument("--force", action="store_true", help="run every step, even those recorded as current")
     parser.add_argument("--json", action="store_true",
                         help="check only: the P1/S1 design rules as one JSON object per line and figure")
@@ -118,8 +120,10 @@ def main(argv=None) -> int:
         from .rules import check_json
 
         return 0 if check_json(variants, sys.stdout) else 1
-    if (args.kicad_dir or args.out_dir) and len(variants) > 1:
-        parser.error("--kicad-dir/--out-dir need a single --variant")
+    if args.kicad_dir and (args.command != "check" or len(variants) > 1):
+        parser.error("--kicad-dir goes with check and a single --variant")
+    if args.out and args.command == "check":
+        parser.error("--out goes with fab or generate")
     log = (lambda m: print(m, flush=True))
     start = time.monotonic()
     try:
@@ -134,8 +138,7 @@ def main(argv=None) -> int:
         else:
             from .pipeline import fab
 
-            changed = fab(variants, log, force=args.force, kicad_dir=args.kicad_dir, out_dir=args.out_dir,
-                          only_generate=args.command == "generate")
+            changed = fab(variants, log, force=args.force, root=args.out, only_generate=args.command == "generate")
             log(f"{len(changed)} file(s) changed" + (":\n  " + "\n  ".join(changed) if changed else ""))
     except KeyboardInterrupt:
         print("interrupted: nothing was replaced (files are renamed into place only when every step passed)",

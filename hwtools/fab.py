@@ -328,7 +328,7 @@ def export(kicad_dir: Path = project.KICAD_DIR, out_dir: Path = project.FAB_DIR,
     log(f"  parts: {len(parts)} footprints, {len(bom.bom_parts(parts))} in the BOM ({time.monotonic() - t0:.2f} s)")
 
     own_stage = stage is None
-    stage = stage or Stage()
+    stage = stage or Stage.for_folder(out_dir)
     try:
         with procs.temp_dir("fab") as tmp:
             # a private copy: kicad-cli may write project/cache files beside the board, and parallel runs must

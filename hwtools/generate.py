@@ -148,7 +148,7 @@ def stage(stage_dir: Path, log=print, build=build_board, variant="p1"):
 def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board, variant="p1") -> list[str]:
     """Regenerate `out_dir` all or nothing; return the generated files that changed. `build` makes the circuit."""
     out_dir = Path(out_dir).absolute()
-    with Stage() as st:
+    with Stage.for_folder(out_dir) as st:
         stage_dir = st.path("kicad")
         stage(stage_dir, log, build, variant)
         for rel in get_variant(variant).project_files:

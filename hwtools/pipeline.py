@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import project, steps
-from .staging import Stage
+from .staging import Stage, recover
 from .variant import Variant
 
 PARTS_TOML = "hwtools/parts.toml"
@@ -181,15 +181,15 @@ def input_digests(variants: list[Variant]) -> dict[str, str]:
     with Stage() as stage:
         b = Build(stage, log=lambda m: None)
         b.digests = {}
-        _steps(b, variants, None, None, False)
+        _steps(b, variants, project.ROOT, False)
         return b.digests
 
 
-def _steps(b: Build, variants, kicad_dir, out_dir, only_generate) -> list[Path]:
+def _steps(b: Build, variants, root: Path, only_generate) -> list[Path]:
     """Every step of every variant in order; returns the folders they may write."""
     allowed = []
     for v in variants:
-        k_dir, g_dir = Path(kicad_dir or v.kicad_dir).absolute(), Path(out_dir or v.gerbers_dir).absolute()
+        k_dir, g_dir = root / v.kicad_rel, root / v.gerbers_rel
         allowed.append(k_dir)
         generate_step(b, v, k_dir)
         if only_generate:
@@ -202,17 +202,20 @@ def _steps(b: Build, variants, kicad_dir, out_dir, only_generate) -> list[Path]:
     return allowed
 
 
-def fab(variants: list[Variant], log=print, force=False, kicad_dir: Path | None = None,
-        out_dir: Path | None = None, only_generate=False) -> list[str]:
+def fab(variants: list[Variant], log=print, force=False, root: Path | None = None, only_generate=False) -> list[str]:
     """Regenerate, check and export `variants`; commit all or nothing. Returns the files changed.
 
-    With kicad_dir/out_dir (one variant), the folders given are written and no step is skipped or recorded.
+    With `root` (a folder of its own), its kicad/ and gerbers/ are written as the repository's would be, and no
+    step is skipped or recorded.
     """
-    custom = kicad_dir is not None or out_dir is not None
-    records = None if custom else steps.Records()
-    with Stage() as stage:
+    records = None if root is not None else steps.Records()
+    root = project.ROOT if root is None else Path(root).absolute()
+    if root != project.ROOT:
+        root.mkdir(parents=True, exist_ok=True)
+        recover(root)  # a build of this folder killed while it renamed: finished first
+    with Stage(root) as stage:
         b = Build(stage, log, force, records)
-        allowed = _steps(b, variants, kicad_dir, out_dir, only_generate)
+        allowed = _steps(b, variants, root, only_generate)
         if records is not None:
             staged = stage.dir / steps.RECORD_FILE
             staged.write_text(records.text(), encoding="utf-8")

@@ -1,11 +1,16 @@
 """All-or-nothing replacement of generated files: a staging folder, a journal, atomic renames.
 
-A build writes every new file into a staging folder inside the repository's `.fab/` (same file system as
+A build writes every new file into a staging folder inside the root's `.fab/` (same file system as
 kicad/ and gerbers/, so a rename is atomic). When every step of every variant has passed, `commit()` writes
 a journal naming each file to replace or remove, then renames the staged files over the old ones, then
 deletes the journal. A process killed before the journal exists leaves the old files untouched; killed
 after, the next `recover()` (every `hwtools` command and the staleness tests call it first) finishes the
 renames from the journal. Either way the tree is the old complete set or the new complete set.
+
+The journal is a file anyone can edit, copy or leave behind in a copied checkout, so it is never trusted: its
+paths are relative to the root it lies in, and recovery checks every one of them — with symlinks resolved —
+against the outputs the code declares for that root (`project.OUTPUTS`, or the one folder a custom build
+writes) before it renames or removes anything. A journal that fails any check is refused whole.
 """
 
 from __future__ import annotations
@@ -13,17 +18,22 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import procs, project
 
-STATE_DIR = ".fab"  # under the repository root; ignored by git
+STATE_DIR = ".fab"  # under the root; ignored by git
 JOURNAL = "journal.json"
+JOURNAL_VERSION = 2  # 2: paths relative to the root (version 1 stored absolute paths and is refused)
 STAGE_PREFIX = "stage-"
+_STAGE_NAME = re.compile(rf"{STAGE_PREFIX}\d+-[A-Za-z0-9_]+")  # what tempfile.mkdtemp makes in Stage()
+WHOLE_ROOT = (".",)  # the outputs of a custom build's own folder: everything in it but .fab/
 PAUSE_ENV = "P1READER_TEST_PAUSE"  # tests only: "<point>:<marker file>", see _pause
+REBUILD = f"delete {STATE_DIR}/ and run `make fab` again (kicad/ and gerbers/ come back from git or the build)"
 
 
 class StagingError(Exception):
@@ -50,15 +60,32 @@ def _write_atomic(path: Path, text: str):
 
 
 class Stage:
-    """A staging folder `.fab/stage-<pid>-…/` and the files in it that are to replace files in the tree."""
+    """A staging folder `.fab/stage-<pid>-…/` and the files in it that are to replace files in the tree.
 
-    def __init__(self, root: Path = project.ROOT):
-        self.root = Path(root)
-        state = self.root / STATE_DIR
+    `outputs`: what the stage may replace, relative to `root` — the repository's `project.OUTPUTS`, or
+    `WHOLE_ROOT` for a custom build that writes one folder of its own (see `for_folder`).
+    """
+
+    def __init__(self, root: Path = project.ROOT, outputs: tuple[str, ...] = project.OUTPUTS):
+        self.root = Path(root).absolute()
+        self.outputs = outputs
+        state = _state_dir(self.root)
         state.mkdir(exist_ok=True)
+        _state_dir(self.root, must_exist=True)  # a .fab that is a symlink out of the root is refused
         self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=state))
         self.replace: dict[Path, Path] = {}  # target → staged file
         self.remove: set[Path] = set()
+
+    @classmethod
+    def for_folder(cls, folder: Path) -> "Stage":
+        """A stage for one output folder: the repository's own when it lies among `project.OUTPUTS`, else a
+        custom folder that is its own root (its journal in `<folder>/.fab/`, finished by `recover(folder)`)."""
+        folder = Path(folder).absolute()
+        if _inside_any(folder, _allowed(project.ROOT, project.OUTPUTS)):
+            return cls(project.ROOT)
+        folder.mkdir(parents=True, exist_ok=True)
+        recover(folder, WHOLE_ROOT)  # finish a commit a killed run left there first
+        return cls(folder, WHOLE_ROOT)
 
     def path(self, *parts) -> Path:
         """A folder inside the stage (made on first use)."""
@@ -90,17 +117,21 @@ class Stage:
         Returns the targets changed or removed.
         """
         changed, gone = self.changes()
+        outputs = _allowed(self.root, self.outputs)
         for target in changed + gone:
             _check_inside(target, allowed)
+            _check_inside(target, outputs)
         if changed or gone:
-            journal = {"stage": self.dir.name,
-                       "replace": [[str(t), str(self.replace[t].relative_to(self.dir))] for t in changed],
-                       "remove": [str(t) for t in gone]}
+            journal = {"version": JOURNAL_VERSION, "stage": self.dir.name,
+                       "replace": [[_rel(t, self.root), _rel(self.replace[t], self.dir)] for t in changed],
+                       "remove": [_rel(t, self.root) for t in gone]}
             _pause("before-journal")
             _write_atomic(self.root / STATE_DIR / JOURNAL, json.dumps(journal, indent=1))
             _pause("after-journal")
-            _roll_forward(self.root, journal)
+            _roll_forward(self.root, _checked(self.root, self.outputs, journal, "the journal just written"))
         self.discard()
+        if self.outputs == WHOLE_ROOT:  # a custom folder keeps only what was asked for
+            _remove_if_empty(self.root / STATE_DIR)
         return changed + gone
 
     def discard(self):
@@ -115,8 +146,42 @@ class Stage:
 
 def _check_inside(target: Path, allowed):
     target = Path(target)
-    if not any(target.resolve().is_relative_to(Path(a).resolve()) for a in allowed):
+    if not _inside_any(target, allowed):
         raise StagingError(f"refusing to replace {target}: not inside {', '.join(map(str, allowed))}")
+
+
+def _inside_any(path: Path, folders) -> bool:
+    """True when `path`, symlinks resolved, lies in one of `folders` (resolved too); `.fab/` never counts."""
+    real = Path(path).resolve()
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if real.is_relative_to(folder) and STATE_DIR not in real.relative_to(folder).parts:
+            return True
+    return False
+
+
+def _allowed(root: Path, outputs) -> list[Path]:
+    """The output folders and files of `root` (each must resolve inside the root: a symlinked kicad/ does not)."""
+    real_root = Path(root).resolve()
+    return [root / o for o in outputs if (root / o).resolve().is_relative_to(real_root)]
+
+
+def _state_dir(root: Path, must_exist: bool = False) -> Path:
+    state = Path(root) / STATE_DIR
+    if must_exist and (state.is_symlink() or state.resolve().parent != Path(root).resolve()):
+        raise StagingError(f"{state} is not a folder of {root} (a symlink?): {REBUILD}")
+    return state
+
+
+def _rel(path: Path, base: Path) -> str:
+    return PurePosixPath(Path(path).absolute().relative_to(base)).as_posix()
+
+
+def _remove_if_empty(folder: Path):
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _move(src: Path, dst: Path):
@@ -133,45 +198,105 @@ def _move(src: Path, dst: Path):
         src.unlink()
 
 
-def _roll_forward(root: Path, journal: dict):
+class _Plan:
+    """A journal whose every path was checked: absolute paths inside the root's outputs and its stage."""
+
+    def __init__(self, stage: Path, replace: list[tuple[Path, Path]], remove: list[Path]):
+        self.stage, self.replace, self.remove = stage, replace, remove
+
+
+def _checked(root: Path, outputs, journal, source: str) -> _Plan:
+    """The journal's entries as absolute paths, each checked; StagingError naming the entry for anything else.
+
+    Nothing is renamed or removed before every entry has passed."""
+    root = Path(root).absolute()
+
+    def refuse(entry: str, why: str):
+        raise StagingError(f"{source}: {entry}: {why}; nothing was renamed or removed — {REBUILD}")
+
+    if not isinstance(journal, dict) or set(journal) != {"version", "stage", "replace", "remove"}:
+        keys = sorted(journal) if isinstance(journal, dict) else type(journal).__name__
+        refuse("the journal", f"not a journal of this version (keys {keys}; expected version, stage, replace, remove)")
+    if journal["version"] != JOURNAL_VERSION:
+        refuse("version", f"{journal['version']!r}, not {JOURNAL_VERSION} (an older journal stored absolute paths)")
+    name = journal["stage"]
+    if not isinstance(name, str) or not _STAGE_NAME.fullmatch(name):
+        refuse("stage", f"{name!r} is not a stage folder name ({STAGE_PREFIX}<pid>-…)")
+    state = _state_dir(root, must_exist=True)
+    stage = state / name
+    if stage.is_symlink() or (stage.exists() and stage.resolve().parent != state.resolve()):
+        refuse("stage", f"{name!r} is not a folder of {state}")
+    allowed = _allowed(root, outputs)
+
+    def target(entry: str, value) -> Path:
+        if not isinstance(value, str) or not value or "\0" in value or PurePosixPath(value).is_absolute():
+            refuse(entry, f"{value!r} is not a path relative to {root}")
+        path = root / value
+        if not _inside_any(path, allowed):
+            refuse(entry, f"{value!r} is outside {', '.join(outputs)}")
+        return path
+
+    def staged(entry: str, value) -> Path:
+        if not isinstance(value, str) or not value or PurePosixPath(value).is_absolute():
+            refuse(entry, f"{value!r} is not a path inside the stage")
+        path = stage / value
+        if not path.resolve().is_relative_to(stage.resolve()):
+            refuse(entry, f"{value!r} leads out of the stage {name}")
+        return path
+
+    for key in ("replace", "remove"):
+        if not isinstance(journal[key], list):
+            refuse(key, f"a {type(journal[key]).__name__}, not a list")
+    replace = []
+    for i, item in enumerate(journal["replace"]):
+        if not (isinstance(item, list) and len(item) == 2):
+            refuse(f"replace[{i}]", f"{item!r} is not a [target, staged file] pair")
+        replace.append((target(f"replace[{i}] target", item[0]), staged(f"replace[{i}] staged file", item[1])))
+    remove = [target(f"remove[{i}]", item) for i, item in enumerate(journal["remove"])]
+    return _Plan(stage, replace, remove)
+
+
+def _roll_forward(root: Path, plan: _Plan):
     """Idempotent: move each staged file still there over its target, remove the removals, drop the journal."""
-    stage = root / STATE_DIR / journal["stage"]
-    for i, (target, staged_rel) in enumerate(journal["replace"]):
-        src = stage / staged_rel
+    for i, (target, src) in enumerate(plan.replace):
         if src.is_file():  # not there: moved already by the run that was killed
-            _move(src, Path(target))
+            _move(src, target)
         if i == 0:
             _pause("after-first-rename")
-    for target in journal["remove"]:
-        Path(target).unlink(missing_ok=True)
+    for target in plan.remove:
+        target.unlink(missing_ok=True)
     (root / STATE_DIR / JOURNAL).unlink()
-    shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(plan.stage, ignore_errors=True)
 
 
-def recover(root: Path = project.ROOT) -> str | None:
+def recover(root: Path = project.ROOT, outputs: tuple[str, ...] = project.OUTPUTS) -> str | None:
     """Finish a commit a killed run left half done, and remove stale stage and temp folders.
 
-    Returns a line saying what was recovered, or None when there was nothing to do.
+    `outputs` (from the code, never from the journal) bound what the journal may touch. Returns a line saying
+    what was recovered, or None when there was nothing to do; StagingError for a journal that fails a check.
     """
-    root = Path(root)
-    state = root / STATE_DIR
-    if not state.is_dir():
+    root = Path(root).absolute()
+    state = _state_dir(root)
+    if not state.is_dir() and not state.is_symlink():
         return None
+    _state_dir(root, must_exist=True)
     done = None
     journal_path = state / JOURNAL
-    (state / (JOURNAL + ".tmp")).unlink(missing_ok=True)  # a journal never finished writing: never committed
+    shown = f"{_rel(journal_path, root)} in {root}"
     if journal_path.is_file():
         try:
             journal = json.loads(journal_path.read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise StagingError(f"{journal_path} is unreadable ({e}): restore kicad/ and gerbers/ with git "
-                               "and delete it") from e
-        n = len(journal["replace"]) + len(journal["remove"])
-        _roll_forward(root, journal)
-        done = f"recovered an interrupted build: finished replacing {n} file(s) from {journal_path.name}"
+        except (ValueError, OSError) as e:
+            raise StagingError(f"{shown}: unreadable ({e}); nothing was renamed or removed — {REBUILD}") from e
+        plan = _checked(root, outputs, journal, shown)
+        _roll_forward(root, plan)
+        done = (f"recovered an interrupted build: finished replacing {len(plan.replace) + len(plan.remove)} "
+                f"file(s) from {journal_path.name}")
+    # a journal never finished writing was never committed (only its own name is removed: no path is read)
+    (state / (JOURNAL + ".tmp")).unlink(missing_ok=True)
     for stage in state.glob(f"{STAGE_PREFIX}*"):
         pid = procs.owner_pid(stage.name, STAGE_PREFIX)
-        if pid is not None and pid != os.getpid() and not procs.alive(pid):
+        if pid is not None and pid != os.getpid() and not procs.alive(pid) and not stage.is_symlink():
             shutil.rmtree(stage, ignore_errors=True)
     procs.remove_stale()
     return done

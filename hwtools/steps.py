@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import project
 
-RECORD_FILE = "fab-steps.json"  # in the repository root, committed with kicad/ and gerbers/
+RECORD_FILE = project.STEP_RECORDS  # in the repository root, committed with kicad/ and gerbers/
 PACKAGE = "hwtools"
 _TOOL_CACHE = ".fab/tools.json"  # tool version by the binary's identity: `kicad-cli version` costs ~0.5 s
 

@@ -169,3 +169,17 @@ def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
     fast, slow = traces.values()
     assert len(fast) >= 30 and fast == slow
     assert all(any(f.endswith("hwtools/circuit.py") for f, _ in t) for t in fast.values())
+
+
+def test_a_reference_used_twice_is_named_as_a_duplicate(monkeypatch):
+    """Two parts called R2 (a copy-paste that kept the reference): the error names R2 as used twice, not the
+    part skidl would have renamed as missing from the placement."""
+    real_part = circuit._Builder.part
+
+    def part(self, ref, *args, **kwargs):
+        return real_part(self, "R2" if ref == "R3" else ref, *args, **kwargs)
+
+    monkeypatch.setattr(circuit._Builder, "part", part)
+    with pytest.raises(circuit.CircuitError, match=r"^R2: reference used twice \(Device:R 1\.2 kOhm, then "
+                                                   r"Device:R 2\.2 kOhm\)"):
+        circuit.build_board()

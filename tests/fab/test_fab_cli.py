@@ -145,10 +145,25 @@ def test_an_interrupted_commit_is_finished_before_anything_else(repo):
     (stage / "g").mkdir(parents=True)
     (stage / "g" / "late.txt").write_text("renamed by the recovery")
     target = repo / "gerbers" / "late.txt"
-    (state / staging.JOURNAL).write_text(json.dumps({"stage": stage.name, "replace": [[str(target), "g/late.txt"]],
-                                                     "remove": []}))
+    (state / staging.JOURNAL).write_text(json.dumps({"version": staging.JOURNAL_VERSION, "stage": stage.name,
+                                                     "replace": [["gerbers/late.txt", "g/late.txt"]], "remove": []}))
     proc = hwtools(repo, "fab")
     assert proc.returncode == 0, proc.stderr
     assert "recovered an interrupted build" in proc.stdout
     assert target.read_text() == "renamed by the recovery"
     assert not (state / staging.JOURNAL).exists() and not stage.exists()
+
+
+def test_a_journal_naming_a_file_outside_the_outputs_stops_every_command_in_one_line(repo, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    state = repo / staging.STATE_DIR
+    state.mkdir()
+    (state / staging.JOURNAL).write_text(json.dumps({"version": staging.JOURNAL_VERSION, "stage": "stage-9-x",
+                                                     "replace": [], "remove": ["kicad/../../victim.txt"]}))
+    before = snapshot(repo)
+    proc = hwtools(repo, "check")
+    assert_clean_error(proc, ".fab/journal.json", "remove[0]", "outside kicad, gerbers, fab-steps.json",
+                       "delete .fab/")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert victim.read_text() == "keep me" and snapshot(repo) == before

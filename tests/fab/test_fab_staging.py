@@ -2,7 +2,9 @@
 at the test-only pause points; after recovery the files are the old set or the new set, never a mix.
 Also: children die with a killed parent, and stale temp folders go."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +17,8 @@ import pytest
 from hwtools import procs, staging
 
 REPO = Path(__file__).resolve().parents[2]
-OLD = {"out/a.txt": "old a", "out/sub/b.txt": "old b", "out/c.txt": "old c", "out/gone.txt": "old, dropped"}
-NEW = {"out/a.txt": "new a", "out/sub/b.txt": "new b", "out/c.txt": "old c", "out/d.txt": "new d"}
+OLD = {"kicad/a.txt": "old a", "kicad/sub/b.txt": "old b", "kicad/c.txt": "old c", "kicad/gone.txt": "old, dropped"}
+NEW = {"kicad/a.txt": "new a", "kicad/sub/b.txt": "new b", "kicad/c.txt": "old c", "kicad/d.txt": "new d"}
 NAMES = ["a.txt", "sub/b.txt", "c.txt", "d.txt", "gone.txt"]  # the fixed list of outputs
 
 COMMIT = textwrap.dedent("""
@@ -27,17 +29,17 @@ COMMIT = textwrap.dedent("""
     root = Path(sys.argv[1])
     new = {"a.txt": "new a", "sub/b.txt": "new b", "c.txt": "old c", "d.txt": "new d"}
     with Stage(root) as st:
-        out = st.path("out")
+        out = st.path("kicad")
         for name, text in new.items():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text)
-        st.add_tree(out, root / "out", %r)
-        st.commit(allowed=[root / "out"])
+        st.add_tree(out, root / "kicad", %r)
+        st.commit(allowed=[root / "kicad"])
 """ % NAMES)
 
 
 def _tree(root: Path) -> dict:
-    out = root / "out"
+    out = root / "kicad"
     return {str(p.relative_to(root)): p.read_text() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
@@ -46,7 +48,7 @@ def root(tmp_path):
     for rel, text in OLD.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    (tmp_path / "out" / "notes.txt").write_text("not ours")
+    (tmp_path / "kicad" / "notes.txt").write_text("not ours")
     return tmp_path
 
 
@@ -71,7 +73,7 @@ def _kill_at(root: Path, point: str):
 
 def test_commit_replaces_changed_files_and_only_listed_ones(root):
     subprocess.run([sys.executable, "-c", COMMIT, str(root)], check=True, cwd=REPO)
-    expected = {**NEW, "out/notes.txt": "not ours"}
+    expected = {**NEW, "kicad/notes.txt": "not ours"}
     assert _tree(root) == expected
     assert not (root / staging.STATE_DIR / staging.JOURNAL).exists()
     assert list((root / staging.STATE_DIR).glob("stage-*")) == []
@@ -82,7 +84,7 @@ def test_commit_replaces_changed_files_and_only_listed_ones(root):
 def test_kill_at_any_point_leaves_old_or_new_set_after_recovery(root, point, result):
     _kill_at(root, point)
     message = staging.recover(root)
-    assert _tree(root) == {**result, "out/notes.txt": "not ours"}
+    assert _tree(root) == {**result, "kicad/notes.txt": "not ours"}
     assert (message is None) == (result is OLD)
     assert not (root / staging.STATE_DIR / staging.JOURNAL).exists()
     assert list((root / staging.STATE_DIR).glob("stage-*")) == [], "the killed run's stage is stale: removed"
@@ -92,8 +94,8 @@ def test_a_failing_build_replaces_nothing(root):
     before = _tree(root)
     with pytest.raises(RuntimeError):
         with staging.Stage(root) as st:
-            (st.path("out") / "a.txt").write_text("new a")
-            st.add(root / "out" / "a.txt", st.dir / "out" / "a.txt")
+            (st.path("kicad") / "a.txt").write_text("new a")
+            st.add(root / "kicad" / "a.txt", st.dir / "kicad" / "a.txt")
             raise RuntimeError("a later step failed")
     assert _tree(root) == before
     assert list((root / staging.STATE_DIR).glob("stage-*")) == []
@@ -104,11 +106,106 @@ def test_a_target_outside_the_allowed_folders_is_refused(root, tmp_path_factory)
     victim.write_text("keep me")
     with staging.Stage(root) as st:
         (st.path("x") / "v").write_text("overwritten")
-        st.add(root / "out" / ".." / ".." / victim.parent.name / "victim.txt", st.dir / "x" / "v")
+        st.add(root / "kicad" / ".." / ".." / victim.parent.name / "victim.txt", st.dir / "x" / "v")
         st.add(victim, st.dir / "x" / "v")
         with pytest.raises(staging.StagingError, match="victim.txt"):
-            st.commit(allowed=[root / "out"])
+            st.commit(allowed=[root / "kicad"])
     assert victim.read_text() == "keep me"
+
+
+# --- the journal is never trusted -------------------------------------------------------------------------
+
+def _everything(top: Path) -> dict:
+    """Every file (bytes), symlink (target) and folder under `top`: what 'nothing touched' compares."""
+    out = {}
+    for p in sorted(top.rglob("*")):
+        rel = str(p.relative_to(top))
+        out[rel] = ("link", os.readlink(p)) if p.is_symlink() else ("file", p.read_bytes()) if p.is_file() else "dir"
+    return out
+
+
+def test_a_copied_checkout_finishes_its_own_renames_and_never_touches_the_original(root, tmp_path_factory):
+    """A build killed after its journal, the checkout copied (a backup, a CI cache, a moved folder): recovery in
+    the copy renames the copy's staged files over the copy's outputs, and the original stays exactly as it was."""
+    _kill_at(root, "after-journal")
+    copy = tmp_path_factory.mktemp("copy") / "checkout"
+    shutil.copytree(root, copy, symlinks=True)
+    original = _everything(root)
+    assert "recovered an interrupted build" in staging.recover(copy)
+    assert _tree(copy) == {**NEW, "kicad/notes.txt": "not ours"}
+    assert _everything(root) == original, "the original checkout was touched"
+    assert staging.recover(root) is not None and _tree(root) == {**NEW, "kicad/notes.txt": "not ours"}
+
+
+STAGE = "stage-999999999-x"  # a dead owner's stage
+
+
+def _bad_journals(root: Path, outside: Path) -> dict:
+    victim = outside / "victim.txt"
+    good = {"version": staging.JOURNAL_VERSION, "stage": STAGE, "replace": [["kicad/a.txt", "kicad/a.txt"]],
+            "remove": []}
+    return {
+        "absolute target": ({**good, "replace": [[str(victim), "kicad/a.txt"]]}, "replace[0] target"),
+        "target climbing out": ({**good, "replace": [["kicad/../../outside/victim.txt", "kicad/a.txt"]]},
+                                "replace[0] target"),
+        "tracked file outside the outputs": ({**good, "replace": [], "remove": ["README.md"]}, "remove[0]"),
+        "absolute removal": ({**good, "remove": [str(victim)]}, "remove[0]"),
+        "target through a symlink out": ({**good, "replace": [["kicad/link/victim.txt", "kicad/a.txt"]]},
+                                         "replace[0] target"),
+        "target inside .fab": ({**good, "replace": [[".fab/x", "kicad/a.txt"]]}, "replace[0] target"),
+        "staged file from outside": ({**good, "replace": [["kicad/a.txt", "../../../outside/victim.txt"]]},
+                                     "replace[0] staged file"),
+        "stage climbing out": ({**good, "stage": "../../outside"}, "stage"),
+        "stage a symlink out": ({**good, "stage": "stage-999999998-link"}, "stage"),
+        "old journal with absolute paths": ({"stage": STAGE, "replace": [[str(root / "kicad/a.txt"), "kicad/a.txt"]],
+                                             "remove": []}, "the journal"),
+        "a list": ([], "the journal"),
+        "replace not a list": ({**good, "replace": 5}, "replace"),
+        "entry not a pair": ({**good, "replace": [["kicad/a.txt"]]}, "replace[0]"),
+        "stage not a string": ({**good, "stage": 5}, "stage"),
+        "second entry bad": ({**good, "replace": [["kicad/a.txt", "kicad/a.txt"], ["/etc/hostname", "kicad/a.txt"]]},
+                             "replace[1] target"),
+    }
+
+
+BAD = list(_bad_journals(Path("/r"), Path("/o")))
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_a_journal_that_leads_outside_the_outputs_is_refused_and_nothing_is_touched(tmp_path, case):
+    root, outside = tmp_path / "checkout", tmp_path / "outside"
+    for rel, text in OLD.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "README.md").write_text("tracked")
+    (outside / "sub").mkdir(parents=True)
+    (outside / "victim.txt").write_text("keep me")
+    (root / "kicad" / "link").symlink_to(outside)
+    stage = root / staging.STATE_DIR / STAGE
+    (stage / "kicad").mkdir(parents=True)
+    (stage / "kicad" / "a.txt").write_text("staged")
+    (root / staging.STATE_DIR / "stage-999999998-link").symlink_to(outside)
+    journal, entry = _bad_journals(root, outside)[case]
+    (root / staging.STATE_DIR / staging.JOURNAL).write_text(json.dumps(journal))
+    before = _everything(tmp_path)
+    with pytest.raises(staging.StagingError) as e:
+        staging.recover(root)
+    message = str(e.value)
+    assert "journal.json" in message and entry in message and "delete .fab/" in message, message
+    assert "\n" not in message
+    assert _everything(tmp_path) == before
+
+
+def test_a_custom_output_folder_is_its_own_root_and_keeps_no_state(tmp_path):
+    folder = tmp_path / "custom"
+    with staging.Stage.for_folder(folder) as st:
+        assert st.root == folder and st.dir.parent == folder / staging.STATE_DIR
+        (st.path("x") / "f.txt").write_text("made")
+        st.add(folder / "f.txt", st.dir / "x" / "f.txt")
+        assert st.commit(allowed=[folder]) == [folder / "f.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["f.txt"]
+    with staging.Stage.for_folder(REPO / "kicad") as st:  # the repository's own outputs: the repository's stage
+        assert st.root == REPO
 
 
 # --- children die with their parent ---------------------------------------------------------------------
