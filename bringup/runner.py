@@ -93,12 +93,13 @@ def _signals_ignored():
 
 def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
         progress: Callable[[str, object], None] = lambda kind, obj: None, meta: dict | None = None) -> RunResult:
-    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult);
-    ``meta`` adds fields to the record (operator, harness provenance)."""
+    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult) and
+    ('note', text) from a long step; ``meta`` adds fields to the record (operator, harness provenance)."""
     meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source,
             "telegram_paths": list(station.telegrams), "profile": station.profile, **(meta or {})}
     record = RunRecord(records_dir, board_serial, station.name, meta)
     bench = Bench(station)
+    bench.note = lambda text: progress("note", text)
     results: list[StepResult] = []
     failed: StepResult | None = None
     supply_state = "not opened"
