@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .interrupts import guard
+
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -47,6 +49,7 @@ def _default_operator() -> str:
         return "unknown"
 
 
+@guard  # Ctrl-C / SIGTERM before the run: one line, exit 1 (bringup/interrupts.py)
 def main(argv: list[str] | None = None) -> int:
     from . import cli_batch
     from .meters import PROFILES
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
         result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
-                            meta={"operator": a.operator, **cli_batch.provenance()})
+                            meta={"operator": a.operator, **cli_batch.provenance()}, hold_signals=True)
     except OSError as e:  # the record could not be created: nothing was powered
         print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -104,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"supply output after the run: {result.supply_output_after}", flush=True)
     if result.failed is not None and result.failed.name == "setup":
         print(f"station error: {result.failed.error}", file=sys.stderr)
+    if result.aborted:  # the one line a signal gives, as before the run (bringup/interrupts.py)
+        print(f"{result.failed.error} in step {result.failed.index} {result.failed.name}: supply output "
+              f"{result.supply_output_after}, record {result.record_path}", file=sys.stderr)
     if result.record_error:
         print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk", flush=True)
         print(f"station error: record not written: {result.record_error}", file=sys.stderr)
