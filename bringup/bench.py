@@ -9,7 +9,7 @@ to instruments only through the :class:`~bringup.instruments.PowerSupply` and
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .instruments import Multimeter, PowerSupply, open_instrument
 from .ports import BoardConsole, MeterPort
@@ -31,6 +31,7 @@ class Bench:
         self.supply_on = False  # the power step turned the output on: close() must turn it off
         self.firmware = ""
         self.extra: dict[str, Any] = {}  # what steps hand to the runner (replay table, sim, rates)
+        self.note: Callable[[str], None] = lambda text: None  # a long step's progress line (runner → operator)
         self.events: list[str] = []  # "open supply", …, "supply off", "close …": the order, for tests and logs
         self._opened: list[tuple[str, Any]] = []
         self.limits: Limits | None = None  # the declared measurements (bringup.limits), built on first use

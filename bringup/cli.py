@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from .interrupts import guard
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +28,9 @@ def _progress(kind: str, res) -> None:
 
     if kind == "start":
         print(f"[{res.index}/{len(STEPS)}] {res.title} …", flush=True)
+        return
+    if kind == "note":  # a long step's progress line
+        print(f"      {res}", flush=True)
         return
     print(f"[{res.index}/{len(STEPS)}] {res.title}: {res.outcome.value} ({res.duration_s:.2f} s)", flush=True)
     for m in res.measurements:
@@ -45,7 +49,9 @@ def _default_operator() -> str:
         return "unknown"
 
 
+@guard  # Ctrl-C / SIGTERM before the run: one line, exit 1 (bringup/interrupts.py)
 def main(argv: list[str] | None = None) -> int:
+    from . import cli_batch
     from .meters import PROFILES
     from .sim import FAULTS
 
@@ -59,18 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--telegrams", action="append", default=[], metavar="PATH",
                    help="real telegrams to replay in step 4: a file (one telegram or a raw capture) or a "
                         "folder of them; repeatable (adds to the station's telegrams:)")
+    cli_batch.add_max_telegram_bytes(r)
     r.add_argument("--profile", choices=PROFILES, help="decode every replayed telegram with this dsmr_parser "
                    "specification instead of detecting the flavour per telegram")
     r.add_argument("--db", help="results database URL (default: sqlite:///<records>/p1reader.db)")
     r.add_argument("--operator", default=_default_operator(), help="who runs the bench (default: login name)")
-    from . import cli_batch
-
     cli_batch.add_commands(sub)
     a = ap.parse_args(argv)
     if a.command != "run":
         return cli_batch.main(a)
 
-    from . import replay, runner, station
+    from . import plan, replay, runner, station
     from .record import RecordError, check_serial
 
     try:
@@ -78,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         st = station.resolve(a.station)
         if a.inject and st.kind != "sim":
             raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
-        st = st.with_replay([str(Path(t).resolve()) for t in a.telegrams], a.profile)
-        replay.files(st.telegrams)  # every path exists and a folder holds files: say so now, not in step 4
+        st = st.with_replay(replay.absolute(a.telegrams), a.profile)
+        estimate = plan.check(st, a.max_telegram_bytes)  # replay inputs, the run's time and memory: now
     except (station.StationError, RecordError, replay.ReplayError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -87,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     if not go_on:
         return EXIT_USAGE
 
-    print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source})"
+    print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source}), {estimate.summary()}"
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
         result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
-                            meta={"operator": a.operator, **cli_batch.provenance()})
+                            meta={"operator": a.operator, **cli_batch.provenance()}, hold_signals=True)
     except OSError as e:  # the record could not be created: nothing was powered
         print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -102,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"supply output after the run: {result.supply_output_after}", flush=True)
     if result.failed is not None and result.failed.name == "setup":
         print(f"station error: {result.failed.error}", file=sys.stderr)
+    if result.aborted:  # the one line a signal gives, as before the run (bringup/interrupts.py)
+        print(f"{result.failed.error} in step {result.failed.index} {result.failed.name}: supply output "
+              f"{result.supply_output_after}, record {result.record_path}", file=sys.stderr)
     if result.record_error:
         print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk", flush=True)
         print(f"station error: record not written: {result.record_error}", file=sys.stderr)

@@ -8,6 +8,7 @@ and the results-store hooks of ``run``. Errors name what and where, exit 2, no t
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -28,6 +29,21 @@ def add_commands(sub) -> None:
 
     lim = sub.add_parser("limits", help="print the limits table: every measurement, unit and limits")
     lim.add_argument("--station", default="sim", help="station YAML file, or 'sim' (default)")
+    add_max_telegram_bytes(lim)
+
+
+def add_max_telegram_bytes(parser) -> None:
+    """``--max-telegram-bytes N`` (run, limits): how much of the replay inputs one run may send."""
+    from .replay import DEFAULT_MAX_BYTES
+
+    def positive(text: str) -> int:
+        if not text.isdigit() or int(text) == 0:
+            raise argparse.ArgumentTypeError(f"must be a whole number of bytes > 0, not {text!r}")
+        return int(text)
+
+    parser.add_argument("--max-telegram-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
+                        help=f"most bytes of telegram files one run replays (default {DEFAULT_MAX_BYTES:,}: "
+                             f"about 6 min at line rate)")
 
 
 def _progress(what: str):
@@ -167,13 +183,15 @@ def _report(a) -> int:
 
 
 def _limits(a) -> int:
-    from . import station
+    from . import plan, station
     from .limits import format_table, table
 
     try:
         st = station.resolve(a.station)
-    except station.StationError as e:
+        estimate = plan.check(st, a.max_telegram_bytes)
+    except station.StationError as e:  # replay.ReplayError is one
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
     print(format_table(table(st), f"{st.name} ({st.source})"))
+    print(f"a run takes {estimate.summary()} (a good board; a failing one may wait out its timeouts)")
     return EXIT_OK

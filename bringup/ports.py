@@ -4,11 +4,13 @@ a pty): :class:`MeterPort` plays the meter (on the P1 link, and at 2 Mbaud on th
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import serial
 
@@ -31,11 +33,25 @@ class BoardRefused(PortError):
     """The board answered a command with ``@R ERR …`` (e.g. its firmware has no S1 port)."""
 
 
-def open_url(url: str, baud: int, timeout: float | None = 0.05, write_timeout: float | None = 2.0):
+class PortBusy(PortError):
+    """Another program holds the port (a terminal left open, a second bring-up)."""
+
+
+def open_url(url: str, baud: int, timeout: float | None = 0.05, write_timeout: float | None = 2.0,
+             label: str = "port"):
+    """Open a pyserial URL. A device path (a USB adapter, a pty) is opened exclusively — locked with
+    flock(), as pyserial's ``exclusive=True`` does — so two programs never share a link: each would
+    take bytes meant for the other, and the run would blame the board. A URL (``socket://``,
+    ``rfc2217://``, ``loop://``) has no lock to take: the server at the other end decides who connects."""
+    device = "://" not in url
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=write_timeout)
+        return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=write_timeout,
+                                     **({"exclusive": True} if device else {}))
     except (serial.SerialException, OSError, ValueError) as e:
-        raise PortError(f"port {url}: cannot open ({e})") from e
+        # flock() refused (EAGAIN: another program holds the lock), or open() did (EBUSY: TIOCEXCL set)
+        if getattr(e, "errno", None) in (errno.EAGAIN, errno.EBUSY):
+            raise PortBusy(f"{label} {url} is busy: another program holds it") from e
+        raise PortError(f"{label} {url}: cannot open ({e})") from e
 
 
 class LineState:
@@ -84,12 +100,13 @@ class MeterPort:
         line = baud / bits_per_byte
         self.bytes_per_s = min(line, bytes_per_s) if bytes_per_s else line
         self.chunk = chunk
-        self._ser = open_url(url, baud, timeout=0, write_timeout=write_timeout)
+        self._ser = open_url(url, baud, timeout=0, write_timeout=write_timeout, label=label)
         self.sent = 0
         self._line = LineState(line_state) if line_state else None
 
-    def send(self, data: bytes, paced: bool = True) -> float:
-        """Write `data` as one burst; return the time it took (s)."""
+    def send(self, data: bytes, paced: bool = True, progress: Callable[[int], None] | None = None) -> float:
+        """Write `data` as one burst; return the time it took (s). ``progress(bytes written)`` is called
+        after every chunk."""
         t0 = time.perf_counter()
         if self._line:
             self._line.mark(True, self.sent)
@@ -103,6 +120,8 @@ class MeterPort:
                         time.sleep(delay)
                 self._ser.write(part)
                 self.sent += len(part)
+                if progress is not None:
+                    progress(i + len(part))
             if paced:
                 end = t0 + len(data) / self.bytes_per_s
                 delay = end - time.perf_counter()
@@ -203,7 +222,7 @@ class BoardConsole:
 
     def __init__(self, url: str, baud: int = 921600, timeout_s: float = 3.0, log_limit: int = 4 << 20):
         self.url, self.baud, self.timeout_s = url, baud, timeout_s
-        self._ser = open_url(url, baud, timeout=0.05, write_timeout=2.0)
+        self._ser = open_url(url, baud, timeout=0.05, write_timeout=2.0, label="console port")
         self._buf = bytearray()
         self._scan = 0  # where the next search for a console line starts
         self._cond = threading.Condition()

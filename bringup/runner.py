@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .instruments import InstrumentError
+from .interrupts import Interrupted
 from .measurement import Outcome, StepResult
 from .ports import PortError
 from .record import RunRecord, utc_now
@@ -50,30 +51,46 @@ class RunResult:
 
 
 @contextmanager
-def _signals_abort():
+def _signals_abort(hold_after: bool = False):
     """The first Ctrl-C / SIGTERM / SIGHUP of a run aborts it (KeyboardInterrupt or Aborted in the main
     thread, so `finally` runs); any later one is ignored, also after the run, so a second Ctrl-C can
-    never cut the teardown short or turn the documented exit status 1 into 130."""
+    never cut the teardown short or turn the documented exit status 1 into 130. With `hold_after`
+    (the command line) every signal stays ignored after the run, while its verdict is printed and stored.
+
+    Yields ``arm``: a signal before ``arm()`` waits for it (the record is being created); one that
+    came and was never armed (the record could not be created) leaves as ``Interrupted``."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: None
         return
     sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    fired = []
+    fired: list[int] = []
+    armed: list[bool] = []
+
+    def abort(signum: int):
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Aborted(signal.Signals(signum).name)
 
     def handler(signum, frame):
         if fired:
             return  # already shutting down
         fired.append(signum)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Aborted(signal.Signals(signum).name)
+        if armed:
+            abort(signum)
+
+    def arm():
+        armed.append(True)
+        if fired:
+            abort(fired[0])
 
     old = {s: signal.signal(s, handler) for s in sigs}
     try:
-        yield
+        yield arm
     finally:
         for s, h in old.items():
-            signal.signal(s, signal.SIG_IGN if fired else h)
+            signal.signal(s, signal.SIG_IGN if fired or hold_after else h)
+        if fired and not armed:
+            raise Interrupted(fired[0])  # before the record existed: nothing powered, nothing written
 
 
 @contextmanager
@@ -92,19 +109,23 @@ def _signals_ignored():
 
 
 def run(station: Station, board_serial: str, records_dir: str, inject: str | None = None,
-        progress: Callable[[str, object], None] = lambda kind, obj: None, meta: dict | None = None) -> RunResult:
-    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult);
-    ``meta`` adds fields to the record (operator, harness provenance)."""
+        progress: Callable[[str, object], None] = lambda kind, obj: None, meta: dict | None = None,
+        hold_signals: bool = False) -> RunResult:
+    """Run the whole bring-up. ``progress(kind, obj)`` gets ('start', Step), ('done', StepResult) and
+    ('note', text) from a long step; ``meta`` adds fields to the record (operator, harness provenance);
+    ``hold_signals``: see :func:`_signals_abort`."""
     meta = {"inject": inject, "station_kind": station.kind, "station_source": station.source,
             "telegram_paths": list(station.telegrams), "profile": station.profile, **(meta or {})}
-    record = RunRecord(records_dir, board_serial, station.name, meta)
-    bench = Bench(station)
     results: list[StepResult] = []
     failed: StepResult | None = None
     supply_state = "not opened"
     aborted = False
-    with ExitStack() as stack, _signals_abort():
+    with ExitStack() as stack, _signals_abort(hold_signals) as arm:
+        record = RunRecord(records_dir, board_serial, station.name, meta)
+        bench = Bench(station)
+        bench.note = lambda text: progress("note", text)
         try:
+            arm()  # a signal while the record was created aborts the run now
             if station.kind == "sim":
                 from .sim import SimBench
 

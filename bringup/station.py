@@ -1,30 +1,41 @@
 """Station file: which instruments and ports this bench has, and the limits it judges against.
 
-The file is YAML, validated when loaded by pydantic models (strict types, finite numbers, ranges,
-driver names from the instrument registry, unknown keys refused); a malformed file raises
-:class:`StationError` naming the key and the file. A loaded station is frozen: the simulated bench
-and the command line make wired copies, never change the one they were given. ``kind: sim`` stations leave
-the instruments and ports to :mod:`bringup.sim`, which fills them with pyvisa-sim resources and pty
-pairs; everything else (limits, loopback settings) means the same on the bench and in simulation.
+The file is YAML, validated when loaded by pydantic models (strict types, finite numbers, a floor and a
+ceiling for every number, driver names from the instrument registry, unknown keys and keys given twice
+refused); a malformed file raises :class:`StationError` naming the key and the file. A loaded station
+is frozen: the simulated bench and the command line make wired copies, never change the one they were
+given. ``kind: sim`` stations leave the instruments and ports to :mod:`bringup.sim`, which fills them
+with pyvisa-sim resources and pty pairs; everything else (limits, loopback settings) means the same on
+the bench and in simulation.
 """
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .meters import PROFILES
 
 # The P1 port's supply folds back between 260 and 300 mA: the bench supply's current limit must sit at
 # or below the lower end so the board never sees more than a real meter would give it.
 P1_TRIP_POINT_A = 0.260
+P1_FOLDBACK_A = 0.300  # the upper end: no current above it can flow from a P1 port
 P1_BAUD = 115200  # the P1 line (the firmware's UART2 runs at it: main.BAUD, held equal by a test)
 LINE_BYTES_PER_S = P1_BAUD / 10  # 8N1 = 10 bits a byte
 S1_BAUD = 2_000_000  # the S1 port's fixed rate (e-MUCS H 1.3 §4); the firmware's UART1 runs at it
 S1_FRAME_LEN = 45  # bytes, flag to flag (the firmware's s1frame.FRAME_LEN, held equal by a test)
 S1_LINE_FRAMES_PER_S = S1_BAUD / 10 / S1_FRAME_LEN  # 4,444 frames/s back to back, 8N1
+S1_MAX_FRAMES = 1_000_000  # the S1 step's stream is built in memory (see S1Config.frames)
+# The rates Linux's termios names (B300 … B4000000), which every USB-UART driver maps: a rate off this
+# list is nearly always a typo (11520, 92160), and one beyond it no adapter on a bench runs.
+UART_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000,
+              921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000)
+MAX_STATION_BYTES = 1 << 20  # a station file is a few kB: anything near a megabyte is not one
 
 
 class StationError(Exception):
@@ -36,9 +47,18 @@ class StationError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
+def _uart_rate(v: int) -> int:
+    if v not in UART_RATES:
+        raise ValueError(f"must be a UART rate ({', '.join(map(str, UART_RATES))})")
+    return v
+
+
+# Every number has a floor and a ceiling. A ceiling bounds what one key can cost (the run's time, the
+# memory it takes) or says what the instrument can do; the plan (bringup/plan.py) bounds them together.
+UartRate = Annotated[int, AfterValidator(_uart_rate)]
+# Any wait or timeout: a minute is the longest anything on a bench needs to answer, settle or drain;
+# longer is a dead instrument or a stuck adapter, and the run should say so instead of waiting.
+Seconds = Annotated[float, Field(gt=0, le=60)]
 
 
 class _Section(BaseModel):
@@ -63,7 +83,7 @@ class InstrumentConfig(_Section):
     visa_library: str = "@py"
     read_termination: str = "\n"
     write_termination: str = "\n"
-    timeout_ms: PositiveInt = 2000
+    timeout_ms: Annotated[int, Field(gt=0, le=60_000)] = 2000  # a minute, as Seconds (pyvisa counts ms)
 
 
 class SupplyConfig(InstrumentConfig):
@@ -73,8 +93,10 @@ class SupplyConfig(InstrumentConfig):
     # Optional peak-hold query (e.g. "MEAS:CURR:MAX?"); without it the inrush is the highest of
     # `inrush_samples` MEAS:CURR? readings taken right after the output turns on.
     peak_current_query: str | None = None
-    inrush_samples: PositiveInt = 5
-    settle_s: NonNegative = 0.5
+    # The inrush is over within milliseconds and each sample is a query (~10 ms): by 100 the samples
+    # read the idle current.
+    inrush_samples: Annotated[int, Field(gt=0, le=100)] = 5
+    settle_s: Annotated[float, Field(ge=0, le=60)] = 0.5  # before the idle current; as Seconds
 
     @field_validator("driver")
     @classmethod
@@ -109,11 +131,11 @@ class MeterPortConfig(_Section):
     """The USB-TTL adapter that plays the meter (its TX → RJ12 pin 5)."""
 
     url: str = ""
-    baud: PositiveInt = P1_BAUD
+    baud: UartRate = P1_BAUD
     # How Data Request (pin 2) is watched: "dmm" (voltage via drq_channel), "cts" (logic level on the
     # adapter's CTS) or "none".
     drq_via: Literal["dmm", "cts", "none"] = "dmm"
-    write_timeout_s: Positive = 2.0
+    write_timeout_s: Seconds = 2.0
     line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
 
 
@@ -122,8 +144,8 @@ class ConsoleConfig(_Section):
 
     url: str = ""
     # Faster than the P1 line: the console carries every frame plus its status line.
-    baud: PositiveInt = 921600
-    timeout_s: Positive = 3.0
+    baud: UartRate = 921600
+    timeout_s: Seconds = 3.0
 
 
 class S1Config(_Section):
@@ -132,12 +154,14 @@ class S1Config(_Section):
 
     url: str = ""
     baud: int = S1_BAUD
-    write_timeout_s: Positive = 2.0
-    # ≥ 100: the known faults sit at fixed fractions of the run
-    frames: Annotated[int, Field(ge=100)] = 2000
-    # 0: back to back at the line rate (4,444 frames/s); a real meter sends 2,600-4,200 frames/s.
-    frame_rate_hz: NonNegative = 0.0
-    settle_s: Positive = 0.3  # the board's byte counter must stay still this long before judging
+    write_timeout_s: Seconds = 2.0
+    # ≥ 100: the known faults sit at fixed fractions of the run. ≤ 1,000,000: the stream is built in
+    # memory, ~180 bytes a frame at its peak (bringup/plan.py), so 180 MB; 225 s at the line rate.
+    frames: Annotated[int, Field(ge=100, le=S1_MAX_FRAMES)] = 2000
+    # 0: back to back at the line rate (4,444 frames/s, also the ceiling: the line carries no more);
+    # a real meter sends 2,600-4,200 frames/s.
+    frame_rate_hz: Annotated[float, Field(ge=0, le=S1_LINE_FRAMES_PER_S)] = 0.0
+    settle_s: Seconds = 0.3  # the board's byte counter must stay still this long before judging
     line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
 
     @field_validator("baud")
@@ -148,16 +172,23 @@ class S1Config(_Section):
         return v
 
 
-Window = Annotated[list[float], Field(min_length=2, max_length=2)]
+def _window(high: float):
+    """[low, high] limits, each between 0 and `high` (beyond what can be measured judges nothing)."""
+    return Annotated[list[Annotated[float, Field(ge=0, le=high)]], Field(min_length=2, max_length=2)]
+
+
+VoltWindow = _window(6.0)  # above the P1 supply's 5.5 V maximum nothing on the board can read
+AmpWindow = _window(P1_FOLDBACK_A)  # the P1 port folds back by 300 mA: no more can flow
+RatioWindow = _window(2.0)  # a line carries no more than its rate (clock error is a few %)
 
 
 class Limits(_Section):
-    supply_voltage_v: Window = [4.90, 5.10]
-    inrush_current_a: Window = [0.0, 0.250]
-    idle_current_a: Window = [0.020, 0.150]
-    rail_3v3_v: Window = [3.20, 3.40]
-    drq_v: Window = [4.0, 5.5]
-    throughput_ratio: Window = [0.97, 1.02]
+    supply_voltage_v: VoltWindow = [4.90, 5.10]
+    inrush_current_a: AmpWindow = [0.0, 0.250]
+    idle_current_a: AmpWindow = [0.020, 0.150]
+    rail_3v3_v: VoltWindow = [3.20, 3.40]
+    drq_v: VoltWindow = [4.0, 5.5]
+    throughput_ratio: RatioWindow = [0.97, 1.02]
     # Width of the MARGINAL band just inside each limit, as a fraction of the limit span.
     marginal_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.05
 
@@ -170,19 +201,26 @@ class Limits(_Section):
 
 
 class LoopbackConfig(_Section):
-    line_rate_rounds: Annotated[int, Field(ge=0)] = 1  # times the whole telegram set is sent back to back
-    slow_count: Annotated[int, Field(ge=0)] = 3  # telegrams sent one a second
-    slow_interval_s: Positive = 1.0  # shorten in sim stations to keep CI fast
-    throughput_count: Annotated[int, Field(ge=2)] = 30  # telegrams sent back to back for step 6
+    # Times the whole telegram set is sent back to back; a round is under half a second at line rate,
+    # and 100 of them prove nothing a few do not.
+    line_rate_rounds: Annotated[int, Field(ge=0, le=100)] = 1
+    # Telegrams sent one every slow_interval_s: 1,800 is the 30 minutes a run may take at one a second.
+    slow_count: Annotated[int, Field(ge=0, le=1800)] = 3
+    # A meter sends one a second (DSMR 5) or every 10 s (DSMR 4); shorten in sim stations to keep CI fast.
+    slow_interval_s: Seconds = 1.0
+    # Telegrams sent back to back for step 6: 10,000 of the full set's (~870 bytes on average) are
+    # 13 minutes at line rate.
+    throughput_count: Annotated[int, Field(ge=2, le=10_000)] = 30
     builder_set: Literal["full", "small"] = "full"  # "small": fewer telegrams, for fast tests
-    idle_s: Positive = 0.1  # line quiet time after a truncated frame before expecting its verdict
+    # Line quiet time after a truncated frame before expecting its verdict (the firmware's is 20 ms).
+    idle_s: Annotated[float, Field(gt=0, le=10)] = 0.1
 
 
 class SimConfig(_Section):
     """Only for ``kind: sim``: how the simulated bench behaves."""
 
     fault: str | None = None
-    heartbeat_s: Positive = 1.0
+    heartbeat_s: Seconds = 1.0  # the firmware beats once a second
     instruments_yaml: str | None = None  # default: bringup/sim/instruments.yaml
 
     @field_validator("fault")
@@ -253,7 +291,8 @@ def _error(e: ValidationError, source: str) -> StationError:
     elif err["type"] == "model_type":
         msg = f"must be a mapping, got {type(err['input']).__name__}"
     else:
-        msg += f" (got {err['input']!r})" if not isinstance(err["input"], dict) else ""
+        got = repr(err["input"])
+        msg += f" (got {got if len(got) <= 40 else got[:37] + '…'})" if not isinstance(err["input"], dict) else ""
     return StationError(msg, source, key)
 
 
@@ -277,17 +316,88 @@ def from_dict(data: dict, source: str = "<dict>") -> Station:
     return station
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, line: int, first: int):
+        self.key, self.line, self.first = key, line, first
+
+
+class _StationLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, but a key given twice in one mapping is an error naming it (PyYAML keeps
+    the last one silently: a station with two ``timeout_ms:`` lines runs with whichever came second).
+    Keys merged in with ``<<: *anchor`` may still be overridden, as YAML intends."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._path: list[str] = []  # the dotted key of the node being composed, for the message
+
+    def compose_node(self, parent, index):
+        if isinstance(index, yaml.ScalarNode):  # a mapping's value: index is its key
+            step = index.value
+        elif isinstance(index, int):  # a sequence's item
+            step = f"[{index}]"
+        else:  # a key, or the document itself
+            return super().compose_node(parent, index)
+        self._path.append(step)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            line = key.start_mark.line + 1
+            if (key.tag, key.value) in seen:
+                dotted = ".".join(self._path + [key.value]).replace(".[", "[")
+                raise _DuplicateKey(dotted, line, seen[(key.tag, key.value)])
+            seen[(key.tag, key.value)] = line
+        return node
+
+
+def _read_text(p: Path) -> str:
+    """The station file's text: a regular file of at most MAX_STATION_BYTES, UTF-8 (stat first, so a
+    device or a pipe is never opened, nor a huge file read)."""
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise StationError(f"is {what}, not a station file", p)
+        if st.st_size > MAX_STATION_BYTES:
+            raise StationError(f"{st.st_size:,} bytes: too big for a station file (at most {MAX_STATION_BYTES:,})", p)
+        data = p.read_bytes()
+    except OSError as e:
+        why = "symlink loop" if e.errno == errno.ELOOP else e.strerror
+        raise StationError(f"cannot read: {why}", p) from e
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise StationError(f"not a text file: byte 0x{data[e.start]:02x} at offset {e.start} is not UTF-8 "
+                           f"(a station file is YAML text)", p) from None
+
+
+def _yaml_problem(e: Exception) -> str:
+    """A YAML error in one line: where and what (PyYAML's own text spans several lines)."""
+    if isinstance(e, yaml.MarkedYAMLError) and e.problem_mark is not None:
+        m = e.problem_mark
+        return f"line {m.line + 1}, column {m.column + 1}: {e.problem}"
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    return " ".join(str(e).split())
+
+
 def load(path: str | Path) -> Station:
     """Load and validate a station file."""
     p = Path(path)
+    text = _read_text(p)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise StationError(f"cannot read: {e.strerror}", p) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise StationError(f"not valid YAML: {e}", p) from e
+        data = yaml.load(text, Loader=_StationLoader)
+    except _DuplicateKey as e:
+        raise StationError(f"given twice (line {e.first} and line {e.line}); keep one", p, e.key) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: e.g. an integer of 5,000 digits
+        raise StationError(f"not valid YAML: {_yaml_problem(e)}", p) from None
     return from_dict(data if data is not None else {}, str(p))
 
 

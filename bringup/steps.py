@@ -18,12 +18,32 @@ from . import telegrams as tg
 from .firmware import p1frame
 from .bench import Bench
 from .measurement import Measurement
+from .plan import human
 from .ports import ConsoleTimeout, S1Status
 from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S, Station
 
 
 class StepFailure(Exception):
     """A step cannot continue; the message says what was seen."""
+
+
+class Ticker:
+    """A long send's progress for the operator: a line every ``every_s`` with the share done and the
+    time left at the pace so far (a send shorter than that prints nothing)."""
+
+    def __init__(self, note: Callable[[str], None], what: str, total: int, unit: str = "bytes",
+                 every_s: float = 10.0):
+        self.note, self.what, self.total, self.unit, self.every_s = note, what, total, unit, every_s
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every_s or not 0 < done < self.total:
+            return
+        self.last = now
+        left = (now - self.t0) * (self.total - done) / done
+        self.note(f"{self.what}: {done:,} of {self.total:,} {self.unit} sent ({100 * done // self.total} %), "
+                  f"about {human(left)} left")
 
 
 class StepSkipped(Exception):
@@ -124,7 +144,7 @@ def diagnose_silence(bench: Bench, garbage_before: int, telegrams_before: int, s
     return f"board counted {t} frame(s) and {g} garbage byte(s) but sent no status line for them"
 
 
-def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0) -> tuple[list, float]:
+def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0, what: str = "telegrams") -> tuple[list, float]:
     """Send telegrams (back to back, or one every `interval_s`) and collect the board's reports.
 
     Returns the reports and the monotonic time the first byte was sent."""
@@ -132,14 +152,16 @@ def exchange(bench: Bench, items: list[Sent], interval_s: float = 0.0) -> tuple[
     hb = con.status()
     n0 = con.report_count()
     t0 = time.monotonic()  # same clock as TelegramReport.received_at
+    total = sum(len(it.data) for it in items)
     if interval_s:
+        ticker = Ticker(bench.note, what, len(items), "telegrams")
         for i, it in enumerate(items):
             if i:
                 time.sleep(max(0.0, t0 + i * interval_s - time.monotonic()))
             meter.send(it.data)
+            ticker(i + 1)
     else:  # back to back: one burst, as a meter's UART would clock it out
-        meter.send(b"".join(it.data for it in items))
-    total = sum(len(it.data) for it in items)
+        meter.send(b"".join(it.data for it in items), progress=Ticker(bench.note, what, total))
     try:
         reports = con.wait_reports(n0, len(items), timeout=bench.station.console.timeout_s)
     except ConsoleTimeout:
@@ -206,7 +228,7 @@ def replay_captures(bench: Bench) -> list[Measurement]:
     capture = replay.load(st.telegrams)
     hb = con.status()
     n0 = con.report_count()
-    bench.meter.send(capture.stream)
+    bench.meter.send(capture.stream, progress=Ticker(bench.note, "replay", len(capture.stream)))
     time.sleep(st.loopback.idle_s)  # a capture that ends inside a frame: the board reports it after silence
     want = len(capture.expected)
     try:
@@ -249,7 +271,7 @@ def loopback(bench: Bench) -> list[Measurement]:
         ms += replay_captures(bench)
     if lb.slow_count:
         slow = [items[i % len(items)] for i in range(lb.slow_count)]
-        reports, _ = exchange(bench, slow, interval_s=lb.slow_interval_s)
+        reports, _ = exchange(bench, slow, interval_s=lb.slow_interval_s, what="slow telegrams")
         ms += judge_loopback(bench, "loopback", f"one every {lb.slow_interval_s:g} s", slow, reports)
     return ms
 
@@ -320,7 +342,7 @@ def throughput(bench: Bench) -> list[Measurement]:
     items = telegram_set(st)
     items = [it for it in items if not it.lowercase]
     seq = [items[i % len(items)] for i in range(st.loopback.throughput_count)]
-    reports, t0 = exchange(bench, seq)
+    reports, t0 = exchange(bench, seq, what="throughput")
     keep = judge_loopback(bench, "throughput", "throughput run", seq, reports, only=("reports", "byte errors"))
     # End to end: bytes that came back byte-identical, from the first byte sent to the last @T line
     # received (so the board's and the console's latency count against it).
@@ -391,7 +413,7 @@ def s1_port(bench: Bench) -> list[Measurement]:
     from .limits import s1_expected
 
     stream = s1_expected(cfg.frames)  # the stream the limits table declared the counts for
-    took = bench.s1.send(stream.data)
+    took = bench.s1.send(stream.data, progress=Ticker(bench.note, "S1 stream", len(stream.data)))
     st = _s1_settled(bench, len(stream.data))
     sent = len(stream.data)
     note = f"board: {st.frames} frames, {st.fcs_errors} FCS errors, {st.seq_gaps} gaps, {st.skipped} skipped"

@@ -11,10 +11,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
+
+from hwtools import procs
 
 INSTRUMENTS_YAML = Path(__file__).with_name("instruments.yaml")
 
@@ -40,13 +42,14 @@ def _die_with_parent() -> None:
 
 
 class PtyPair:
-    """Two linked ptys from ``socat -d -d pty,raw,echo=0 pty,raw,echo=0``."""
+    """Two linked ptys from ``socat -d -d pty,raw,echo=0 pty,raw,echo=0``; socat's log (where it names
+    the ptys) goes to `log`, removed once they are up."""
 
-    def __init__(self, timeout_s: float = 5.0):
+    def __init__(self, log: Path, timeout_s: float = 5.0):
         socat = shutil.which("socat")
         if not socat:
             raise SimError("socat not found on PATH (apt-get install socat)")
-        self._log = tempfile.NamedTemporaryFile(prefix="socat-", suffix=".log", delete=False)
+        self._log = open(log, "wb")
         self.proc = subprocess.Popen(
             [socat, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
@@ -114,7 +117,7 @@ class SimBench:
         self.board: subprocess.Popen | None = None
         self.board_cpu_s: float | None = None
         self._stopping = False
-        self._state_dir: tempfile.TemporaryDirectory | None = None
+        self._cleanup = ExitStack()  # the temp folder (line-state files, socat logs)
 
     def __enter__(self):
         try:
@@ -131,20 +134,21 @@ class SimBench:
     def start(self) -> None:
         st = self.station
         self.pairs = []  # filled as they start, so stop() closes whatever did
-        self._state_dir = tempfile.TemporaryDirectory(prefix="p1reader-sim-")
-        meter_state = os.path.join(self._state_dir.name, "meter.line")
-        meter = PtyPair()
+        procs.remove_stale()  # the folders of runs that were killed (their PID is in the name)
+        folder = self._cleanup.enter_context(procs.temp_dir("sim"))  # p1reader-<pid>-sim-…
+        meter_state = str(folder / "meter.line")
+        meter = PtyPair(folder / "socat-meter.log")
         self.pairs.append(meter)
-        console = PtyPair()
+        console = PtyPair(folder / "socat-console.log")
         self.pairs.append(console)
         cmd = [sys.executable, "-m", "bringup.simboard", "--meter", meter.b, "--console", console.b,
                "--baud", str(st.meter.baud), "--console-baud", str(st.console.baud),
                "--heartbeat", str(st.sim.heartbeat_s), "--line-state", meter_state]
         s1_cfg = None
         if st.s1 is not None:
-            s1 = PtyPair()
+            s1 = PtyPair(folder / "socat-s1.log")
             self.pairs.append(s1)
-            s1_state = os.path.join(self._state_dir.name, "s1.line")
+            s1_state = str(folder / "s1.line")
             s1_cfg = st.s1.model_copy(update={"url": s1.a, "line_state": s1_state})
             cmd += ["--s1", s1.b, "--s1-line-state", s1_state]
         if self.fault in BOARD_FAULTS:
@@ -189,6 +193,4 @@ class SimBench:
         for p in self.pairs:
             p.close()
         self.pairs = []
-        if self._state_dir is not None:
-            self._state_dir.cleanup()
-            self._state_dir = None
+        self._cleanup.close()

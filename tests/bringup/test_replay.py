@@ -2,16 +2,19 @@
 profiles, byte-exact and quiet decoding; and the whole replay through the CLI on the simulated bench."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from bringup import meters, replay
+from bringup import cli, meters, plan, replay
 from bringup.firmware import p1frame
-from bringup.ports import TelegramReport
+from bringup.ports import MeterPort, TelegramReport
 from bringup.station import StationError, from_dict
-from bringup_helpers import TELEGRAM_DATA, last_line, load_record, run_cli
+from bringup.steps import Ticker
+from bringup_helpers import TELEGRAM_DATA, fast_station_dict, last_line, load_record, run_cli
 
 FLUVIUS = sorted(TELEGRAM_DATA.glob("*.txt"))
 OTHER = TELEGRAM_DATA / "other-meters"
@@ -249,3 +252,86 @@ def test_missing_telegram_path_is_a_usage_error(tmp_path):
     rc, out, err = run_cli(["run", "--station", "sim", "--board-serial", "X", "--records", str(tmp_path),
                             "--telegrams", str(tmp_path / "nope.raw")])
     assert rc == 2 and "nope.raw" in err and "no such file or folder" in err
+
+
+# ------------------------------------------------------------------ replay inputs checked before the run
+def _loop(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    return tmp_path / "a"
+
+
+def _folder_with_a_loop(tmp_path):
+    shutil.copy(FLUVIUS[0], tmp_path / "good.txt")
+    _loop(tmp_path)
+    return tmp_path
+
+
+def _fifo(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    return tmp_path / "fifo"
+
+
+def _file(name: str, data: bytes):
+    def make(tmp_path):
+        (tmp_path / name).write_bytes(data)
+        return tmp_path / name
+
+    return make
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda p: Path("/dev/zero"), "/dev/zero: is a character device, not a capture file"),
+    (_fifo, "fifo: is a named pipe, not a capture file"),  # never opened: no hang
+    (_loop, "a: symlink loop"),
+    (_folder_with_a_loop, "a: symlink loop"),
+    (_file("empty.raw", b""), "empty.raw: empty (0 bytes)"),
+    (_file("noise.raw", b"\x00\xff" * 500), "noise.raw: no complete telegram"),
+    (_file("cut.raw", FLUVIUS[0].read_bytes()[:-10]), "cut.raw: no complete telegram"),
+], ids=["char-device", "fifo", "symlink-loop", "loop-in-folder", "empty", "noise", "cut-telegram"])
+def test_unusable_replay_inputs_are_named_before_the_run(tmp_path, capsys, make, text):
+    path = make(tmp_path)
+    with pytest.raises(replay.ReplayError, match=re.escape(text)):
+        plan.check(from_dict(fast_station_dict(telegrams=[str(path)]), str(tmp_path / "st.yaml")))
+    rec = tmp_path / "records"
+    rc = cli.main(["run", "--station", "sim", "--board-serial", "R", "--records", str(rec), "--telegrams", str(path)])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert rc == 2 and len(err) == 1 and err[0].startswith("station error: ") and text in err[0], err
+    assert not rec.exists()  # before the database and the record: nothing was powered
+
+
+def test_replay_size_is_limited_by_stat_before_anything_is_read(tmp_path):
+    """An 8 GiB sparse capture: refused from its size, naming the option that raises the limit (reading
+    it would take minutes and all the memory there is)."""
+    big = tmp_path / "huge.raw"
+    with open(big, "wb") as f:
+        f.truncate(8 << 30)
+    with pytest.raises(replay.ReplayError, match=r"huge\.raw, 8,589,934,592\).*--max-telegram-bytes"):
+        replay.check([big])
+    small = tmp_path / "one.txt"
+    shutil.copy(FLUVIUS[0], small)
+    size = small.stat().st_size
+    assert replay.check([small]) == size  # the default limit takes a real capture
+    with pytest.raises(replay.ReplayError, match=f"{size:,} bytes in all"):
+        replay.check([small], max_bytes=size - 1)
+
+
+def test_replay_limit_is_an_option_of_run(tmp_path, capsys):
+    rc = cli.main(["run", "--station", "sim", "--board-serial", "R", "--records", str(tmp_path / "r"),
+                   "--telegrams", str(FLUVIUS[0]), "--max-telegram-bytes", "100"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "over the limit of 100 bytes" in err and "--max-telegram-bytes" in err
+
+
+def test_a_long_send_reports_progress_with_the_time_left():
+    """The replay, throughput and S1 sends report through a Ticker: here one that speaks at every chunk
+    (on the bench every 10 s), over a real pyserial loop:// port paced at the line rate."""
+    lines: list[str] = []
+    mp = MeterPort("loop://", 115200)
+    try:
+        mp.send(b"x" * 1024, progress=Ticker(lines.append, "replay", 1024, every_s=0.0))
+    finally:
+        mp.close()
+    assert len(lines) == 1024 // 64 - 1  # one per 64-byte chunk but the last (the step's own line says done)
+    assert lines[0].startswith("replay: 64 of 1,024 bytes sent (6 %), about ") and lines[0].endswith(" left")
+    assert lines[-1].startswith("replay: 960 of 1,024 bytes sent (93 %)")

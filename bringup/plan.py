@@ -1,0 +1,108 @@
+"""The run's plan: how long a station's run takes and how much memory it needs, worked out before a
+board is powered.
+
+The station file bounds each number on its own (``station.py``); several keys together can still ask
+for an absurd run (hundreds of slow telegrams a minute apart, a long replay at a slow console rate).
+:func:`check` adds up what the steps will do — telegrams at the line rate, the waits the station sets,
+the S1 stream at its frame rate: the time a good board's run takes, not the timeouts a failing one
+may add — and refuses a run over :data:`MAX_RUN_S` or :data:`MAX_MEMORY_BYTES` with a
+:class:`~bringup.station.StationError` naming the key that costs the most.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import replay
+from . import telegrams as tg
+from .station import S1_LINE_FRAMES_PER_S, Station, StationError
+
+MAX_RUN_S = 30 * 60  # a bring-up takes minutes per board: a plan of half an hour is a mistake in the station
+MAX_MEMORY_BYTES = 256 << 20  # for the S1 stream and the replay, on a bench PC that runs other things too
+# Peak memory per S1 frame while the step's stream is made and its expected counts decoded
+# (hwtools.s1.synth + hwtools.s1.frames), measured: 175 B at 10^6 frames, 164 B at 3·10^6.
+S1_BYTES_PER_FRAME = 180
+# A replayed capture is held as its files, the joined stream, the expected frames and the board's echoes.
+REPLAY_BYTES_PER_BYTE = 4
+NEGATIVE_IDLE_WAITS = 6  # the negative cases wait loopback.idle_s after each of their six frames
+REPLAY_IDLE_WAITS = 2  # and the replay twice (after the capture, then for anything late)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing the run does: the station key that sets it, what it is, its time and memory."""
+
+    key: str
+    what: str
+    seconds: float = 0.0
+    memory: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    parts: list[Part]
+
+    @property
+    def duration_s(self) -> float:
+        return sum(p.seconds for p in self.parts)
+
+    @property
+    def memory_bytes(self) -> int:
+        return sum(p.memory for p in self.parts)
+
+    def summary(self) -> str:
+        return f"about {human(self.duration_s)}"
+
+
+def human(seconds: float) -> str:
+    """A duration as an operator reads it: '8 s', '6 min 10 s', '1 h 12 min'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min" if s % 3600 // 60 else f"{s // 3600} h"
+
+
+def estimate(st: Station, replay_bytes: int = 0) -> Plan:
+    """The plan of a station's run, `replay_bytes` of captures included."""
+    lb = st.loopback
+    # Every frame the board gets is echoed on its console: the slower of the two links sets the pace.
+    rate = min(st.meter.baud, st.console.baud) / 10  # bytes/s, 8N1
+    builder = [len(tg.build(s)) for s in tg.standard_set(small=lb.builder_set == "small")]
+    thru = sum(builder[i % len(builder)] for i in range(lb.throughput_count))
+    parts = [
+        Part("supply.settle_s", "power: settling before the idle current", st.supply.settle_s),
+        Part("loopback.line_rate_rounds", f"loopback: {lb.line_rate_rounds} round(s) of {len(builder)} telegrams",
+             lb.line_rate_rounds * sum(builder) / rate),
+        Part("loopback.slow_count", f"loopback: {lb.slow_count} telegrams one every {lb.slow_interval_s:g} s",
+             lb.slow_count * lb.slow_interval_s),
+        Part("loopback.idle_s", "quiet line after each negative case" + (" and the replay" if replay_bytes else ""),
+             (NEGATIVE_IDLE_WAITS + (REPLAY_IDLE_WAITS if replay_bytes else 0)) * lb.idle_s),
+        Part("loopback.throughput_count", f"throughput: {lb.throughput_count} telegrams back to back", thru / rate),
+    ]
+    if replay_bytes:
+        parts.append(Part("telegrams", f"replay: {replay_bytes:,} bytes of captures (telegrams:, --telegrams)",
+                          replay_bytes / rate, replay_bytes * REPLAY_BYTES_PER_BYTE))
+    if st.s1 is not None:
+        fps = st.s1.frame_rate_hz or S1_LINE_FRAMES_PER_S
+        parts.append(Part("s1.frames", f"S1: {st.s1.frames:,} frames at {fps:,.0f} frames/s",
+                          st.s1.frames / fps + st.s1.settle_s, st.s1.frames * S1_BYTES_PER_FRAME))
+    return Plan(parts)
+
+
+def check(st: Station, max_telegram_bytes: int = replay.DEFAULT_MAX_BYTES) -> Plan:
+    """The plan of `st`, its replay inputs checked; a station error when the run would take longer than
+    MAX_RUN_S or more memory than MAX_MEMORY_BYTES (judged from the files' sizes, before reading them)."""
+    p = estimate(st, replay.check(st.telegrams, max_telegram_bytes))
+    if p.duration_s > MAX_RUN_S:
+        worst = max(p.parts, key=lambda part: part.seconds)
+        raise StationError(f"the run would take {p.summary()}, over the {human(MAX_RUN_S)} a bring-up may take; "
+                           f"the most of it: {worst.what} ({human(worst.seconds)})", st.source, worst.key)
+    if p.memory_bytes > MAX_MEMORY_BYTES:
+        worst = max(p.parts, key=lambda part: part.memory)
+        raise StationError(f"the run would hold about {p.memory_bytes >> 20} MB, over the {MAX_MEMORY_BYTES >> 20} MB "
+                           f"a bring-up may take; the most of it: {worst.what} ({worst.memory >> 20} MB)",
+                           st.source, worst.key)
+    if st.telegrams:
+        replay.load(st.telegrams)  # frames the captures: a file without a complete telegram is named
+    return p
