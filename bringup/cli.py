@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except (station.StationError, RecordError, replay.ReplayError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    go_on, db = cli_batch.open_store_for_run(a.db or cli_batch.default_url(a.records))
+    go_on, db = cli_batch.prepare_run(a.records, a.board_serial, a.db)  # records folder, then database
     if not go_on:
         return EXIT_USAGE
 
@@ -110,14 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     if result.aborted:  # the one line a signal gives, as before the run (bringup/interrupts.py)
         print(f"{result.failed.error} in step {result.failed.index} {result.failed.name}: supply output "
               f"{result.supply_output_after}, record {result.record_path}", file=sys.stderr)
-    if result.record_error:
-        print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk", flush=True)
-        print(f"station error: record not written: {result.record_error}", file=sys.stderr)
+    if cli_batch.say_what_is_on_disk(result):  # the store is filled from the record, never instead of it
+        cli_batch.store_run(db, result.record_path)
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
-    if not result.record_error:  # the store is filled from the record, never instead of it
-        cli_batch.store_run(db, result.record_path)
     print(f"{result.verdict} {a.board_serial} {result.record_path}{tail}", flush=True)
     if result.record_error or (result.failed is not None and result.failed.name == "setup"):
         return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)

@@ -4,7 +4,8 @@
 ``report [--db URL] -o yield.html`` the batch page from the store
 ``limits [--station FILE]``         print every measurement each step records, with unit and limits
 
-and the results-store hooks of ``run``. Errors name what and where, exit 2, no traceback.
+and the hooks of ``run`` around its record (records folder checked before the database, what is on disk
+after the run) and the results store. Errors name what and where, exit 2, no traceback.
 """
 from __future__ import annotations
 
@@ -63,27 +64,34 @@ def _progress(what: str):
     return show
 
 
-def open_store(url: str):
+def open_store(url: str, read_only: bool = False):
     """The store's engine, or None after printing why it cannot be used."""
     from .store import StoreError, connect, display_url
 
     try:
-        return connect(url)
+        return connect(url, read_only=read_only)
     except StoreError as e:
         print(f"database error: {e}", file=sys.stderr)
     except OSError as e:
-        print(f"database error: {display_url(url)}: {e}", file=sys.stderr)
+        print(f"database error: {display_url(url)}: {e.strerror or e}", file=sys.stderr)
     return None
 
 
-def open_store_for_run(url: str):
-    """Before a run: (go on?, engine). A wrong URL stops the run before anything is powered; a
-    database that cannot be reached now only warns — the record is the first thing written and can be
-    imported later."""
+def prepare_run(records: str, board_serial: str, db_url: str | None):
+    """Before a run, in this order: the records folder (a record must be writable, or the run does not
+    start), then the database. (go on?, engine): a wrong URL stops the run before anything is powered;
+    a database that cannot be reached now only warns — the record is the first thing written and can
+    be imported later."""
+    from .record import check_folder
     from .store import StoreError, connect
 
     try:
-        return True, connect(url)
+        check_folder(records, board_serial)
+    except OSError as e:
+        print(f"station error: {e.strerror or e}", file=sys.stderr)
+        return False, None
+    try:
+        return True, connect(db_url or default_url(records))
     except StoreError as e:
         if e.bad_url:
             print(f"database error: {e}", file=sys.stderr)
@@ -91,6 +99,25 @@ def open_store_for_run(url: str):
         print(f"WARNING: {e} — the run goes on and its record is kept; load it later with "
               f"`p1reader-bringup import RECORDS_DIR --db URL`", flush=True)
         return True, None
+
+
+def say_what_is_on_disk(result) -> bool:
+    """After a run: which of its files could not be written, exactly. True when the JSON record on disk
+    holds the verdict (the store is filled from it, never instead of it)."""
+    from .record import final_outcome_on_disk, side_files
+
+    complete = final_outcome_on_disk(result.record_path) == result.verdict
+    if not result.record_error:
+        return complete
+    if complete:
+        missing = [p.name for p in side_files(result.record_path).values() if not p.exists()]
+        print(f"NOT WRITTEN: {', '.join(missing)} ({result.record_error}) — the record {result.record_path} "
+              f"is complete: the verdict below is on disk", flush=True)
+    else:
+        print(f"RECORD NOT WRITTEN: {result.record_error} — the verdict below is not on disk "
+              f"({Path(result.record_path).name} stays RUNNING; no HTML or JUnit report was written)", flush=True)
+    print(f"station error: not written: {result.record_error}", file=sys.stderr)
+    return complete
 
 
 def store_run(engine, record_path: str) -> bool:
@@ -115,61 +142,62 @@ def store_run(engine, record_path: str) -> bool:
         engine.dispose()
 
 
-def _missing_sqlite_file(url: str) -> str | None:
-    """A report must not create an empty SQLite file where the user mistyped a path."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        u = make_url(url)
-    except ArgumentError:
-        return None  # connect() names the bad URL
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" and not Path(u.database).exists():
-        return u.database
-    return None
-
-
 def main(a) -> int:
     return {"import": _import, "report": _report, "limits": _limits}[a.command](a)
 
 
 def _import(a) -> int:
-    from .store import import_records, record_files
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import display_url, first_line, import_records, record_files
 
     root = Path(a.records_dir)
     if not root.is_dir():
         print(f"import error: records directory {root}: not a directory", file=sys.stderr)
         return EXIT_USAGE
-    engine = open_store(a.db or default_url(root))
+    url = a.db or default_url(root)
+    engine = open_store(url)
     if engine is None:
         return EXIT_USAGE
     files = record_files(root)
-    res = import_records(engine, files, _progress("reading records"))
-    engine.dispose()
-    for line in res.unreadable:
-        print(f"skipped (unreadable): {line}", file=sys.stderr)
+    try:
+        res = import_records(engine, files, _progress("reading records"))
+    except SQLAlchemyError as e:  # the database failed, not a record: what is stored stays stored
+        print(f"database error: {display_url(url)}: {type(e).__name__}: {first_line(e)} — import stopped; "
+              f"run it again (nothing is added twice)", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    for line in res.bad:
+        print(f"skipped (bad record): {line}", file=sys.stderr)
     for p in res.unfinished:
         print(f"skipped (run not finished): {p}", file=sys.stderr)
-    print(f"import: {len(files)} records, {res.added} added, {res.already} already stored, "
-          f"{len(res.unfinished)} unfinished, {len(res.unreadable)} unreadable")
+    print(f"import: {len(files)} records: {res.added} imported, {len(res.bad)} skipped as bad, "
+          f"{len(res.unfinished)} unfinished, {res.already} already stored")
     return EXIT_OK
 
 
 def _report(a) -> int:
-    from . import yield_report
-    from .store import display_url, load_runs
+    from sqlalchemy.exc import SQLAlchemyError
 
-    url = a.db or default_url("records")
-    missing = _missing_sqlite_file(url)
-    if missing:
-        print(f"report error: no database at {missing} (give --db, or run `import RECORDS_DIR` first)",
-              file=sys.stderr)
+    from . import yield_report
+    from .store import display_url, first_line, load_runs
+
+    folder = Path(a.output).parent
+    if not folder.is_dir():  # never create folders where a path was mistyped
+        print(f"report error: {a.output}: folder {folder} does not exist", file=sys.stderr)
         return EXIT_USAGE
-    engine = open_store(url)
+    url = a.db or default_url("records")
+    engine = open_store(url, read_only=True)  # a report writes nothing into the database, not even a migration
     if engine is None:
         return EXIT_USAGE
-    runs = load_runs(engine, _progress("reading runs (rows)"))
-    engine.dispose()
+    try:
+        runs = load_runs(engine, _progress("reading runs (rows)"))
+    except SQLAlchemyError as e:
+        print(f"database error: {display_url(url)}: {type(e).__name__}: {first_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
     summary = yield_report.summarize(runs)
     try:
         out = yield_report.write(summary, a.output, display_url(url))

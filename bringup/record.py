@@ -3,9 +3,13 @@ crash keeps what was measured), plus at the end an HTML report (limits table, se
 for CI and the raw console log.
 
 A record is never shared or lost: its JSON path is claimed with an exclusive create (a numbered
-suffix when another run took the name in the same second), every record carries a run UUID, and a
-write error does not stop the run — the record keeps its data in memory, tries again at the next
-save, and :attr:`RunRecord.write_error` names the path and the error for the final console line.
+suffix when another run took the name in the same second) that writes the first content at once
+(a failed claim leaves no empty file), every record carries a run UUID, and a write error does not
+stop the run — the record keeps its data in memory, tries again at the next save, and
+:attr:`RunRecord.write_error` names each path and its error for the final console line.
+
+The files never disagree: the HTML and JUnit reports are rendered from the final JSON as read back
+from disk, and only once it is there.
 """
 from __future__ import annotations
 
@@ -60,20 +64,71 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def claim(directory: Path, stem: str, suffix: str = ".json") -> Path:
-    """Create ``<stem><suffix>`` exclusively (``<stem>-1<suffix>``, … when taken) and return its path.
-
-    ``O_EXCL`` makes the check and the create one step, so two runs can never get the same path."""
+def claim(directory: Path, stem: str, first: bytes, suffix: str = ".json") -> Path:
+    """Create ``<stem><suffix>`` exclusively (``<stem>-1<suffix>``, … when taken) holding ``first``, and
+    return its path. ``O_EXCL`` makes the check and the create one step, so two runs can never get the
+    same path; if ``first`` cannot be written (a full disk) the file is removed again: never an empty
+    record."""
     for k in range(10_000):
         path = directory / (f"{stem}{suffix}" if k == 0 else f"{stem}-{k}{suffix}")
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
             continue
-        os.fchmod(fd, FILE_MODE)  # the umask must not make it private
-        os.close(fd)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), FILE_MODE)  # the umask must not make it private
+                f.write(first)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         return path
     raise RecordError(f"{directory}: 10,000 records named {stem}* already")
+
+
+def check_folder(records_dir: str | Path, board_serial: str) -> None:
+    """Can this board's records be written? Raises :class:`OSError` naming the folder if not. A small
+    file is written, synced and removed in ``<records>/<serial>/`` (a full disk fails here, before a
+    database is opened or anything powered); folders made for it are removed again: the check leaves
+    the tree as it found it."""
+    folder = Path(records_dir) / check_serial(board_serial)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # innermost first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+        try:
+            os.write(fd, b"p1reader: can a record be written here?\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise OSError(e.errno, f"records folder {folder}: {e.strerror or e}") from e
+    finally:
+        for d in made:
+            try:
+                d.rmdir()
+            except OSError:
+                break
+
+
+def side_files(record_path: str | Path) -> dict[str, Path]:
+    """The files written beside a finished JSON record, by their record key."""
+    stem = Path(record_path).with_suffix("")
+    return {"console_log": stem.with_suffix(".console.log"), "html_report": stem.with_suffix(".html"),
+            "junit": stem.with_suffix(".junit.xml")}
+
+
+def final_outcome_on_disk(record_path: str | Path) -> str | None:
+    """The outcome the JSON record on disk ends with (PASS, FAIL, ABORTED); None while it says RUNNING
+    or cannot be read."""
+    try:
+        outcome = json.loads(Path(record_path).read_text(encoding="utf-8")).get("outcome")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return outcome if outcome in ("PASS", "FAIL", "ABORTED") else None
 
 
 class RunRecord:
@@ -86,7 +141,6 @@ class RunRecord:
         check_serial(board_serial)
         self.dir = Path(records_dir) / board_serial
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = claim(self.dir, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
         self.write_error: str | None = None
         self.data = {
             "schema": SCHEMA,
@@ -103,9 +157,8 @@ class RunRecord:
             "steps": [],
             **(meta or {}),
         }
-        self._write(self.path, self._json())
-        if self.write_error:  # the record itself could not be written: do not start a run
-            raise OSError(self.write_error)
+        # the record itself cannot be written: OSError, and no run starts
+        self.path = claim(self.dir, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"), self._json().encode())
 
     @property
     def run_id(self) -> str:
@@ -138,8 +191,9 @@ class RunRecord:
 
     def finish(self, outcome: Outcome, failed: StepResult | None, console_log: bytes = b"",
                aborted: bool = False) -> None:
-        """Final outcome (PASS, FAIL or ABORTED), then the console log, HTML and JUnit beside the JSON.
-        Any write error is left in :attr:`write_error` (the first one, which names its file)."""
+        """Final outcome (PASS, FAIL or ABORTED) into the JSON, the console log beside it, then — only
+        once the final JSON is on disk — the HTML and JUnit reports rendered from that file. Every
+        write error is in :attr:`write_error` ("<path>: <error>", joined by "; ")."""
         self.data["finished"] = utc_now()
         passed = outcome in (Outcome.PASS, Outcome.MARGINAL)
         self.data["outcome"] = "ABORTED" if aborted else ("PASS" if passed else "FAIL")
@@ -147,18 +201,27 @@ class RunRecord:
         if failed is not None:
             self.data["failed_step"] = f"{failed.index} {failed.name}"
             self.data["reason"] = failed.reason()
-        stem = self.stem()
-        self.data["console_log"] = stem.with_suffix(".console.log").name
-        self.data["html_report"] = stem.with_suffix(".html").name
-        self.data["junit"] = stem.with_suffix(".junit.xml").name
-        first_error = None
-        for path, data in ((self.path, self._json()),
-                           (stem.with_suffix(".console.log"), console_log),
-                           (stem.with_suffix(".html"), render_html(self.data, console_log)),
-                           (stem.with_suffix(".junit.xml"), render_junit(self.data))):
-            if not self._write(path, data):
-                first_error = first_error or self.write_error
-        self.write_error = first_error
+        sides = side_files(self.path)
+        self.data.update({key: path.name for key, path in sides.items()})
+        json_written = self._write(self.path, self._json())
+        errors = [] if json_written else [self.write_error]
+        if not self._write(sides["console_log"], console_log):
+            errors.append(self.write_error)
+        if json_written:
+            errors += self._write_reports(sides, console_log)
+        self.write_error = "; ".join(errors) or None
+
+    def _write_reports(self, sides: dict[str, Path], console_log: bytes) -> list[str]:
+        """HTML and JUnit from the JSON record as it is on disk (so they say what it says); the errors."""
+        try:
+            written = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            return [f"{self.path}: cannot be read back ({e})"]
+        errors = []
+        for key, text in (("html_report", render_html(written, console_log)), ("junit", render_junit(written))):
+            if not self._write(sides[key], text):
+                errors.append(self.write_error)
+        return errors
 
 
 _COLOURS = {"PASS": "#1a7f37", "MARGINAL": "#9a6700", "FAIL": "#cf222e", "ERROR": "#cf222e", "SKIPPED": "#57606a",

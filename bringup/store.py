@@ -5,30 +5,46 @@ when several stations share one server; the same SQLAlchemy Core code serves bot
 PostgreSQL driver). The JSON record stays the first thing written: the store is filled from it, one
 transaction per run, idempotently by run UUID, so importing a record twice adds nothing.
 
+Every record is validated (:class:`RecordIn`, pydantic, strict) before a row of it is written: a record
+of the wrong shape is refused with the key that is wrong, never half stored.
+
 The schema is versioned: ``schema_version`` holds the version and :data:`MIGRATIONS` the steps that
 bring an older database up to date, applied under a lock (PostgreSQL advisory lock, SQLite ``BEGIN
-IMMEDIATE``) so two stations starting at once do not race.
+IMMEDIATE``) so two stations starting at once do not race. ``report`` opens the database read-only
+and never migrates it.
+
+PostgreSQL gets a connect timeout and a statement timeout (:func:`timeout_s`, 10 s unless
+``P1READER_DB_TIMEOUT`` says otherwise): a server that accepts the connection and never answers is
+given up on, not waited for.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
+import sqlite3
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Annotated, Any, Callable, Iterable, Iterator, Literal
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
-                        event, func, insert, select, update)
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+                        event, func, insert, inspect, select, update)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, SQLAlchemyError
+
+from .measurement import Outcome
+from .record import SCHEMA as RECORD_SCHEMA, RecordError, check_serial
 
 SCHEMA_VERSION = 1
 # Fallback run UUIDs for records written before records carried one: stable, so re-imports match.
 _RECORD_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "p1reader:bring-up-record")
 _PG_MIGRATION_LOCK = 0x70317264  # any constant; only p1reader's migration takes this advisory lock
+TIMEOUT_ENV = "P1READER_DB_TIMEOUT"
+DEFAULT_TIMEOUT_S = 10  # connect and statement timeout on PostgreSQL (seconds)
 
 metadata = MetaData()
 
@@ -81,8 +97,8 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 class StoreError(Exception):
-    """The database cannot be used (bad URL, unreachable server, newer schema); names the URL.
-    ``bad_url``: the URL itself is wrong (no server could fix it)."""
+    """The database cannot be used (bad URL, unreachable server, other schema version); names the URL.
+    ``bad_url``: the URL or the timeout setting is wrong (no server could fix it)."""
 
     def __init__(self, message: str, bad_url: bool = False):
         super().__init__(message)
@@ -101,56 +117,130 @@ def display_url(url: str) -> str:
         return url
 
 
-def connect(url: str) -> Engine:
-    """An engine for ``url`` with the schema brought up to date. ``postgresql://`` means psycopg 3."""
+def timeout_s() -> int:
+    """PostgreSQL's connect and statement timeout in seconds: ``P1READER_DB_TIMEOUT`` (2 … 600; psycopg
+    waits at least 2 s for a connection), else :data:`DEFAULT_TIMEOUT_S`."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    if not (raw.isascii() and raw.isdigit() and 2 <= int(raw) <= 600):
+        raise StoreError(f"{TIMEOUT_ENV}={raw!r}: give whole seconds from 2 to 600", bad_url=True)
+    return int(raw)
+
+
+def connect(url: str, read_only: bool = False) -> Engine:
+    """An engine for ``url`` with the schema brought up to date. ``read_only``: nothing is written (SQLite
+    opened with ``mode=ro``, PostgreSQL in read-only transactions), the schema is only checked, never
+    migrated. ``postgresql://`` means psycopg 3."""
     try:
         u = make_url(url)
     except ArgumentError as e:
         raise StoreError(f"database URL {url!r}: not a URL ({e})", bad_url=True) from e
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
-    backend = u.get_backend_name()
-    if backend == "sqlite":
-        if u.database and u.database != ":memory:":
-            try:
-                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise StoreError(f"database {display_url(url)}: folder {Path(u.database).parent}: "
-                                 f"{e.strerror or e}") from e
-        engine = create_engine(u, connect_args={"timeout": 60})
-        _sqlite_locking(engine)
-    elif backend == "postgresql":
-        engine = create_engine(u, pool_pre_ping=True)
+    created = None  # a SQLite file this call is about to create
+    if u.get_backend_name() == "sqlite":
+        engine, created = _sqlite_engine(u, url, read_only)
+    elif u.get_backend_name() == "postgresql":
+        engine = _postgresql_engine(u, read_only)
     else:
         raise StoreError(f"database URL {display_url(url)}: use sqlite:///FILE or postgresql://USER@HOST/DB",
                          bad_url=True)
     try:
-        migrate(engine)
-    except StoreError:
+        check_version(engine) if read_only else migrate(engine)
+    except (StoreError, SQLAlchemyError, OSError) as e:
         engine.dispose()
-        raise
-    except (SQLAlchemyError, OSError) as e:
-        engine.dispose()
-        raise StoreError(f"database {display_url(url)}: {e.__class__.__name__}: {_first_line(e)}") from e
+        if created is not None:
+            _remove_if_empty(created)
+        why = str(e) if isinstance(e, StoreError) else f"{e.__class__.__name__}: {first_line(e)}"
+        raise StoreError(f"database {display_url(url)}: {why}") from e
     return engine
 
 
-def _first_line(e: Exception) -> str:
+def _sqlite_engine(u: URL, url: str, read_only: bool) -> tuple[Engine, Path | None]:
+    """(engine, the file when connecting will create it). Busy timeout 60 s: stations wait for each other."""
+    file = Path(u.database) if u.database and u.database != ":memory:" else None
+    if read_only:
+        if file is None or not file.is_file():
+            raise StoreError(f"database {display_url(url)}: no such file (give --db, or fill it first: "
+                             f"`p1reader-bringup import RECORDS_DIR`)")
+        return _sqlite_read_only(file), None
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"database {display_url(url)}: folder {file.parent}: {e.strerror or e}") from e
+    engine = create_engine(u, connect_args={"timeout": 60})
+    _sqlite_locking(engine)
+    return engine, (file if file is not None and not file.exists() else None)
+
+
+def _sqlite_read_only(file: Path) -> Engine:
+    """``mode=ro``: SQLite writes nothing. A WAL database is read through its ``-shm`` file, which SQLite
+    must create beside it when no writer has one open; where it cannot (a read-only mount, a folder we
+    may not write) and no writer is there (no ``-wal``/``-shm``), ``immutable=1`` lets it read without."""
+    uri = file.resolve().as_uri() + "?mode=ro"
+    if not (os.access(file.parent, os.W_OK) or Path(f"{file}-shm").exists() or Path(f"{file}-wal").exists()):
+        uri += "&immutable=1"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=60,
+                                                                        check_same_thread=False))
+    _sqlite_locking(engine, wal=False)
+    return engine
+
+
+def _remove_if_empty(file: Path) -> None:
+    """SQLite creates the file on connect: one this process created but could not give a schema (a full
+    disk) must not stay behind, empty or holding only its first page. Only while its WAL is empty too:
+    another station that created it at the same moment may be filling it."""
+    wal = Path(f"{file}-wal")
+    try:
+        if not _no_table_in(file) or (wal.exists() and wal.stat().st_size):
+            return
+        for side in (wal, Path(f"{file}-shm"), Path(f"{file}-journal")):
+            side.unlink(missing_ok=True)
+        file.unlink()
+    except OSError:
+        pass  # nothing more we can do; the error that brought us here is reported
+
+
+def _no_table_in(file: Path) -> bool:
+    """0 bytes, or a SQLite file of one page: page 1 is the schema table's root, every table needs a
+    page of its own."""
+    with open(file, "rb") as f:
+        head = f.read(18)
+    if not head:
+        return True
+    if len(head) < 18 or not head.startswith(b"SQLite format 3\0"):
+        return False
+    page_size = int.from_bytes(head[16:18], "big")
+    return file.stat().st_size <= (65536 if page_size == 1 else page_size)  # 1 means 65,536 (file format)
+
+
+def _postgresql_engine(u: URL, read_only: bool) -> Engine:
+    t = timeout_s()
+    options = f"-c statement_timeout={t * 1000}" + (" -c default_transaction_read_only=on" if read_only else "")
+    return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": t, "options": options})
+
+
+def first_line(e: Exception) -> str:
+    """A database error's first line (the driver's message, not SQLAlchemy's dump of the statement)."""
     text = str(getattr(e, "orig", None) or e)
     return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
-def _sqlite_locking(engine: Engine) -> None:
+def _sqlite_locking(engine: Engine, wal: bool = True) -> None:
     """WAL (readers never block the writer) and real transactions: pysqlite's own BEGIN handling is
     switched off; writing transactions (:func:`_writing`) start with BEGIN IMMEDIATE, so two stations
-    writing at once wait for each other (busy timeout 60 s) instead of failing on a lock upgrade."""
+    writing at once wait for each other (busy timeout 60 s) instead of failing on a lock upgrade.
+    ``wal=False`` for a read-only connection (switching to WAL is a write)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout = 60000")
-        cur.execute("PRAGMA journal_mode = WAL")
+        if wal:
+            cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
@@ -166,6 +256,11 @@ def _writing(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def _refuse_newer(found: int) -> None:
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"schema version {found} is newer than this harness ({SCHEMA_VERSION}): update p1reader")
+
+
 def migrate(engine: Engine) -> int:
     """Bring the schema to :data:`SCHEMA_VERSION`; returns the version found before."""
     with _writing(engine) as conn:
@@ -173,9 +268,7 @@ def migrate(engine: Engine) -> int:
             conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
         schema_version.create(conn, checkfirst=True)
         found = conn.scalar(select(func.max(schema_version.c.version))) or 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"database schema version {found} is newer than this harness ({SCHEMA_VERSION}): "
-                             f"update p1reader")
+        _refuse_newer(found)
         for k in range(found, SCHEMA_VERSION):
             MIGRATIONS[k](conn)
         if found == 0:
@@ -185,9 +278,152 @@ def migrate(engine: Engine) -> int:
     return found
 
 
-# ---------------------------------------------------------------- record → rows
+def check_version(engine: Engine) -> int:
+    """For a read-only use: the schema must be this harness's. An older one is named, not migrated."""
+    with engine.connect() as conn:
+        has_table = inspect(conn).has_table(schema_version.name)
+        found = (conn.scalar(select(func.max(schema_version.c.version))) or 0) if has_table else 0
+    if found == 0:
+        raise StoreError("no p1reader results in it (fill it first: `p1reader-bringup import RECORDS_DIR --db URL`)")
+    _refuse_newer(found)
+    if found < SCHEMA_VERSION:
+        raise StoreError(f"schema version {found} is older than this harness ({SCHEMA_VERSION}); it was opened "
+                         f"read-only, so not migrated: run `p1reader-bringup import` on it once with write access")
+    return found
+
+
+# ---------------------------------------------------------------- the record as the store reads it
+class RecordInvalid(ValueError):
+    """A record of the wrong shape (a wrong type, a missing key, text longer than its column): names the key."""
+
+
 class RecordNotFinished(Exception):
     """The record is still RUNNING (a run in progress, or one that crashed): nothing to store yet."""
+
+
+def _utc(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _timestamp(v: str) -> str:
+    datetime.fromisoformat(v.replace("Z", "+00:00"))  # ValueError naming the text (also an empty one)
+    return v
+
+
+def _scalar(v: Any) -> Any:
+    if v is not None and not isinstance(v, (bool, int, float, str)):
+        raise ValueError(f"must be a number, true/false, text or null, not {type(v).__name__}")
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**63:
+        raise ValueError("number out of range")
+    return v
+
+
+def _serial(v: str) -> str:
+    try:
+        return check_serial(v)
+    except RecordError as e:
+        raise ValueError(str(e)) from None
+
+
+def _record_schema(v: int) -> int:
+    if not 1 <= v <= RECORD_SCHEMA:
+        raise ValueError(f"record schema {v} is not one this harness reads (1 … {RECORD_SCHEMA}): update p1reader")
+    return v
+
+
+def _fits(column: Column, default: Any = ...) -> Any:
+    """A text field no longer than its database column."""
+    return Field(default, max_length=column.type.length)
+
+
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+Scalar = Annotated[Any, AfterValidator(_scalar)]  # a measured or expected value
+OutcomeName = Literal[tuple(o.value for o in Outcome)]
+
+
+class _In(BaseModel):
+    # strict: no "5" for 5, no 1 for true; keys the store does not read (telegram table, tracebacks …) pass
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class MeasurementIn(_In):
+    name: str = _fits(measurements.c.name)
+    value: Scalar = None
+    unit: str = _fits(measurements.c.unit, "")
+    low: float | None = None
+    high: float | None = None
+    marginal: float | None = None
+    expect: Scalar = None
+    outcome: OutcomeName
+    note: str = ""
+
+
+class StepIn(_In):
+    index: int = Field(ge=0, lt=2**31)  # the column's INTEGER
+    name: str = _fits(measurements.c.step)
+    title: str = ""
+    outcome: OutcomeName
+    error: str = ""
+    started: str = ""
+    duration_s: float = 0.0
+    measurements: list[MeasurementIn] = []
+
+
+class RecordIn(_In):
+    """A run record as :mod:`bringup.record` writes it: schema 1 (no ``run_id``, no operator or
+    provenance) and schema 2."""
+
+    schema_: Annotated[int, AfterValidator(_record_schema)] = Field(alias="schema")
+    run_id: str | None = None
+    board_serial: Annotated[str, AfterValidator(_serial)]
+    station: str = _fits(runs.c.station)
+    started: Timestamp
+    finished: Timestamp | None = None
+    outcome: Literal["RUNNING", "PASS", "FAIL", "ABORTED"]
+    failed_step: str | None = _fits(runs.c.failed_step, None)
+    reason: str = ""
+    firmware: str | None = _fits(runs.c.firmware, None)
+    operator: str | None = _fits(runs.c.operator, None)
+    harness_version: str | None = _fits(runs.c.harness_version, None)
+    board_revision: str | None = _fits(runs.c.board_revision, None)
+    design_commit: str | None = _fits(runs.c.design_commit, None)
+    inject: str | None = _fits(runs.c.inject, None)
+    marginal: bool = False
+    supply_output_after: str | None = None
+    steps: list[StepIn]
+
+    @field_validator("run_id")
+    @classmethod
+    def _uuid(cls, v: str | None) -> str | None:
+        if v is not None:
+            uuid.UUID(v)  # ValueError: "badly formed hexadecimal UUID string"
+        return v
+
+
+def check_record(record: Any) -> RecordIn:
+    """The record validated, or :class:`RecordInvalid` naming the first key that is wrong."""
+    try:
+        return RecordIn.model_validate(record)
+    except ValidationError as e:
+        raise _invalid(e) from None
+
+
+def _invalid(e: ValidationError) -> RecordInvalid:
+    err = e.errors()[0]
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    if not key:
+        return RecordInvalid(f"not a run record: a JSON object expected, got {type(err['input']).__name__}")
+    if err["type"] == "missing":
+        return RecordInvalid(f"key '{key}': missing{more}")
+    got = repr(err["input"])
+    got = got if len(got) <= 60 else got[:59] + "…"
+    msg = err["msg"].removeprefix("Value error, ")
+    for pydantic_says, we_say in (("Input should be", "must be"), ("String should have", "must have")):
+        msg = msg.replace(pydantic_says, we_say)
+    return RecordInvalid(f"key '{key}': {msg} (got {got}){more}")
 
 
 def run_uuid(record: dict) -> str:
@@ -199,12 +435,6 @@ def run_uuid(record: dict) -> str:
     return str(uuid.uuid5(_RECORD_NAMESPACE, key))
 
 
-def _utc(stamp: str | None) -> datetime | None:
-    if not stamp:
-        return None
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def _num(v) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -212,36 +442,33 @@ def _num(v) -> float | None:
 
 
 def rows_from_record(record: dict, path: str | Path) -> tuple[dict, list[dict]]:
-    """The run row and measurement rows for one record (a dict as read from its JSON)."""
-    if record.get("outcome") in (None, "RUNNING"):
-        raise RecordNotFinished(f"{path}: record not finished (outcome {record.get('outcome')})")
+    """The run row and measurement rows for one record (a dict as read from its JSON), validated first:
+    :class:`RecordInvalid` or :class:`RecordNotFinished` before any row exists."""
+    rec = check_record(record)
+    if rec.outcome == "RUNNING":
+        raise RecordNotFinished(f"{path}: record not finished (outcome RUNNING)")
     run = {
         "run_uuid": run_uuid(record),
-        "board_serial": record["board_serial"],
-        "station": record.get("station") or "unknown",
-        "operator": record.get("operator") or "unknown",
-        "firmware": record.get("firmware") or "unknown",
-        "harness_version": record.get("harness_version") or "unknown",
-        "board_revision": record.get("board_revision") or "unknown",
-        "design_commit": record.get("design_commit") or "unknown",
-        "outcome": record["outcome"],
-        "failed_step": record.get("failed_step"),
-        "reason": record.get("reason") or "",
-        "started": _utc(record["started"]),
-        "finished": _utc(record.get("finished")),
+        "board_serial": rec.board_serial,
+        "station": rec.station or "unknown",
+        "operator": rec.operator or "unknown",
+        "firmware": rec.firmware or "unknown",
+        "harness_version": rec.harness_version or "unknown",
+        "board_revision": rec.board_revision or "unknown",
+        "design_commit": rec.design_commit or "unknown",
+        "outcome": rec.outcome,
+        "failed_step": rec.failed_step,
+        "reason": rec.reason,
+        "started": _utc(rec.started),
+        "finished": _utc(rec.finished),
         "record_path": str(Path(path).resolve()),
-        "inject": record.get("inject"),
+        "inject": rec.inject,
     }
-    ms = []
-    for step in record.get("steps", []):
-        for m in step.get("measurements", []):
-            ms.append({
-                "step_index": step["index"], "step": step["name"], "name": m["name"],
-                "value": _num(m.get("value")), "value_text": json.dumps(m.get("value")),
-                "unit": m.get("unit") or "", "low": _num(m.get("low")), "high": _num(m.get("high")),
-                "expect": None if m.get("expect") is None else json.dumps(m["expect"]),
-                "outcome": m["outcome"],
-            })
+    ms = [{"step_index": step.index, "step": step.name, "name": m.name,
+           "value": _num(m.value), "value_text": json.dumps(m.value), "unit": m.unit,
+           "low": _num(m.low), "high": _num(m.high),
+           "expect": None if m.expect is None else json.dumps(m.expect), "outcome": m.outcome}
+          for step in rec.steps for m in step.measurements]
     return run, ms
 
 
@@ -278,7 +505,7 @@ class ImportResult:
     added: int = 0
     already: int = 0
     unfinished: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)  # "path: why"
+    bad: list[str] = field(default_factory=list)  # "path: why" — unreadable or of the wrong shape: skipped
 
 
 def record_files(records_dir: str | Path) -> list[Path]:
@@ -286,23 +513,34 @@ def record_files(records_dir: str | Path) -> list[Path]:
     return sorted(p for p in Path(records_dir).glob("*/*.json") if not p.name.startswith("."))
 
 
+def _why_bad(e: Exception) -> str:
+    if isinstance(e, json.JSONDecodeError):
+        return f"not valid JSON ({e})"
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {e.start})"
+    if isinstance(e, OSError):
+        return f"cannot read: {e.strerror or e}"
+    if isinstance(e, DataError):  # what the schema cannot see, e.g. a NUL character PostgreSQL refuses
+        return f"the database refused a value: {first_line(e)}"
+    return str(e)
+
+
 def import_records(engine: Engine, files: Iterable[Path],
                    progress: Callable[[int, int], None] = lambda done, total: None) -> ImportResult:
+    """Each file read and validated before a row of it is written; a bad one is skipped (named in
+    :attr:`ImportResult.bad`) and the rest imported. A database that fails (not a record) raises."""
     files = list(files)
     res = ImportResult()
     for i, p in enumerate(files, 1):
         try:
-            record = json.loads(p.read_text(encoding="utf-8"))
-            if not isinstance(record, dict) or "board_serial" not in record or "steps" not in record:
-                raise ValueError("not a run record")
-            if save(engine, record, p):
+            if save_file(engine, p):
                 res.added += 1
             else:
                 res.already += 1
         except RecordNotFinished:
             res.unfinished.append(str(p))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            res.unreadable.append(f"{p}: {type(e).__name__}: {e}")
+        except (OSError, ValueError, DataError) as e:  # RecordInvalid and JSONDecodeError are ValueErrors
+            res.bad.append(f"{p}: {_why_bad(e)}")
         progress(i, len(files))
     return res
 

@@ -263,7 +263,6 @@ def render(summary: Summary, out: Path, source: str) -> str:
 def write(summary: Summary, out: str | Path, source: str) -> Path:
     from .record import atomic_write
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # its folder must exist: a mistyped path is an error, not a new folder
     atomic_write(out, render(summary, out, source))
     return out

@@ -15,10 +15,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+import yaml
 
 from bringup.measurement import Measurement, Outcome, StepResult
 from bringup.record import RecordError, RunRecord, check_serial, render_html
-from bringup_helpers import REPO, last_line, load_record, run_cli
+from bringup_helpers import REPO, fast_station_dict, last_line, run_cli
 
 
 def _claim_one(args) -> tuple[str, str]:
@@ -114,24 +115,77 @@ def _limit_file_size(limit: int):
     return apply
 
 
-def test_write_error_mid_run_still_prints_verdict_supply_state_and_path(tmp_path, fast_station):
-    """A disk that fills up during the run (a file-size limit makes every write past 3,000 bytes fail,
-    like a full disk): all steps still run, the supply is turned off, and the console gets the
-    verdict, the supply state and the path that could not be written (exit 2: station error)."""
-    st = fast_station(s1=None, loopback={"slow_count": 0})
+# A PASS run of this station writes a ~11 kB JSON record, a ~13 kB console log, a ~19 kB HTML report and
+# a ~3 kB JUnit file. A file-size limit makes every write past it fail with EFBIG (a real kernel error,
+# like a disk that fills up): 3,000 bytes stops the JSON record in mid-run, 15,000 bytes only the HTML.
+LIMITS = {"mid-run": 3_000, "html only": 15_000}
+
+
+@pytest.fixture(scope="module")
+def limited_runs(tmp_path_factory):
+    """Both runs at once (they are independent): {name: (returncode, stdout, stderr, records folder)}."""
+    st = tmp_path_factory.mktemp("station") / "station.yaml"
+    st.write_text(yaml.safe_dump(fast_station_dict(s1=None, loopback={"slow_count": 0})))
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.run([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "D1",
-                        "--records", str(tmp_path / "rec")], cwd=REPO, env=env, capture_output=True, text=True,
-                       timeout=120, preexec_fn=_limit_file_size(3000))
-    out = p.stdout
-    assert p.returncode == 2, out + p.stderr
-    assert "Traceback" not in out + p.stderr
+    procs = {}
+    for name, limit in LIMITS.items():
+        records = tmp_path_factory.mktemp("limited") / "rec"
+        procs[name] = (records, subprocess.Popen(
+            [sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "D1", "--records",
+             str(records)], cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=_limit_file_size(limit)))
+    try:
+        results = {}
+        for name, (records, p) in procs.items():
+            out, err = p.communicate(timeout=120)  # a give-up limit, not a speed target
+            results[name] = (p.returncode, out, err, records)
+        return results
+    finally:
+        for _, p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+
+
+def test_write_error_mid_run_still_prints_verdict_supply_state_and_path(limited_runs):
+    """A disk that fills up during the run: all steps still run, the supply is turned off, and the
+    console gets the verdict, the supply state and the path that could not be written (exit 2:
+    station error). The JSON record stays RUNNING, so no HTML or JUnit report claims a verdict."""
+    rc, out, err, records = limited_runs["mid-run"]
+    assert rc == 2, out + err
+    assert "Traceback" not in out + err
     assert "supply output after the run: OFF" in out
-    (json_path,) = (tmp_path / "rec" / "D1").glob("*.json")
-    assert f"RECORD NOT WRITTEN: {json_path}" in out and "File too large" in out
+    (json_path,) = (records / "D1").glob("*.json")
+    assert f"RECORD NOT WRITTEN: {json_path}: File too large" in out
+    assert "the verdict below is not on disk" in out
     final = last_line(out)
     assert final.startswith("PASS D1 ") and str(json_path) in final
     assert "[6/7] Throughput: PASS" in out
-    # what was written before the disk filled up is still a valid record
+    # what was written before the disk filled up is still a valid record; nothing says otherwise
     assert json.loads(json_path.read_text())["outcome"] == "RUNNING"
+    assert not list(json_path.parent.glob("*.html")) and not list(json_path.parent.glob("*.junit.xml"))
     assert not list(json_path.parent.glob(".*"))  # no temporary files left behind
+    assert [p for p in records.rglob("*") if p.is_file() and p.stat().st_size == 0] == []  # nor empty ones
+    assert not list(records.glob("p1reader.db*"))  # the database got no schema on this disk: not left behind
+
+
+def test_a_complete_record_is_never_called_missing(limited_runs):
+    """The JSON record is complete and only the HTML report could not be written: the console names the
+    HTML as missing and the record as complete — never "the verdict below is not on disk" — and the
+    JUnit file, written from the record on disk, says what the record says."""
+    rc, out, err, records = limited_runs["html only"]
+    assert rc == 2, out + err
+    (json_path,) = (records / "D1").glob("*.json")
+    record = json.loads(json_path.read_text())
+    assert record["outcome"] == "PASS" and json_path.stat().st_size < LIMITS["html only"]
+    html = json_path.with_suffix(".html")
+    assert f"NOT WRITTEN: {html.name} ({html}: File too large) — the record {json_path} is complete: " \
+           f"the verdict below is on disk" in out
+    assert "not on disk" not in out and "RECORD NOT WRITTEN" not in out
+    assert last_line(out).startswith(f"PASS D1 {json_path}")
+    assert not html.exists()
+    assert not list(records.glob("p1reader.db*"))  # the database got no schema on this disk: not left behind
+    junit = ET.parse(json_path.with_suffix(".junit.xml")).getroot()
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert props == {"run_id": record["run_id"], "outcome": "PASS"}
+    assert [c.get("name") for c in junit.iter("testcase")] == [f"{s['index']}_{s['name']}" for s in record["steps"]]

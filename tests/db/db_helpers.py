@@ -1,7 +1,9 @@
 """Helpers for the results-store tests (imported by module name: pytest puts this folder on sys.path):
-the batch of simulated runs, a throw-away PostgreSQL cluster, the CLI in a subprocess."""
+the batch of simulated runs, a throw-away PostgreSQL cluster, the CLI in a subprocess, small tmpfs file
+systems (full, read-only)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -197,3 +199,40 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-m", "bringup", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------- small file systems of our own
+@contextmanager
+def tmpfs(where: Path, size: str = "64k"):
+    """A tmpfs of ``size`` mounted at ``where`` (a new folder): a disk that really fills up (ENOSPC) and
+    can really be made read-only (:func:`read_only`). Mounting needs root, as `make setup` does."""
+    where.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
+                       capture_output=True, text=True)
+    if p.returncode:
+        pytest.fail(f"mount -t tmpfs failed (the full-disk and read-only tests mount a small tmpfs: run them "
+                    f"as root): {p.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def fill(fs: Path) -> Path:
+    """Write zeros into ``fs/filler`` until the file system says it is full."""
+    filler = fs / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+    assert filler.stat().st_size > 0
+    return filler
+
+
+def read_only(fs: Path) -> None:
+    """Remount a :func:`tmpfs` read-only: root cannot write it either (permission bits would not stop root)."""
+    subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)

@@ -41,8 +41,9 @@ def test_import_twice_adds_nothing(batch, filled):
     urls, outputs = filled
     n = len(batch.files)
     for kind, (first, second) in outputs.items():
-        assert f"{n} records, {n} added, 0 already stored" in first, (kind, first)
-        assert f"{n} records, 0 added, {n} already stored" in second, (kind, second)
+        # every record the batch made passes the record schema
+        assert f"{n} records: {n} imported, 0 skipped as bad, 0 unfinished, 0 already stored" in first, (kind, first)
+        assert f"{n} records: 0 imported, 0 skipped as bad, 0 unfinished, {n} already stored" in second, (kind, second)
         assert _summary(urls[kind])[0] == (n, batch.measurement_count()), kind
 
 
@@ -94,14 +95,14 @@ def test_run_uuid_is_taken_from_the_record_and_stable_without_one(batch):
 
 
 def test_unfinished_record_is_not_stored(tmp_path):
-    rec = {"board_serial": "X1", "station": "s", "started": "2026-01-01T00:00:00Z", "outcome": "RUNNING",
-           "steps": []}
+    rec = {"schema": 2, "board_serial": "X1", "station": "s", "started": "2026-01-01T00:00:00Z",
+           "outcome": "RUNNING", "steps": []}
     (tmp_path / "X1").mkdir()
     (tmp_path / "X1" / "a.json").write_text(json.dumps(rec))
     (tmp_path / "X1" / "b.json").write_text("{not json")
     engine = store.connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
     res = store.import_records(engine, store.record_files(tmp_path))
-    assert (res.added, len(res.unfinished), len(res.unreadable)) == (0, 1, 1)
+    assert (res.added, len(res.unfinished), len(res.bad)) == (0, 1, 1)
     assert store.counts(engine) == (0, 0)
     engine.dispose()
 
@@ -113,7 +114,7 @@ from bringup import store
 files = [Path(p) for p in sys.argv[2:]]
 engine = store.connect(sys.argv[1])
 res = store.import_records(engine, files)
-print(res.added, res.already, len(res.unfinished) + len(res.unreadable))
+print(res.added, res.already, len(res.unfinished) + len(res.bad))
 """
 
 
@@ -189,4 +190,4 @@ def test_wrong_database_url_is_refused_before_the_run_and_an_unreachable_one_onl
     # the record was written; once the server is there, import loads it
     url = pg.new_database("later")
     p = run_cli("import", str(tmp_path / "rec"), "--db", url)
-    assert p.returncode == 0 and "1 added" in p.stdout
+    assert p.returncode == 0 and "1 imported" in p.stdout

@@ -78,6 +78,7 @@ def test_report_shows_the_path_when_a_run_report_is_not_reachable(batch, tmp_pat
     runs[0].record_path = str(tmp_path / "gone" / "x.json")
     runs[1].record_path = str(copy / runs[1].board_serial / batch.files[1].name)
     out = tmp_path / "page" / "yield.html"
+    out.parent.mkdir()
     text = yield_report.write(yield_report.summarize(runs), out, url).read_text()
     assert f"<code>{tmp_path / 'gone' / 'x.html'}</code>" in text
     assert f'href="../elsewhere/{runs[1].board_serial}/{batch.files[1].with_suffix(".html").name}"' in text
@@ -99,5 +100,5 @@ def test_empty_database_and_missing_file(tmp_path):
     engine.dispose()
     assert 'id="first-pass-yield" data-value="">—<' in text and "No board failed." in text
     p = run_cli("report", "--db", f"sqlite:///{tmp_path / 'typo.db'}", "-o", str(tmp_path / "y.html"))
-    assert p.returncode == 2 and f"no database at {tmp_path / 'typo.db'}" in p.stderr
+    assert p.returncode == 2 and f"database sqlite:///{tmp_path / 'typo.db'}: no such file" in p.stderr
     assert not (tmp_path / "typo.db").exists()
