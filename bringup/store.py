@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,9 +171,18 @@ def _sqlite_engine(u: URL, url: str, read_only: bool) -> tuple[Engine, Path | No
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"database {display_url(url)}: folder {file.parent}: {e.strerror or e}") from e
+    created = None
+    if file is not None:
+        try:  # made here, empty (SQLite takes an empty file as a new database): only then ours to remove
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            created = file
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise StoreError(f"database {display_url(url)}: {e.strerror or e}") from e
     engine = create_engine(u, connect_args={"timeout": 60})
     _sqlite_locking(engine)
-    return engine, (file if file is not None and not file.exists() else None)
+    return engine, created
 
 
 def _sqlite_read_only(file: Path) -> Engine:
@@ -228,6 +238,22 @@ def first_line(e: Exception) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
+def _switch_to_wal(cur, give_up_s: float = 60.0) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection switches the same new file: two
+    stations opening a new database at once each hold a shared lock and want an exclusive one, and SQLite
+    answers one of them "database is locked" at once instead of waiting out the busy timeout."""
+    deadline, pause = time.monotonic() + give_up_s, 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
 def _sqlite_locking(engine: Engine, wal: bool = True) -> None:
     """WAL (readers never block the writer) and real transactions: pysqlite's own BEGIN handling is
     switched off; writing transactions (:func:`_writing`) start with BEGIN IMMEDIATE, so two stations
@@ -240,7 +266,7 @@ def _sqlite_locking(engine: Engine, wal: bool = True) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout = 60000")
         if wal:
-            cur.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cur)
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
