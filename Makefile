@@ -5,7 +5,7 @@ PY := .venv/bin/python
 
 # Set-up is idempotent: installs KiCad 9, ngspice, socat and the venv only when missing.
 setup:
-	@bash hwtools/setup.sh
+	@bash setup.sh
 
 # Regenerate kicad/ from the circuit, check it (ERC, DRC, P1 rules, signal integrity) and export gerbers/.
 # Each step is skipped when its input hash matches fab-steps.json (hwtools/steps.py); FORCE=1 runs them all.
@@ -24,4 +24,4 @@ bench: setup
 
 # Write MicroPython and the bring-up firmware to a D32: make flash PORT=/dev/ttyUSB0 MPY_FIRMWARE=esp32.bin
 flash: setup
-	@$(PY) -m bringup.firmware.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)"
+	@$(PY) -m firmware.host.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)"

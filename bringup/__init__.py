@@ -1,4 +1,4 @@
-"""Bring-up station for the p1reader board: station config → instruments/ports → steps → record/report.
+"""The bench: bring-up of assembled boards — station config → instruments and console → steps → record, results database, yield page.
 
 See bringup/README.md. Entry point: ``python -m bringup run --station <station.yaml | sim> --board-serial <SN>``.
 """

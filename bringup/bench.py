@@ -12,7 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .instruments import Multimeter, PowerSupply, open_instrument
-from .ports import BoardConsole, MeterPort
+from meter.simulator import MeterPort
+
+from .console import BoardConsole
 from .station import Station
 
 if TYPE_CHECKING:

@@ -52,8 +52,8 @@ def _default_operator() -> str:
 @guard  # Ctrl-C / SIGTERM before the run: one line, exit 1 (bringup/interrupts.py)
 def main(argv: list[str] | None = None) -> int:
     from . import cli_batch
-    from .meters import PROFILES
-    from .sim import FAULTS
+    from meter.flavours import PROFILES
+    from .sim.faults import FAULTS
 
     ap = _Parser(prog="p1reader-bringup", description="Bring-up station for the p1reader board.")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.command != "run":
         return cli_batch.main(a)
 
-    from . import plan, replay, runner, station
+    from meter import capture
+
+    from . import plan, runner, station
     from .record import RecordError, check_serial
 
     try:
@@ -83,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         st = station.resolve(a.station)
         if a.inject and st.kind != "sim":
             raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
-        st = st.with_replay(replay.absolute(a.telegrams), a.profile)
+        st = st.with_replay(capture.absolute(a.telegrams), a.profile)
         estimate = plan.check(st, a.max_telegram_bytes)  # replay inputs, the run's time and memory: now
-    except (station.StationError, RecordError, replay.ReplayError) as e:
+    except (station.StationError, RecordError, capture.CaptureError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
     go_on, db = cli_batch.prepare_run(a.records, a.board_serial, a.db)  # records folder, then database

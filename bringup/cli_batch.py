@@ -35,7 +35,7 @@ def add_commands(sub) -> None:
 
 def add_max_telegram_bytes(parser) -> None:
     """``--max-telegram-bytes N`` (run, limits): how much of the replay inputs one run may send."""
-    from .replay import DEFAULT_MAX_BYTES
+    from meter.capture import DEFAULT_MAX_BYTES
 
     def positive(text: str) -> int:
         if not text.isdigit() or int(text) == 0:
@@ -211,13 +211,15 @@ def _report(a) -> int:
 
 
 def _limits(a) -> int:
+    from meter.capture import CaptureError
+
     from . import plan, station
     from .limits import format_table, table
 
     try:
         st = station.resolve(a.station)
         estimate = plan.check(st, a.max_telegram_bytes)
-    except station.StationError as e:  # replay.ReplayError is one
+    except (station.StationError, CaptureError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
     print(format_table(table(st), f"{st.name} ({st.source})"))

@@ -9,7 +9,17 @@ from __future__ import annotations
 import time
 from typing import Callable, Protocol, runtime_checkable
 
-from .station import InstrumentConfig, MultimeterConfig, SupplyConfig
+
+class InstrumentSettings(Protocol):
+    """What a driver reads of its station section (bringup/station.py's InstrumentConfig and its kin): the
+    registry below must not import the station schema, which validates driver names against it."""
+
+    driver: str
+    resource: str
+    visa_library: str
+    read_termination: str
+    write_termination: str
+    timeout_ms: int
 
 
 class InstrumentError(Exception):
@@ -51,7 +61,7 @@ def _resource_manager(visa_library: str):
 class ScpiInstrument:
     """Common SCPI plumbing: explicit terminations and timeout, errors with context."""
 
-    def __init__(self, cfg: InstrumentConfig, role: str):
+    def __init__(self, cfg: InstrumentSettings, role: str):
         self.cfg, self.role = cfg, role
         try:
             rm = _resource_manager(cfg.visa_library)
@@ -107,7 +117,7 @@ class ScpiInstrument:
 class ScpiPowerSupply(ScpiInstrument):
     """SCPI bench supply (VOLT/CURR/OUTP/MEAS), e.g. Rigol DP800, Keysight E36xx, R&S HMP."""
 
-    def __init__(self, cfg: SupplyConfig):
+    def __init__(self, cfg: InstrumentSettings):
         super().__init__(cfg, "supply")
 
     def configure(self, voltage_v: float, current_limit_a: float) -> None:
@@ -140,7 +150,7 @@ class ScpiPowerSupply(ScpiInstrument):
 class ScpiMultimeter(ScpiInstrument):
     """SCPI DMM; with a channel, measures through the scanner: ``MEAS:VOLT:DC? (@<channel>)``."""
 
-    def __init__(self, cfg: MultimeterConfig):
+    def __init__(self, cfg: InstrumentSettings):
         super().__init__(cfg, "dmm")
 
     def measure_dc_voltage(self, channel: str | None = None) -> float:
@@ -153,7 +163,7 @@ DRIVERS: dict[str, Callable] = {
 }
 
 
-def open_instrument(cfg: InstrumentConfig):
+def open_instrument(cfg: InstrumentSettings):
     try:
         factory = DRIVERS[cfg.driver]
     except KeyError as e:

@@ -8,11 +8,13 @@ with every value, and ``p1reader-bringup limits`` prints it before a board is pl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from meter.lines import LINE_BYTES_PER_S, S1_LINE_FRAMES_PER_S
+
 from .measurement import Measurement
-from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, S1_LINE_FRAMES_PER_S, Station
+from .plan import s1_expected, telegram_set
+from .station import P1_TRIP_POINT_A, Station
 
 
 class UndeclaredMeasurement(Exception):
@@ -67,22 +69,14 @@ def replay_specs(st: Station) -> list[Spec]:
     """The station's real telegram captures (``telegrams:``, ``--telegrams``), when it has any."""
     if not st.telegrams:
         return []
-    from . import replay
+    from meter import capture
 
-    complete = sum(e.complete for e in replay.load(st.telegrams).expected)
+    complete = sum(e.complete for e in capture.load(st.telegrams).expected)
     return [
         Spec("loopback", "replay: complete telegrams reported as expected", "telegrams", complete, complete),
         Spec("loopback", "replay: errors (missing, extra or different reports)", "reports", 0, 0),
         Spec("loopback", "replay: decoder limitations", "telegrams", note="recorded; not a board fault"),
     ]
-
-
-@lru_cache(maxsize=4)
-def s1_expected(frames: int):
-    """The S1 stream the step sends and the host decoder's counts for it (cached: same for every run)."""
-    from .steps import s1_stream
-
-    return s1_stream(frames)
 
 
 class Limits:
@@ -116,8 +110,7 @@ class Limits:
 
 def table(st: Station) -> Limits:
     """Build the limits table for a station."""
-    from .firmware import p1frame
-    from .steps import telegram_set
+    from firmware import p1frame
 
     lim = st.limits
 

@@ -11,10 +11,12 @@ may add — and refuses a run over :data:`MAX_RUN_S` or :data:`MAX_MEMORY_BYTES`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from . import replay
-from . import telegrams as tg
-from .station import S1_LINE_FRAMES_PER_S, Station, StationError
+from meter import capture, telegrams as tg
+from meter.lines import S1_FRAME_LEN, S1_LINE_FRAMES_PER_S
+
+from .station import Station, StationError
 
 MAX_RUN_S = 30 * 60  # a bring-up takes minutes per board: a plan of half an hour is a mistake in the station
 MAX_MEMORY_BYTES = 256 << 20  # for the S1 stream and the replay, on a bench PC that runs other things too
@@ -90,10 +92,10 @@ def estimate(st: Station, replay_bytes: int = 0) -> Plan:
     return Plan(parts)
 
 
-def check(st: Station, max_telegram_bytes: int = replay.DEFAULT_MAX_BYTES) -> Plan:
+def check(st: Station, max_telegram_bytes: int = capture.DEFAULT_MAX_BYTES) -> Plan:
     """The plan of `st`, its replay inputs checked; a station error when the run would take longer than
     MAX_RUN_S or more memory than MAX_MEMORY_BYTES (judged from the files' sizes, before reading them)."""
-    p = estimate(st, replay.check(st.telegrams, max_telegram_bytes))
+    p = estimate(st, capture.check(st.telegrams, max_telegram_bytes))
     if p.duration_s > MAX_RUN_S:
         worst = max(p.parts, key=lambda part: part.seconds)
         raise StationError(f"the run would take {p.summary()}, over the {human(MAX_RUN_S)} a bring-up may take; "
@@ -104,5 +106,49 @@ def check(st: Station, max_telegram_bytes: int = replay.DEFAULT_MAX_BYTES) -> Pl
                            f"a bring-up may take; the most of it: {worst.what} ({worst.memory >> 20} MB)",
                            st.source, worst.key)
     if st.telegrams:
-        replay.load(st.telegrams)  # frames the captures: a file without a complete telegram is named
+        capture.load(st.telegrams)  # frames the captures: a file without a complete telegram is named
     return p
+
+
+# ---------------------------------------------------------------- what the steps send
+@dataclass
+class Sent:
+    name: str
+    data: bytes
+    expected: dict | None  # dsmr_parser fields (None: compare with decoding the sent bytes)
+    lowercase: bool = False
+
+def telegram_set(st: Station) -> list[Sent]:
+    """The builder's deterministic set (real captures are replayed separately: :func:`replay_captures`)."""
+    return [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
+
+@dataclass
+class S1Stream:
+    """A deterministic synthetic S1 stream and what a correct receiver must count in it."""
+
+    data: bytes
+    frames: int
+    fcs_errors: int
+    seq_gaps: int
+    skipped: int
+    last: list[bytes]  # the last three frames on the line
+
+def s1_stream(n: int) -> S1Stream:
+    """`n` frames from ``meter.s1.synth`` with known faults: two broken FCS, one dropped frame,
+    17 garbage bytes. The expected counts come from the host decoder ``meter.s1.frames`` (an
+    implementation independent of the firmware's counter)."""
+    from meter.s1 import decode_bytes
+    from meter.s1.synth import SynthConfig, synth_stream
+
+    cfg = SynthConfig(frames=n, seed=9, v_noise=0.3, i_noise=0.01, corrupt_fcs=(n // 4, n * 3 // 5),
+                      drop=(n * 2 // 5,), garbage={n * 3 // 4: 17})
+    data = synth_stream(cfg)
+    stats = decode_bytes(data).stats
+    tail = [data[k:k + S1_FRAME_LEN] for k in range(len(data) - 3 * S1_FRAME_LEN, len(data), S1_FRAME_LEN)]
+    return S1Stream(data, stats.frames, stats.fcs_errors, stats.seq_gaps, stats.bytes_skipped, tail)
+
+
+@lru_cache(maxsize=4)
+def s1_expected(frames: int):
+    """The S1 stream the step sends and the host decoder's counts for it (cached: same for every run)."""
+    return s1_stream(frames)

@@ -18,7 +18,7 @@ from typing import Callable
 from .instruments import InstrumentError
 from .interrupts import Interrupted
 from .measurement import Outcome, StepResult
-from .ports import PortError
+from meter.link import PortError
 from .record import RunRecord, utc_now
 from .station import Station
 from .bench import Bench
@@ -127,7 +127,7 @@ def run(station: Station, board_serial: str, records_dir: str, inject: str | Non
         try:
             arm()  # a signal while the record was created aborts the run now
             if station.kind == "sim":
-                from .sim import SimBench
+                from .sim.bench import SimBench
 
                 sim = stack.enter_context(SimBench(station, fault=inject))
                 bench.station = sim.station  # wired to the ptys and simulated instruments (a copy)

@@ -19,17 +19,18 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .meters import PROFILES
+from hwtools.facts import load_facts
+from meter.flavours import PROFILES
+from meter.lines import P1_BAUD, S1_BAUD, S1_LINE_FRAMES_PER_S
 
-# The P1 port's supply folds back between 260 and 300 mA: the bench supply's current limit must sit at
-# or below the lower end so the board never sees more than a real meter would give it.
-P1_TRIP_POINT_A = 0.260
-P1_FOLDBACK_A = 0.300  # the upper end: no current above it can flow from a P1 port
-P1_BAUD = 115200  # the P1 line (the firmware's UART2 runs at it: main.BAUD, held equal by a test)
-LINE_BYTES_PER_S = P1_BAUD / 10  # 8N1 = 10 bits a byte
-S1_BAUD = 2_000_000  # the S1 port's fixed rate (e-MUCS H 1.3 §4); the firmware's UART1 runs at it
-S1_FRAME_LEN = 45  # bytes, flag to flag (the firmware's s1frame.FRAME_LEN, held equal by a test)
-S1_LINE_FRAMES_PER_S = S1_BAUD / 10 / S1_FRAME_LEN  # 4,444 frames/s back to back, 8N1
+from .instruments import DRIVERS, Multimeter, PowerSupply
+from .sim.faults import FAULTS
+
+# The P1 port's supply folds back between 260 and 300 mA (parts.toml [p1_port]): the bench supply's current
+# limit must sit at or below the lower end so the board never sees more than a real meter would give it.
+_P1_PORT = load_facts()["p1_port"]
+P1_TRIP_POINT_A = _P1_PORT["supply_trip_min_ma"] / 1000
+P1_FOLDBACK_A = _P1_PORT["supply_trip_max_ma"] / 1000  # the upper end: no current above it flows from a P1 port
 S1_MAX_FRAMES = 1_000_000  # the S1 step's stream is built in memory (see S1Config.frames)
 # The rates Linux's termios names (B300 … B4000000), which every USB-UART driver maps: a rate off this
 # list is nearly always a typo (11520, 92160), and one beyond it no adapter on a bench runs.
@@ -67,7 +68,6 @@ class _Section(BaseModel):
 
 
 def _driver_for(role: str, name: str) -> str:
-    from .instruments import DRIVERS, Multimeter, PowerSupply  # the registry (instruments imports us)
 
     want = PowerSupply if role == "supply" else Multimeter
     known = [n for n, cls in DRIVERS.items() if issubclass(cls, want)]
@@ -136,7 +136,7 @@ class MeterPortConfig(_Section):
     # adapter's CTS) or "none".
     drq_via: Literal["dmm", "cts", "none"] = "dmm"
     write_timeout_s: Seconds = 2.0
-    line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
+    line_state: str | None = None  # simulated bench only (set by it): see meter.simulator.LineState
 
 
 class ConsoleConfig(_Section):
@@ -162,7 +162,7 @@ class S1Config(_Section):
     # a real meter sends 2,600-4,200 frames/s.
     frame_rate_hz: Annotated[float, Field(ge=0, le=S1_LINE_FRAMES_PER_S)] = 0.0
     settle_s: Seconds = 0.3  # the board's byte counter must stay still this long before judging
-    line_state: str | None = None  # simulated bench only (set by it): see ports.LineState
+    line_state: str | None = None  # simulated bench only (set by it): see meter.simulator.LineState
 
     @field_validator("baud")
     @classmethod
@@ -226,8 +226,6 @@ class SimConfig(_Section):
     @field_validator("fault")
     @classmethod
     def _known_fault(cls, v: str | None) -> str | None:
-        from .sim import FAULTS  # local: sim pulls in subprocess management
-
         if v is not None and v not in FAULTS:
             raise ValueError(f"unknown fault {v!r}; one of {', '.join(FAULTS)}")
         return v

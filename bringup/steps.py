@@ -13,14 +13,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from firmware import p1frame
+from meter import capture, telegrams as tg
+from meter.lines import LINE_BYTES_PER_S, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S
+
 from . import replay
-from . import telegrams as tg
-from .firmware import p1frame
 from .bench import Bench
+from .console import ConsoleTimeout, S1Status
 from .measurement import Measurement
-from .plan import human
-from .ports import ConsoleTimeout, S1Status
-from .station import LINE_BYTES_PER_S, P1_TRIP_POINT_A, S1_FRAME_LEN, S1_LINE_FRAMES_PER_S, Station
+from .plan import Sent, human, s1_expected, telegram_set
+from .station import P1_TRIP_POINT_A
 
 
 class StepFailure(Exception):
@@ -48,14 +50,6 @@ class Ticker:
 
 class StepSkipped(Exception):
     """The station has nothing for this step to test (recorded SKIPPED, not a failure)."""
-
-
-@dataclass
-class Sent:
-    name: str
-    data: bytes
-    expected: dict | None  # dsmr_parser fields (None: compare with decoding the sent bytes)
-    lowercase: bool = False
 
 
 # ---------------------------------------------------------------- 1. station self-check
@@ -124,9 +118,6 @@ def rails(bench: Bench) -> list[Measurement]:
 
 
 # ---------------------------------------------------------------- 4. telegram loopback
-def telegram_set(st: Station) -> list[Sent]:
-    """The builder's deterministic set (real captures are replayed separately: :func:`replay_captures`)."""
-    return [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
 
 
 def diagnose_silence(bench: Bench, garbage_before: int, telegrams_before: int, sent_bytes: int) -> str:
@@ -225,24 +216,24 @@ def replay_captures(bench: Bench) -> list[Measurement]:
     content with what the firmware's framer finds in the same bytes. The per-telegram table goes
     into the record (``bench.extra["telegrams"]``)."""
     st, con = bench.station, bench.console
-    capture = replay.load(st.telegrams)
+    cap = capture.load(st.telegrams)
     hb = con.status()
     n0 = con.report_count()
-    bench.meter.send(capture.stream, progress=Ticker(bench.note, "replay", len(capture.stream)))
+    bench.meter.send(cap.stream, progress=Ticker(bench.note, "replay", len(cap.stream)))
     time.sleep(st.loopback.idle_s)  # a capture that ends inside a frame: the board reports it after silence
-    want = len(capture.expected)
+    want = len(cap.expected)
     try:
         reports = con.wait_reports(n0, want, timeout=st.console.timeout_s)
     except ConsoleTimeout:
         reports = con.reports_since(n0)
         if not reports and want:
             raise StepFailure("no @T status line for the replayed telegrams: " + diagnose_silence(
-                bench, hb.counters["garbage"], hb.counters["telegrams"], len(capture.stream))) from None
+                bench, hb.counters["garbage"], hb.counters["telegrams"], len(cap.stream))) from None
     time.sleep(st.loopback.idle_s)  # anything extra the board still had to say
     reports = con.reports_since(n0)
-    rows = replay.align(capture.expected, reports)
+    rows = replay.align(cap.expected, reports)
     bench.extra["telegrams"] = replay.table(rows, st.profile)
-    complete = sum(e.complete for e in capture.expected)
+    complete = sum(e.complete for e in cap.expected)
     errors = [r for r in rows if r.problem]
     good = sum(1 for r in rows if not r.problem and r.expected is not None and r.expected.complete)
     limitations = [t for t in bench.extra["telegrams"] if "decoder limitation" in t["decode"]]
@@ -250,8 +241,8 @@ def replay_captures(bench: Bench) -> list[Measurement]:
                       if t["problem"])[:300]
     return [
         bench.measure("loopback", "replay: complete telegrams reported as expected", good,
-                      note=f"{len(replay.files(st.telegrams))} file(s), {len(capture.stream)} bytes, "
-                           f"{capture.garbage} outside frames"),
+                      note=f"{len(capture.files(st.telegrams))} file(s), {len(cap.stream)} bytes, "
+                           f"{cap.garbage} outside frames"),
         bench.measure("loopback", "replay: errors (missing, extra or different reports)", len(errors), note=first),
         bench.measure("loopback", "replay: decoder limitations", len(limitations),
                       note="dsmr_parser could not decode a telegram the board framed right (not a board fault)"
@@ -356,31 +347,6 @@ def throughput(bench: Bench) -> list[Measurement]:
 
 
 # ---------------------------------------------------------------- 7. S1 port
-@dataclass
-class S1Stream:
-    """A deterministic synthetic S1 stream and what a correct receiver must count in it."""
-
-    data: bytes
-    frames: int
-    fcs_errors: int
-    seq_gaps: int
-    skipped: int
-    last: list[bytes]  # the last three frames on the line
-
-
-def s1_stream(n: int) -> S1Stream:
-    """`n` frames from ``hwtools.s1.synth`` with known faults: two broken FCS, one dropped frame,
-    17 garbage bytes. The expected counts come from the host decoder ``hwtools.s1.frames`` (an
-    implementation independent of the firmware's counter)."""
-    from hwtools.s1 import decode_bytes
-    from hwtools.s1.synth import SynthConfig, synth_stream
-
-    cfg = SynthConfig(frames=n, seed=9, v_noise=0.3, i_noise=0.01, corrupt_fcs=(n // 4, n * 3 // 5),
-                      drop=(n * 2 // 5,), garbage={n * 3 // 4: 17})
-    data = synth_stream(cfg)
-    stats = decode_bytes(data).stats
-    tail = [data[k:k + S1_FRAME_LEN] for k in range(len(data) - 3 * S1_FRAME_LEN, len(data), S1_FRAME_LEN)]
-    return S1Stream(data, stats.frames, stats.fcs_errors, stats.seq_gaps, stats.bytes_skipped, tail)
 
 
 def _s1_settled(bench: Bench, sent: int) -> S1Status:
@@ -410,8 +376,6 @@ def s1_port(bench: Bench) -> list[Measurement]:
     if reply != "S1 RESET":
         raise StepFailure(f"board answered 'S1 RESET' with '@R {reply}': firmware without the S1 port "
                           f"(protocol < 2) or its S1 UART could not be opened")
-    from .limits import s1_expected
-
     stream = s1_expected(cfg.frames)  # the stream the limits table declared the counts for
     took = bench.s1.send(stream.data, progress=Ticker(bench.note, "S1 stream", len(stream.data)))
     st = _s1_settled(bench, len(stream.data))

@@ -97,6 +97,21 @@ def _check(variant, kicad_dir: Path, log):
             raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(map(str, failed)))
 
 
+def check_json(variants, out) -> bool:
+    """`check --json`: every figure of every rule, one JSON object per line; True if all pass."""
+    import json
+
+    from .circuit import build_board
+    from .rules import check
+
+    ok = True
+    for variant in variants:
+        for result in check(build_board(variant=variant)):
+            out.write(json.dumps(result.as_json(variant.name), ensure_ascii=False) + "\n")
+            ok &= bool(result.passed)
+    return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fab", "check", "generate"],
@@ -117,8 +132,6 @@ def main(argv=None) -> int:
     if args.json:
         if args.command != "check":
             parser.error("--json goes with check")
-        from .rules import check_json
-
         return 0 if check_json(variants, sys.stdout) else 1
     if args.kicad_dir and (args.command != "check" or len(variants) > 1):
         parser.error("--kicad-dir goes with check and a single --variant")

@@ -15,6 +15,7 @@ from . import project
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
 WIDTH, HEIGHT = 114.0, 56.0  # within the original 114.9 × 60.0 mm; rev 1.3 took 8 mm more width for its parts
 CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
+SOCKETED = {"M1"}  # the D32 module sits on sockets, ~10 mm above the board: tracks may run under it
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def router_inputs(board):
     in board mm (what routing.Router takes)."""
     import pcbnew
 
-    from . import board_review
+    from .geometry import convex_hull, fab_hull, is_through_hole, silk_boxes
     from .routing import Body, Pad
 
     pads, holes, bodies, keepouts = [], [], [], []
@@ -197,8 +197,8 @@ def router_inputs(board):
             round_shape = pad.GetShape(pcbnew.F_Cu) == pcbnew.PAD_SHAPE_CIRCLE
             layers = tuple(i for i, layer in enumerate((pcbnew.F_Cu, pcbnew.B_Cu)) if pad.IsOnLayer(layer))
             pads.append(Pad(fp.GetReference(), pad.GetNumber(), net, x, y, sx, sy, round_shape, layers))
-        if fp.GetReference() not in board_review.BODY_EXEMPT and board_review.is_through_hole(fp):
-            hull = _board_mm(board_review.fab_hull(fp))
+        if fp.GetReference() not in layout.SOCKETED and is_through_hole(fp):
+            hull = _board_mm(fab_hull(fp))
             if len(hull) >= 3:
                 bodies.append(Body(fp.GetReference(), hull, frozenset(nets)))
         fp.BuildCourtyardCaches()
@@ -208,8 +208,8 @@ def router_inputs(board):
                 outline = yard.Outline(i)
                 pts = [(pcbnew.ToMM(outline.CPoint(j).x), pcbnew.ToMM(outline.CPoint(j).y))
                        for j in range(outline.PointCount())]
-                keepouts.append(_board_mm(board_review.convex_hull(pts)))
-    for x0, y0, x1, y1 in board_review.silk_boxes(board):
+                keepouts.append(_board_mm(convex_hull(pts)))
+    for x0, y0, x1, y1 in silk_boxes(board):
         keepouts.append(_board_mm([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
     return pads, holes, bodies, keepouts
 

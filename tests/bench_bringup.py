@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bringup import runner, station, telegrams as tg  # noqa: E402
-from bringup.ports import BoardConsole, MeterPort  # noqa: E402
-from bringup.sim import SimBench, cpu_seconds  # noqa: E402
+from bringup.console import BoardConsole
+from meter.simulator import MeterPort  # noqa: E402
+from bringup.sim.bench import SimBench, cpu_seconds  # noqa: E402
 from bringup.station import LINE_BYTES_PER_S  # noqa: E402
 
 TARGET_RATIO = 0.97

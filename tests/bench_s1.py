@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "hwtools.s1"]
+CLI = [sys.executable, "-m", "meter.s1"]
 S1_RATE = 2600  # frames per second of a real meter: 52 samples per 50 Hz period
 
 
 def _block(frames: int) -> bytes:
-    from hwtools.s1.synth import SynthConfig, synth_stream
+    from meter.s1.synth import SynthConfig, synth_stream
 
     # 256 x k frames, so the repeats join without a sequence gap; a few faults so no path is skipped.
     return synth_stream(SynthConfig(frames=frames, v_harmonics={3: 0.03, 5: 0.02}, i_harmonics={3: 0.2},
@@ -83,7 +83,7 @@ def _startup_s() -> float:
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import hwtools.s1.cli, hwtools.s1.jsonl"], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-c", "import meter.s1.cli, meter.s1.jsonl"], cwd=ROOT, check=True)
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -92,7 +92,7 @@ def _live(tmp: Path, frames: int, paced: bool) -> dict:
     """Frames through a socat pty pair into `decode PORT --json`; counts the lines that come out."""
     import serial
 
-    from hwtools.s1.synth import SynthConfig, synth_stream
+    from meter.s1.synth import SynthConfig, synth_stream
 
     a, b = tmp / f"meter{paced}", tmp / f"port{paced}"
     socat = subprocess.Popen(["socat", f"pty,rawer,link={a}", f"pty,rawer,link={b}"], stderr=subprocess.DEVNULL)

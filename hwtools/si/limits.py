@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..rules import load_facts
+from ..facts import load_facts
 
 BAUD = 115200          # DSMR P1 5.0: fixed
 

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..rules import load_facts, opto_ctr
+from ..facts import load_facts, opto_ctr
 
 
 class ModelError(Exception):

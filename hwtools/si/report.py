@@ -45,7 +45,7 @@ def plot(report, short, eye, png: Path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..rules import load_facts
+    from ..facts import load_facts
     from .stimulus import TELEGRAM, worst_window
     from .sweep import EYE_BYTES, thresholds
 

@@ -1,7 +1,7 @@
 """The one contract with ngspice: run a deck in batch mode, read back its binary raw file.
 
 A thin runner (`ngspice -b -r out.raw deck.cir`) rather than a shared-library binding: it works with the
-Debian ngspice 39 binary as installed by `hwtools/setup.sh`, and runs parallelise over a process pool without
+Debian ngspice 39 binary as installed by `setup.sh`, and runs parallelise over a process pool without
 ngspice's global state in the way. `run_batch` simulates many decks in one ngspice process (a control script
 that sources, runs and writes each in turn, then removes it): the same raw values as one process per deck,
 without the start-up cost of each.

@@ -301,7 +301,7 @@ def headroom(m: Metrics, baud: float) -> float:
 def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, workers: int = WORKERS,
             corners: bool = True, log=lambda msg: None) -> Report:
     """Simulate every corner and Monte Carlo case; return the worst figures judged against the limits."""
-    from ..rules import load_facts
+    from ..facts import load_facts
 
     facts = facts or load_facts()
     if board is None:
@@ -396,7 +396,7 @@ def _judge(report: Report, facts: dict):
 
 def worst_waveforms(report: Report, facts: dict | None = None):
     """The worst case again, keeping waveforms: its short window and a longer telegram stretch for the eye."""
-    from ..rules import load_facts
+    from ..facts import load_facts
 
     facts = facts or load_facts()
     case = report.worst_case

@@ -6,8 +6,10 @@ import pytest
 import serial
 
 from bringup import runner, station
-from bringup.ports import BoardConsole, MeterPort, PortBusy
-from bringup.sim import INSTRUMENTS_YAML, PtyPair
+from bringup.console import BoardConsole
+from meter.link import PortBusy
+from meter.simulator import MeterPort
+from bringup.sim.bench import INSTRUMENTS_YAML, PtyPair
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bringup import cli, meters, plan, replay
-from bringup.firmware import p1frame
-from bringup.ports import MeterPort, TelegramReport
+from bringup import cli, plan, replay
+from meter import capture, flavours as meters
+from firmware import p1frame
+from bringup.console import TelegramReport
+from meter.simulator import MeterPort
 from bringup.station import StationError, from_dict
 from bringup.steps import Ticker
 from bringup_helpers import TELEGRAM_DATA, fast_station_dict, last_line, load_record, run_cli
@@ -48,7 +50,7 @@ def framed(data: bytes) -> bytes:
     return data[start:data.index(b"\r\n", data.index(b"!", start)) + 2]
 
 
-def reports_for(expected: list[replay.Expected]) -> list[TelegramReport]:
+def reports_for(expected: list[capture.Expected]) -> list[TelegramReport]:
     """What a correct board reports for `expected` (the console parser's own report type)."""
     return [TelegramReport(i + 1, len(e.echo), None, "0000", e.verdict, "-", e.echo, 0.0, e.flag, e.reason)
             for i, e in enumerate(expected)]
@@ -59,7 +61,7 @@ def test_capture_is_split_by_the_firmware_rules(tmp_path):
     cap = tmp_path / "capture.raw"
     data = raw_capture()
     cap.write_bytes(data)
-    c = replay.load([cap])
+    c = capture.load([cap])
     assert c.stream == data  # every byte sent as captured
     assert [e.verdict for e in c.expected] == ["ok"] * 20 + ["truncated"]
     real = [f.read_bytes() for f in FLUVIUS]
@@ -74,7 +76,7 @@ def test_folder_of_files_keeps_names_and_offsets(tmp_path):
     for name in SIX_FLAVOURS:
         shutil.copy(TELEGRAM_DATA / name, tmp_path / Path(name).name)
     (tmp_path / "NOTES.md").write_text("not a telegram\n")
-    c = replay.load([tmp_path])
+    c = capture.load([tmp_path])
     assert sorted(e.source for e in c.expected) == sorted(Path(n).name for n in SIX_FLAVOURS)
     assert all(e.offset == 0 and e.complete for e in c.expected)
 
@@ -85,16 +87,16 @@ def test_folder_of_files_keeps_names_and_offsets(tmp_path):
 ])
 def test_bad_telegram_paths_are_named(tmp_path, make, text):
     path = make(tmp_path)
-    with pytest.raises(replay.ReplayError, match=text) as e:
-        replay.files([path])
+    with pytest.raises(capture.CaptureError, match=text) as e:
+        capture.files([path])
     assert str(path) in str(e.value)
 
 
 # ------------------------------------------------------------------ alignment
-def _capture(tmp_path) -> replay.Capture:
+def _capture(tmp_path) -> capture.Capture:
     cap = tmp_path / "capture.raw"
     cap.write_bytes(raw_capture())
-    return replay.load([cap])
+    return capture.load([cap])
 
 
 def test_all_reported_is_no_error(tmp_path):
@@ -173,7 +175,7 @@ def test_dsmr_parser_failure_is_a_decoder_limitation_kept_off_the_console(capfd)
     """Forced onto the wrong specification, dsmr_parser fails on a value of the Hungarian telegram:
     the table says 'decoder limitation', the board's report still PASSes, nothing reaches stderr."""
     telegram = framed((OTHER / "dsmr_parser-v5_eon_hu.txt").read_bytes())
-    expected = [replay.Expected("hu.txt", 0, telegram, "ok", None, None)]
+    expected = [capture.Expected("hu.txt", 0, telegram, "ok", None, None)]
     rows = replay.align(expected, reports_for(expected))
     (row,) = replay.table(rows, "BELGIUM_FLUVIUS")
     assert row["outcome"] == "PASS" and row["flavour"] == "BELGIUM_FLUVIUS (forced; detected EON_HUNGARY)"
@@ -291,7 +293,7 @@ def _file(name: str, data: bytes):
 ], ids=["char-device", "fifo", "symlink-loop", "loop-in-folder", "empty", "noise", "cut-telegram"])
 def test_unusable_replay_inputs_are_named_before_the_run(tmp_path, capsys, make, text):
     path = make(tmp_path)
-    with pytest.raises(replay.ReplayError, match=re.escape(text)):
+    with pytest.raises(capture.CaptureError, match=re.escape(text)):
         plan.check(from_dict(fast_station_dict(telegrams=[str(path)]), str(tmp_path / "st.yaml")))
     rec = tmp_path / "records"
     rc = cli.main(["run", "--station", "sim", "--board-serial", "R", "--records", str(rec), "--telegrams", str(path)])
@@ -306,14 +308,14 @@ def test_replay_size_is_limited_by_stat_before_anything_is_read(tmp_path):
     big = tmp_path / "huge.raw"
     with open(big, "wb") as f:
         f.truncate(8 << 30)
-    with pytest.raises(replay.ReplayError, match=r"huge\.raw, 8,589,934,592\).*--max-telegram-bytes"):
-        replay.check([big])
+    with pytest.raises(capture.CaptureError, match=r"huge\.raw, 8,589,934,592\).*--max-telegram-bytes"):
+        capture.check([big])
     small = tmp_path / "one.txt"
     shutil.copy(FLUVIUS[0], small)
     size = small.stat().st_size
-    assert replay.check([small]) == size  # the default limit takes a real capture
-    with pytest.raises(replay.ReplayError, match=f"{size:,} bytes in all"):
-        replay.check([small], max_bytes=size - 1)
+    assert capture.check([small]) == size  # the default limit takes a real capture
+    with pytest.raises(capture.CaptureError, match=f"{size:,} bytes in all"):
+        capture.check([small], max_bytes=size - 1)
 
 
 def test_replay_limit_is_an_option_of_run(tmp_path, capsys):

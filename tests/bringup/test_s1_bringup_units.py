@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from bringup import station
-from bringup.firmware import s1frame
-from bringup.ports import BoardConsole, BoardRefused, MeterPort
-from bringup.steps import s1_stream
+from firmware import s1frame
+from bringup.console import BoardConsole, BoardRefused
+from meter.simulator import MeterPort
+from bringup.plan import s1_stream
 from bringup_helpers import fast_station_dict
 
 

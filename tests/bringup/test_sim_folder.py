@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 
 from bringup import station
-from bringup.sim import SimBench
+from bringup.sim.bench import SimBench
 from bringup_helpers import fast_station_dict
 
 

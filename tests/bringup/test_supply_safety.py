@@ -6,7 +6,7 @@ import pytest
 
 from bringup import instruments, runner, station
 from bringup.measurement import Outcome
-from bringup.sim import FAULTS
+from bringup.sim.faults import FAULTS
 from bringup_helpers import fast_station_dict
 
 

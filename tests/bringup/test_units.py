@@ -11,11 +11,13 @@ import pytest
 import serial
 from hypothesis import example, given, settings, strategies as hst
 
-from bringup import instruments, station, telegrams as tg
+from bringup import instruments, station
+from meter import telegrams as tg
 from bringup.measurement import Measurement, Outcome, StepResult
-from bringup.ports import BoardConsole, MeterPort
+from bringup.console import BoardConsole
+from meter.simulator import MeterPort
 from bringup.record import RunRecord, render_junit
-from bringup.firmware import p1frame
+from firmware import p1frame
 from bringup_helpers import TELEGRAM_DATA, fast_station_dict
 
 CRC16_ARC = crcmod.predefined.mkCrcFun("crc-16")  # crcmod's 'crc-16' is CRC-16/ARC
@@ -229,7 +231,7 @@ def test_meter_port_paces_to_line_rate():
 # ------------------------------------------------------------------ SCPI drivers against pyvisa-sim
 def _sim_cfgs():
     st = station.from_dict(fast_station_dict(), "t")
-    from bringup.sim import INSTRUMENTS_YAML
+    from bringup.sim.bench import INSTRUMENTS_YAML
 
     lib = f"{INSTRUMENTS_YAML}@sim"
     return st.model_copy(update={

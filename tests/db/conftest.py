@@ -36,7 +36,7 @@ def browser(tmp_path_factory):
 
     for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
         if not Path(exe).is_file():
-            pytest.fail(f"{exe} missing (hwtools/setup.sh installs Debian's chromium and chromium-driver)")
+            pytest.fail(f"{exe} missing (setup.sh installs Debian's chromium and chromium-driver)")
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -146,7 +146,7 @@ def pg_bindir() -> Path:
         pass
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if not found:
-        pytest.fail("PostgreSQL server binaries not found (hwtools/setup.sh installs Debian's postgresql)")
+        pytest.fail("PostgreSQL server binaries not found (setup.sh installs Debian's postgresql)")
     return found[-1].parent
 
 

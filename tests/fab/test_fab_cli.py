@@ -62,7 +62,7 @@ def test_committed_records_are_current_so_a_fresh_clone_skips_every_step(repo):
 def test_an_unrelated_module_changes_no_step(repo):
     before = digests(repo)
     assert set(before) == STEP_NAMES
-    with open(repo / "hwtools/s1/cli.py", "a") as f:
+    with open(repo / "hwtools/board_review.py", "a") as f:
         f.write("\n# an edit that no fab step reads\n")
     assert digests(repo) == before
     proc = hwtools(repo, "fab")
@@ -71,7 +71,8 @@ def test_an_unrelated_module_changes_no_step(repo):
 
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
                                            ("hwtools/si/report.py", {"p1/si", "p1/rules", "p1s1/rules"}),
-                                           ("hwtools/rules.py", {"p1/rules", "p1s1/rules", "p1/si"}),
+                                           ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
+                                           ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si"}),
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"})])
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
     before = digests(repo)

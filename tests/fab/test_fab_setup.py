@@ -11,7 +11,7 @@ DATA = REPO / "tests" / "data" / "fab"
 
 
 def _setup_fn(call: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", f'source "{REPO}/hwtools/setup.sh" && {call}'], capture_output=True,
+    return subprocess.run(["bash", "-c", f'source "{REPO}/setup.sh" && {call}'], capture_output=True,
                           text=True, check=False)
 
 

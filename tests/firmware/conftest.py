@@ -7,7 +7,7 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO / "bringup" / "firmware"
+FIRMWARE_DIR = REPO / "firmware"
 TELEGRAM_DIR = REPO / "tests" / "data" / "telegrams"  # Fluvius; other meters in other-meters/
 OTHER_METERS_DIR = TELEGRAM_DIR / "other-meters"
 

@@ -1,6 +1,6 @@
-"""Command handling shared by the firmware and the simulated board (bringup/firmware/console.py)."""
+"""Command handling shared by the firmware and the simulated board (firmware/console.py)."""
 
-from bringup.firmware import console as cm
+from firmware import console as cm
 
 
 def make():

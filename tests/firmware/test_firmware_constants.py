@@ -1,17 +1,19 @@
-"""The firmware cannot import the harness (it runs alone on the D32), so it keeps its own constants;
-these must equal the harness's, which is where every other part of bringup reads them."""
+"""The firmware runs alone on the D32 and cannot import the host's packages: the line facts live in its shared
+modules (p1frame, s1frame), the firmware's main.py reads them there, and so does every host tool."""
 import importlib.util
 import pathlib
 import sys
 
-from bringup import simboard, station
-from bringup.firmware import p1frame, s1frame
+from bringup import station
+from bringup.sim import board
+from firmware import p1frame, s1frame
+from meter import lines
 
-FIRMWARE_DIR = pathlib.Path(__file__).resolve().parents[2] / "bringup" / "firmware"
+FIRMWARE_DIR = pathlib.Path(__file__).resolve().parents[2] / "firmware"
 
 
 def firmware_main():
-    """bringup/firmware/main.py as a module (only its main() touches `machine`)."""
+    """firmware/main.py as a module (only its main() touches `machine`)."""
     sys.path.insert(0, str(FIRMWARE_DIR))  # main.py imports its siblings as top-level modules
     try:
         spec = importlib.util.spec_from_file_location("p1reader_firmware_main", FIRMWARE_DIR / "main.py")
@@ -22,13 +24,13 @@ def firmware_main():
         sys.path.remove(str(FIRMWARE_DIR))
 
 
-def test_line_rates_and_frame_length_equal_the_harness():
+def test_line_rates_and_frame_length_have_one_home():
     main = firmware_main()
-    assert main.BAUD == station.P1_BAUD == 115200
-    assert main.S1_BAUD == station.S1_BAUD == 2_000_000
-    assert s1frame.FRAME_LEN == station.S1_FRAME_LEN == 45
-    assert main.S1_IDLE_MS / 1000 == simboard.S1_IDLE_S
-    assert station.Station().meter.baud == station.P1_BAUD and station.S1Config().baud == station.S1_BAUD
+    assert main.BAUD == p1frame.P1_BAUD == lines.P1_BAUD == 115200
+    assert main.S1_BAUD == s1frame.S1_BAUD == lines.S1_BAUD == 2_000_000
+    assert s1frame.FRAME_LEN == lines.S1_FRAME_LEN == 45
+    assert main.S1_IDLE_MS == s1frame.IDLE_MS and board.S1_IDLE_S == s1frame.IDLE_MS / 1000
+    assert station.Station().meter.baud == lines.P1_BAUD and station.S1Config().baud == lines.S1_BAUD
 
 
 def test_telegram_limit_fits_the_uart_buffer():

@@ -1,4 +1,4 @@
-"""The flash CLI (bringup/firmware/flash.py), with the external tools replaced by a recorder."""
+"""The flash CLI (firmware/host/flash.py), with the external tools replaced by a recorder."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bringup.firmware import flash
+from firmware.host import flash
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_run_tool_returns_stdout():
 
 
 def test_cli_entry_point_exit_code():
-    done = subprocess.run([sys.executable, "-m", "bringup.firmware.flash", "--port", "/dev/ttyNOPE42"],
+    done = subprocess.run([sys.executable, "-m", "firmware.host.flash", "--port", "/dev/ttyNOPE42"],
                           capture_output=True, text=True, timeout=60,
                           cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert done.returncode == 2

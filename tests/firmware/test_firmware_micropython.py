@@ -9,12 +9,12 @@ import pytest
 
 TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
 
-from bringup.firmware import p1frame as pf
-from hwtools.s1 import decode_bytes
-from hwtools.s1.synth import SynthConfig, synth_stream
+from firmware import p1frame as pf
+from meter.s1 import decode_bytes
+from meter.s1.synth import SynthConfig, synth_stream
 
 HERE = pathlib.Path(__file__).resolve().parent
-FIRMWARE_DIR = HERE.parents[1] / "bringup" / "firmware"
+FIRMWARE_DIR = HERE.parents[1] / "firmware"
 MP_DIR = HERE / "mp"  # scripts that run under both interpreters (not collected: no test_ prefix)
 
 

@@ -1,4 +1,4 @@
-"""Framing and CRC of bringup/firmware/p1frame.py under CPython."""
+"""Framing and CRC of firmware/p1frame.py under CPython."""
 
 import pathlib
 import re
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bringup.firmware import p1frame as pf
+from firmware import p1frame as pf
 TELEGRAM_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "telegrams"  # real Fluvius telegrams
 
 ARC = crcmod.predefined.mkCrcFun("crc-16")  # crcmod's 'crc-16' is CRC-16/ARC

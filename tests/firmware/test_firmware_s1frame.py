@@ -1,4 +1,4 @@
-"""S1 frame counting (bringup/firmware/s1frame.py) against the host decoder hwtools.s1, an
+"""S1 frame counting (firmware/s1frame.py) against the host decoder meter.s1, an
 independent implementation: same synthetic streams, with faults, same counts."""
 
 import pathlib
@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from bringup.firmware import s1frame as sf
-from hwtools.s1 import crc16_x25, decode_bytes
-from hwtools.s1.synth import SynthConfig, synth_frames, synth_stream
+from firmware import s1frame as sf
+from meter.s1 import crc16_x25, decode_bytes
+from meter.s1.synth import SynthConfig, synth_frames, synth_stream
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent / "data" / "s1-example-frame.hex"
 

@@ -2,7 +2,7 @@
 
 import math
 
-from hwtools.board_review import is_octilinear
+from hwtools.geometry import is_octilinear
 from hwtools.routing import Body, Pad, Router
 
 

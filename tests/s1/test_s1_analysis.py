@@ -15,9 +15,9 @@ import math
 import numpy as np
 import pytest
 
-from hwtools.s1 import decode_bytes
-from hwtools.s1.analysis import AnalysisError, analyze, longest_run
-from hwtools.s1.synth import SynthConfig, synth_stream
+from meter.s1 import decode_bytes
+from meter.s1.analysis import AnalysisError, analyze, longest_run
+from meter.s1.synth import SynthConfig, synth_stream
 
 VH = {3: 0.04, 5: 0.02}
 IH = {3: 0.15, 5: 0.08}
@@ -117,7 +117,7 @@ def test_too_few_frames():
 
 
 def test_plot_written_and_deterministic(three_phase, tmp_path):
-    from hwtools.s1.plot import plot_capture
+    from meter.s1.plot import plot_capture
     _, frames = three_phase
     a = tmp_path / "a.png"
     b = tmp_path / "b.png"

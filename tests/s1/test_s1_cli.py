@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hwtools.s1.cli import main
-from hwtools.s1.synth import SynthConfig, synth_stream
+from meter.s1.cli import main
+from meter.s1.synth import SynthConfig, synth_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_HEX = (ROOT / "tests" / "data" / "s1" / "example-frame.hex").read_text()  # the specification's frame
@@ -16,7 +16,7 @@ FRAME_KEYS = {"meter_id", "poly_phase", "per_period", "sampling", "freq_hz", "se
 
 
 def run(*args):
-    proc = subprocess.run([sys.executable, "-m", "hwtools.s1", *map(str, args)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "meter.s1", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
@@ -138,7 +138,7 @@ def test_synth_command_round_trip(tmp_path, capsys):
 
 
 def test_progress_on_large_captures(capture, monkeypatch, capsys):
-    import hwtools.s1.cli as cli
+    import meter.s1.cli as cli
     monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 1)
     assert main(["decode", str(capture), "--json"]) == 0
     err = capsys.readouterr().err

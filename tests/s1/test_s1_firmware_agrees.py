@@ -1,13 +1,13 @@
-"""The host decoder (hwtools.s1.frames) and the board firmware's counter (bringup/firmware/s1frame.py)
+"""The host decoder (meter.s1.frames) and the board firmware's counter (firmware/s1frame.py)
 are independent implementations of the same framing rules: on random synthetic streams with random
 faults, fed in random splits, they must count alike."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bringup.firmware import s1frame
-from hwtools.s1 import decode_bytes
-from hwtools.s1.synth import SynthConfig, synth_stream
+from firmware import s1frame
+from meter.s1 import decode_bytes
+from meter.s1.synth import SynthConfig, synth_stream
 
 N = 120
 

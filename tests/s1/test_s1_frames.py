@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from hwtools.s1 import S1Decoder, crc16_x25, crc16_x25_rows, decode_bytes
-from hwtools.s1.synth import SynthConfig, frames_to_stream, synth_frames, synth_stream
+from meter.s1 import S1Decoder, crc16_x25, crc16_x25_rows, decode_bytes
+from meter.s1.synth import SynthConfig, frames_to_stream, synth_frames, synth_stream
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "s1" / "example-frame.hex"  # the specification's
 
@@ -58,7 +58,7 @@ def test_vectorised_crc_matches_crcmod():
 
 
 def test_negative_values_and_meter_id_round_trip():
-    from hwtools.s1.synth import encode_frames
+    from meter.s1.synth import encode_frames
     rows = encode_frames([[-32768, 32767, -1]], [[-8388608, 8388607, -1, 0]], seq=[255], meter_id="1SAG1100000292",
                          sampling=-5, freq_mhz=65535)
     rec = next(decode_bytes(rows.tobytes()).frames.records())
@@ -194,7 +194,7 @@ def test_chunk_boundaries_do_not_matter(chunk):
 def test_good_frame_wins_over_fake_candidate_inside_it():
     # A current value whose bytes read 7E 80 2B FF 03 inside a frame, plus a flag 44 bytes on:
     # the decoder must keep the real frames, not the fake start.
-    from hwtools.s1.synth import encode_frames
+    from meter.s1.synth import encode_frames
     i = np.zeros((3, 4), dtype=np.int64)
     v = np.zeros((3, 3), dtype=np.int64)
     v[0, 2] = 0x7E80  # V L3, bytes 34..35 = 7E 80

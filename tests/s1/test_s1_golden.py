@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hwtools.s1 import decode_bytes
-from hwtools.s1.cli import main
+from meter.s1 import decode_bytes
+from meter.s1.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "s1"
 CAPTURE = DATA / "golden-capture.bin"

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from hwtools.s1 import S1Decoder, S1Frames, decode_bytes
-from hwtools.s1.analysis import analyze
-from hwtools.s1.jsonl import json_lines
-from hwtools.s1.synth import (I_RANGE, V_RANGE, SynthConfig, encode_frames, quantise, synth_chunks, synth_stream)
-from hwtools.s1.windows import LongestRun, RollingAnalysis
+from meter.s1 import S1Decoder, S1Frames, decode_bytes
+from meter.s1.analysis import analyze
+from meter.s1.jsonl import json_lines
+from meter.s1.synth import (I_RANGE, V_RANGE, SynthConfig, encode_frames, quantise, synth_chunks, synth_stream)
+from meter.s1.windows import LongestRun, RollingAnalysis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,14 +133,14 @@ def test_measured_frequency_checks_the_field():
 
 
 def run(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "hwtools.s1", *map(str, args)], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "meter.s1", *map(str, args)], cwd=ROOT, capture_output=True,
                           timeout=300, **kw)
 
 
 def test_json_into_a_closed_pipe_ends_quietly(tmp_path):
     path = tmp_path / "c.bin"
     path.write_bytes(synth_stream(SynthConfig(frames=40000)))
-    proc = subprocess.Popen([sys.executable, "-m", "hwtools.s1", "decode", str(path), "--json"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "decode", str(path), "--json"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert json.loads(proc.stdout.readline())["seq"] == 0
     proc.stdout.close()  # like `| head -1`
@@ -151,7 +151,7 @@ def test_json_into_a_closed_pipe_ends_quietly(tmp_path):
 def test_synth_any_frame_count_streams():
     """Ten billion frames (450 GB) to a pipe that takes 1 MB: synth writes as it makes, so it starts at once
     and ends quietly when the reader goes."""
-    proc = subprocess.Popen([sys.executable, "-m", "hwtools.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     head = proc.stdout.read(1 << 20)
     proc.stdout.close()
@@ -162,7 +162,7 @@ def test_synth_any_frame_count_streams():
 
 
 def test_ctrl_c_stops_synth_without_a_traceback():
-    proc = subprocess.Popen([sys.executable, "-m", "hwtools.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert len(proc.stdout.read(1 << 16)) == 1 << 16  # it is writing
     proc.send_signal(signal.SIGINT)
@@ -196,7 +196,7 @@ def test_analyze_file_with_window(tmp_path):
 @settings(max_examples=25, deadline=None)
 @given(drop=st.sets(st.integers(0, 599), max_size=40), chunk=st.integers(300, 9000), periods=st.integers(1, 12))
 def test_longest_run_is_the_first_longest_whatever_the_chunking(drop, chunk, periods):
-    from hwtools.s1.analysis import AnalysisError, longest_run
+    from meter.s1.analysis import AnalysisError, longest_run
 
     data = synth_stream(SynthConfig(frames=600, drop=tuple(sorted(drop))))
     frames = decode_bytes(data).frames

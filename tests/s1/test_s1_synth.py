@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from hwtools.s1 import decode_bytes
-from hwtools.s1.synth import (I_RANGE, V_RANGE, SynthConfig, encode_frames, quantise, synth_stream,
+from meter.s1 import decode_bytes
+from meter.s1.synth import (I_RANGE, V_RANGE, SynthConfig, encode_frames, quantise, synth_stream,
                               synth_values)
 
 ids = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=14)
@@ -81,7 +81,7 @@ def test_single_phase_per_second():
 def test_garbage_before_a_dropped_frame_keeps_the_next_frames_flag():
     """With shared flags, garbage in front of a dropped frame lands before the next sent one, which must
     then open with its own flag (it no longer follows a closing flag)."""
-    from hwtools.s1 import frames, synth
+    from meter.s1 import frames, synth
 
     cfg = synth.SynthConfig(frames=3, shared_flags=True, drop=(1,), garbage={1: 1})
     stream = synth.synth_stream(cfg)

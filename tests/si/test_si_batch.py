@@ -2,7 +2,7 @@
 
 import pytest
 
-from hwtools.rules import load_facts
+from hwtools.facts import load_facts
 from hwtools.si import spice, sweep
 from hwtools.si.model import DataPath
 from hwtools.si.stimulus import Stimulus, worst_window

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hwtools.circuit import build_board
-from hwtools.rules import load_facts
+from hwtools.facts import load_facts
 from hwtools.si.model import Case, DataPath, data_deck
 from hwtools.si.stimulus import Stimulus, worst_window
 from hwtools.si.sweep import analyse, simulate

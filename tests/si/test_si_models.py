@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hwtools.rules import load_facts
+from hwtools.facts import load_facts
 from hwtools.si import spice
 from hwtools.si.model import bc547_card, meter_card, photocurrent, pwl
 

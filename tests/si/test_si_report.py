@@ -1,6 +1,6 @@
 """Manufacturing output: the PNG and the table are byte-identical run to run."""
 
-from hwtools.rules import load_facts
+from hwtools.facts import load_facts
 from hwtools.si import report as si_report
 from hwtools.si.model import Case, DataPath, Resistor
 from hwtools.si.stimulus import TELEGRAM, Stimulus, worst_window

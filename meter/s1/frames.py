@@ -38,9 +38,10 @@ from typing import Iterator
 
 import numpy as np
 
+from firmware.s1frame import FRAME_LEN  # the frame length's one home
+
 FLAG = 0x7E
 HEADER = bytes([0x80, 0x2B, 0xFF, 0x03])
-FRAME_LEN = 45
 DATA_LEN = 37
 V_LSB = 0.025  # volts per LSB
 I_LSB = 0.001  # amperes per LSB

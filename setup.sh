@@ -52,7 +52,7 @@ write_backports_source() {
 }
 
 main() {
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV=.venv
 # Debian's python3 is the one that imports KiCad's pcbnew module; the venv sees it via system site-packages.
 SYS_PY=/usr/bin/python3

@@ -5,6 +5,7 @@ bytes.hex(sep). A telegram runs from '/' to the CR LF after '!' and its CRC (fou
 2.2/3 meters send none, a few meters fewer than four); the CRC covers '/' through '!'.
 """
 
+P1_BAUD = 115200  # the P1 line, 8N1 (DSMR P1 5.0.2): the firmware's UART2 and every host tool
 PROTOCOL_VERSION = 3  # 3: verdict ok-nocrc, 1-4 digit CRCs, @T flag= and reason=, @H ok_nocrc=
 FIRMWARE_VERSION = "1.2.0"
 MAX_TELEGRAM = 4096  # bytes buffered per telegram; beyond -> overflow

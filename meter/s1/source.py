@@ -18,7 +18,8 @@ import sys
 import time
 from typing import BinaryIO, Callable, Iterator
 
-S1_BAUD = 2_000_000
+from firmware.s1frame import S1_BAUD
+
 READ_SIZE = 1 << 20
 FIRST_READ_SIZE = 1 << 16  # a small first chunk, so the first frames come out at once
 POLL_S = 0.1

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .firmware.p1frame import crc16_arc
+from firmware.p1frame import crc16_arc
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -183,8 +183,8 @@ def expected_fields(spec: TelegramSpec) -> dict:
 
 def decode(telegram: bytes):
     """Parse with dsmr_parser BELGIUM_FLUVIUS, CRC checked, byte-exact and without console output
-    (see :func:`bringup.meters.parse`); raises ValueError with dsmr_parser's complaint."""
-    from .meters import parse
+    (see :func:`meter.flavours.parse`); raises ValueError with dsmr_parser's complaint."""
+    from .flavours import parse
 
     parsed, result = parse(telegram, "BELGIUM_FLUVIUS")
     if parsed is None:

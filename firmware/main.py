@@ -16,7 +16,7 @@ import p1frame
 import s1frame
 
 UART_ID = 2
-BAUD = 115200
+BAUD = p1frame.P1_BAUD
 RX_PIN = 16  # output of the transistor inverter: normal polarity, 3.3 V level
 TX_PIN = 17  # nothing is sent to the meter; named so UART2 does not claim another pin
 DRQ_PIN = 12  # HIGH = request: GPIO -> 220 ohm -> 4N35 LED. Strapping pin (MTDI): must be low at reset
@@ -28,14 +28,14 @@ POLL_MS = 5  # loop sleep, spent waiting for console input
 
 S1_ENABLED = True  # False: never touch UART1 (a board without the S1 receiver can leave it True)
 S1_UART_ID = 1
-S1_BAUD = 2000000
+S1_BAUD = s1frame.S1_BAUD
 S1_RX_PIN = 4  # RO of the RS-422 receiver (p1s1 variant); not a strapping pin (0, 2, 5, 12, 15 are)
 # UART1's default pins are GPIO9/10, the module's flash: TX must be moved to a pad the board leaves
 # open. Nothing is sent on it.
 S1_TX_PIN = 25
 S1_RXBUF = 8192  # ~43 ms at the full 2 Mbit/s: covers a poll pass plus a console write
 S1_CHUNK = 1024
-S1_IDLE_MS = 100  # a meter sends a frame every <= 0.5 ms: 100 ms of silence means the stream stopped
+S1_IDLE_MS = s1frame.IDLE_MS
 S1_MAX_READS = 8  # per poll pass, so a flooded S1 line cannot starve the P1 side and the console
 
 

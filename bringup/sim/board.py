@@ -4,7 +4,7 @@ It reads the meter link, cuts and checks telegrams with the firmware's own ``Fra
 frame's echo and ``@T`` line to the console paced to the console baud, sends an ``@H`` heartbeat every
 second and answers commands with the firmware's own ``Console``. An unfinished frame is reported as
 truncated after the line has been quiet for ``--idle-ms`` (with ``--line-state``: quiet *and* the sender
-between bursts with every byte it wrote arrived — see ``ports.LineState``). With ``--s1`` it also counts S1 frames on a
+between bursts with every byte it wrote arrived — see ``meter.simulator.LineState``). With ``--s1`` it also counts S1 frames on a
 third link with the firmware's own ``s1frame.Counter`` and adds an ``@S`` line to every heartbeat.
 
 Faults (``--fault``), as a bad board or a bad line would show them:
@@ -15,7 +15,7 @@ Faults (``--fault``), as a bad board or a bad line would show them:
   s1-bit-errors  flip one bit in about 1 of 2,000 bytes received on S1 (a noisy RS-422 line)
   drop-telegram  lose the 6th telegram since start whole, '/' up to the next '/' (a line dropout)
 
-Run: ``python -m bringup.simboard --meter /dev/pts/3 --console /dev/pts/5 [--s1 /dev/pts/7]``
+Run: ``python -m bringup.sim.board --meter /dev/pts/3 --console /dev/pts/5 [--s1 /dev/pts/7]``
 """
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ import time
 
 import serial
 
-from .firmware import p1frame, s1frame
-from .firmware.console import Console
-from .ports import LineState
-from .station import P1_BAUD, S1_BAUD
+from firmware import p1frame, s1frame
+from firmware.console import Console
+from meter.simulator import LineState
+from .faults import BOARD_FAULTS
+from ..station import P1_BAUD, S1_BAUD
 
-FAULTS = ("bit-errors", "dropped-bytes", "port-closed", "polarity", "s1-bit-errors", "drop-telegram")
 DROPPED_TELEGRAM = 6  # drop-telegram: which telegram (counted by its '/') the line loses
-S1_IDLE_S = 0.1  # as the firmware (main.S1_IDLE_MS; a test holds them equal): silence that ends a cut-off frame
+S1_IDLE_S = s1frame.IDLE_MS / 1000  # as the firmware: silence that ends a cut-off frame
 
 
 class PacedWriter:
@@ -186,7 +186,7 @@ class SimBoard:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bringup.simboard", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bringup.sim.board", description=__doc__.split("\n")[0])
     ap.add_argument("--meter", required=True, help="pyserial URL of the meter link (board side)")
     ap.add_argument("--console", required=True, help="pyserial URL of the console (board side)")
     ap.add_argument("--baud", type=int, default=P1_BAUD)
@@ -194,9 +194,9 @@ def main(argv=None) -> int:
     ap.add_argument("--heartbeat", type=float, default=1.0, help="seconds between @H lines")
     ap.add_argument("--idle-ms", type=float, default=20.0, help="quiet time that ends an unfinished frame")
     ap.add_argument("--s1", help="pyserial URL of the S1 link (board side); none: a board without S1")
-    ap.add_argument("--fault", choices=FAULTS)
+    ap.add_argument("--fault", choices=BOARD_FAULTS)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--line-state", help="the meter-line sender's state file (ports.LineState)")
+    ap.add_argument("--line-state", help="the meter-line sender's state file (meter.simulator.LineState)")
     ap.add_argument("--s1-line-state", help="the S1 sender's state file")
     a = ap.parse_args(argv)
     board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed, a.s1,

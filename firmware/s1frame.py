@@ -10,7 +10,7 @@ sends 45-byte HDLC UI frames at 2 Mbit/s 8N1::
     44     7E          closing flag (may double as the next frame's opening flag)
 
 A frame is recognised by its shape (flag + header, a flag 44 bytes later) and judged by its FCS,
-the same rules as the host decoder ``hwtools.s1.frames`` (no HDLC byte stuffing). The one
+the same rules as the host decoder ``meter.s1.frames`` (no HDLC byte stuffing). The one
 difference: frames are taken first come, first served, where the host decoder prefers a good frame
 over an overlapping bad one; the two only disagree when a frame header appears inside frame data.
 
@@ -20,12 +20,14 @@ counts, and keeps the last few raw frames for the host to check.
 
 import binascii
 
-FRAME_LEN = 45
+S1_BAUD = 2000000  # the S1 port's fixed rate, 8N1 (e-MUCS H 1.3 section 4)
+FRAME_LEN = 45  # bytes, flag to flag
 START = b"\x7e\x80\x2b\xff\x03"  # opening flag + header: what a frame starts with
 FLAG = 0x7E
 SEQ_OFFSET = 23  # 5 header bytes + meter id 14 + info 1 + sampling 1 + frequency 2
 FCS_OFFSET = 42
 KEEP_FRAMES = 8  # raw frames kept for 'S1 FRAMES n'
+IDLE_MS = 100  # a meter sends a frame every <= 0.5 ms: 100 ms of silence means the stream stopped
 BUF_SIZE = 1024  # bytes scanned at a time; must hold a frame plus a partial one
 
 

@@ -1,4 +1,4 @@
-"""``python -m hwtools.s1`` = ``p1reader-s1``."""
+"""``python -m meter.s1`` = ``p1reader-s1``."""
 
 import sys
 

@@ -1,6 +1,6 @@
 """Flash MicroPython and the bring-up firmware onto a Lolin D32.
 
-    python -m bringup.firmware.flash --port /dev/ttyUSB0 --firmware micropython.bin
+    python -m firmware.host.flash --port /dev/ttyUSB0 --firmware micropython.bin
 
 Steps: erase flash, write MicroPython at 0x1000 (esptool), copy p1frame.py, s1frame.py, console.py and main.py
 to the board's filesystem and reset it (mpremote). `--files-only` skips the first two steps.
@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-FIRMWARE_DIR = os.path.dirname(os.path.abspath(__file__))
+FIRMWARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # firmware/, above host/
 BOARD_FILES = ("p1frame.py", "s1frame.py", "console.py", "main.py")  # main.py last: it starts on the next reset
 FLASH_OFFSET = "0x1000"  # where the ESP32 MicroPython image (with bootloader) starts
 DEFAULT_BAUD = 460800
@@ -70,7 +70,7 @@ def check_inputs(port, firmware, files_only):
 
 def main(argv=None, runner=run_tool, out=None):
     out = out or sys.stdout
-    parser = argparse.ArgumentParser(prog="python -m bringup.firmware.flash", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m firmware.host.flash", description=__doc__.split("\n")[0])
     parser.add_argument("--port", required=True, help="serial port of the D32, e.g. /dev/ttyUSB0")
     parser.add_argument("--firmware", help="MicroPython image for the ESP32 (.bin)")
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="esptool write speed")

@@ -1,0 +1,37 @@
+"""P1 and S1 design rules at the P1 specification's worst case — what no generic ERC knows about reading a meter.
+
+One module per block of the board: `p1port` (pinout, data line, inverter, Data Request, strapping pin, ESD, a
+crossed cable), `supply` (3.3 V rail, steady draw, inrush), `s1` (the p1s1 variant's RS-422 input) and
+`layout` (figures of the routed board); `topology` finds each function on a board by connection. Each block
+declares its rules (`base.Rule`: id, what it reads); each rule returns one `Result` per figure — naming the
+figure, its limit, the corner that gave the worst case and the parts that decide it.
+"""
+
+from __future__ import annotations
+
+from ..facts import load_facts
+from . import layout, p1port, s1, supply
+from .base import CIRCUIT, ROUTED_BOARD, Result, Rule
+from .topology import Topology
+
+ALL: list[Rule] = p1port.RULES + supply.RULES + s1.RULES + layout.RULES
+
+__all__ = ["ALL", "CIRCUIT", "ROUTED_BOARD", "Result", "Rule", "Topology", "check", "rules_for"]
+
+
+def rules_for(variant) -> list[Rule]:
+    """The rules a variant has: every rule, less the S1 ones on a board without the S1 port."""
+    return [r for r in ALL if variant.has_s1 or not r.s1_only]
+
+
+def check(board, facts=None, routed=None) -> list[Result]:
+    """Every figure of every rule of the board's variant. `routed`: the routed board, for the layout rules."""
+    facts = facts or load_facts()
+    top = Topology.of(board)
+    top.routed = routed
+    results = []
+    for rule in rules_for(board.variant):
+        if ROUTED_BOARD in rule.needs and routed is None:
+            raise ValueError(f"rule {rule.id} reads the routed board: pass routed=")
+        results += rule.check(board, facts, top)
+    return results

@@ -1,0 +1,131 @@
+"""Supply rules: the 3.3 V rail, the steady draw from the meter's pin 1, the plug-in inrush.
+
+Dropout and the reverse diode's VF are guaranteed maxima moved from their test points with the typical curves.
+"""
+
+from __future__ import annotations
+
+from ..facts import part_facts
+from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
+                   _wire_ohm)
+
+
+def _diode_drop(board, facts, top, amps, temp_c):
+    """Guaranteed VF of the reverse-protection diode at its current and temperature (typical-curve ratio)."""
+    if top.reverse_diode is None:
+        return 0.0
+    d = part_facts(board, facts, top.reverse_diode)
+    frac = min(max(amps / d["vf_test_a"], 0.2), 1.0)
+    ratio = d["vf_typ_ratio_200ma"] + (1 - d["vf_typ_ratio_200ma"]) * (frac - 0.2) / 0.8
+    return d["vf_max_v"] * ratio + d["vf_tempco_mv_per_c"] * 1e-3 * (temp_c - 25)
+
+def rail_loads_ma(board, facts, top, esp_ma=None):
+    """What the 3.3 V rail feeds, by consumer (mA), at the highest steady draw."""
+    esp, led, opto = facts["esp32"], facts["led_green_5mm"], facts["cny_4n35"]
+    v3 = _vout_range(_regulator(board, facts))[1]
+    loads = {
+        "ESP32 Wi-Fi listening": esp["wifi_rx_listen_ma"] if esp_ma is None else esp_ma,
+        "D32 module overhead": esp["module_overhead_ma"],
+        "power LED D1/R6": (v3 - led["vf_min_v"]) / _r(board, facts, "R6", -1) * 1e3,
+        f"RX pull-up {top.collector_r}": v3 / _r(board, facts, top.collector_r, -1) * 1e3,
+        f"Data Request LED {top.led_r}": (v3 - opto["led_vf_min_v"]) / _r(board, facts, top.led_r, -1) * 1e3,
+    }
+    if board.variant.has_s1:  # S1 fail-safe bias across the termination
+        loads["S1 bias R8/R7/R9"] = v3 / sum(_r(board, facts, r, -1) for r in ("R8", "R7", "R9")) * 1e3
+    return loads
+
+def supply_loads_ma(board, facts, top, esp_ma=None):
+    """Steady current from P1 pin 1, by consumer (mA)."""
+    p1, reg = facts["p1_port"], _regulator(board, facts)
+    rail = rail_loads_ma(board, facts, top, esp_ma)
+    loads = {**{f"{k} (3.3 V)": v for k, v in rail.items()}, "U1 ground current": reg["quiescent_max_ma"],
+             f"P1 data pull-up {top.pullup}": p1["supply_max_v"] / _r(board, facts, top.pullup, -1) * 1e3,
+             "Data Request output": p1["drq_current_max_ma"],
+             "I2C display on J1": facts["i2c_display"]["supply_ma"]}
+    if top.q2_base_r:
+        loads[f"Data Request switch base {top.q2_base_r}"] = p1["supply_max_v"] / _r(board, facts, top.q2_base_r, -1) * 1e3
+    return loads
+
+def rail_3v3(board, facts, top):
+    """The 3.3 V rail within the ESP32's 3.0-3.6 V: steady at the lowest supply, the longest cable and the worst
+    load, and at the end of a Wi-Fi burst carried by C1.
+
+    Dropout is the guaranteed maximum moved from its test current with the typical curve; the reverse diode's VF
+    likewise (and +1.5 mV/°C towards 0 °C). Burst: [wifi_burst] current for its length, C1 at -20 %, no help
+    from the cable (the cable's resistance only slows the meter's share).
+    """
+    esp, reg, burst = facts["esp32"], _regulator(board, facts), facts["wifi_burst"]
+    vlo, vhi = _vout_range(reg)
+    bulk = sorted(r for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
+    c1 = sum(board.value(r) for r in bulk)
+    bulk_text = " + ".join(f"{r} {board.parts[r].value}" for r in bulk)
+    c1_min = c1 * (1 - facts["electrolytic"]["tolerance"])
+    results = []
+    for label, esp_ma in (("steady", None), ("burst", burst["current_ma"])):
+        amps_rail = sum(rail_loads_ma(board, facts, top, esp_ma).values()) * 1e-3
+        amps_steady = sum(supply_loads_ma(board, facts, top).values()) * 1e-3
+        worst = None
+        for c in _grid(facts):
+            v_in = _board_supply(facts, c, amps_steady) - _diode_drop(board, facts, top, amps_steady, c["temp_c"])
+            if label == "burst":
+                extra = amps_rail - sum(rail_loads_ma(board, facts, top).values()) * 1e-3
+                v_in -= extra * burst["length_ms"] * 1e-3 / c1_min
+            headroom = v_in - _dropout(reg, amps_rail)
+            v_out = min(vlo, headroom)
+            if worst is None or (v_out, headroom) < worst[:2]:
+                worst = (v_out, headroom, {**c, "load_ma": round(amps_rail * 1e3, 1)})
+        note = (f"dropout {reg['dropout_max_v']} V max @ {reg['dropout_test_a']} A moved to the load with the typical "
+                f"curve" + (f"; burst {burst['current_ma']} mA for {burst['length_ms']} ms from {bulk_text} -20 %"
+                            if label == "burst" else ""))
+        results.append(Result("rail-3v3", worst[0], "V", esp["vdd_min_v"], esp["vdd_max_v"], worst[2],
+                              _judge(worst[0], esp["vdd_min_v"], esp["vdd_max_v"]), f"3.3 V rail, {label}, lowest",
+                              f"U1 {board.parts['U1'].value}" + (f", {top.reverse_diode}" if top.reverse_diode else ""),
+                              note))
+    results.append(Result("rail-3v3", vhi, "V", esp["vdd_min_v"], esp["vdd_max_v"], {"regulator": "+tolerance"},
+                          _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest",
+                          f"U1 {board.parts['U1'].value}"))
+    return results
+
+def p1_supply_budget(board, facts, top):
+    loads = supply_loads_ma(board, facts, top)
+    total = sum(loads.values())
+    limit = facts["p1_port"]["supply_continuous_max_ma"]
+    biggest = ", ".join(f"{k} {v:.1f}" for k, v in sorted(loads.items(), key=lambda kv: -kv[1])[:3])
+    return [Result("p1-supply-budget", total, "mA", None, limit, {"load": "steady, Data Request on"},
+                   _judge(total, hi=limit), "steady draw from pin 1", f"largest: {biggest} mA")]
+
+def p1_inrush(board, facts, top):
+    """At plug-in the bulk capacitors charge from the meter's fold-back limiter: the board must come up, not latch.
+
+    The meter is modelled by the lowest fold-back line DSMR allows: from 0 mA into a short (≤ 50 mA guaranteed,
+    0 taken) to the 260 mA trip minimum at 4.9 V (assumption: a straight fold-back). While the capacitors charge
+    the ESP32 boots (CPU on, RF off, datasheet max) and its draw rises with the rail like a resistance; the
+    display and pull-ups draw too. The figure is the smallest current left over to charge the capacitors.
+    """
+    p1, esp, reg = facts["p1_port"], facts["esp32"], _regulator(board, facts)
+    boot_rail = sum(rail_loads_ma(board, facts, top, esp["cpu_active_ma"]).values()) * 1e-3
+    others = (facts["i2c_display"]["supply_ma"] + p1["supply_max_v"] / _r(board, facts, top.pullup, -1) * 1e3) * 1e-3
+    slope = p1["supply_trip_min_ma"] * 1e-3 / p1["supply_min_v"]
+    worst = None
+    for c in _grid(facts, supply_v=p1["supply_min_v"]):
+        v_final = c["supply_v"] - 2 * _wire_ohm(facts, c["cable_m"]) * boot_rail
+        for k in range(10, int(v_final * 100) + 1, 5):
+            vb = k / 100
+            v_rail = max(0.0, min(reg["vout_v"], vb - _diode_drop(board, facts, top, boot_rail, c["temp_c"])
+                                  - _dropout(reg, boot_rail)))
+            load = boot_rail * v_rail / reg["vout_v"] + (reg["quiescent_max_ma"] * 1e-3 + others) * vb / p1["supply_nominal_v"]
+            v_meter = vb + 2 * _wire_ohm(facts, c["cable_m"]) * load
+            limit = min(slope * v_meter, p1["supply_trip_min_ma"] * 1e-3)
+            margin = (limit - load) * 1e3
+            if worst is None or margin < worst[0]:
+                worst = (margin, {**c, "board_v": vb})
+    return [Result("p1-inrush", worst[0], "mA", 0.0, None, worst[1], worst[0] > 0,
+                   "charging current left under the meter's fold-back, lowest",
+                   f"C1 {board.parts['C1'].value}, U1, M1 booting", "fold-back line 0 mA @ 0 V .. 260 mA @ 4.9 V")]
+
+
+RULES = [
+    Rule("rail-3v3", rail_3v3),
+    Rule("p1-supply-budget", p1_supply_budget),
+    Rule("p1-inrush", p1_inrush),
+]
