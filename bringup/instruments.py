@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Protocol, runtime_checkable
 
+from .errors import BringupError
+
 
 class InstrumentSettings(Protocol):
     """What a driver reads of its station section (bringup/station.py's InstrumentConfig and its kin): the
@@ -22,7 +24,7 @@ class InstrumentSettings(Protocol):
     timeout_ms: int
 
 
-class InstrumentError(Exception):
+class InstrumentError(BringupError):
     """An instrument did not answer, answered nonsense, or reported an error."""
 
 

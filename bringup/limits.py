@@ -12,12 +12,13 @@ from typing import Any
 
 from meter.lines import LINE_BYTES_PER_S, S1_LINE_FRAMES_PER_S
 
+from .errors import BringupError
 from .measurement import Measurement
 from .plan import s1_expected, telegram_set
 from .station import P1_TRIP_POINT_A, Station
 
 
-class UndeclaredMeasurement(Exception):
+class UndeclaredMeasurement(BringupError):
     """A step recorded a measurement the limits table does not declare (a harness bug)."""
 
 

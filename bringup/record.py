@@ -24,6 +24,7 @@ from xml.etree import ElementTree as ET
 
 import jinja2
 
+from .errors import BringupError
 from .measurement import Outcome, StepResult
 
 SCHEMA = 2  # 2: run_id, outcome ABORTED, record_error
@@ -31,7 +32,7 @@ FILE_MODE = 0o644  # records are read by other users (the results database, a we
 _SERIAL_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class RecordError(Exception):
+class RecordError(BringupError):
     pass
 
 

@@ -23,8 +23,9 @@ from hwtools.facts import load_facts
 from meter.flavours import PROFILES
 from meter.lines import P1_BAUD, S1_BAUD, S1_LINE_FRAMES_PER_S
 
-from .instruments import DRIVERS, Multimeter, PowerSupply
 from .sim.faults import FAULTS
+from .errors import BringupError
+from .instruments import DRIVERS, Multimeter, PowerSupply
 
 # The P1 port's supply folds back between 260 and 300 mA (parts.toml [p1_port]): the bench supply's current
 # limit must sit at or below the lower end so the board never sees more than a real meter would give it.
@@ -39,7 +40,7 @@ UART_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230
 MAX_STATION_BYTES = 1 << 20  # a station file is a few kB: anything near a megabyte is not one
 
 
-class StationError(Exception):
+class StationError(BringupError):
     """A station file (or the built-in sim station) is unusable; names the file and key."""
 
     def __init__(self, message: str, file: str | Path | None = None, key: str | None = None):

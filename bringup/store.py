@@ -37,6 +37,7 @@ from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, 
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, SQLAlchemyError
 
+from .errors import BringupError
 from .measurement import Outcome
 from .record import SCHEMA as RECORD_SCHEMA, RecordError, check_serial
 
@@ -97,7 +98,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
-class StoreError(Exception):
+class StoreError(BringupError):
     """The database cannot be used (bad URL, unreachable server, other schema version); names the URL.
     ``bad_url``: the URL or the timeout setting is wrong (no server could fix it)."""
 
@@ -319,7 +320,7 @@ def check_version(engine: Engine) -> int:
 
 
 # ---------------------------------------------------------------- the record as the store reads it
-class RecordInvalid(ValueError):
+class RecordInvalid(BringupError, ValueError):
     """A record of the wrong shape (a wrong type, a missing key, text longer than its column): names the key."""
 
 

@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import HwtoolsError
+
 # Field values that mean "nobody chose a part yet"; compared lower-case.
 PLACEHOLDERS = {"", "~", "-", "?", "tbd", "todo", "n/a", "na", "none", "xxx"}
 
 
-class BomError(ValueError):
+class BomError(HwtoolsError, ValueError):
     """The board cannot be ordered as it is (e.g. a part without an MPN)."""
 
 

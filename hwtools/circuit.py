@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import kicadlibs, procs, values as part_values
+from .errors import HwtoolsError
 from .kicadlibs import import_skidl
 from .variant import Variant, get as get_variant
 
@@ -20,7 +21,7 @@ AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"  # 9 mm
 DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"  # KEMET Goldmax C315: 3.81 × 2.54 mm body, 2.54 mm leads
 
 
-class CircuitError(Exception):
+class CircuitError(HwtoolsError):
     """The circuit description is incomplete or inconsistent (floating net, unmarked pin...)."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import bom, kicad_cli, procs, project
+from .errors import HwtoolsError
 from .variant import GERBER_FILES, MANIFEST, Variant, get as get_variant
 
 # The Gerber layers AISLER's own KiCad plugin sends, in KiCad's layer names.
@@ -50,7 +51,7 @@ TEXT_SUFFIXES = {".gtl", ".gbl", ".gts", ".gbs", ".gto", ".gbo", ".gtp", ".gbp",
                  ".csv", ".json", ".html"}
 
 
-class FabError(Exception):
+class FabError(HwtoolsError):
     pass
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from . import d32lib, fabrules, kicad_cli, kicadlibs, procs, project
 from .circuit import build_board
+from .errors import HwtoolsError
 from .schematic import SymbolLibraries, schematic
 from .staging import Stage
 from .variant import get as get_variant
 
 
-class GenerationError(Exception):
+class GenerationError(HwtoolsError):
     pass
 
 

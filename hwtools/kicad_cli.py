@@ -6,11 +6,12 @@ import subprocess
 from pathlib import Path
 
 from . import procs
+from .errors import HwtoolsError
 
 VIOLATIONS = 5  # kicad-cli's exit code when --exit-code-violations finds something
 
 
-class KicadCliError(Exception):
+class KicadCliError(HwtoolsError):
     pass
 
 

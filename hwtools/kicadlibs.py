@@ -10,12 +10,14 @@ import re
 import sys
 from pathlib import Path
 
+from .errors import HwtoolsError
+
 SHARE = Path(os.environ.get("KICAD9_SHARE", "/usr/share/kicad"))
 SYMBOL_DIR = SHARE / "symbols"
 FOOTPRINT_DIR = SHARE / "footprints"
 
 
-class LibraryError(Exception):
+class LibraryError(HwtoolsError):
     """A KiCad library, symbol or footprint the design names does not exist."""
 
 

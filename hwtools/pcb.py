@@ -11,6 +11,7 @@ from pathlib import Path
 import sexpdata
 
 from . import kicadlibs, layout, project
+from .errors import HwtoolsError
 from .sexpr import children, value
 
 TRACK_SIGNAL_MM = 0.25
@@ -19,7 +20,7 @@ POWER_NETS = {"P1_5V", "+5V", "+3V3", "GND", "/D32_3V"}  # power symbols name gl
 GND = "GND"
 
 
-class LayoutError(Exception):
+class LayoutError(HwtoolsError):
     """Placement or board construction problem, naming the parts involved."""
 
 

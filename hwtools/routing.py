@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fabrules, routing_loops
+from .errors import HwtoolsError
 
 GRID_MM = 0.3175  # 1/8 of 2.54 mm
 CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
@@ -47,7 +48,7 @@ _DIRS = [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)]  
 NO_DIR, AT_PAD = 8, 9  # modes of a search state at a source: on a track or via, or in a pad
 
 
-class RoutingError(Exception):
+class RoutingError(HwtoolsError):
     pass
 
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from . import procs, project
+from .errors import HwtoolsError
 
 STATE_DIR = ".fab"  # under the root; ignored by git
 JOURNAL = "journal.json"
@@ -36,7 +37,7 @@ PAUSE_ENV = "P1READER_TEST_PAUSE"  # tests only: "<point>:<marker file>", see _p
 REBUILD = f"delete {STATE_DIR}/ and run `make fab` again (kicad/ and gerbers/ come back from git or the build)"
 
 
-class StagingError(Exception):
+class StagingError(HwtoolsError):
     pass
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import HwtoolsError
+
 PREFIXES = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6,
             "G": 1e9}
 UNITS = {"R": ("Ω", "Ohm", "ohm"), "C": ("F",), "L": ("H",)}
@@ -20,7 +22,7 @@ _SYMBOL = re.compile(r"^Device:(R|C|L)(_\w+)?$")  # Device:R, Device:C_Polarized
 _NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
 
 
-class BadValue(ValueError):
+class BadValue(HwtoolsError, ValueError):
     pass
 
 

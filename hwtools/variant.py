@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import project
+from .errors import HwtoolsError
 
 N = project.NAME
 # The Gerber file kicad-cli writes for each layer. fab.LAYERS chooses the layers sent; a file of a layer no
@@ -28,7 +29,7 @@ MANIFEST = "SHA256SUMS"  # the sha256 of every generated file in a gerbers/ fold
 SI_FILES = ("p1-input-si.png", "p1-input-si.md")  # the P1 input's signal integrity, simulated once (p1)
 
 
-class VariantError(ValueError):
+class VariantError(HwtoolsError, ValueError):
     pass
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from firmware import p1frame
 
+from .errors import MeterError
+
 COMPLETE = ("ok", "ok-nocrc")  # verdicts of a telegram that arrived whole
 # What --telegrams may send in one run unless --max-telegram-bytes raises it: about 6 minutes of line
 # time at 115200 baud, and ~16 MB of memory while it is framed and judged.
@@ -22,7 +24,7 @@ _NOT_CAPTURES = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block d
                  (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
 
 
-class CaptureError(Exception):
+class CaptureError(MeterError):
     """A telegram path cannot be used as a capture; names the path."""
 
 

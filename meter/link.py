@@ -7,8 +7,10 @@ import errno
 
 import serial
 
+from .errors import MeterError
 
-class PortError(Exception):
+
+class PortError(MeterError):
     """A serial link could not be opened, was lost, or stayed silent."""
 
 

@@ -18,12 +18,14 @@ from pathlib import Path
 
 from hwtools import procs
 
+from ..errors import BringupError
+
 INSTRUMENTS_YAML = Path(__file__).with_name("instruments.yaml")
 
 from .faults import BOARD_FAULTS, FAULTS
 
 
-class SimError(Exception):
+class SimError(BringupError):
     """The simulated bench could not be started (socat missing, ptys not created, board died)."""
 
 

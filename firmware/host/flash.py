@@ -12,13 +12,15 @@ import os
 import subprocess
 import sys
 
+from .errors import FirmwareError
+
 FIRMWARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # firmware/, above host/
 BOARD_FILES = ("p1frame.py", "s1frame.py", "console.py", "main.py")  # main.py last: it starts on the next reset
 FLASH_OFFSET = "0x1000"  # where the ESP32 MicroPython image (with bootloader) starts
 DEFAULT_BAUD = 460800
 
 
-class ToolError(RuntimeError):
+class ToolError(FirmwareError):
     """An external tool (esptool, mpremote) failed; the message carries its stderr."""
 
 

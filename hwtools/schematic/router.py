@@ -9,12 +9,14 @@ drawn to the nearest pin not yet reached (A* with a cost for every bend).
 
 import heapq
 
+from ..errors import HwtoolsError
+
 STEPS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 BEND_COST = 4
 CROSS_COST = 25
 
 
-class RoutingError(Exception):
+class RoutingError(HwtoolsError):
     pass
 
 

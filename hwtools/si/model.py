@@ -12,10 +12,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..errors import HwtoolsError
 from ..facts import load_facts, opto_ctr
 
 
-class ModelError(Exception):
+class ModelError(HwtoolsError):
     """The circuit does not have the shape the simulation expects (no pull-up on pin 5, ...)."""
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import procs
+from ..errors import HwtoolsError
 
 
-class NgspiceError(Exception):
+class NgspiceError(HwtoolsError):
     """ngspice is missing, failed, or wrote something we cannot read."""
 
 

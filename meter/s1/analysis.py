@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..errors import MeterError
 from .frames import CURRENTS, PHASES, S1Frames
 
 
-class AnalysisError(ValueError):
+class AnalysisError(MeterError, ValueError):
     """The frames cannot be analysed (too few, inconsistent); the message says why."""
 
 

@@ -20,12 +20,14 @@ from typing import BinaryIO, Callable, Iterator
 
 from firmware.s1frame import S1_BAUD
 
+from ..errors import MeterError
+
 READ_SIZE = 1 << 20
 FIRST_READ_SIZE = 1 << 16  # a small first chunk, so the first frames come out at once
 POLL_S = 0.1
 
 
-class SourceError(Exception):
+class SourceError(MeterError):
     """The input cannot be opened; the message names it."""
 
 
