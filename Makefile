@@ -8,13 +8,13 @@ setup:
 	@bash setup.sh
 
 # Regenerate kicad/ from the circuit, check it (ERC, DRC, P1 rules, signal integrity) and export gerbers/.
-# Each step is skipped when its input hash matches fab-steps.json (hwtools/steps.py); FORCE=1 runs them all.
+# Each step is skipped when its input hash matches fab-steps.json; FORCE=1 runs them all.
 fab: setup
-	@$(PY) -m hwtools fab $(if $(FORCE),--force)
+	@$(PY) -m p1reader fab $(if $(FORCE),--force)
 
 # Checks only, on the committed kicad/ files.
 check: setup
-	@$(PY) -m hwtools check
+	@$(PY) -m p1reader check
 
 test: setup
 	@$(PY) -m pytest -q

@@ -5,7 +5,6 @@
 set -euo pipefail
 
 SUITE=bookworm
-FALLBACK_MIRROR=http://deb.debian.org/debian
 
 # The Debian mirror this machine's apt already uses, so that a local mirror or a proxy stays in use: the first
 # URI of an enabled `deb` source for the plain $SUITE suite, read from deb822 `*.sources` files or one-line
@@ -39,13 +38,15 @@ debian_mirror_uri() {
   done
 }
 
-# Write the $SUITE-backports source (deb822) into the apt folder given, on the machine's own mirror.
+# Write the $SUITE-backports source (deb822) into the apt folder given, on the machine's own mirror. With no
+# Debian $SUITE source at all, apt could install nothing anyway: stop (exit 2) and say so.
 write_backports_source() {
   local apt_dir=$1 uri
   uri=$(debian_mirror_uri "$apt_dir")
   if [ -z "$uri" ]; then
-    echo "setup: no Debian $SUITE source found in $apt_dir; using $FALLBACK_MIRROR" >&2
-    uri=$FALLBACK_MIRROR
+    echo "setup: no Debian $SUITE source in $apt_dir (sources.list or sources.list.d/): apt can install nothing;" \
+      "add this machine's Debian $SUITE mirror and run \`make setup\` again" >&2
+    return 2
   fi
   printf 'Types: deb\nURIs: %s\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$uri" "$SUITE" > "$apt_dir/sources.list.d/$SUITE-backports.sources"
@@ -96,7 +97,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   echo "setup: installing system tools (${need_apt[*]}) ..."
   if ! grep -rqs "$SUITE-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    eval "${cmds[0]}"
+    eval "${cmds[0]}" || exit 2
   fi
   for c in "${cmds[@]:1}"; do eval "$c" >/dev/null; done
   kicad_ok || { echo "setup: kicad-cli 9 still missing after install" >&2; exit 1; }

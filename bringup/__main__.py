@@ -1,13 +1,6 @@
-"""``python -m bringup``: the signal handlers first (bringup.interrupts), then the command line."""
+"""`python -m bringup`: the old name of a `p1reader` command; says so, then runs it (p1reader/cli.py)."""
 import sys
 
-from . import interrupts
+from p1reader.cli import old_name
 
-try:
-    interrupts.install()  # before the command line's imports: a Ctrl-C there is one line, not a traceback
-    from .cli import main
-
-    status = main()
-except interrupts.Interrupted as e:
-    status = interrupts.report(e, sys.argv[1:])
-sys.exit(status)
+sys.exit(old_name("python -m bringup"))

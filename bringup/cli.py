@@ -1,26 +1,21 @@
-"""``p1reader-bringup run --station <station.yaml | sim> --board-serial <SN> [--records DIR] [--inject <fault>]
-[--telegrams PATH …] [--profile NAME] [--db URL] [--operator NAME]``
-
-Thin: parses arguments, prints progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``.
-Exit status: 0 PASS, 1 FAIL or ABORTED, 2 station or usage error (also: the record could not be written).
-
-Also ``import RECORDS_DIR --db URL`` (older records into the results store), ``report --db URL -o
-yield.html`` (the batch page) and ``limits [--station FILE]`` (the limits table, before a board).
+"""``p1reader bringup run|import|report|limits`` (bringup/README.md, "Running"). Thin: parses arguments, prints
+progress per step, ends with one line ``PASS|FAIL|ABORTED <serial> <record>``. Exit status: 0 PASS, 1 FAIL
+or ABORTED, 2 station or usage error (also: the record could not be written).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from meter import capture
+from meter.flavours import PROFILES
+
+from . import cli_batch
 from .interrupts import guard
+from .record import RecordError, check_serial
+from .sim.faults import FAULTS
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse exits 2 on usage errors, which is what we want
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _progress(kind: str, res) -> None:
@@ -49,14 +44,10 @@ def _default_operator() -> str:
         return "unknown"
 
 
-@guard  # Ctrl-C / SIGTERM before the run: one line, exit 1 (bringup/interrupts.py)
-def main(argv: list[str] | None = None) -> int:
-    from . import cli_batch
-    from meter.flavours import PROFILES
-    from .sim.faults import FAULTS
-
-    ap = _Parser(prog="p1reader-bringup", description="Bring-up station for the p1reader board.")
-    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _parser(prog: str) -> argparse.ArgumentParser:
+    # argparse's own usage errors: the usage and one line, exit 2 (EXIT_USAGE)
+    ap = argparse.ArgumentParser(prog=prog, description="Bring-up station for the p1reader board.")
+    sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the bring-up sequence on one board")
     r.add_argument("--station", required=True, help="station YAML file, or 'sim' for the simulated bench")
     r.add_argument("--board-serial", required=True, help="serial number of the board under test")
@@ -71,43 +62,66 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--db", help="results database URL (default: sqlite:///<records>/p1reader.db)")
     r.add_argument("--operator", default=_default_operator(), help="who runs the bench (default: login name)")
     cli_batch.add_commands(sub)
-    a = ap.parse_args(argv)
-    if a.command != "run":
-        return cli_batch.main(a)
+    return ap
 
-    from meter import capture
 
-    from . import plan, runner, station
-    from .record import RecordError, check_serial
+@guard  # Ctrl-C / SIGTERM before the run: one line, exit 1 (bringup/interrupts.py)
+def main(argv: list[str] | None = None, prog: str = "p1reader bringup") -> int:
+    a = _parser(prog).parse_args(argv)
+    return _run(a) if a.command == "run" else cli_batch.main(a)
+
+
+def _checked_station(a):
+    """(station, plan) for ``run``, checked before anything else happens — the serial, the station file,
+    the replay inputs (read and framed once, into the plan), the run's time and memory — or None after
+    printing the station error."""
+    from . import plan, station
 
     try:
         check_serial(a.board_serial)
         st = station.resolve(a.station)
         if a.inject and st.kind != "sim":
             raise station.StationError("--inject needs a simulated station (kind: sim)", st.source, "kind")
-        st = st.with_replay(capture.absolute(a.telegrams), a.profile)
-        estimate = plan.check(st, a.max_telegram_bytes)  # replay inputs, the run's time and memory: now
+        # a copy with the --telegrams paths added and the --profile forced
+        st = st.model_copy(update={"telegrams": st.telegrams + capture.absolute(a.telegrams),
+                                   "profile": a.profile or st.profile})
+        return st, plan.check(st, a.max_telegram_bytes)
     except (station.StationError, RecordError, capture.CaptureError) as e:
         print(f"station error: {e}", file=sys.stderr)
+        return None
+
+
+def _run(a) -> int:
+    from . import runner
+    from .provenance import provenance
+
+    checked = _checked_station(a)
+    if checked is None:
         return EXIT_USAGE
+    st, estimate = checked
     go_on, db = cli_batch.prepare_run(a.records, a.board_serial, a.db)  # records folder, then database
     if not go_on:
         return EXIT_USAGE
-
     print(f"p1reader bring-up: board {a.board_serial}, station {st.name} ({st.source}), {estimate.summary()}"
           + (f", injecting {a.inject}" if a.inject else ""), flush=True)
     try:
         result = runner.run(st, a.board_serial, a.records, inject=a.inject, progress=_progress,
-                            meta={"operator": a.operator, **cli_batch.provenance()}, hold_signals=True)
+                            meta={"operator": a.operator, **provenance()}, hold_signals=True, plan=estimate)
     except OSError as e:  # the record could not be created: nothing was powered
         print(f"station error: records folder {a.records}: {e}", file=sys.stderr)
         return EXIT_USAGE
+    return _finish(a.board_serial, result, db)
+
+
+def _finish(board_serial: str, result, db) -> int:
+    """After the run: the supply state, what went wrong where, the record into the store, the final line."""
     if result.supply_output_after not in ("OFF", "not opened"):
         print(f"WARNING: supply output state after the run: {result.supply_output_after} — switch it off by hand",
               flush=True)
     else:
         print(f"supply output after the run: {result.supply_output_after}", flush=True)
-    if result.failed is not None and result.failed.name == "setup":
+    setup_failed = result.failed is not None and result.failed.name == "setup"  # the bench could not start
+    if setup_failed:
         print(f"station error: {result.failed.error}", file=sys.stderr)
     if result.aborted:  # the one line a signal gives, as before the run (bringup/interrupts.py)
         print(f"{result.failed.error} in step {result.failed.index} {result.failed.name}: supply output "
@@ -117,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     tail = ""
     if result.failed is not None:
         tail = f" — step {result.failed.index} {result.failed.name}: {result.failed.reason()}"
-    print(f"{result.verdict} {a.board_serial} {result.record_path}{tail}", flush=True)
-    if result.record_error or (result.failed is not None and result.failed.name == "setup"):
+    print(f"{result.verdict} {board_serial} {result.record_path}{tail}", flush=True)
+    if result.record_error or setup_failed:
         return EXIT_USAGE  # the station could not do its job (no record; the bench could not start)
     return EXIT_PASS if result.passed else EXIT_FAIL
 

@@ -1,20 +1,22 @@
-"""The batch commands of ``p1reader-bringup`` (thin, like ``cli.py``):
-
-``import RECORDS_DIR [--db URL]``   load run records into the results store (again: adds nothing)
-``report [--db URL] -o yield.html`` the batch page from the store
-``limits [--station FILE]``         print every measurement each step records, with unit and limits
-
-and the hooks of ``run`` around its record (records folder checked before the database, what is on disk
-after the run) and the results store. Errors name what and where, exit 2, no traceback.
+"""The batch commands of ``p1reader bringup`` — ``import``, ``report``, ``limits`` — and the hooks of ``run``
+around its record and the results store (records folder checked before the database, what is on disk after
+the run). Errors name what and where, exit 2, no traceback.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .provenance import provenance  # noqa: F401  (re-exported for cli.run)
-from .store import default_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from meter.capture import DEFAULT_MAX_BYTES, CaptureError
+
+from . import yield_report
+from .record import check_folder, side_files
+from .store import (StoreError, connect, default_url, display_url, first_line, import_records, load_runs,
+                    record_files, save_file)
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -35,7 +37,6 @@ def add_commands(sub) -> None:
 
 def add_max_telegram_bytes(parser) -> None:
     """``--max-telegram-bytes N`` (run, limits): how much of the replay inputs one run may send."""
-    from meter.capture import DEFAULT_MAX_BYTES
 
     def positive(text: str) -> int:
         if not text.isdigit() or int(text) == 0:
@@ -64,17 +65,24 @@ def _progress(what: str):
     return show
 
 
-def open_store(url: str, read_only: bool = False):
-    """The store's engine, or None after printing why it cannot be used."""
-    from .store import StoreError, connect, display_url
-
+def _with_store(url: str, work, read_only: bool = False, stopped: str = ""):
+    """``work(engine)`` on the store at `url`, or None after printing why the database cannot be used
+    (`stopped` follows a database failure while working)."""
     try:
-        return connect(url, read_only=read_only)
+        engine = connect(url, read_only=read_only)
     except StoreError as e:
         print(f"database error: {e}", file=sys.stderr)
+        return None
     except OSError as e:
         print(f"database error: {display_url(url)}: {e.strerror or e}", file=sys.stderr)
-    return None
+        return None
+    try:
+        return work(engine)
+    except SQLAlchemyError as e:
+        print(f"database error: {display_url(url)}: {type(e).__name__}: {first_line(e)}{stopped}", file=sys.stderr)
+        return None
+    finally:
+        engine.dispose()
 
 
 def prepare_run(records: str, board_serial: str, db_url: str | None):
@@ -82,9 +90,6 @@ def prepare_run(records: str, board_serial: str, db_url: str | None):
     start), then the database. (go on?, engine): a wrong URL stops the run before anything is powered;
     a database that cannot be reached now only warns — the record is the first thing written and can
     be imported later."""
-    from .record import check_folder
-    from .store import StoreError, connect
-
     try:
         check_folder(records, board_serial)
     except OSError as e:
@@ -97,16 +102,17 @@ def prepare_run(records: str, board_serial: str, db_url: str | None):
             print(f"database error: {e}", file=sys.stderr)
             return False, None
         print(f"WARNING: {e} — the run goes on and its record is kept; load it later with "
-              f"`p1reader-bringup import RECORDS_DIR --db URL`", flush=True)
+              f"`p1reader bringup import RECORDS_DIR --db URL`", flush=True)
         return True, None
 
 
 def say_what_is_on_disk(result) -> bool:
     """After a run: which of its files could not be written, exactly. True when the JSON record on disk
     holds the verdict (the store is filled from it, never instead of it)."""
-    from .record import final_outcome_on_disk, side_files
-
-    complete = final_outcome_on_disk(result.record_path) == result.verdict
+    try:  # the record says RUNNING until its verdict is written
+        complete = json.loads(Path(result.record_path).read_text(encoding="utf-8")).get("outcome") == result.verdict
+    except (OSError, ValueError, AttributeError):
+        complete = False
     if not result.record_error:
         return complete
     if complete:
@@ -120,24 +126,18 @@ def say_what_is_on_disk(result) -> bool:
     return complete
 
 
-def store_run(engine, record_path: str) -> bool:
-    """After a run: its record into the store. A failure loses nothing (the record is on disk) and
-    says how to load it later."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store import display_url, save_file
-
+def store_run(engine, record_path: str) -> None:
+    """After a run: its record into the store (none: the database could not be reached before the run). A
+    failure loses nothing (the record is on disk) and says how to load it later."""
     if engine is None:
-        return False
+        return
     try:
         save_file(engine, record_path)
         print(f"results database: run stored ({display_url(str(engine.url))})", flush=True)
-        return True
     except (SQLAlchemyError, OSError, ValueError) as e:
         print(f"WARNING: results database {display_url(str(engine.url))}: run not stored "
               f"({type(e).__name__}: {str(e).splitlines()[0]}); the record is kept — load it later with "
-              f"`p1reader-bringup import {Path(record_path).parent.parent} --db URL`", flush=True)
-        return False
+              f"`p1reader bringup import {Path(record_path).parent.parent} --db URL`", flush=True)
     finally:
         engine.dispose()
 
@@ -147,27 +147,17 @@ def main(a) -> int:
 
 
 def _import(a) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store import display_url, first_line, import_records, record_files
-
     root = Path(a.records_dir)
     if not root.is_dir():
         print(f"import error: records directory {root}: not a directory", file=sys.stderr)
         return EXIT_USAGE
-    url = a.db or default_url(root)
-    engine = open_store(url)
-    if engine is None:
-        return EXIT_USAGE
     files = record_files(root)
-    try:
-        res = import_records(engine, files, _progress("reading records"))
-    except SQLAlchemyError as e:  # the database failed, not a record: what is stored stays stored
-        print(f"database error: {display_url(url)}: {type(e).__name__}: {first_line(e)} — import stopped; "
-              f"run it again (nothing is added twice)", file=sys.stderr)
+    # a database that fails (not a record) stops the import: what is stored stays stored
+    res = _with_store(a.db or default_url(root),
+                      lambda engine: import_records(engine, files, _progress("reading records")),
+                      stopped=" — import stopped; run it again (nothing is added twice)")
+    if res is None:
         return EXIT_USAGE
-    finally:
-        engine.dispose()
     for line in res.bad:
         print(f"skipped (bad record): {line}", file=sys.stderr)
     for p in res.unfinished:
@@ -178,26 +168,15 @@ def _import(a) -> int:
 
 
 def _report(a) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from . import yield_report
-    from .store import display_url, first_line, load_runs
-
     folder = Path(a.output).parent
     if not folder.is_dir():  # never create folders where a path was mistyped
         print(f"report error: {a.output}: folder {folder} does not exist", file=sys.stderr)
         return EXIT_USAGE
     url = a.db or default_url("records")
-    engine = open_store(url, read_only=True)  # a report writes nothing into the database, not even a migration
-    if engine is None:
+    # read-only: a report writes nothing into the database, not even a migration
+    runs = _with_store(url, lambda engine: load_runs(engine, _progress("reading runs (rows)")), read_only=True)
+    if runs is None:
         return EXIT_USAGE
-    try:
-        runs = load_runs(engine, _progress("reading runs (rows)"))
-    except SQLAlchemyError as e:
-        print(f"database error: {display_url(url)}: {type(e).__name__}: {first_line(e)}", file=sys.stderr)
-        return EXIT_USAGE
-    finally:
-        engine.dispose()
     summary = yield_report.summarize(runs)
     try:
         out = yield_report.write(summary, a.output, display_url(url))
@@ -211,17 +190,15 @@ def _report(a) -> int:
 
 
 def _limits(a) -> int:
-    from meter.capture import CaptureError
-
     from . import plan, station
     from .limits import format_table, table
 
     try:
         st = station.resolve(a.station)
-        estimate = plan.check(st, a.max_telegram_bytes)
+        estimate = plan.check(st, a.max_telegram_bytes)  # the captures read and framed once, here
     except (station.StationError, CaptureError) as e:
         print(f"station error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    print(format_table(table(st), f"{st.name} ({st.source})"))
+    print(format_table(table(st, estimate.captures), f"{st.name} ({st.source})"))
     print(f"a run takes {estimate.summary()} (a good board; a failing one may wait out its timeouts)")
     return EXIT_OK

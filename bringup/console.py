@@ -26,9 +26,10 @@ class BoardRefused(PortError):
 _T_RE = re.compile(rb"@T seq=(\d+) len=(\d+) crc_sent=([0-9A-Fa-f]{1,4}|-) crc_calc=([0-9A-F]{4}) "
                    rb"verdict=(ok|ok-nocrc|crc-error|truncated|framing-error|overflow) case=(upper|lower|-) "
                    rb"flag=([a-z-]+) reason=([a-z-]+)\r\n")
-_H_RE = re.compile(rb"@H fw=(\S+) proto=(\d+) uptime_ms=(\d+) telegrams=(\d+) ok=(\d+) crc_errors=(\d+) "
-                   rb"truncated=(\d+) framing=(\d+) overflow=(\d+) garbage=(\d+) uart_errors=(\d+) "
-                   rb"ok_nocrc=(\d+)\r\n")
+# The @H line's counters, in line order (firmware/p1frame.py's heartbeat_line writes them).
+COUNTERS = ("telegrams", "ok", "crc_errors", "truncated", "framing", "overflow", "garbage", "uart_errors", "ok_nocrc")
+_H_RE = re.compile(rb"@H fw=(\S+) proto=(\d+) uptime_ms=(\d+) "
+                   + b" ".join(c.encode() + rb"=(\d+)" for c in COUNTERS) + rb"\r\n")
 _R_RE = re.compile(rb"@R ((?:VERSION|DRQ|ERR|S1)[^\r\n]*)\r\n")
 _S_RE = re.compile(rb"@S frames=(\d+) fcs_errors=(\d+) seq_gaps=(\d+) skipped=(\d+) bytes=(\d+) "
                    rb"uart_errors=(\d+)\r\n")
@@ -61,7 +62,6 @@ class Heartbeat:
     proto: int
     uptime_ms: int
     counters: dict
-    received_at: float
 
 
 @dataclass
@@ -74,7 +74,6 @@ class S1Status:
     skipped: int
     bytes: int
     uart_errors: int
-    received_at: float
 
 
 @dataclass
@@ -103,9 +102,8 @@ class BoardConsole:
         self._state = ConsoleState()
         self._lost: str | None = None
         self._stop = threading.Event()
-        self.log = bytearray()
+        self.log = bytearray()  # what was read, for the report (up to log_limit bytes)
         self._log_limit = log_limit
-        self.log_dropped = 0
         self._thread = threading.Thread(target=self._reader, name=f"console {url}", daemon=True)
         self._thread.start()
 
@@ -126,8 +124,6 @@ class BoardConsole:
             with self._cond:
                 if len(self.log) < self._log_limit:
                     self.log += data
-                else:
-                    self.log_dropped += len(data)
                 self._buf += data
                 self._parse()
                 self._cond.notify_all()
@@ -146,39 +142,35 @@ class BoardConsole:
             end = self._buf.find(b"\r\n", start)
             if end < 0:
                 return
-            line = bytes(self._buf[start : end + 2])
-            before = bytes(self._buf[:start])
-            if (t := _T_RE.fullmatch(line)):
-                n = int(t[2])
-                verdict = t[5].decode()
-                echo = b"" if verdict == "overflow" else before[:n]
-                crc_sent = t[3].decode()
-                flag, reason = (None if x == b"-" else x.decode() for x in (t[7], t[8]))
-                self._state.reports.append(TelegramReport(
-                    int(t[1]), n, None if crc_sent == "-" else crc_sent, t[4].decode(), verdict,
-                    t[6].decode(), echo, now, flag, reason))
-                del self._buf[: end + 2]
-            elif (h := _H_RE.fullmatch(line)):
-                names = ("telegrams", "ok", "crc_errors", "truncated", "framing", "overflow", "garbage", "uart_errors",
-                         "ok_nocrc")
-                counters = {k: int(h[4 + i]) for i, k in enumerate(names)}
-                self._state.heartbeats.append(Heartbeat(h[1].decode(), int(h[2]), int(h[3]), counters, now))
-                # a heartbeat never splits a frame echo: whatever precedes it is stray
-                del self._buf[: end + 2]
-            elif (s1 := _S_RE.fullmatch(line)):
-                self._state.s1_status.append(S1Status(*(int(x) for x in s1.groups()), received_at=now))
-                del self._buf[: end + 2]
-            elif (f := _F_RE.fullmatch(line)):
-                self._state.s1_frames.append(bytes.fromhex(f[1].decode()))
-                del self._buf[: end + 2]
-            elif (r := _R_RE.fullmatch(line)):
-                self._state.replies.append(r[1].decode())
-                del self._buf[: end + 2]
-            else:
-                # '@T ' inside frame bytes that is not a status line: look past it
+            if self._take(bytes(self._buf[start : end + 2]), bytes(self._buf[:start]), now):
+                del self._buf[: end + 2]  # with what preceded it: an @T's echo, else stray bytes
+                self._scan = 0
+            else:  # '@T ' inside frame bytes that is not a status line: look past it
                 self._scan = start + 1
-                continue
-            self._scan = 0
+
+    def _take(self, line: bytes, before: bytes, now: float) -> bool:
+        """Keep what a console line says (`before`: the bytes ahead of it); False if it is no status line."""
+        state = self._state
+        if (t := _T_RE.fullmatch(line)):
+            n = int(t[2])
+            verdict = t[5].decode()
+            crc_sent = t[3].decode()
+            flag, reason = (None if x == b"-" else x.decode() for x in (t[7], t[8]))
+            state.reports.append(TelegramReport(
+                int(t[1]), n, None if crc_sent == "-" else crc_sent, t[4].decode(), verdict, t[6].decode(),
+                b"" if verdict == "overflow" else before[:n], now, flag, reason))
+        elif (h := _H_RE.fullmatch(line)):
+            counters = dict(zip(COUNTERS, map(int, h.groups()[3:])))
+            state.heartbeats.append(Heartbeat(h[1].decode(), int(h[2]), int(h[3]), counters))
+        elif (s1 := _S_RE.fullmatch(line)):
+            state.s1_status.append(S1Status(*map(int, s1.groups())))
+        elif (f := _F_RE.fullmatch(line)):
+            state.s1_frames.append(bytes.fromhex(f[1].decode()))
+        elif (r := _R_RE.fullmatch(line)):
+            state.replies.append(r[1].decode())
+        else:
+            return False
+        return True
 
     # --- waiting helpers
     def _check_lost(self) -> None:
@@ -219,11 +211,8 @@ class BoardConsole:
         with self._cond:
             n0 = len(self._state.replies)
 
-        def got(state: ConsoleState):
-            for r in state.replies[n0:]:
-                if r.startswith(expect_prefix) or r.startswith("ERR"):
-                    return r
-            return None
+        def got(state: ConsoleState):  # the first reply to it, or an error
+            return next((r for r in state.replies[n0:] if r.startswith((expect_prefix, "ERR"))), None)
 
         deadline = time.monotonic() + timeout
         while True:

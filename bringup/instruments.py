@@ -6,7 +6,6 @@ name so a station file can pick one (``driver: scpi-psu``).
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Protocol, runtime_checkable
 
 from .errors import BringupError
@@ -63,13 +62,15 @@ def _resource_manager(visa_library: str):
 class ScpiInstrument:
     """Common SCPI plumbing: explicit terminations and timeout, errors with context."""
 
-    def __init__(self, cfg: InstrumentSettings, role: str):
-        self.cfg, self.role = cfg, role
+    role = "instrument"  # how messages name it: each driver says what it is
+
+    def __init__(self, cfg: InstrumentSettings):
+        self.cfg = cfg
         try:
             rm = _resource_manager(cfg.visa_library)
             self._res = rm.open_resource(cfg.resource, open_timeout=cfg.timeout_ms)
         except Exception as e:
-            raise InstrumentError(f"{role} {cfg.resource}: cannot open ({e})") from e
+            raise InstrumentError(f"{self.role} {cfg.resource}: cannot open ({e})") from e
         self._res.read_termination = cfg.read_termination
         self._res.write_termination = cfg.write_termination
         self._res.timeout = cfg.timeout_ms
@@ -98,12 +99,10 @@ class ScpiInstrument:
             raise InstrumentError(f"{self._where()}: {cmd!r} answered {text!r}, not a number") from e
 
     def check_errors(self) -> None:
-        """Drain SYST:ERR? so a queued error cannot pose as the answer to a later query."""
-        for _ in range(10):
-            text = self.query("SYST:ERR?")
-            code = text.split(",")[0].strip()
-            if code in ("0", "+0"):
-                return
+        """Read SYST:ERR? (which takes the error off the queue, so it cannot pose as the answer to a later
+        query); an error raises."""
+        text = self.query("SYST:ERR?")
+        if text.split(",")[0].strip() not in ("0", "+0"):
             raise InstrumentError(f"{self._where()}: instrument reports error {text!r}")
 
     def identify(self) -> str:
@@ -119,8 +118,7 @@ class ScpiInstrument:
 class ScpiPowerSupply(ScpiInstrument):
     """SCPI bench supply (VOLT/CURR/OUTP/MEAS), e.g. Rigol DP800, Keysight E36xx, R&S HMP."""
 
-    def __init__(self, cfg: InstrumentSettings):
-        super().__init__(cfg, "supply")
+    role = "supply"
 
     def configure(self, voltage_v: float, current_limit_a: float) -> None:
         self.write(f"VOLT {voltage_v:.3f}")
@@ -152,8 +150,7 @@ class ScpiPowerSupply(ScpiInstrument):
 class ScpiMultimeter(ScpiInstrument):
     """SCPI DMM; with a channel, measures through the scanner: ``MEAS:VOLT:DC? (@<channel>)``."""
 
-    def __init__(self, cfg: InstrumentSettings):
-        super().__init__(cfg, "dmm")
+    role = "dmm"
 
     def measure_dc_voltage(self, channel: str | None = None) -> float:
         return self.query_float(f"MEAS:VOLT:DC? (@{channel})" if channel else "MEAS:VOLT:DC?")
@@ -172,11 +169,3 @@ def open_instrument(cfg: InstrumentSettings):
         raise InstrumentError(f"unknown driver {cfg.driver!r} (known: {', '.join(DRIVERS)})") from e
     return factory(cfg)
 
-
-def sample_max(read: Callable[[], float], n: int, spacing_s: float = 0.0) -> float:
-    best = float("-inf")
-    for _ in range(max(1, n)):
-        best = max(best, read())
-        if spacing_s:
-            time.sleep(spacing_s)
-    return best

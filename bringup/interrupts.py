@@ -1,11 +1,10 @@
 """Ctrl-C, SIGTERM and SIGHUP from the program's first line: one line on stderr, exit 1, no traceback.
 
-``python -m bringup`` installs the handlers before it imports anything heavy (the database driver,
-pydantic, pyvisa take ~0.6 s); ``cli.main`` is wrapped by :func:`guard`. A signal before the run
-raises :class:`Interrupted`, which the guard turns into the one line — nothing has been powered and
-no record written. During the run the runner's own handlers take over (``runner._signals_abort``:
-the supply goes off, the record says ABORTED) and keep further signals out until the program ends.
-Only this module's standard-library imports run before the handlers are in place.
+``p1reader bringup`` (p1reader/cli.py) installs the handlers before it imports anything heavy (the database
+driver, pydantic, pyvisa take ~0.6 s; only this module's standard-library imports run before) and ``cli.main``
+is wrapped by :func:`guard`: a signal before the run raises :class:`Interrupted`, which the guard turns into
+the one line — nothing powered, no record written. During the run the runner's handlers take over
+(``runner._signals_abort``: the supply goes off, the record says ABORTED, later signals are ignored).
 """
 from __future__ import annotations
 
@@ -18,8 +17,8 @@ EXIT_ABORTED = 1  # as an ABORTED run (bringup/README.md)
 
 
 class Interrupted(BaseException):
-    """A signal arrived while nothing was powered (BaseException, like KeyboardInterrupt: no
-    ``except Exception`` swallows it)."""
+    """A signal arrived (BaseException, like KeyboardInterrupt: no ``except Exception`` swallows it): before
+    the run the guard says so in one line; during the run the runner aborts the run with it."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -62,12 +61,12 @@ def guard(main):
     late one cannot change it; called in-process with an ``argv``, the caller's handlers come back."""
 
     @functools.wraps(main)
-    def guarded(argv: list[str] | None = None) -> int:
+    def guarded(argv: list[str] | None = None, **kwargs) -> int:
         args = sys.argv[1:] if argv is None else argv
         try:
             before = install()
             try:
-                return main(argv)
+                return main(argv, **kwargs)
             finally:
                 if argv is None:
                     ignore()

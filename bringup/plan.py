@@ -1,16 +1,12 @@
-"""The run's plan: how long a station's run takes and how much memory it needs, worked out before a
-board is powered.
-
-The station file bounds each number on its own (``station.py``); several keys together can still ask
-for an absurd run (hundreds of slow telegrams a minute apart, a long replay at a slow console rate).
-:func:`check` adds up what the steps will do — telegrams at the line rate, the waits the station sets,
-the S1 stream at its frame rate: the time a good board's run takes, not the timeouts a failing one
-may add — and refuses a run over :data:`MAX_RUN_S` or :data:`MAX_MEMORY_BYTES` with a
-:class:`~bringup.station.StationError` naming the key that costs the most.
+"""The run's plan: how long a station's run takes and how much memory it needs, worked out before a board is
+powered. Keys within their ceilings can still add up to an absurd run: :func:`check` adds up what the steps
+will do (the time a good board takes, not the timeouts a failing one may add) and refuses a run over
+:data:`MAX_RUN_S` or :data:`MAX_MEMORY_BYTES` with a station error naming the key that costs the most.
+What the steps send is made here too (:func:`telegram_set`, :func:`s1_stream`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from meter import capture, telegrams as tg
@@ -42,6 +38,7 @@ class Part:
 @dataclass(frozen=True)
 class Plan:
     parts: list[Part]
+    captures: capture.Capture | None = None  # the replay's captures, read and framed once (by check)
 
     @property
     def duration_s(self) -> float:
@@ -93,7 +90,7 @@ def estimate(st: Station, replay_bytes: int = 0) -> Plan:
 
 
 def check(st: Station, max_telegram_bytes: int = capture.DEFAULT_MAX_BYTES) -> Plan:
-    """The plan of `st`, its replay inputs checked; a station error when the run would take longer than
+    """The plan of `st` with its captures framed; a station error when the run would take longer than
     MAX_RUN_S or more memory than MAX_MEMORY_BYTES (judged from the files' sizes, before reading them)."""
     p = estimate(st, capture.check(st.telegrams, max_telegram_bytes))
     if p.duration_s > MAX_RUN_S:
@@ -105,8 +102,8 @@ def check(st: Station, max_telegram_bytes: int = capture.DEFAULT_MAX_BYTES) -> P
         raise StationError(f"the run would hold about {p.memory_bytes >> 20} MB, over the {MAX_MEMORY_BYTES >> 20} MB "
                            f"a bring-up may take; the most of it: {worst.what} ({worst.memory >> 20} MB)",
                            st.source, worst.key)
-    if st.telegrams:
-        capture.load(st.telegrams)  # frames the captures: a file without a complete telegram is named
+    if st.telegrams:  # read and framed here, once a run: a file without a complete telegram is named
+        p = replace(p, captures=capture.load(st.telegrams))
     return p
 
 
@@ -119,7 +116,7 @@ class Sent:
     lowercase: bool = False
 
 def telegram_set(st: Station) -> list[Sent]:
-    """The builder's deterministic set (real captures are replayed separately: :func:`replay_captures`)."""
+    """The builder's deterministic set (real captures are replayed separately: ``steps.replay_captures``)."""
     return [Sent(s.name, tg.build(s), tg.expected_fields(s)) for s in tg.standard_set(small=st.loopback.builder_set == "small")]
 
 @dataclass
@@ -133,10 +130,12 @@ class S1Stream:
     skipped: int
     last: list[bytes]  # the last three frames on the line
 
+@lru_cache(maxsize=4)
 def s1_stream(n: int) -> S1Stream:
     """`n` frames from ``meter.s1.synth`` with known faults: two broken FCS, one dropped frame,
     17 garbage bytes. The expected counts come from the host decoder ``meter.s1.frames`` (an
-    implementation independent of the firmware's counter)."""
+    implementation independent of the firmware's counter). Cached: the S1 step's declarations and
+    its run use the same stream."""
     from meter.s1 import decode_bytes
     from meter.s1.synth import SynthConfig, synth_stream
 
@@ -146,9 +145,3 @@ def s1_stream(n: int) -> S1Stream:
     stats = decode_bytes(data).stats
     tail = [data[k:k + S1_FRAME_LEN] for k in range(len(data) - 3 * S1_FRAME_LEN, len(data), S1_FRAME_LEN)]
     return S1Stream(data, stats.frames, stats.fcs_errors, stats.seq_gaps, stats.bytes_skipped, tail)
-
-
-@lru_cache(maxsize=4)
-def s1_expected(frames: int):
-    """The S1 stream the step sends and the host decoder's counts for it (cached: same for every run)."""
-    return s1_stream(frames)

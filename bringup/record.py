@@ -1,15 +1,7 @@
-"""Run records: ``records/<board-serial>/<UTC time>.json`` rewritten atomically after every step (a
-crash keeps what was measured), plus at the end an HTML report (limits table, serial log), JUnit XML
-for CI and the raw console log.
-
-A record is never shared or lost: its JSON path is claimed with an exclusive create (a numbered
-suffix when another run took the name in the same second) that writes the first content at once
-(a failed claim leaves no empty file), every record carries a run UUID, and a write error does not
-stop the run — the record keeps its data in memory, tries again at the next save, and
-:attr:`RunRecord.write_error` names each path and its error for the final console line.
-
-The files never disagree: the HTML and JUnit reports are rendered from the final JSON as read back
-from disk, and only once it is there.
+"""Run records: ``records/<board-serial>/<UTC time>.json``, claimed exclusively and rewritten atomically after
+every step (a crash keeps what was measured); at the end the console log and, rendered from the final JSON
+as read back from disk, the HTML report and the JUnit XML. A write error never stops the run: it is kept in
+:attr:`RunRecord.write_error` for the final console line (bringup/README.md, "Records").
 """
 from __future__ import annotations
 
@@ -18,22 +10,26 @@ import os
 import re
 import tempfile
 import uuid
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import jinja2
 
-from .errors import BringupError
-from .measurement import Outcome, StepResult
+from hwtools.staging import atomic_write
 
-SCHEMA = 2  # 2: run_id, outcome ABORTED, record_error
+from .errors import BringupError
+from .measurement import Category, Outcome, StepResult
+
+SCHEMA = 3  # 2: run_id, outcome ABORTED, record_error; 3: category, failed_step_index, failed_step_name
 FILE_MODE = 0o644  # records are read by other users (the results database, a web server)
 _SERIAL_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class RecordError(BringupError):
-    pass
+class RecordError(BringupError, ValueError):
+    """A board serial or a record file that cannot be used (a ValueError, so the record schema can use
+    :func:`check_serial` as its validator)."""
 
 
 def utc_now() -> str:
@@ -45,24 +41,6 @@ def check_serial(board_serial: str) -> str:
     if not _SERIAL_OK.fullmatch(board_serial):
         raise RecordError(f"board serial {board_serial!r}: use letters, digits, '.', '_' or '-' (≤ 64)")
     return board_serial
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then os.replace (mode 0644)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def claim(directory: Path, stem: str, first: bytes, suffix: str = ".json") -> Path:
@@ -122,16 +100,6 @@ def side_files(record_path: str | Path) -> dict[str, Path]:
             "junit": stem.with_suffix(".junit.xml")}
 
 
-def final_outcome_on_disk(record_path: str | Path) -> str | None:
-    """The outcome the JSON record on disk ends with (PASS, FAIL, ABORTED); None while it says RUNNING
-    or cannot be read."""
-    try:
-        outcome = json.loads(Path(record_path).read_text(encoding="utf-8")).get("outcome")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return outcome if outcome in ("PASS", "FAIL", "ABORTED") else None
-
-
 class RunRecord:
     """The JSON record of one run; call :meth:`save` after every change.
 
@@ -151,7 +119,10 @@ class RunRecord:
             "started": utc_now(),
             "finished": None,
             "outcome": "RUNNING",
-            "failed_step": None,
+            "category": None,  # pass, fail, aborted or station error, once finished
+            "failed_step_index": None,
+            "failed_step_name": None,
+            "failed_step": None,  # "<index> <name>", for people: code reads the two fields above
             "reason": "",
             "firmware": None,
             "supply_output_after": None,
@@ -161,75 +132,62 @@ class RunRecord:
         # the record itself cannot be written: OSError, and no run starts
         self.path = claim(self.dir, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"), self._json().encode())
 
-    @property
-    def run_id(self) -> str:
-        return self.data["run_id"]
-
-    def stem(self) -> Path:
-        return self.path.with_suffix("")
-
     def _json(self) -> str:
         return json.dumps(self.data, indent=2, default=str) + "\n"
 
-    def _write(self, path: Path, data: str | bytes) -> bool:
+    @staticmethod
+    def _write(path: Path, data: str | bytes) -> str | None:
+        """Write `path` atomically; the error ("<path>: <error>") if that fails."""
         try:
-            atomic_write(path, data)
-            return True
+            atomic_write(path, data, FILE_MODE)
         except OSError as e:
-            self.write_error = f"{path}: {e.strerror or e}"
-            return False
+            return f"{path}: {e.strerror or e}"
+        return None
 
-    def save(self) -> bool:
+    def save(self) -> None:
         """Write the JSON; on an error keep going (it is retried at the next save)."""
-        if self._write(self.path, self._json()):
-            self.write_error = None
-            return True
-        return False
+        self.write_error = self._write(self.path, self._json())
 
     def add_step(self, result: StepResult) -> None:
         self.data["steps"].append(result.to_dict())
         self.save()
 
-    def finish(self, outcome: Outcome, failed: StepResult | None, console_log: bytes = b"",
-               aborted: bool = False) -> None:
-        """Final outcome (PASS, FAIL or ABORTED) into the JSON, the console log beside it, then — only
-        once the final JSON is on disk — the HTML and JUnit reports rendered from that file. Every
-        write error is in :attr:`write_error` ("<path>: <error>", joined by "; ")."""
+    def finish(self, outcome: Outcome, category: Category, failed: StepResult | None,
+               console_log: bytes = b"") -> None:
+        """Final outcome (PASS, FAIL or ABORTED), its category and the failed step into the JSON, the console
+        log beside it, then — only once the final JSON is on disk — the HTML and JUnit reports rendered from
+        that file. Every write error is in :attr:`write_error` ("<path>: <error>", joined by "; ")."""
         self.data["finished"] = utc_now()
-        passed = outcome in (Outcome.PASS, Outcome.MARGINAL)
-        self.data["outcome"] = "ABORTED" if aborted else ("PASS" if passed else "FAIL")
+        self.data["outcome"] = {Category.PASS: "PASS", Category.ABORTED: "ABORTED"}.get(category, "FAIL")
+        self.data["category"] = category.value
         self.data["marginal"] = outcome == Outcome.MARGINAL
         if failed is not None:
-            self.data["failed_step"] = f"{failed.index} {failed.name}"
-            self.data["reason"] = failed.reason()
+            self.data.update(failed_step_index=failed.index, failed_step_name=failed.name,
+                             failed_step=f"{failed.index} {failed.name}", reason=failed.reason())
         sides = side_files(self.path)
         self.data.update({key: path.name for key, path in sides.items()})
-        json_written = self._write(self.path, self._json())
-        errors = [] if json_written else [self.write_error]
-        if not self._write(sides["console_log"], console_log):
-            errors.append(self.write_error)
-        if json_written:
+        json_error = self._write(self.path, self._json())
+        errors = [json_error, self._write(sides["console_log"], console_log)]
+        if json_error is None:
             errors += self._write_reports(sides, console_log)
-        self.write_error = "; ".join(errors) or None
+        self.write_error = "; ".join(e for e in errors if e) or None
 
-    def _write_reports(self, sides: dict[str, Path], console_log: bytes) -> list[str]:
-        """HTML and JUnit from the JSON record as it is on disk (so they say what it says); the errors."""
+    def _write_reports(self, sides: dict[str, Path], console_log: bytes) -> list[str | None]:
+        """HTML and JUnit from the JSON record as it is on disk (so they say what it says); their errors."""
         try:
             written = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             return [f"{self.path}: cannot be read back ({e})"]
-        errors = []
-        for key, text in (("html_report", render_html(written, console_log)), ("junit", render_junit(written))):
-            if not self._write(sides[key], text):
-                errors.append(self.write_error)
-        return errors
+        reports = (("html_report", render_html(written, console_log)), ("junit", render_junit(written)))
+        return [self._write(sides[key], text) for key, text in reports]
 
 
 _COLOURS = {"PASS": "#1a7f37", "MARGINAL": "#9a6700", "FAIL": "#cf222e", "ERROR": "#cf222e", "SKIPPED": "#57606a",
             "ABORTED": "#cf222e"}
 
-_templates = jinja2.Environment(loader=jinja2.PackageLoader("bringup", "templates"), autoescape=True,
-                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+# bringup/templates: the run report here, the yield page (yield_report.py); every value autoescaped
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("bringup", "templates"), autoescape=True,
+                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def _log_excerpt(log: bytes, limit: int = 200_000) -> str:
@@ -248,33 +206,28 @@ def _limits(m: dict) -> str:
 
 def render_html(d: dict, console_log: bytes) -> str:
     """The report page, from ``templates/report.html`` (jinja2, every value autoescaped)."""
-    return _templates.get_template("report.html").render(
+    return TEMPLATES.get_template("report.html").render(
         d=d, colours=_COLOURS, limits=_limits, log=_log_excerpt(console_log), telegrams=d.get("telegrams") or [])
 
 
 def render_junit(d: dict) -> str:
-    suite = ET.Element("testsuite", name=f"p1reader-bringup.{d['board_serial']}",
-                       timestamp=d["started"], tests="0", failures="0", errors="0", skipped="0")
+    outcomes = Counter(s["outcome"] for s in d["steps"])
+    suite = ET.Element("testsuite", name=f"p1reader-bringup.{d['board_serial']}", timestamp=d["started"],
+                       tests=str(len(d["steps"])), failures=str(outcomes["FAIL"]), errors=str(outcomes["ERROR"]),
+                       skipped=str(outcomes["SKIPPED"]))
     props = ET.SubElement(suite, "properties")
-    ET.SubElement(props, "property", name="run_id", value=str(d.get("run_id")))
-    ET.SubElement(props, "property", name="outcome", value=str(d.get("outcome")))
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for key in ("run_id", "outcome", "category"):
+        ET.SubElement(props, "property", name=key, value=str(d.get(key)))
     for s in d["steps"]:
         case = ET.SubElement(suite, "testcase", classname=f"bringup.{d['board_serial']}",
                              name=f"{s['index']}_{s['name']}", time=f"{s['duration_s']:.3f}")
-        counts["tests"] += 1
         detail = "\n".join(f"{m['name']}: {m['value']} {m['unit']} [{m['outcome']}] {m['note']}" for m in s["measurements"])
         if s["outcome"] == "FAIL":
-            counts["failures"] += 1
             ET.SubElement(case, "failure", message=s["error"] or "measurement out of limits").text = detail
         elif s["outcome"] == "ERROR":
-            counts["errors"] += 1
             ET.SubElement(case, "error", message=s["error"]).text = detail
         elif s["outcome"] == "SKIPPED":
-            counts["skipped"] += 1
             ET.SubElement(case, "skipped", message=s["error"] or "earlier step failed")
         else:
             ET.SubElement(case, "system-out").text = detail
-    for k, v in counts.items():
-        suite.set(k, str(v))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

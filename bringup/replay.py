@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from meter import flavours
 from meter.capture import Expected
-
-
-def board_key(report) -> tuple:
-    return report.echo, report.verdict, report.flag, report.reason
 
 
 @dataclass
@@ -31,7 +30,7 @@ def align(expected: list[Expected], reports: list) -> list[Row]:
     """Pair expectations with reports by content, in order (difflib on (echo, verdict, flag,
     reason)). A report missing, extra or different is one row with a problem each."""
     a = [e.key() for e in expected]
-    b = [board_key(r) for r in reports]
+    b = [(r.echo, r.verdict, r.flag, r.reason) for r in reports]  # as Expected.key()
     rows: list[Row] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
@@ -61,12 +60,31 @@ def _describe(e: Expected) -> str:
     return f"{e.verdict} ({extra})" if extra else e.verdict
 
 
-def table(rows: list[Row], profile: str | None = None) -> list[dict]:
-    """The record's per-telegram table: source file, offset, flavour, verdicts, decode result."""
+class TelegramRow(BaseModel):
+    """One telegram of the replay as the record keeps it: made here, validated by the same model when the
+    store reads a record (strict; keys it does not know are ignored)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    source: str  # the file it came from ("" for a report nothing was expected for)
+    offset: int | None = Field(ge=0, lt=2**31)  # of its first byte in that file
+    length: int = Field(ge=0, lt=2**31)  # bytes
+    flavour: str  # the dsmr_parser specification it was decoded with, and why
+    expected: str  # the verdict the firmware's framer gives the same bytes
+    board_verdict: str
+    outcome: Literal["PASS", "FAIL"]  # PASS: the board reported exactly what was expected
+    problem: str  # what differs ("" for PASS)
+    decode: str  # dsmr_parser's result
+    # dsmr_parser could not decode a telegram the board framed right (not a board fault); records of
+    # schema 3 on, older ones said it in `decode`
+    decoder_limitation: bool | None = None
+
+
+def table(rows: list[Row], profile: str | None = None) -> list[TelegramRow]:
+    """The per-telegram table: source file, offset, flavour, verdicts, decode result."""
     out = []
     for row in rows:
         e, r = row.expected, row.report
-        flavour, decode = "", ""
+        flavour, decoded = "", None
         if e is not None and e.complete:
             fl = flavours.detect(e.echo)
             flavour = profile or fl.profile
@@ -75,16 +93,17 @@ def table(rows: list[Row], profile: str | None = None) -> list[dict]:
             elif fl.generic:
                 flavour += " (generic: unknown flavour)"
             if r is not None and not row.problem:
-                decode = flavours.decode(r.echo, profile or fl.profile).describe()
-        out.append({
-            "source": e.source if e else "",
-            "offset": e.offset if e else None,
-            "length": len(e.echo) if e else len(r.echo),
-            "flavour": flavour,
-            "expected": _describe(e) if e else "",
-            "board_verdict": r.describe() if r is not None else "(none)",
-            "outcome": "FAIL" if row.problem else "PASS",
-            "problem": row.problem,
-            "decode": decode,
-        })
+                decoded = flavours.decode(r.echo, profile or fl.profile)
+        out.append(TelegramRow(
+            source=e.source if e else "",
+            offset=e.offset if e else None,
+            length=len(e.echo) if e else len(r.echo),
+            flavour=flavour,
+            expected=_describe(e) if e else "",
+            board_verdict=r.describe() if r is not None else "(none)",
+            outcome="FAIL" if row.problem else "PASS",
+            problem=row.problem,
+            decode=decoded.describe() if decoded else "",
+            decoder_limitation=bool(decoded and decoded.limitation),
+        ))
     return out

@@ -1,12 +1,7 @@
-"""Station file: which instruments and ports this bench has, and the limits it judges against.
-
-The file is YAML, validated when loaded by pydantic models (strict types, finite numbers, a floor and a
-ceiling for every number, driver names from the instrument registry, unknown keys and keys given twice
-refused); a malformed file raises :class:`StationError` naming the key and the file. A loaded station
-is frozen: the simulated bench and the command line make wired copies, never change the one they were
-given. ``kind: sim`` stations leave the instruments and ports to :mod:`bringup.sim`, which fills them
-with pyvisa-sim resources and pty pairs; everything else (limits, loopback settings) means the same on
-the bench and in simulation.
+"""Station file: which instruments and ports this bench has, and the limits it judges against. YAML validated
+by pydantic models when loaded (bringup/README.md, "Station file"); a malformed file raises
+:class:`StationError` naming the file and the key. A loaded station is frozen: the simulated bench and the
+command line make wired copies. ``kind: sim`` leaves the instruments and ports to :mod:`bringup.sim`.
 """
 from __future__ import annotations
 
@@ -49,15 +44,26 @@ class StationError(BringupError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-def _uart_rate(v: int) -> int:
-    if v not in UART_RATES:
-        raise ValueError(f"must be a UART rate ({', '.join(map(str, UART_RATES))})")
-    return v
+def _one_of(allowed, message: str) -> AfterValidator:
+    """A value from `allowed` (None passes: an optional key not given), else `message` with the value as
+    ``{v}`` and the allowed ones as ``{known}``."""
+
+    def check(v):
+        if v is not None and v not in allowed:
+            raise ValueError(message.format(v=v, known=", ".join(map(str, allowed))))
+        return v
+
+    return AfterValidator(check)
+
+
+def _drivers(kind: type) -> list[str]:
+    """The registered drivers of one kind (supply or multimeter)."""
+    return [n for n, cls in DRIVERS.items() if issubclass(cls, kind)]
 
 
 # Every number has a floor and a ceiling. A ceiling bounds what one key can cost (the run's time, the
 # memory it takes) or says what the instrument can do; the plan (bringup/plan.py) bounds them together.
-UartRate = Annotated[int, AfterValidator(_uart_rate)]
+UartRate = Annotated[int, _one_of(UART_RATES, "must be a UART rate ({known})")]
 # Any wait or timeout: a minute is the longest anything on a bench needs to answer, settle or drain;
 # longer is a dead instrument or a stuck adapter, and the run should say so instead of waiting.
 Seconds = Annotated[float, Field(gt=0, le=60)]
@@ -66,15 +72,6 @@ Seconds = Annotated[float, Field(gt=0, le=60)]
 class _Section(BaseModel):
     # strict: no "5" for 5, no true for 1; finite: .nan / .inf refused; unknown keys refused
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
-
-
-def _driver_for(role: str, name: str) -> str:
-
-    want = PowerSupply if role == "supply" else Multimeter
-    known = [n for n, cls in DRIVERS.items() if issubclass(cls, want)]
-    if name not in known:
-        raise ValueError(f"unknown {role} driver {name!r} (known: {', '.join(known)})")
-    return name
 
 
 class InstrumentConfig(_Section):
@@ -88,9 +85,9 @@ class InstrumentConfig(_Section):
 
 
 class SupplyConfig(InstrumentConfig):
-    driver: str = "scpi-psu"
+    driver: Annotated[str, _one_of(_drivers(PowerSupply), "unknown supply driver {v!r} (known: {known})")] = "scpi-psu"
     voltage_v: Annotated[float, Field(ge=4.75, le=5.5)] = 5.00  # the P1 supply range
-    current_limit_a: float = 0.250
+    current_limit_a: Annotated[float, Field(gt=0)] = 0.250
     # Optional peak-hold query (e.g. "MEAS:CURR:MAX?"); without it the inrush is the highest of
     # `inrush_samples` MEAS:CURR? readings taken right after the output turns on.
     peak_current_query: str | None = None
@@ -99,16 +96,9 @@ class SupplyConfig(InstrumentConfig):
     inrush_samples: Annotated[int, Field(gt=0, le=100)] = 5
     settle_s: Annotated[float, Field(ge=0, le=60)] = 0.5  # before the idle current; as Seconds
 
-    @field_validator("driver")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        return _driver_for("supply", v)
-
     @field_validator("current_limit_a")
     @classmethod
     def _below_trip_point(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be > 0")
         if v > P1_TRIP_POINT_A + 1e-9:
             raise ValueError(f"{v} A is above the P1 port's trip point ({P1_TRIP_POINT_A} A); the board must "
                              f"never get more than a meter gives")
@@ -116,16 +106,11 @@ class SupplyConfig(InstrumentConfig):
 
 
 class MultimeterConfig(InstrumentConfig):
-    driver: str = "scpi-dmm"
+    driver: Annotated[str, _one_of(_drivers(Multimeter), "unknown dmm driver {v!r} (known: {known})")] = "scpi-dmm"
     # Channel (scanner card) for each measurement; None = the meter's front input (single-input DMM:
     # the operator moves the probe; prompts are out of scope, use a scanner).
     rail_channel: str | None = None
     drq_channel: str | None = None
-
-    @field_validator("driver")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        return _driver_for("dmm", v)
 
 
 class MeterPortConfig(_Section):
@@ -137,7 +122,7 @@ class MeterPortConfig(_Section):
     # adapter's CTS) or "none".
     drq_via: Literal["dmm", "cts", "none"] = "dmm"
     write_timeout_s: Seconds = 2.0
-    line_state: str | None = None  # simulated bench only (set by it): see meter.simulator.LineState
+    line_state: str | None = None  # simulated bench only (set by it): see bringup/sim/line_state.py
 
 
 class ConsoleConfig(_Section):
@@ -154,7 +139,7 @@ class S1Config(_Section):
     S1 RJ12 (pins 5 +, 4 −, GND 3; see bringup/README.md). Absent from a station: no S1 step."""
 
     url: str = ""
-    baud: int = S1_BAUD
+    baud: Annotated[int, _one_of((S1_BAUD,), "must be {known} (the S1 line rate), not {v}")] = S1_BAUD
     write_timeout_s: Seconds = 2.0
     # ≥ 100: the known faults sit at fixed fractions of the run. ≤ 1,000,000: the stream is built in
     # memory, ~180 bytes a frame at its peak (bringup/plan.py), so 180 MB; 225 s at the line rate.
@@ -163,19 +148,19 @@ class S1Config(_Section):
     # a real meter sends 2,600-4,200 frames/s.
     frame_rate_hz: Annotated[float, Field(ge=0, le=S1_LINE_FRAMES_PER_S)] = 0.0
     settle_s: Seconds = 0.3  # the board's byte counter must stay still this long before judging
-    line_state: str | None = None  # simulated bench only (set by it): see meter.simulator.LineState
+    line_state: str | None = None  # simulated bench only (set by it): see bringup/sim/line_state.py
 
-    @field_validator("baud")
-    @classmethod
-    def _line_rate(cls, v: int) -> int:
-        if v != S1_BAUD:
-            raise ValueError(f"must be {S1_BAUD} (the S1 line rate), not {v}")
-        return v
+
+def _low_le_high(v: list[float]) -> list[float]:
+    if v[0] > v[1]:
+        raise ValueError("must be [low, high] with low ≤ high")
+    return v
 
 
 def _window(high: float):
     """[low, high] limits, each between 0 and `high` (beyond what can be measured judges nothing)."""
-    return Annotated[list[Annotated[float, Field(ge=0, le=high)]], Field(min_length=2, max_length=2)]
+    return Annotated[list[Annotated[float, Field(ge=0, le=high)]], Field(min_length=2, max_length=2),
+                     AfterValidator(_low_le_high)]
 
 
 VoltWindow = _window(6.0)  # above the P1 supply's 5.5 V maximum nothing on the board can read
@@ -183,7 +168,9 @@ AmpWindow = _window(P1_FOLDBACK_A)  # the P1 port folds back by 300 mA: no more 
 RatioWindow = _window(2.0)  # a line carries no more than its rate (clock error is a few %)
 
 
-class Limits(_Section):
+class LimitWindows(_Section):
+    """The windows the station judges a board's analogue values against ([low, high] each), and the MARGINAL band."""
+
     supply_voltage_v: VoltWindow = [4.90, 5.10]
     inrush_current_a: AmpWindow = [0.0, 0.250]
     idle_current_a: AmpWindow = [0.020, 0.150]
@@ -192,13 +179,6 @@ class Limits(_Section):
     throughput_ratio: RatioWindow = [0.97, 1.02]
     # Width of the MARGINAL band just inside each limit, as a fraction of the limit span.
     marginal_fraction: Annotated[float, Field(ge=0, lt=0.5)] = 0.05
-
-    @field_validator("*")
-    @classmethod
-    def _low_le_high(cls, v):
-        if isinstance(v, list) and v[0] > v[1]:
-            raise ValueError("must be [low, high] with low ≤ high")
-        return v
 
 
 class LoopbackConfig(_Section):
@@ -220,16 +200,9 @@ class LoopbackConfig(_Section):
 class SimConfig(_Section):
     """Only for ``kind: sim``: how the simulated bench behaves."""
 
-    fault: str | None = None
+    fault: Annotated[str | None, _one_of(FAULTS, "unknown fault {v!r}; one of {known}")] = None
     heartbeat_s: Seconds = 1.0  # the firmware beats once a second
     instruments_yaml: str | None = None  # default: bringup/sim/instruments.yaml
-
-    @field_validator("fault")
-    @classmethod
-    def _known_fault(cls, v: str | None) -> str | None:
-        if v is not None and v not in FAULTS:
-            raise ValueError(f"unknown fault {v!r}; one of {', '.join(FAULTS)}")
-        return v
 
 
 class Station(_Section):
@@ -239,37 +212,17 @@ class Station(_Section):
     dmm: MultimeterConfig = MultimeterConfig()
     meter: MeterPortConfig = MeterPortConfig()
     console: ConsoleConfig = ConsoleConfig()
-    limits: Limits = Limits()
+    limits: LimitWindows = LimitWindows()
     loopback: LoopbackConfig = LoopbackConfig()
     sim: SimConfig = SimConfig()
     s1: S1Config | None = None
     # Real telegrams to replay in step 4: files (one telegram or a raw capture) or folders, relative
     # to the station file; `--telegrams PATH` adds more.
     telegrams: list[str] = []
-    profile: str | None = None  # force a dsmr_parser specification (default: detected per telegram)
+    # force a dsmr_parser specification (default: detected per telegram)
+    profile: Annotated[str | None, _one_of(PROFILES, "unknown profile {v!r}; one of {known}")] = None
     source: str = Field(default="", exclude=True)  # where the station came from (file path or "sim")
 
-    @field_validator("profile")
-    @classmethod
-    def _known_profile(cls, v: str | None) -> str | None:
-        if v is not None and v not in PROFILES:
-            raise ValueError(f"unknown profile {v!r}; one of {', '.join(PROFILES)}")
-        return v
-
-    def with_replay(self, telegrams: list[str], profile: str | None) -> "Station":
-        """A copy with more telegram paths to replay and, if given, a forced profile (this one unchanged)."""
-        return self.model_copy(update={"telegrams": self.telegrams + telegrams, "profile": profile or self.profile})
-
-    def check_bench(self) -> None:
-        """What only a real bench needs: every instrument and port named."""
-        if self.kind != "bench":
-            return
-        for key in ("supply.resource", "dmm.resource", "meter.url", "console.url"):
-            sect, attr = key.split(".")
-            if not getattr(getattr(self, sect), attr):
-                raise StationError("is required for a bench station", self.source, key)
-        if self.s1 is not None and not self.s1.url:
-            raise StationError("is required for a bench station with an s1: section", self.source, "s1.url")
 
 
 def _error(e: ValidationError, source: str) -> StationError:
@@ -311,7 +264,13 @@ def from_dict(data: dict, source: str = "<dict>") -> Station:
     base = Path(source).parent if source not in ("<dict>", "") else Path.cwd()
     station = station.model_copy(update={"source": source,
                                          "telegrams": [str(base / t) for t in station.telegrams]})
-    station.check_bench()
+    if station.kind == "bench":  # what only a real bench needs: every instrument and port named
+        for key in ("supply.resource", "dmm.resource", "meter.url", "console.url"):
+            sect, attr = key.split(".")
+            if not getattr(getattr(station, sect), attr):
+                raise StationError("is required for a bench station", source, key)
+        if station.s1 is not None and not station.s1.url:
+            raise StationError("is required for a bench station with an s1: section", source, "s1.url")
     return station
 
 

@@ -1,21 +1,9 @@
-"""The results store: every run and its measurements in one database behind a URL.
-
-``sqlite:///records/p1reader.db`` (the default, next to the records) or ``postgresql://user@host/db``
-when several stations share one server; the same SQLAlchemy Core code serves both (psycopg 3 is the
-PostgreSQL driver). The JSON record stays the first thing written: the store is filled from it, one
-transaction per run, idempotently by run UUID, so importing a record twice adds nothing.
-
-Every record is validated (:class:`RecordIn`, pydantic, strict) before a row of it is written: a record
-of the wrong shape is refused with the key that is wrong, never half stored.
-
-The schema is versioned: ``schema_version`` holds the version and :data:`MIGRATIONS` the steps that
-bring an older database up to date, applied under a lock (PostgreSQL advisory lock, SQLite ``BEGIN
-IMMEDIATE``) so two stations starting at once do not race. ``report`` opens the database read-only
-and never migrates it.
-
-PostgreSQL gets a connect timeout and a statement timeout (:func:`timeout_s`, 10 s unless
-``P1READER_DB_TIMEOUT`` says otherwise): a server that accepts the connection and never answers is
-given up on, not waited for.
+"""The results database: runs, measurements and replayed telegrams, filled from the JSON records (the record
+is written first) one transaction per run, idempotently by run UUID. SQLite or PostgreSQL (psycopg 3) behind
+a URL, one SQLAlchemy Core code for both. A record is validated (:class:`RecordIn`) before a row of it is
+written; the schema is versioned (:data:`MIGRATIONS`, applied under a lock; ``report`` opens it read-only and
+never migrates); the text older records and rows said a run's category in is read once, by
+:func:`fields_from_text`. The top-level README ("Bring-up at batch scale") says the rest.
 """
 from __future__ import annotations
 
@@ -31,17 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterable, Iterator, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
-                        event, func, insert, inspect, select, update)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
+                        bindparam, create_engine, event, func, insert, inspect, select, text, update)
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, SQLAlchemyError
 
 from .errors import BringupError
-from .measurement import Outcome
-from .record import SCHEMA as RECORD_SCHEMA, RecordError, check_serial
+from .measurement import Category, Outcome
+from .record import SCHEMA as RECORD_SCHEMA, check_serial
+from .replay import TelegramRow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: category, failed_step_index and failed_step_name for the text failed_step; telegrams
 # Fallback run UUIDs for records written before records carried one: stable, so re-imports match.
 _RECORD_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "p1reader:bring-up-record")
 _PG_MIGRATION_LOCK = 0x70317264  # any constant; only p1reader's migration takes this advisory lock
@@ -52,7 +41,7 @@ metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 
-runs = Table(
+runs = Table(  # as schema 1 made it and schema 2 changed it (MIGRATIONS)
     "runs", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_uuid", String(36), nullable=False, unique=True),
@@ -64,12 +53,14 @@ runs = Table(
     Column("board_revision", String(64), nullable=False),
     Column("design_commit", String(64), nullable=False),
     Column("outcome", String(16), nullable=False),
-    Column("failed_step", String(100)),
     Column("reason", Text, nullable=False),
     Column("started", DateTime, nullable=False),  # naive UTC on both databases
     Column("finished", DateTime),
     Column("record_path", Text, nullable=False),
     Column("inject", String(64)),
+    Column("category", String(16)),  # a Category; added by schema 2, so NULL is allowed, never written
+    Column("failed_step_index", Integer),
+    Column("failed_step_name", String(64)),
 )
 
 measurements = Table(
@@ -88,13 +79,83 @@ measurements = Table(
     Column("outcome", String(16), nullable=False),
 )
 
+telegrams = Table(  # the replay's per-telegram table (bringup.replay.TelegramRow), in replay order
+    "telegrams", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("offset", Integer),
+    Column("length", Integer, nullable=False),
+    Column("flavour", Text, nullable=False),
+    Column("expected", Text, nullable=False),
+    Column("board_verdict", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("problem", Text, nullable=False),
+    Column("decode", Text, nullable=False),
+    Column("decoder_limitation", Boolean, nullable=False),
+)
+
 
 def _v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[runs, measurements])
+    """Schema 1: ``runs`` as it was made (frozen: schema 2 changed it) and ``measurements`` as defined above
+    (unchanged since; a schema that changes it copies the definition in here first, as ``runs``)."""
+    v1 = MetaData()
+    Table("runs", v1,
+          Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("run_uuid", String(36), nullable=False, unique=True),
+          Column("board_serial", String(64), nullable=False, index=True),
+          Column("station", String(200), nullable=False),
+          Column("operator", String(200), nullable=False),
+          Column("firmware", String(64), nullable=False),
+          Column("harness_version", String(64), nullable=False),
+          Column("board_revision", String(64), nullable=False),
+          Column("design_commit", String(64), nullable=False),
+          Column("outcome", String(16), nullable=False),
+          Column("failed_step", String(100)),
+          Column("reason", Text, nullable=False),
+          Column("started", DateTime, nullable=False),
+          Column("finished", DateTime),
+          Column("record_path", Text, nullable=False),
+          Column("inject", String(64)))
+    v1.create_all(conn)
+    measurements.create(conn)
+
+
+def fields_from_text(outcome: str, failed_step: str | None, reason: str) -> dict:
+    """A run's category and failed step, read from the text records of schema 1 and 2 and rows of database
+    schema 1 said them in ("4 loopback"; a reason beginning "aborted" or "internal error"), by the rules
+    the yield page read them with then. The one place that text is read: once per row (migration to
+    schema 2), once per older record (import)."""
+    head, _, tail = (failed_step or "").partition(" ")
+    index, name = (int(head), tail) if head.isdigit() else (None, failed_step or None)
+    if outcome == "PASS":
+        category = Category.PASS
+    elif outcome == "ABORTED" or reason.startswith("aborted"):
+        category = Category.ABORTED
+    elif name in ("setup", "self_check") or reason.startswith("internal error"):
+        category = Category.STATION_ERROR
+    else:
+        category = Category.FAIL
+    return {"category": category.value, "failed_step_index": index, "failed_step_name": name}
+
+
+def _v2(conn: Connection) -> None:
+    """Schema 2: the category and the failed step as columns, filled once from the rows' text (the
+    text column goes); the replay's per-telegram table. (It makes ``telegrams`` as defined above: a
+    schema that changes that table copies this definition in here first, as ``_v1`` keeps schema 1's.)"""
+    for column in ("category VARCHAR(16)", "failed_step_index INTEGER", "failed_step_name VARCHAR(64)"):
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column}")
+    rows = conn.execute(text("SELECT id, outcome, failed_step, reason FROM runs")).all()
+    if rows:
+        conn.execute(update(runs).where(runs.c.id == bindparam("row_id")),
+                     [{"row_id": r.id, **fields_from_text(r.outcome, r.failed_step, r.reason)} for r in rows])
+    conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN failed_step")
+    telegrams.create(conn)
 
 
 # MIGRATIONS[k] takes a database at version k to version k + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -165,15 +226,14 @@ def _sqlite_engine(u: URL, url: str, read_only: bool) -> tuple[Engine, Path | No
     if read_only:
         if file is None or not file.is_file():
             raise StoreError(f"database {display_url(url)}: no such file (give --db, or fill it first: "
-                             f"`p1reader-bringup import RECORDS_DIR`)")
+                             f"`p1reader bringup import RECORDS_DIR`)")
         return _sqlite_read_only(file), None
+    created = None
     if file is not None:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"database {display_url(url)}: folder {file.parent}: {e.strerror or e}") from e
-    created = None
-    if file is not None:
         try:  # made here, empty (SQLite takes an empty file as a new database): only then ours to remove
             os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
             created = file
@@ -305,18 +365,17 @@ def migrate(engine: Engine) -> int:
     return found
 
 
-def check_version(engine: Engine) -> int:
+def check_version(engine: Engine) -> None:
     """For a read-only use: the schema must be this harness's. An older one is named, not migrated."""
     with engine.connect() as conn:
         has_table = inspect(conn).has_table(schema_version.name)
         found = (conn.scalar(select(func.max(schema_version.c.version))) or 0) if has_table else 0
     if found == 0:
-        raise StoreError("no p1reader results in it (fill it first: `p1reader-bringup import RECORDS_DIR --db URL`)")
+        raise StoreError("no p1reader results in it (fill it first: `p1reader bringup import RECORDS_DIR --db URL`)")
     _refuse_newer(found)
     if found < SCHEMA_VERSION:
         raise StoreError(f"schema version {found} is older than this harness ({SCHEMA_VERSION}); it was opened "
-                         f"read-only, so not migrated: run `p1reader-bringup import` on it once with write access")
-    return found
+                         f"read-only, so not migrated: run `p1reader bringup import` on it once with write access")
 
 
 # ---------------------------------------------------------------- the record as the store reads it
@@ -347,11 +406,9 @@ def _scalar(v: Any) -> Any:
     return v
 
 
-def _serial(v: str) -> str:
-    try:
-        return check_serial(v)
-    except RecordError as e:
-        raise ValueError(str(e)) from None
+def _uuid(v: str) -> str:
+    uuid.UUID(v)  # ValueError: "badly formed hexadecimal UUID string"
+    return v
 
 
 def _record_schema(v: int) -> int:
@@ -371,7 +428,7 @@ OutcomeName = Literal[tuple(o.value for o in Outcome)]
 
 
 class _In(BaseModel):
-    # strict: no "5" for 5, no 1 for true; keys the store does not read (telegram table, tracebacks …) pass
+    # strict: no "5" for 5, no 1 for true; keys the store does not read (tracebacks, station source …) pass
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
@@ -400,16 +457,19 @@ class StepIn(_In):
 
 class RecordIn(_In):
     """A run record as :mod:`bringup.record` writes it: schema 1 (no ``run_id``, no operator or
-    provenance) and schema 2."""
+    provenance), schema 2 and schema 3 (the category and the failed step as fields)."""
 
     schema_: Annotated[int, AfterValidator(_record_schema)] = Field(alias="schema")
-    run_id: str | None = None
-    board_serial: Annotated[str, AfterValidator(_serial)]
+    run_id: Annotated[str, AfterValidator(_uuid)] | None = None
+    board_serial: Annotated[str, AfterValidator(check_serial)]
     station: str = _fits(runs.c.station)
     started: Timestamp
     finished: Timestamp | None = None
     outcome: Literal["RUNNING", "PASS", "FAIL", "ABORTED"]
-    failed_step: str | None = _fits(runs.c.failed_step, None)
+    category: Literal[tuple(c.value for c in Category)] | None = None
+    failed_step_index: int | None = Field(None, ge=0, lt=2**31)
+    failed_step_name: str | None = _fits(runs.c.failed_step_name, None)
+    failed_step: str | None = None  # "<index> <name>": for people; read only in records before schema 3
     reason: str = ""
     firmware: str | None = _fits(runs.c.firmware, None)
     operator: str | None = _fits(runs.c.operator, None)
@@ -420,13 +480,8 @@ class RecordIn(_In):
     marginal: bool = False
     supply_output_after: str | None = None
     steps: list[StepIn]
+    telegrams: list[TelegramRow] = []
 
-    @field_validator("run_id")
-    @classmethod
-    def _uuid(cls, v: str | None) -> str | None:
-        if v is not None:
-            uuid.UUID(v)  # ValueError: "badly formed hexadecimal UUID string"
-        return v
 
 
 def check_record(record: Any) -> RecordIn:
@@ -434,23 +489,19 @@ def check_record(record: Any) -> RecordIn:
     try:
         return RecordIn.model_validate(record)
     except ValidationError as e:
-        raise _invalid(e) from None
-
-
-def _invalid(e: ValidationError) -> RecordInvalid:
-    err = e.errors()[0]
+        err, count = e.errors()[0], e.error_count()
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    more = f" (and {count - 1} more)" if count > 1 else ""
     if not key:
-        return RecordInvalid(f"not a run record: a JSON object expected, got {type(err['input']).__name__}")
+        raise RecordInvalid(f"not a run record: a JSON object expected, got {type(err['input']).__name__}")
     if err["type"] == "missing":
-        return RecordInvalid(f"key '{key}': missing{more}")
+        raise RecordInvalid(f"key '{key}': missing{more}")
     got = repr(err["input"])
     got = got if len(got) <= 60 else got[:59] + "…"
     msg = err["msg"].removeprefix("Value error, ")
     for pydantic_says, we_say in (("Input should be", "must be"), ("String should have", "must have")):
         msg = msg.replace(pydantic_says, we_say)
-    return RecordInvalid(f"key '{key}': {msg} (got {got}){more}")
+    raise RecordInvalid(f"key '{key}': {msg} (got {got}){more}")
 
 
 def run_uuid(record: dict) -> str:
@@ -468,23 +519,36 @@ def _num(v) -> float | None:
     return None if isinstance(v, float) and math.isnan(v) else float(v)
 
 
-def rows_from_record(record: dict, path: str | Path) -> tuple[dict, list[dict]]:
-    """The run row and measurement rows for one record (a dict as read from its JSON), validated first:
-    :class:`RecordInvalid` or :class:`RecordNotFinished` before any row exists."""
+def _result_fields(rec: RecordIn) -> dict:
+    """The run's category and failed step: the record's fields, or (a record before schema 3) read once
+    from its text. A category that does not go with the outcome is refused."""
+    if rec.schema_ < 3:
+        fields = fields_from_text(rec.outcome, rec.failed_step, rec.reason)
+        longest = runs.c.failed_step_name.type.length
+        if len(fields["failed_step_name"] or "") > longest:
+            raise RecordInvalid(f"key 'failed_step': its step name has more than {longest} characters")
+        return fields
+    allowed = {"PASS": ("pass",), "ABORTED": ("aborted",), "FAIL": ("fail", "station error")}[rec.outcome]
+    if rec.category not in allowed:
+        raise RecordInvalid(f"key 'category': must be {' or '.join(map(repr, allowed))} for outcome {rec.outcome}, "
+                            f"not {rec.category!r}")
+    return {"category": rec.category, "failed_step_index": rec.failed_step_index,
+            "failed_step_name": rec.failed_step_name}
+
+
+def rows_from_record(record: dict, path: str | Path) -> tuple[dict, list[dict], list[dict]]:
+    """The run row, measurement rows and telegram rows for one record (a dict as read from its JSON),
+    validated first: :class:`RecordInvalid` or :class:`RecordNotFinished` before any row exists."""
     rec = check_record(record)
     if rec.outcome == "RUNNING":
         raise RecordNotFinished(f"{path}: record not finished (outcome RUNNING)")
     run = {
         "run_uuid": run_uuid(record),
         "board_serial": rec.board_serial,
-        "station": rec.station or "unknown",
-        "operator": rec.operator or "unknown",
-        "firmware": rec.firmware or "unknown",
-        "harness_version": rec.harness_version or "unknown",
-        "board_revision": rec.board_revision or "unknown",
-        "design_commit": rec.design_commit or "unknown",
+        **{key: getattr(rec, key) or "unknown"  # absent from older records (firmware: until step 1 answers)
+           for key in ("station", "operator", "firmware", "harness_version", "board_revision", "design_commit")},
         "outcome": rec.outcome,
-        "failed_step": rec.failed_step,
+        **_result_fields(rec),
         "reason": rec.reason,
         "started": _utc(rec.started),
         "finished": _utc(rec.finished),
@@ -496,29 +560,30 @@ def rows_from_record(record: dict, path: str | Path) -> tuple[dict, list[dict]]:
            "low": _num(m.low), "high": _num(m.high),
            "expect": None if m.expect is None else json.dumps(m.expect), "outcome": m.outcome}
           for step in rec.steps for m in step.measurements]
-    return run, ms
-
-
-def _insert_ignoring_duplicate(conn: Connection, row: dict) -> int | None:
-    """Insert the run row unless its run UUID is there; the new id, or None when it was."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = (dialect_insert(runs).values(**row).on_conflict_do_nothing(index_elements=["run_uuid"])
-            .returning(runs.c.id))
-    return conn.execute(stmt).scalar()
+    # a record before schema 3 said a decoder limitation only in `decode` (read once)
+    tgs = [{**t.model_dump(), "position": k,
+            "decoder_limitation": t.decoder_limitation if rec.schema_ >= 3 else "decoder limitation" in t.decode}
+           for k, t in enumerate(rec.telegrams)]
+    return run, ms, tgs
 
 
 def save(engine: Engine, record: dict, path: str | Path) -> bool:
-    """Store one finished record (run + measurements in one transaction). False: already stored."""
-    run, ms = rows_from_record(record, path)
+    """Store one finished record (run, measurements and replayed telegrams in one transaction). False:
+    already stored."""
+    run, ms, tgs = rows_from_record(record, path)
     with _writing(engine) as conn:
-        run_id = _insert_ignoring_duplicate(conn, run)
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        # the run row, unless its run UUID is there already
+        run_id = conn.execute(dialect_insert(runs).values(**run).on_conflict_do_nothing(index_elements=["run_uuid"])
+                              .returning(runs.c.id)).scalar()
         if run_id is None:
             return False
-        if ms:
-            conn.execute(insert(measurements), [dict(m, run_id=run_id) for m in ms])
+        for table, rows in ((measurements, ms), (telegrams, tgs)):
+            if rows:
+                conn.execute(insert(table), [dict(row, run_id=run_id) for row in rows])
     return True
 
 
@@ -579,7 +644,6 @@ class StoredMeasurement:
     step: str
     name: str
     value: float | None
-    value_text: str
     unit: str
     low: float | None
     high: float | None
@@ -592,9 +656,10 @@ class StoredRun:
     board_serial: str
     station: str
     operator: str
-    firmware: str
     outcome: str
-    failed_step: str | None
+    category: Category
+    failed_step_index: int | None
+    failed_step_name: str | None
     reason: str
     started: datetime
     finished: datetime | None
@@ -610,7 +675,8 @@ def load_runs(engine: Engine, progress: Callable[[int, int], None] = lambda done
         by_id: dict[int, StoredRun] = {}
         done = 0
         for r in conn.execute(select(runs).order_by(runs.c.started, runs.c.id)).mappings():
-            by_id[r["id"]] = StoredRun(**{k: r[k] for k in StoredRun.__dataclass_fields__ if k != "measurements"})
+            row = {k: r[k] for k in StoredRun.__dataclass_fields__ if k != "measurements"}
+            by_id[r["id"]] = StoredRun(**{**row, "category": Category(r["category"])})
             done += 1
         progress(done, total)
         cols = [measurements.c[k] for k in StoredMeasurement.__dataclass_fields__]

@@ -1,19 +1,13 @@
-"""The batch page: yield, Pareto of failing measurements, histograms against limits, runs per station
-and day, and every serial with links to its own run reports — one self-contained HTML file made from
-the results store (``p1reader-bringup report``).
-
-Counting rules (a run is sorted into exactly one category by :func:`category`):
-- ``pass`` / ``fail``: the board got a verdict.
-- ``aborted``: the operator stopped the run (Ctrl-C, SIGTERM) — not a board failure.
-- ``station error``: the bench could not test (set-up or self-check failed, or an internal error) —
-  not a board failure either.
-First-pass yield = serials whose first verdict was PASS ÷ serials with a verdict; final yield =
-serials whose last verdict was PASS ÷ serials with a verdict. Serials with no verdict yet are listed apart.
+"""The batch page (``p1reader bringup report``): yield, Pareto of failing measurements, histograms against
+limits, runs per station and day, and every serial with links to its own run reports — one self-contained
+HTML file made from the results store. A run counts by its :class:`~bringup.measurement.Category` only
+(the counting rules: README.md, "Bring-up at batch scale").
 """
 from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import statistics
 from collections import Counter, defaultdict
@@ -21,22 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hwtools.staging import atomic_write
+
+from .measurement import Category
+from .record import TEMPLATES
 from .store import StoredMeasurement, StoredRun
 
-PASS, FAIL, ABORTED, STATION_ERROR = "pass", "fail", "aborted", "station error"
-STATION_STEPS = ("setup", "self_check")  # a failure here is the bench's, not the board's
 CPK_MIN_N = 10
-
-
-def category(run: StoredRun) -> str:
-    if run.outcome == "PASS":
-        return PASS
-    if run.outcome == "ABORTED" or run.reason.startswith("aborted"):
-        return ABORTED
-    step = (run.failed_step or "").split(" ", 1)[-1]
-    if step in STATION_STEPS or run.reason.startswith("internal error"):
-        return STATION_ERROR
-    return FAIL
 
 
 @dataclass
@@ -66,20 +51,16 @@ class Histogram:
         sd = statistics.stdev(self.values)
         if sd == 0:
             return None
-        sides = []
-        if self.high is not None:
-            sides.append((self.high - self.mean) / (3 * sd))
-        if self.low is not None:
-            sides.append((self.mean - self.low) / (3 * sd))
-        return min(sides)
+        return min((self.high - self.mean) / (3 * sd) if self.high is not None else math.inf,
+                   (self.mean - self.low) / (3 * sd) if self.low is not None else math.inf)
 
 
 @dataclass
 class SerialRow:
     serial: str
-    runs: list[tuple[StoredRun, str]]  # (run, category) in start order
-    first_verdict: str | None
-    last_verdict: str | None
+    runs: list[StoredRun]  # in start order
+    first_verdict: Category | None
+    last_verdict: Category | None
 
 
 @dataclass
@@ -98,11 +79,11 @@ class Summary:
 
     @property
     def first_pass(self) -> int:
-        return sum(s.first_verdict == PASS for s in self.with_verdict)
+        return sum(s.first_verdict == Category.PASS for s in self.with_verdict)
 
     @property
     def final_pass(self) -> int:
-        return sum(s.last_verdict == PASS for s in self.with_verdict)
+        return sum(s.last_verdict == Category.PASS for s in self.with_verdict)
 
     @property
     def first_pass_yield(self) -> float | None:
@@ -115,37 +96,29 @@ class Summary:
         return self.final_pass / n if n else None
 
 
-def _failing(ms: list[StoredMeasurement]) -> list[StoredMeasurement]:
-    return [m for m in ms if m.outcome in ("FAIL", "ERROR")]
-
-
 def summarize(runs: list[StoredRun]) -> Summary:
-    cats = [(r, category(r)) for r in sorted(runs, key=lambda r: (r.started, r.run_uuid))]
-    by_serial: dict[str, list[tuple[StoredRun, str]]] = defaultdict(list)
-    for r, c in cats:
-        by_serial[r.board_serial].append((r, c))
+    runs = sorted(runs, key=lambda r: (r.started, r.run_uuid))
+    by_serial: dict[str, list[StoredRun]] = defaultdict(list)
+    for r in runs:
+        by_serial[r.board_serial].append(r)
     serials = []
     for sn in sorted(by_serial):
-        verdicts = [c for _, c in by_serial[sn] if c in (PASS, FAIL)]
+        verdicts = [r.category for r in by_serial[sn] if r.category in (Category.PASS, Category.FAIL)]
         serials.append(SerialRow(sn, by_serial[sn], verdicts[0] if verdicts else None,
                                  verdicts[-1] if verdicts else None))
 
     # Pareto: in each failed board run, its failing measurements; a step that failed without one
     # (a port lost, no status line) counts as the step itself.
     pareto: Counter = Counter()
-    for r, c in cats:
-        if c != FAIL:
-            continue
-        bad = _failing(r.measurements)
-        keys = {f"{m.step}: {m.name}" for m in bad}
-        if not keys:
-            keys = {f"{(r.failed_step or '?').split(' ', 1)[-1]}: step failed"}
-        pareto.update(keys)
+    for r in runs:
+        if r.category == Category.FAIL:
+            pareto.update({f"{m.step}: {m.name}" for m in r.measurements if m.outcome in ("FAIL", "ERROR")}
+                          or {f"{r.failed_step_name or '?'}: step failed"})
 
     values: dict[tuple[str, str], list[StoredMeasurement]] = defaultdict(list)
     order: dict[tuple[str, str], int] = {}
-    for r, c in cats:
-        if c not in (PASS, FAIL):
+    for r in runs:
+        if r.category not in (Category.PASS, Category.FAIL):
             continue
         for m in r.measurements:
             if m.value is not None:
@@ -155,31 +128,30 @@ def summarize(runs: list[StoredRun]) -> Summary:
     histograms, exact = [], []
     for key in sorted(values, key=order.__getitem__):
         ms = values[key]
-        low, high = _common_limits(ms)
+        # the limits most runs were judged against (a station file may change them)
+        (low, high), _ = Counter((m.low, m.high) for m in ms).most_common(1)[0]
         off = sum(m.outcome in ("FAIL", "ERROR") for m in ms)
         if low is not None and low == high:
             exact.append((key[0], key[1], low, len(ms), off))
         else:
             histograms.append(Histogram(key[0], key[1], ms[0].unit, [m.value for m in ms], low, high, off))
 
-    per_station_day: Counter = Counter()
-    for r, _ in cats:
-        per_station_day[(r.station, r.started.strftime("%Y-%m-%d"))] += 1
-    return Summary(len(cats), Counter(c for _, c in cats), serials,
+    per_station_day = Counter((r.station, r.started.strftime("%Y-%m-%d")) for r in runs)
+    return Summary(len(runs), Counter(r.category for r in runs), serials,
                    sorted(pareto.items(), key=lambda kv: (-kv[1], kv[0])), histograms, exact,
                    dict(sorted(per_station_day.items())))
 
 
-def _common_limits(ms: list[StoredMeasurement]) -> tuple[float | None, float | None]:
-    """The limits most runs of a measurement were judged against (a station file may change them)."""
-    (low, high), _ = Counter((m.low, m.high) for m in ms).most_common(1)[0]
-    return low, high
-
-
 # ---------------------------------------------------------------- plots
 def _png(fig) -> str:
+    """The figure as a data URL; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
+    try:
+        fig.savefig(buf, format="png", dpi=80)
+    finally:
+        plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -200,10 +172,7 @@ def _histogram_png(h: Histogram) -> str:
     ax.set_xlabel(f"{h.name}" + (f" [{h.unit}]" if h.unit else ""), fontsize=8)
     ax.set_ylabel("runs", fontsize=8)
     ax.tick_params(labelsize=7)
-    try:
-        return _png(fig)
-    finally:
-        plt.close(fig)
+    return _png(fig)
 
 
 def _station_day_png(per_station_day: dict[tuple[str, str], int]) -> str:
@@ -220,10 +189,7 @@ def _station_day_png(per_station_day: dict[tuple[str, str], int]) -> str:
     ax.set_ylabel("runs", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7)
-    try:
-        return _png(fig)
-    finally:
-        plt.close(fig)
+    return _png(fig)
 
 
 # ---------------------------------------------------------------- page
@@ -236,33 +202,22 @@ def _report_link(run: StoredRun, page_dir: Path) -> tuple[str | None, str]:
 
 
 def render(summary: Summary, out: Path, source: str) -> str:
-    import jinja2
     import matplotlib
 
     matplotlib.use("Agg")
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bringup", "templates"),
-                             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     page_dir = out.resolve().parent
-    serial_rows = [{"serial": s.serial, "first": s.first_verdict, "last": s.last_verdict,
-                    "runs": [{"category": c, "started": r.started.strftime("%Y-%m-%d %H:%M:%S"),
-                              "station": r.station, "link": _report_link(r, page_dir), "reason": r.reason}
-                             for r, c in s.runs]}
-                   for s in summary.serials]
     top = summary.pareto[0][1] if summary.pareto else 1
-    return env.get_template("yield.html").render(
+    return TEMPLATES.get_template("yield.html").render(
         s=summary, source=source, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        categories=(PASS, FAIL, ABORTED, STATION_ERROR),
+        categories=tuple(Category),
         pareto=[{"name": k, "count": v, "width": round(100 * v / top, 1)} for k, v in summary.pareto],
         histograms=[{"h": h, "png": _histogram_png(h)} for h in summary.histograms],
         station_day_png=_station_day_png(summary.per_station_day) if summary.per_station_day else None,
-        serial_rows=serial_rows,
+        link=lambda run: _report_link(run, page_dir),
     )
 
 
 def write(summary: Summary, out: str | Path, source: str) -> Path:
-    from .record import atomic_write
-
     out = Path(out)  # its folder must exist: a mistyped path is an error, not a new folder
     atomic_write(out, render(summary, out, source))
     return out

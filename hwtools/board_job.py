@@ -1,16 +1,18 @@
-"""`python -m hwtools.board_job STAGE [VARIANT]`: build the board file in a staged project (see generate.stage_board).
+"""`python -m hwtools.board_job STAGE VARIANT`: build the board file in a staged project (see generate.stage_board).
 
-Exit 0 with `STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
+The variant crosses the process boundary as its name and is rebuilt here (`variant.get`). Exit 0 with
+`STAGE/p1reader.kicad_pcb` written, or 3 with one line on stderr naming what went wrong.
 """
 
 import sys
 from pathlib import Path
 
 from . import layout, pcb, project
-from .routing import RoutingError
+from .errors import HwtoolsError
+from .variant import Variant, get as get_variant
 
 
-def build_board_file(stage: Path, variant: str = "p1"):
+def build_board_file(stage: Path, variant: Variant):
     import pcbnew
 
     lay = layout.for_variant(variant)
@@ -71,9 +73,12 @@ def fill_zones(path: Path):
 
 
 def main(argv):
+    if len(argv) != 2:
+        print(f"usage: python -m hwtools.board_job STAGE VARIANT (got {len(argv)} argument(s))", file=sys.stderr)
+        return 3
     try:
-        build_board_file(Path(argv[0]), *argv[1:2])
-    except (pcb.LayoutError, RoutingError) as e:
+        build_board_file(Path(argv[0]), get_variant(argv[1]))
+    except HwtoolsError as e:
         print(e, file=sys.stderr)
         return 3
     return 0

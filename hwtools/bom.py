@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HwtoolsError
+from .facts import load_facts
 
 # Field values that mean "nobody chose a part yet"; compared lower-case.
 PLACEHOLDERS = {"", "~", "-", "?", "tbd", "todo", "n/a", "na", "none", "xxx"}
@@ -168,15 +169,6 @@ def bom_rows(parts: list[Part]) -> list[dict]:
     return rows
 
 
-def bom_csv(parts: list[Part]) -> str:
-    out = io.StringIO()
-    rows = bom_rows(parts)
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["Qty"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 def components(parts: list[Part]) -> list[dict]:
     """AISLER's components.json entries (the shape their KiCad push plugin uploads)."""
     return [{
@@ -199,14 +191,6 @@ def components_json(parts: list[Part]) -> str:
 
 # --- what the board alone does not show ---------------------------------------------------------------------
 
-def _facts():
-    """parts.toml, read here rather than through hwtools.rules: the BOM does not depend on the rules' code."""
-    import tomllib
-
-    with open(Path(__file__).with_name("parts.toml"), "rb") as f:
-        return tomllib.load(f)
-
-
 BOM_ONLY_KEYS = ("for_ref", "qty", "designators", "value", "manufacturer", "mpn", "description")
 
 
@@ -215,7 +199,7 @@ def bom_only_items(parts: list[Part], facts: dict | None = None) -> list[dict]:
     the part they belong to. They go into bom.csv and the iBoM (hwtools.ibom), never into components.json:
     AISLER would try to place them."""
     refs = {p.ref for p in parts}
-    return [{k: item[k] for k in BOM_ONLY_KEYS} for item in (facts or _facts()).get("bom_only", [])
+    return [{k: item[k] for k in BOM_ONLY_KEYS} for item in (facts or load_facts()).get("bom_only", [])
             if item["for_ref"] in refs]
 
 
@@ -283,7 +267,7 @@ PITCH_TOLERANCE_MM = 0.1  # 2.54 mm parts on 2.50 mm footprints bend that much w
 
 def fit_problems(parts: list[Part], project_libs: dict | None = None, facts: dict | None = None) -> list[str]:
     """Each through-hole part in the BOM against its footprint, from the [[tht_part]] table in parts.toml."""
-    table = (facts or _facts()).get("tht_part", [])
+    table = (facts or load_facts()).get("tht_part", [])
     problems = []
     for p in bom_parts(parts):
         if p.mount_type != "tht":

@@ -1,10 +1,8 @@
 """The p1reader board as skidl code — one function per block, composed like the schematic.
 
 Reference designators, values and footprints are the proven v1.1 board's (traceability); every part
-carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules demand
-(hwtools/rules.py; each change argued in docs/rev-1.3.md): a base-emitter resistor on Q1, a PNP high-side
-switch for Data Request, a Schottky against a crossed cable, a low-dropout regulator, an ESD array on the
-two meter lines and ceramic decoupling. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
+carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules (hwtools/rules/)
+demand, each change argued in docs/rev-1.3.md. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +11,7 @@ from pathlib import Path
 from . import kicadlibs, procs, values as part_values
 from .errors import HwtoolsError
 from .kicadlibs import import_skidl
-from .variant import Variant, get as get_variant
+from .variant import P1, Variant
 
 skidl = import_skidl()
 
@@ -33,7 +31,7 @@ class Board:
     parts: dict = field(default_factory=dict)
     nets: dict = field(default_factory=dict)
     lib_ids: dict = field(default_factory=dict)  # ref → "Library:Symbol", as the schematic names it
-    variant: Variant = field(default_factory=get_variant)
+    variant: Variant = P1
 
     def value(self, ref):
         """The part's value as a number in SI units ("2.2 kOhm" → 2200.0)."""
@@ -133,7 +131,6 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     r2 = b.part("R2", "Device:R", "1.2 kOhm", AXIAL, "MFR-50FBF52-1K2", "Yageo")
     r1 = b.part("R1", "Device:R", "6.8 kOhm", AXIAL, "MFR-50FBF52-6K8", "Yageo")
     r10 = b.part("R10", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
-    # C9 speeds up the divider: the edge reaches the base at once, the DC threshold stays where R1/R10 put it
     c9 = b.part("C9", "Device:C", "220 pF", DISC, "C315C221J5G5TA", "KEMET")
     r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
     # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
@@ -284,15 +281,10 @@ def mounting_holes(b):
                "", "", in_bom=False)
 
 
-def build_board(values=None, lib_dir: Path | None = None, variant: Variant | str = "p1") -> Board:
+def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1) -> Board:
     """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
     from .project import LIB_DIR
-    from .variant import VariantError
 
-    try:
-        variant = get_variant(variant)
-    except VariantError as e:
-        raise CircuitError(str(e)) from None
     b = _Builder(values or {}, lib_dir or LIB_DIR)
     b.board.variant = variant
     p1_5v, v5, gnd, v3v3 = b.net("P1_5V"), b.net("+5V"), b.net("GND"), b.net("+3V3")
@@ -312,6 +304,10 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant | str
     if s1_rx is not None:
         s1_port(b, s1_rx, v3v3, gnd)
     mounting_holes(b)
+    unknown = sorted(set(values or {}) - set(b.board.parts))
+    if unknown:  # a what-if value for a part the circuit does not have would silently change nothing
+        raise CircuitError(f"no part {', '.join(unknown)} in the {variant} circuit (value given for it: "
+                           + "; ".join(f"{ref}={values[ref]}" for ref in unknown) + ")")
     check_connected(b.board)
     return b.board
 

@@ -1,7 +1,7 @@
-"""`python -m hwtools fab|check|generate` — a thin command line over the pipeline (hwtools/pipeline.py).
+"""`p1reader fab|check|generate` — a thin command line over the pipeline (hwtools/pipeline.py).
 
-Prints one line per step with its time, maps errors to exit codes: 0 ok, 1 a check failed,
-2 a bad input (circuit, library, tool, file) — always a message naming what and where, never a traceback.
+Prints one line per step with its time. Exit 1: a check failed; 2: a known error (`HwtoolsError`, a syntax error
+in the circuit code, an incomplete environment) in one line; anything else is a bug for `p1reader` (exit 3).
 """
 
 import argparse
@@ -11,26 +11,11 @@ import traceback
 from pathlib import Path
 
 from . import project
-from .pipeline import CheckFailed
-from .variant import VARIANTS, get as get_variant
+from .errors import HwtoolsError
+from .pipeline import CheckFailed, check_rules, check_si, rel
+from .variant import SUBFOLDERS, VARIANTS, get as get_variant
 
-# Errors that carry their own message, by module: looked up only in modules already imported (a module that
-# failed to import cannot have raised its error, and importing it again would fail again).
-KNOWN_ERRORS = {"hwtools.circuit": "CircuitError", "hwtools.generate": "GenerationError",
-                "hwtools.kicadlibs": "LibraryError", "hwtools.kicad_cli": "KicadCliError",
-                "hwtools.si.model": "ModelError", "hwtools.si.spice": "NgspiceError", "hwtools.fab": "FabError",
-                "hwtools.bom": "BomError", "hwtools.staging": "StagingError", "hwtools.pcb": "LayoutError",
-                "hwtools.routing": "RoutingError"}
-
-
-def _known(e: BaseException) -> bool:
-    if isinstance(e, (ValueError, OSError)):  # VariantError, BadValue, a missing or unreadable file
-        return True
-    for module, name in KNOWN_ERRORS.items():
-        cls = getattr(sys.modules.get(module), name, None)
-        if cls is not None and isinstance(e, cls):
-            return True
-    return False
+UNTOUCHED = "nothing was replaced: kicad/ and gerbers/ are as they were"
 
 
 def _where(e: BaseException) -> str:
@@ -39,21 +24,18 @@ def _where(e: BaseException) -> str:
     ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(project.ROOT)] or frames
     if not ours:
         return "?"
-    f = ours[-1]
-    path = Path(f.filename).resolve()
-    return f"{path.relative_to(project.ROOT) if path.is_relative_to(project.ROOT) else path}:{f.lineno}"
+    return f"{rel(Path(ours[-1].filename).resolve())}:{ours[-1].lineno}"
 
 
-def error_message(e: BaseException) -> str:
-    if isinstance(e, SyntaxError):
-        path = Path(e.filename or "?").resolve()
-        shown = path.relative_to(project.ROOT) if path.is_relative_to(project.ROOT) else path
-        return f"{shown}:{e.lineno}: {type(e).__name__}: {e.msg}"
+def error_message(e: BaseException) -> str | None:
+    """The one line for an error a user can act on; None for a bug."""
+    if isinstance(e, SyntaxError):  # the circuit is code the user edits
+        return f"{rel(Path(e.filename or '?').resolve())}:{e.lineno}: {type(e).__name__}: {e.msg}"
     if isinstance(e, ImportError):
         return f"{e} (at {_where(e)}): is the environment complete? run `make setup`"
-    if _known(e):
+    if isinstance(e, HwtoolsError):
         return str(e)
-    return f"unexpected {type(e).__name__} at {_where(e)}: {e}"
+    return None
 
 
 def _check(variant, kicad_dir: Path, log):
@@ -63,13 +45,12 @@ def _check(variant, kicad_dir: Path, log):
     from . import procs
     from .circuit import build_board
     from .generate import check_drc, check_erc
-    from .rules import check
 
     if not (kicad_dir / f"{project.NAME}.kicad_sch").is_file():
-        raise FileNotFoundError(f"{kicad_dir}/{project.NAME}.kicad_sch not found: no KiCad project in {kicad_dir}")
+        raise HwtoolsError(f"{kicad_dir}/{project.NAME}.kicad_sch not found: no KiCad project in {kicad_dir}")
     with procs.temp_dir("check") as tmp:
         copy = tmp / "kicad"
-        shutil.copytree(kicad_dir, copy, ignore=shutil.ignore_patterns("p1s1"))
+        shutil.copytree(kicad_dir, copy, ignore=shutil.ignore_patterns(*SUBFOLDERS))
         t = time.monotonic()
         report = check_erc(copy)  # raises with every active violation listed
         n = sum(len(s.get("violations", [])) for s in report.get("sheets", []))
@@ -80,21 +61,9 @@ def _check(variant, kicad_dir: Path, log):
             f"{len(report.get('unconnected_items', []))} unconnected, {len(report.get('schematic_parity', []))} "
             f"parity problems (rules: {kicad_dir}/{project.NAME}.kicad_dru) in {time.monotonic() - t:.1f} s")
     board = build_board(lib_dir=kicad_dir / "lib", variant=variant)
-    results = check(board)
-    for r in results:
-        log(f"  {r}")
-    failed = [r for r in results if not r.passed]
-    if failed:
-        raise CheckFailed(f"{len(failed)} {variant} design rule(s) failed: " + "; ".join(r.name for r in failed))
+    check_rules(board, log)
     if variant.simulates_si:
-        from . import si
-
-        report = si.analyse(board, log=lambda m: log(f"  {m}"))
-        for r in report.results:
-            log(f"  {r}")
-        failed = [r for r in report.results if not r.passed]
-        if failed:
-            raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(map(str, failed)))
+        check_si(board, log)
 
 
 def check_json(variants, out) -> bool:
@@ -112,8 +81,8 @@ def check_json(variants, out) -> bool:
     return ok
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hwtools", description=__doc__.splitlines()[0])
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fab", "check", "generate"],
                         help="fab: regenerate, check and export (skips steps whose inputs did not change); "
                              "check: ERC, DRC, P1 rules and signal integrity on the committed files; "
@@ -127,44 +96,61 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true", help="run every step, even those recorded as current")
     parser.add_argument("--json", action="store_true",
                         help="check only: the P1/S1 design rules as one JSON object per line and figure")
+    return parser
+
+
+def _run(args, variants, log):
+    if args.json:
+        return check_json(variants, sys.stdout)
+    if args.out:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HwtoolsError(f"--out {args.out}: {e.strerror or e}") from e
+    from .staging import recover
+
+    recovered = recover()
+    if recovered:
+        log(recovered)
+    if args.command == "check":
+        for v in variants:
+            _check(v, Path(args.kicad_dir or v.kicad_dir).absolute(), log)
+        return True
+    from .pipeline import fab
+
+    changed = fab(variants, log, force=args.force, root=args.out, only_generate=args.command == "generate")
+    log(f"{len(changed)} file(s) changed" + (":\n  " + "\n  ".join(changed) if changed else ""))
+    return True
+
+
+def main(argv=None, prog: str = "p1reader") -> int:
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     variants = list(VARIANTS.values()) if args.variant == "all" else [get_variant(args.variant)]
-    if args.json:
-        if args.command != "check":
-            parser.error("--json goes with check")
-        return 0 if check_json(variants, sys.stdout) else 1
+    if args.json and args.command != "check":
+        parser.error("--json goes with check")
     if args.kicad_dir and (args.command != "check" or len(variants) > 1):
         parser.error("--kicad-dir goes with check and a single --variant")
     if args.out and args.command == "check":
         parser.error("--out goes with fab or generate")
-    log = (lambda m: print(m, flush=True))
     start = time.monotonic()
+    untouched = "" if args.command == "check" else f" — {UNTOUCHED}"
     try:
-        from .staging import recover
-
-        recovered = recover()
-        if recovered:
-            log(recovered)
-        if args.command == "check":
-            for v in variants:
-                _check(v, Path(args.kicad_dir or v.kicad_dir).absolute(), log)
-        else:
-            from .pipeline import fab
-
-            changed = fab(variants, log, force=args.force, root=args.out, only_generate=args.command == "generate")
-            log(f"{len(changed)} file(s) changed" + (":\n  " + "\n  ".join(changed) if changed else ""))
+        if not _run(args, variants, log=lambda m: print(m, flush=True)):
+            return 1  # check --json: a figure failed (the lines say which)
     except KeyboardInterrupt:
-        print("interrupted: nothing was replaced (files are renamed into place only when every step passed)",
+        print(f"interrupted{untouched} (files are renamed into place only when every step passed)",
               file=sys.stderr)
         return 130
+    except CheckFailed as e:
+        print(f"FAIL: {e}{untouched}", file=sys.stderr)
+        return 1
     except Exception as e:
-        if isinstance(e, CheckFailed):
-            print(f"FAIL: {e}", file=sys.stderr)
-            print("Nothing was replaced: kicad/ and gerbers/ are as they were.", file=sys.stderr)
-            return 1
-        print(f"ERROR: {error_message(e)}", file=sys.stderr)
-        if args.command != "check":
-            print("Nothing was replaced: kicad/ and gerbers/ are as they were.", file=sys.stderr)
+        message = error_message(e)
+        if message is None:
+            raise  # a bug: `p1reader` shows the traceback (exit 3)
+        print(f"ERROR: {message}{untouched}", file=sys.stderr)
         return 2
-    print(f"{args.command}: OK in {time.monotonic() - start:.1f} s")
+    if not args.json:
+        print(f"{args.command}: OK in {time.monotonic() - start:.1f} s")
     return 0

@@ -1,10 +1,9 @@
 """AISLER's 2-layer "simple" (HASL) process as KiCad custom design rules (`p1reader.kicad_dru`).
 
 Source: AISLER's published design rules (2024). The numbers below are their one home: the custom rules,
-the project's board minimums (`BOARD_RULES`) and the router's edge and hole keep-outs all read them. The
-board's own routing targets
-(0.2 mm clearance, 0.25/0.5 mm tracks, 0.8/0.4 mm vias) sit above these minimums; this file states what
-the fab can make, so kicad-cli's DRC fails anything AISLER would reject.
+the project's board minimums (`BOARD_RULES`) and the router's edge and hole keep-outs all read them; this file
+states what the fab can make, so kicad-cli's DRC fails anything AISLER would reject. The board's own design
+targets above these minimums have their home here too (`DESIGN_*`, below).
 
 Beware: kicad-cli 9.0.8 silently ignores the whole file when one rule does not parse (a quoted "outer"
 layer did that); tests/pcb/test_pcb_fab_rules.py proves every rule here is live.
@@ -22,6 +21,15 @@ HOLE_TO_HOLE_MM = 0.5       # not in AISLER's table: the common drill-web minimu
 SILK_STROKE_MM = 0.15
 SILK_HEIGHT_MM = 0.8
 SILK_CLEARANCE_MM = 0.127   # silk to pad: see the note below RULES
+
+# The board's own design targets, above the minimums (hwtools/routing.py lays them, generate.py's net classes
+# declare them to KiCad, pcb.py's ground pour keeps its clearance).
+DESIGN_CLEARANCE_MM = 0.2   # copper to copper of another net
+TRACK_SIGNAL_MM = 0.25
+TRACK_POWER_MM = 0.5        # the power nets (pcb.POWER_NETS)
+DESIGN_VIA_DIAMETER_MM = 0.8
+DESIGN_VIA_DRILL_MM = 0.4
+POUR_CLEARANCE_MM = 0.3     # the B.Cu ground pour to other nets' copper
 
 # name, layer (or None), condition (or None), [(constraint, min, max)]
 RULES = [

@@ -32,3 +32,12 @@ def opto_ctr(facts, i_led):
     o = facts["cny_4n35"]
     ratio_if = o["ctr_ratio_if_5ma"] if i_led < 10e-3 else 1.0
     return o["ctr_min"] * ratio_if * o["ctr_ratio_saturated"] * o["ctr_ratio_temp"]
+
+
+def limit_text(low: float | None, high: float | None, unit: str) -> str:
+    """A limit as the reports write it: "4-5.5 V", "≥ 4 V", "≤ 10 mA", or "as specified" (a structural check)."""
+    if low is not None and high is not None:
+        return f"{low:g}-{high:g} {unit}"
+    if low is not None:
+        return f"≥ {low:g} {unit}"
+    return f"≤ {high:g} {unit}" if high is not None else "as specified"

@@ -1,8 +1,5 @@
-"""Regenerate the KiCad project in `kicad/` from the circuit code — all or nothing.
-
-Everything is written into a staging folder first and checked by KiCad (it must load the schematic, ERC
-must be clean, the netlist must export); only then are the files copied over `kicad/`. A broken circuit
-or library therefore never leaves half-written or stale-but-different files behind.
+"""Regenerate the KiCad project in `kicad/` from the circuit code — all or nothing: written into a staging folder
+and checked by KiCad (ERC clean, the netlist exports, DRC clean) before anything replaces a file in `kicad/`.
 """
 
 import json
@@ -13,7 +10,7 @@ from .circuit import build_board
 from .errors import HwtoolsError
 from .schematic import SymbolLibraries, schematic
 from .staging import Stage
-from .variant import get as get_variant
+from .variant import P1, Variant
 
 
 class GenerationError(HwtoolsError):
@@ -29,28 +26,28 @@ ERC_SEVERITY_OVERRIDES = {
 
 
 # Every DRC finding counts: warnings are raised to errors so `--exit-code-violations` sees them all.
-DRC_SEVERITY_OVERRIDES = {"hole_to_hole": "error", "silk_overlap": "error", "silk_over_copper": "error",
-                          "silk_edge_clearance": "error", "lib_footprint_mismatch": "error",
-                          "lib_footprint_issues": "error", "footprint_symbol_mismatch": "error",
-                          "text_height": "error", "text_thickness": "error", "track_dangling": "error",
-                          "via_dangling": "error", "isolated_copper": "error"}
+DRC_SEVERITY_OVERRIDES = dict.fromkeys(
+    ("hole_to_hole", "silk_overlap", "silk_over_copper", "silk_edge_clearance", "lib_footprint_mismatch",
+     "lib_footprint_issues", "footprint_symbol_mismatch", "text_height", "text_thickness", "track_dangling",
+     "via_dangling", "isolated_copper"), "error")
 
 
 def _netclass(name, track, priority):
-    return {"name": name, "clearance": 0.2, "track_width": track, "via_diameter": 0.8, "via_drill": 0.4,
+    return {"name": name, "clearance": fabrules.DESIGN_CLEARANCE_MM, "track_width": track,
+            "via_diameter": fabrules.DESIGN_VIA_DIAMETER_MM, "via_drill": fabrules.DESIGN_VIA_DRILL_MM,
             "microvia_diameter": 0.3, "microvia_drill": 0.1, "diff_pair_gap": 0.25, "diff_pair_via_gap": 0.25,
             "diff_pair_width": 0.2, "bus_width": 12, "wire_width": 6, "line_style": 0, "priority": priority,
             "pcb_color": "rgba(0, 0, 0, 0.000)", "schematic_color": "rgba(0, 0, 0, 0.000)"}
 
 
 def project_file(root_uuid: str) -> str:
-    from .pcb import POWER_NETS, TRACK_POWER_MM, TRACK_SIGNAL_MM
+    from .pcb import POWER_NETS
 
     pro = {
         "board": {"design_settings": {"rules": fabrules.BOARD_RULES, "rule_severities": DRC_SEVERITY_OVERRIDES,
                                       "meta": {"version": 2}}},
-        "net_settings": {"classes": [_netclass("Default", TRACK_SIGNAL_MM, 2147483647),
-                                     _netclass("Power", TRACK_POWER_MM, 0)],
+        "net_settings": {"classes": [_netclass("Default", fabrules.TRACK_SIGNAL_MM, 2147483647),
+                                     _netclass("Power", fabrules.TRACK_POWER_MM, 0)],
                          "meta": {"version": 4},
                          "netclass_patterns": [{"netclass": "Power", "pattern": n} for n in sorted(POWER_NETS)]},
         "meta": {"filename": f"{project.NAME}.kicad_pro", "version": 3},
@@ -62,7 +59,7 @@ def project_file(root_uuid: str) -> str:
     return json.dumps(pro, indent=2, sort_keys=True) + "\n"
 
 
-def stage_project(stage: Path, log=print, build=build_board, variant="p1"):
+def stage_project(stage: Path, log=print, build=build_board, variant: Variant = P1):
     """Write the whole project into `stage`; return the built board."""
     lib_dir = stage / "lib"
     log("  D32 symbol and footprint (kiutils)")
@@ -86,7 +83,7 @@ def stage_project(stage: Path, log=print, build=build_board, variant="p1"):
     return board
 
 
-def stage_board(stage: Path, log=print, variant="p1"):
+def stage_board(stage: Path, log=print, variant: Variant = P1):
     """Place, route and pour the board from the staged netlist, with KiCad's own pcbnew.
 
     Runs in a fresh process: pcbnew keeps footprint caches and its UUID generator across calls, so only a
@@ -95,7 +92,7 @@ def stage_board(stage: Path, log=print, variant="p1"):
     import sys
 
     log("  board: placement, routing, ground pour (pcbnew)")
-    proc = procs.run([sys.executable, "-m", "hwtools.board_job", str(stage), str(variant)], capture_output=True,
+    proc = procs.run([sys.executable, "-m", "hwtools.board_job", str(stage), variant.name], capture_output=True,
                      text=True, cwd=project.ROOT)
     if proc.returncode != 0:
         # wxWidgets prints "Debug:" chatter on stderr; the job's own message is the last other line
@@ -130,10 +127,7 @@ def export_netlist(stage: Path):
     net.write_text(project.normalise_netlist(net.read_text(encoding="utf-8"), stage), encoding="utf-8")
 
 
-GENERATED = list(get_variant("p1").project_files)
-
-
-def stage(stage_dir: Path, log=print, build=build_board, variant="p1"):
+def stage(stage_dir: Path, log=print, build=build_board, variant: Variant = P1):
     """Write and check the whole project in `stage_dir` (ERC, netlist, board, DRC); return the built circuit."""
     board = stage_project(stage_dir, log, build, variant)
     log("  ERC (kicad-cli)")
@@ -146,12 +140,12 @@ def stage(stage_dir: Path, log=print, build=build_board, variant="p1"):
     return board
 
 
-def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board, variant="p1") -> list[str]:
+def generate(out_dir: Path = project.KICAD_DIR, log=print, build=build_board, variant: Variant = P1) -> list[str]:
     """Regenerate `out_dir` all or nothing; return the generated files that changed. `build` makes the circuit."""
     out_dir = Path(out_dir).absolute()
     with Stage.for_folder(out_dir) as st:
         stage_dir = st.path("kicad")
         stage(stage_dir, log, build, variant)
-        for rel in get_variant(variant).project_files:
+        for rel in variant.project_files:
             st.add(out_dir / rel, stage_dir / rel)
         return [str(p.relative_to(out_dir)) for p in st.commit(allowed=[out_dir])]

@@ -53,11 +53,10 @@ class _WithBomOnly:
 
     def parse(self):
         pcbdata, components = self.parser.parse()
-        if pcbdata is None:
-            return pcbdata, components
-        norm = self.config.normalize_field_case
-        fields = {f: f.lower() if norm else f for f in self.config.show_fields if f not in ("Value", "Footprint")}
-        add_bom_only(pcbdata, components, self.lines, fields)
+        if pcbdata is not None:  # None: the tool reports the parse failure itself
+            norm = self.config.normalize_field_case
+            fields = {f: f.lower() if norm else f for f in self.config.show_fields if f not in ("Value", "Footprint")}
+            add_bom_only(pcbdata, components, self.lines, fields)
         return pcbdata, components
 
 

@@ -46,15 +46,9 @@ def export_netlist(schematic: Path, out: Path):
 
 def active_violations(report: dict, severities=("error", "warning")) -> list[dict]:
     """Violations of the given severities that are not excluded in the project."""
-    found = []
-    for sheet in report.get("sheets", []):
-        for v in sheet.get("violations", []):
-            if v.get("severity") in severities and not v.get("excluded", False):
-                found.append(v)
-    for v in report.get("violations", []):  # DRC reports keep them at the top level
-        if v.get("severity") in severities and not v.get("excluded", False):
-            found.append(v)
-    return found
+    every = [v for sheet in report.get("sheets", []) for v in sheet.get("violations", [])]
+    every += report.get("violations", [])  # DRC reports keep them at the top level
+    return [v for v in every if v.get("severity") in severities and not v.get("excluded", False)]
 
 
 # --- manufacturing exports (hwtools/fab.py). Each is one bare kicad-cli call; fab.py normalises the output.
@@ -83,11 +77,10 @@ def export_odb(pcb: Path, out: Path):
     """ODB++ zip. kicad-cli 9.0.8 builds it in the fixed folder `$TMPDIR/kicad/odb`, so two exports at once on
     one machine mix their boards (a p1 package once held the p1s1 board): each call gets a TMPDIR of its own."""
     import os
-    import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="p1reader-odb-") as tmp:
+    with procs.temp_dir("odb") as tmp:
         run("pcb", "export", "odb", "--compression", "zip", "--units", "mm", "-o", out, pcb,
-            env=dict(os.environ, TMPDIR=tmp))
+            env=dict(os.environ, TMPDIR=str(tmp)))
 
 
 def render(pcb: Path, out: Path, side: str, width=1600, height=900):

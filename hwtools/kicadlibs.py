@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import procs
 from .errors import HwtoolsError
 
 SHARE = Path(os.environ.get("KICAD9_SHARE", "/usr/share/kicad"))
@@ -111,9 +112,7 @@ def import_skidl():
     comes back.
     skidl's SPICE back end imports InSpice, and with it matplotlib's pyplot (0.5 s), if it can; it treats
     InSpice as optional, and the project simulates with its own ngspice decks, so skidl's import does not see it.
-    skidl notes where each part and net is made with `inspect.stack()`, which reads every frame's source: it
-    gets the same frames, files and lines without that (`_CallStack`), from its import on (its import names the
-    log after the script on the stack).
+    From its import on (which names the log after the script on the stack), skidl reads the stack from `_CallStack`.
     """
     global _skidl
     if _skidl is None:
@@ -124,16 +123,23 @@ def import_skidl():
         hidden = [name for name in SKIDL_SKIPS if name not in sys.modules]
         sys.modules.update(dict.fromkeys(hidden))  # None: an import of it raises ImportError, which skidl expects
         slow_stack, inspect.stack = inspect.stack, _CallStack.stack  # skidl's import names its logs from the stack
-        try:
-            with contextlib.redirect_stderr(io.StringIO()):  # the fp-lib-table notice; we pass footprints by name
-                import skidl
-        finally:
-            inspect.stack = slow_stack
-            for name in hidden:
-                del sys.modules[name]
-        from skidl.logger import erc_logger, rt_logger, stop_log_file_output
+        cwd = os.getcwd()
+        # skidl's import writes `<script>.log`/`.erc` into the working folder and removes them when told to stop:
+        # in a folder of its own, so it never removes a file of the user's, nor one another process (a second
+        # build, a parallel test worker) is importing skidl beside at the same moment
+        with procs.temp_dir("skidl") as private:
+            os.chdir(private)
+            try:
+                with contextlib.redirect_stderr(io.StringIO()):  # the fp-lib-table notice; we pass footprints by name
+                    import skidl
+                from skidl.logger import erc_logger, rt_logger, stop_log_file_output
 
-        stop_log_file_output()
+                stop_log_file_output()
+            finally:
+                os.chdir(cwd)
+                inspect.stack = slow_stack
+                for name in hidden:
+                    del sys.modules[name]
         for logger in (rt_logger, erc_logger):
             for handler in logger.handlers:
                 if hasattr(handler, "setStream"):

@@ -11,6 +11,7 @@ top and bottom edges where fingers reach them, and an M3 hole in each corner.
 from dataclasses import dataclass
 
 from . import project
+from .variant import P1, Variant
 
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
 WIDTH, HEIGHT = 114.0, 56.0  # within the original 114.9 × 60.0 mm; rev 1.3 took 8 mm more width for its parts
@@ -130,11 +131,11 @@ S1_SILKSCREEN = [
 ]
 
 
-def d32_pin_labels(variant="p1") -> dict:
+def d32_pin_labels(variant: Variant = P1) -> dict:
     """{D32 pad number: silkscreen label}, e.g. 22: "IO16 P1 RX" — every pin, named as the ESP32 knows it."""
     from .d32lib import PINS
 
-    functions = {**D32_FUNCTIONS, **(S1_D32_FUNCTIONS if variant == "p1s1" else {})}
+    functions = {**D32_FUNCTIONS, **(S1_D32_FUNCTIONS if variant.has_s1 else {})}
     return {number: " ".join(filter(None, (name.replace("GPIO", "IO"), functions.get(number))))
             for number, name, _ in PINS}
 
@@ -148,13 +149,10 @@ class Layout:
     reference_at: dict
     d32_labels: dict
 
-    def holes(self):
-        """The four corner holes, H1..H4 clockwise from top-left."""
-        i, w, h = CORNER_HOLE_INSET, self.width, self.height
-        return [Place("H1", i, i), Place("H2", w - i, i), Place("H3", w - i, h - i), Place("H4", i, h - i)]
-
     def all_places(self):
-        return self.places + self.holes()
+        """The placement table and the four corner holes, H1..H4 clockwise from top-left."""
+        i, w, h = CORNER_HOLE_INSET, self.width, self.height
+        return self.places + [Place("H1", i, i), Place("H2", w - i, i), Place("H3", w - i, h - i), Place("H4", i, h - i)]
 
 
 def _part_silkscreen(places):
@@ -163,13 +161,9 @@ def _part_silkscreen(places):
             for text, ref, dx, dy, size, angle in PART_SILKSCREEN if ref in at]
 
 
-def for_variant(variant="p1") -> Layout:
+def for_variant(variant: Variant = P1) -> Layout:
     """The layout of a board variant (read at call time, so a test can change the tables)."""
-    from .variant import get
-
-    if not get(variant).has_s1:
-        return Layout(WIDTH, HEIGHT, PLACEMENT, SILKSCREEN + _part_silkscreen(PLACEMENT), REFERENCE_AT,
-                      d32_pin_labels(variant))
-    places = PLACEMENT + S1_PLACEMENT
-    return Layout(WIDTH, HEIGHT + S1_BAND_MM, places, SILKSCREEN + _part_silkscreen(places) + S1_SILKSCREEN,
-                  REFERENCE_AT, d32_pin_labels(variant))
+    s1 = variant.has_s1
+    places = PLACEMENT + (S1_PLACEMENT if s1 else [])
+    silkscreen = SILKSCREEN + _part_silkscreen(places) + (S1_SILKSCREEN if s1 else [])
+    return Layout(WIDTH, HEIGHT + (S1_BAND_MM if s1 else 0.0), places, silkscreen, REFERENCE_AT, d32_pin_labels(variant))

@@ -6,18 +6,20 @@ parity compares against. Routing is a separate step (`routing.py`).
 """
 
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import sexpdata
 
 from . import kicadlibs, layout, project
 from .errors import HwtoolsError
+from .fabrules import (DESIGN_VIA_DIAMETER_MM, DESIGN_VIA_DRILL_MM, POUR_CLEARANCE_MM, SILK_HEIGHT_MM,
+                       SILK_STROKE_MM, TRACK_POWER_MM, TRACK_SIGNAL_MM)
 from .sexpr import children, value
 
-TRACK_SIGNAL_MM = 0.25
-TRACK_POWER_MM = 0.5
-POWER_NETS = {"P1_5V", "+5V", "+3V3", "GND", "/D32_3V"}  # power symbols name global nets; D32_3V is a label
 GND = "GND"
+# Power symbols name global nets; D32_3V is a label. In the order they are routed (GND is the pour's).
+POWER_NETS = ("P1_5V", "+5V", "+3V3", "/D32_3V", GND)
 
 
 class LayoutError(HwtoolsError):
@@ -38,9 +40,8 @@ def read_netlist(path: Path):
     tree = sexpdata.loads(path.read_text(encoding="utf-8"))
     parts = {}
     for comp in children(children(tree, "components")[0], "comp"):
-        fields = {}
-        for f in children(children(comp, "fields")[0], "field") if children(comp, "fields") else []:
-            fields[value(f, "name")] = f[2] if len(f) > 2 else ""
+        fields = {value(f, "name"): f[2] if len(f) > 2 else ""
+                  for f in (children(children(comp, "fields")[0], "field") if children(comp, "fields") else [])}
         ref = value(comp, "ref")
         parts[ref] = NetlistPart(ref, value(comp, "value"), value(comp, "footprint"), value(comp, "tstamps"), fields)
     pad_nets = {}
@@ -160,16 +161,12 @@ def check_placement(board, lay=None):
         fp.BuildCourtyardCaches()
         yard = fp.GetCourtyard(pcbnew.F_CrtYd if not fp.IsFlipped() else pcbnew.B_CrtYd)
         yards[fp.GetReference()] = yard
-        box = yard.BBox()
-        if not outline.Contains(box):
-            exceeds = fp.GetReference()
-            if exceeds not in ("J2", "J4", "M1"):  # the jacks' mouths and the USB end sit on their edges on purpose
-                problems.append(f"{exceeds} leaves the board outline")
-    refs = list(yards)
-    for i, a in enumerate(refs):
-        for b in refs[i + 1:]:
-            if yards[a].OutlineCount() and yards[b].OutlineCount() and yards[a].Collide(yards[b].Outline(0)):
-                problems.append(f"{a} overlaps {b}")
+        # the jacks' mouths and the USB end sit on their edges on purpose
+        if not outline.Contains(yard.BBox()) and fp.GetReference() not in ("J2", "J4", "M1"):
+            problems.append(f"{fp.GetReference()} leaves the board outline")
+    for a, b in combinations(yards, 2):
+        if yards[a].OutlineCount() and yards[b].OutlineCount() and yards[a].Collide(yards[b].Outline(0)):
+            problems.append(f"{a} overlaps {b}")
     return problems
 
 
@@ -223,25 +220,20 @@ def track_width(net):
     return TRACK_POWER_MM if net in POWER_NETS else TRACK_SIGNAL_MM
 
 
-def route_order(nets):
-    """Power first (widest, most pads), then signals by name; GND is the pour's (routing.route_to_pour)."""
-    power = [n for n in ("P1_5V", "+5V", "+3V3", "/D32_3V") if n in nets]
-    signals = sorted(n for n in nets if n not in POWER_NETS and not n.startswith(("unconnected", "~")))
-    return power + signals
-
-
-def route(board, lay=None):
+def route(board, lay):
     """Route every net with the grid router and add the tracks and vias to the board; GND gets tracks only
     to pads the B.Cu pour cannot reach (listed in the returned routes' `pour_tracks`)."""
     import pcbnew
 
-    from .routing import VIA_DIAMETER_MM, VIA_DRILL_MM, Router
+    from .routing import Router
 
     pads, holes, bodies, keepouts = router_inputs(board)
-    lay = lay or layout.for_variant()
     router = Router(lay.width, lay.height, pads, holes, track_width, bodies, keepouts)
     nets = {p.net for p in pads}
-    for net in route_order(nets):
+    # power first (widest, most pads), then signals by name; GND is the pour's (routing.route_to_pour)
+    for net in [n for n in POWER_NETS if n in nets and n != GND]:
+        router.route_net(net)
+    for net in sorted(n for n in nets if n not in POWER_NETS and not n.startswith(("unconnected", "~"))):
         router.route_net(net)
     if GND in nets:
         router.route_to_pour(GND)
@@ -258,47 +250,44 @@ def route(board, lay=None):
     for via in router.routes.vias:
         v = pcbnew.PCB_VIA(board)
         v.SetPosition(_point(*via.at))
-        v.SetWidth(_mm(VIA_DIAMETER_MM))
-        v.SetDrill(_mm(VIA_DRILL_MM))
+        v.SetWidth(_mm(DESIGN_VIA_DIAMETER_MM))
+        v.SetDrill(_mm(DESIGN_VIA_DRILL_MM))
         v.SetLayerPair(pcbnew.F_Cu, pcbnew.B_Cu)
         v.SetNet(nets[via.net])
         board.Add(v)
     return router.routes
 
 
-def add_ground_pours(board, lay=None):
+def add_ground_pours(board, lay):
     """A GND zone on B.Cu over the whole board with thermal reliefs on pads (filled after reloading)."""
     import pcbnew
 
-    lay = lay or layout.for_variant()
-    gnd = board.GetNetsByName()["GND"]
+    gnd = board.GetNetsByName()[GND]
     inset = 0.5
     corners = [(inset, inset), (lay.width - inset, inset), (lay.width - inset, lay.height - inset),
                (inset, lay.height - inset)]
-    for layer in (pcbnew.B_Cu,):  # one pour: on F.Cu the tracks cut it into islands
-        zone = pcbnew.ZONE(board)
-        zone.SetLayer(layer)
-        zone.SetNet(gnd)
-        outline = zone.Outline()
-        outline.NewOutline()
-        for x, y in corners:
-            p = _point(x, y)
-            outline.Append(p.x, p.y)
-        zone.SetLocalClearance(_mm(0.3))
-        zone.SetMinThickness(_mm(0.25))
-        zone.SetPadConnection(pcbnew.ZONE_CONNECTION_THERMAL)
-        zone.SetThermalReliefGap(_mm(0.5))
-        zone.SetThermalReliefSpokeWidth(_mm(0.5))
-        zone.SetIslandRemovalMode(pcbnew.ISLAND_REMOVAL_MODE_ALWAYS)
-        board.Add(zone)
+    zone = pcbnew.ZONE(board)  # one pour, on B.Cu: on F.Cu the tracks would cut it into islands
+    zone.SetLayer(pcbnew.B_Cu)
+    zone.SetNet(gnd)
+    outline = zone.Outline()
+    outline.NewOutline()
+    for x, y in corners:
+        p = _point(x, y)
+        outline.Append(p.x, p.y)
+    zone.SetLocalClearance(_mm(POUR_CLEARANCE_MM))
+    zone.SetMinThickness(_mm(0.25))
+    zone.SetPadConnection(pcbnew.ZONE_CONNECTION_THERMAL)
+    zone.SetThermalReliefGap(_mm(0.5))
+    zone.SetThermalReliefSpokeWidth(_mm(0.5))
+    zone.SetIslandRemovalMode(pcbnew.ISLAND_REMOVAL_MODE_ALWAYS)
+    board.Add(zone)
 
 
-def add_silkscreen(board, lay=None):
+def add_silkscreen(board, lay):
     """Product name and revision, the P1 mark at the jack, jumper and I2C labels, every D32 pin's name
     (never on pads); references on the parts' bodies, where they cannot collide with a neighbour's."""
     import pcbnew
 
-    lay = lay or layout.for_variant()
     for fp in board.GetFootprints():
         ref = fp.Reference()
         if fp.GetReference().startswith("H"):
@@ -315,7 +304,6 @@ def add_silkscreen(board, lay=None):
     _d32_labels(board, lay.d32_labels)
 
 
-D32_LABEL_MM = 0.8  # AISLER's recommended minimum text height
 D32_LABEL_GAP_MM = 0.3  # from the module's courtyard
 
 
@@ -336,7 +324,7 @@ def _d32_labels(board, labels):
             continue
         above = pad.GetPosition().y < yard.Centre().y
         at = pcbnew.VECTOR2I(pad.GetPosition().x, yard.GetTop() - gap if above else yard.GetBottom() + gap)
-        t = _silk_text(board, text, at, D32_LABEL_MM, 90)
+        t = _silk_text(board, text, at, SILK_HEIGHT_MM, 90)  # the smallest text AISLER prints
         t.SetHorizJustify(pcbnew.GR_TEXT_H_ALIGN_LEFT if above else pcbnew.GR_TEXT_H_ALIGN_RIGHT)
 
 
@@ -348,7 +336,7 @@ def _silk_text(board, text, at, size, angle):
     t.SetLayer(pcbnew.F_SilkS)
     t.SetPosition(at)
     t.SetTextSize(pcbnew.VECTOR2I(_mm(size), _mm(size)))
-    t.SetTextThickness(_mm(max(0.15, size * 0.15)))
+    t.SetTextThickness(_mm(max(SILK_STROKE_MM, size * 0.15)))
     t.SetTextAngleDegrees(angle)
     board.Add(t)
     return t

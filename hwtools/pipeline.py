@@ -1,22 +1,22 @@
 """`make fab` as steps: per variant generate → P1 rules → signal integrity → manufacturing export.
 
-Every step writes into one staging folder (hwtools/staging.py); only when every step of every variant has
-passed are the new kicad/ and gerbers/ files renamed over the old ones, with the step records
-(`fab-steps.json`), all or nothing. A step whose input hash (hwtools/steps.py) matches its committed record,
-with its committed outputs unchanged, is skipped and says so. The circuit is built once per variant and
+Every step writes into one stage (hwtools/staging.py), committed with the step records (`fab-steps.json`,
+hwtools/fab_cache.py) when every step of every variant has passed. The circuit is built once per variant and
 handed to every step that needs it.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
-from . import project, steps
+from . import fab_cache, outputs, project
 from .staging import Stage, recover
-from .variant import Variant
+from .variant import VARIANTS, Variant
 
 PARTS_TOML = "hwtools/parts.toml"
+PIPELINE = "hwtools/pipeline.py"
 
 
 class CheckFailed(Exception):
@@ -28,36 +28,47 @@ def rel(path: Path) -> str:
     return str(path.relative_to(project.ROOT)) if path.is_relative_to(project.ROOT) else str(path)
 
 
+def step_inputs(modules, files, tools) -> fab_cache.Inputs:
+    """What a step reads, always with this file: a change in how the steps are wired reruns every one."""
+    return fab_cache.Inputs(modules, [*files, (PIPELINE, project.ROOT / PIPELINE)], tools)
+
+
 def kicad_version() -> str:
-    return steps.tool_version("kicad-cli", ("version",))
+    return fab_cache.tool_version("kicad-cli", ("version",))
+
+
+def ibom_version() -> str:
+    return fab_cache.package_version("InteractiveHtmlBom")
 
 
 class Build:
     """One run over some variants: the stage, what each step produced, the step records."""
 
-    def __init__(self, stage: Stage, log=print, force=False, records: steps.Records | None = None):
+    def __init__(self, stage: Stage, log=print, force=False, records: fab_cache.Records | None = None):
         self.stage, self.log, self.force = stage, log, force
         self.records = records  # None: custom folders, nothing recorded or skipped
         self.view: dict[Path, Path] = {}  # target file → the staged file that replaces it this run
         self.boards = {}
         self.digests: dict[str, str] | None = None  # a dict: only compute the input hashes, run nothing
+        self.declared: set[str] = set()  # the names of every step (and export) this run has, run or skipped
 
     def current(self, target: Path) -> Path:
         """The file as this run sees it: staged when a step made it, else the committed one."""
         return self.view.get(Path(target).absolute(), Path(target))
 
-    def step(self, name: str, title: str, inputs: steps.Inputs, run) -> bool:
+    def step(self, name: str, title: str, inputs: fab_cache.Inputs, run) -> bool:
         """Run `run()` unless its inputs are recorded as current; `run` returns {target: staged file}."""
         start = time.monotonic()
+        self.declared.add(name)
         digest = inputs.digest()
         if self.digests is not None:
             self.digests[name] = digest
             return False
-        if self.records is not None and not self.force and self.records.current(name, digest):
+        if self.is_current(name, digest):
             self.log(f"[{title}] skipped: inputs unchanged ({digest[:12]})")
             return False
         self.log(f"[{title}] ...")
-        outputs = {t: s for t, s in (run() or {}).items() if s.is_file()}  # a file not made: removed on commit
+        outputs = {t: s for t, s in (run() or {}).items() if s.is_file()}  # a file not made: not replaced
         for target, staged in outputs.items():
             self.view[Path(target).absolute()] = staged
             self.stage.add(target, staged)
@@ -65,6 +76,10 @@ class Build:
             self.records.set(name, digest, {rel(t): s for t, s in outputs.items()})
         self.log(f"[{title}] done in {time.monotonic() - start:.1f} s")
         return True
+
+    def is_current(self, name: str, digest: str) -> bool:
+        """The step may be skipped: recorded with these inputs, its committed outputs unchanged, no --force."""
+        return self.records is not None and not self.force and self.records.current(name, digest)
 
     def board(self, variant: Variant):
         """The circuit of `variant`, built once per run (by generation when it ran, else here)."""
@@ -76,6 +91,31 @@ class Build:
         return self.boards[variant.name]
 
 
+def check_rules(board, log):
+    """The design rules of the board's variant, each figure logged; CheckFailed naming the rules that failed."""
+    from .rules import check
+
+    results = check(board)
+    for r in results:
+        log(f"  {r}")
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} {board.variant} design rule(s) failed: " + "; ".join(r.rule for r in failed))
+
+
+def check_si(board, log):
+    """The P1 input's signal integrity, each figure logged; CheckFailed naming the broken limits, else the report."""
+    from .si.sweep import analyse
+
+    report = analyse(board, log=lambda m: log(f"  {m}"))
+    for r in report.results:
+        log(f"  {r}")
+    failed = [r for r in report.results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(map(str, failed)))
+    return report
+
+
 def generate_step(b: Build, v: Variant, kicad_dir: Path):
     def run():
         from . import generate
@@ -84,95 +124,70 @@ def generate_step(b: Build, v: Variant, kicad_dir: Path):
         b.boards[v.name] = generate.stage(out, lambda m: b.log(m), variant=v)
         return {kicad_dir / f: out / f for f in v.project_files}
 
-    inputs = steps.Inputs(["hwtools.generate", "hwtools.board_job"], [(PARTS_TOML, project.ROOT / PARTS_TOML)],
-                          [kicad_version()])
+    inputs = step_inputs(["hwtools.generate", "hwtools.board_job"], [(PARTS_TOML, project.ROOT / PARTS_TOML)],
+                         [kicad_version()])
     b.step(f"{v.name}/generate", f"{v.name}: generate {rel(kicad_dir)}/ from the circuit (ERC, DRC)", inputs, run)
 
 
 def rules_step(b: Build, v: Variant):
-    def run():
-        from .rules import check
-
-        results = check(b.board(v))
-        for r in results:
-            b.log(f"  {r}")
-        failed = [r for r in results if not r.passed]
-        if failed:
-            raise CheckFailed(f"{len(failed)} {v.name} design rule(s) failed: " + "; ".join(r.name for r in failed))
-
     lib = v.kicad_dir / f"lib/{project.NAME}.kicad_sym"
-    inputs = steps.Inputs(["hwtools.rules", "hwtools.circuit"],
-                          [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))], [kicad_version()])
-    b.step(f"{v.name}/rules", f"{v.name}: P1{'/S1' if v.has_s1 else ''} design rules", inputs, run)
+    inputs = step_inputs(["hwtools.rules", "hwtools.circuit"],
+                         [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))], [kicad_version()])
+    b.step(f"{v.name}/rules", f"{v.name}: P1{'/S1' if v.has_s1 else ''} design rules", inputs,
+           lambda: check_rules(b.board(v), b.log))
 
 
 def si_step(b: Build, v: Variant, out_dir: Path):
     """The P1 input is the same circuit on every variant: simulated, and its plot made, with one of them."""
     def run():
-        from . import si
+        from .si.report import fab
 
-        report = si.analyse(b.board(v), log=lambda m: b.log(f"  {m}"))
-        for r in report.results:
-            b.log(f"  {r}")
-        failed = [r for r in report.results if not r.passed]
-        if failed:
-            raise CheckFailed(f"{len(failed)} P1 signal-integrity limit(s) broken: " + "; ".join(map(str, failed)))
         out = b.stage.path("si", v.name)
-        si.fab(out, report=report)
-        return {out_dir / f: out / f for f in v.si_files}
+        fab(out, check_si(b.board(v), b.log))
+        return {out_dir / f: out / f for f in outputs.files(v, outputs.SI)}
 
     lib = v.kicad_dir / f"lib/{project.NAME}.kicad_sym"
-    inputs = steps.Inputs(["hwtools.si", "hwtools.si.sweep", "hwtools.si.report", "hwtools.circuit"],
-                          [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))],
-                          [steps.tool_version("ngspice", ("-v",)), kicad_version()])
+    inputs = step_inputs(["hwtools.si", "hwtools.si.sweep", "hwtools.si.report", "hwtools.circuit"],
+                         [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))],
+                         [fab_cache.tool_version("ngspice", ("-v",)), kicad_version()])
     b.step(f"{v.name}/si", "P1 signal integrity (ngspice) + plot", inputs, run)
 
 
-class ExportReuse:
-    """Each export of the package (Gerbers, renders, BOM…) is a step of its own inside the export step: when
-    only some inputs changed (bom.py, say), the exports that do not read them reuse their committed files."""
-
-    def __init__(self, b: Build, v: Variant, kicad_dir: Path):
-        self.b, self.v, self.kicad_dir = b, v, kicad_dir
-        self.digests = {}
-
-    def _name(self, e) -> str:
-        return f"{self.v.name}/export/{e.title}"
-
-    def current(self, e, src: Path) -> bool:
-        files = [("hwtools/fab.py", project.ROOT / "hwtools/fab.py")]
-        files += [(rel(self.kicad_dir / f), src / f) for f in e.reads]
-        if e.facts:
-            files.append((PARTS_TOML, project.ROOT / PARTS_TOML))
-        tools = {"kicad-cli": kicad_version, "InteractiveHtmlBom": lambda: steps.package_version("InteractiveHtmlBom"),
-                 "": lambda: ""}[e.tool]()
-        digest = steps.Inputs(e.modules, files, [tools]).digest()
-        self.digests[e.title] = digest
-        return self.b.records is not None and not self.b.force and self.b.records.current(self._name(e), digest)
-
-    def done(self, e, folder: Path):
-        if self.b.records is not None:
-            out_dir = self.v.gerbers_dir
-            self.b.records.set(self._name(e), self.digests[e.title], {rel(out_dir / f): folder / f for f in e.outputs})
-
-
 def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
-    def run():
-        from . import fab
-
-        kicad = b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent
-        fab.export(kicad, out_dir, log=lambda m: b.log(m), variant=v, stage=b.stage,
-                   reuse=ExportReuse(b, v, kicad_dir))
-        staged = b.stage.dir / "export" / v.name
-        return {out_dir / f: staged / f for f in v.export_files}
-
+    """The manufacturing package. Each export (Gerbers, renders, BOM…) is a step of its own inside it: when only
+    some inputs changed (bom.py, say), the exports that do not read them reuse their committed files, the others
+    run (fab.export writes into this run's stage)."""
     from . import fab
 
+    def digest(e, kicad: Path) -> str:  # `kicad`: where this run reads the project (staged or committed)
+        files = [("hwtools/fab.py", project.ROOT / "hwtools/fab.py")]
+        files += [(rel(kicad_dir / f), kicad / f) for f in e.reads]
+        if e.facts:
+            files.append((PARTS_TOML, project.ROOT / PARTS_TOML))
+        tool = {"kicad-cli": kicad_version, "InteractiveHtmlBom": ibom_version, "": lambda: ""}[e.tool]()
+        return step_inputs(e.modules, files, [tool]).digest()
+
+    def run():
+        fab.read_manifest(out_dir)  # a doctored manifest stops here, naming the entry
+        kicad = b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent
+        out = b.stage.path("export", v.name)
+        digests = {e.title: digest(e, kicad) for e in fab.EXPORTS}
+        current = [e for e in fab.EXPORTS if b.is_current(f"{v.name}/export/{e.title}", digests[e.title])]
+        for e in current:
+            for name in e.outputs:  # committed, already normalised
+                shutil.copyfile(out_dir / name, out / name)
+            b.log(f"  {e.title}: reused (inputs unchanged)")
+        for e in fab.export(kicad, out, v, b.log, skip={e.title for e in current}):
+            if b.records is not None:
+                b.records.set(f"{v.name}/export/{e.title}", digests[e.title],
+                              {rel(v.gerbers_dir / f): out / f for f in e.outputs})
+        return {out_dir / f: out / f for f in outputs.files(v)}
+
+    b.declared.update(f"{v.name}/export/{e.title}" for e in fab.EXPORTS)
     files = [(rel(kicad_dir / f), b.current(kicad_dir / f)) for f in v.project_files]
-    files += [(rel(out_dir / f), b.current(out_dir / f)) for f in fab.KEEP]
     files.append((PARTS_TOML, project.ROOT / PARTS_TOML))  # the BOM-only lines and the through-hole fit table
-    inputs = steps.Inputs(["hwtools.fab", "hwtools.ibom"], files,  # ibom runs in a child process: not an import
-                          [kicad_version(), steps.package_version("InteractiveHtmlBom")])
+    inputs = step_inputs(["hwtools.fab", "hwtools.ibom"], files,  # ibom runs in a child process: not an import
+                         [kicad_version(), ibom_version()])
     b.step(f"{v.name}/export", f"{v.name}: manufacturing package (kicad-cli, iBoM) -> {rel(out_dir)}/", inputs, run)
 
 
@@ -208,7 +223,7 @@ def fab(variants: list[Variant], log=print, force=False, root: Path | None = Non
     With `root` (a folder of its own), its kicad/ and gerbers/ are written as the repository's would be, and no
     step is skipped or recorded.
     """
-    records = None if root is not None else steps.Records()
+    records = None if root is not None else fab_cache.Records()
     root = project.ROOT if root is None else Path(root).absolute()
     if root != project.ROOT:
         root.mkdir(parents=True, exist_ok=True)
@@ -217,7 +232,9 @@ def fab(variants: list[Variant], log=print, force=False, root: Path | None = Non
         b = Build(stage, log, force, records)
         allowed = _steps(b, variants, root, only_generate)
         if records is not None:
-            staged = stage.dir / steps.RECORD_FILE
+            if not only_generate:  # a full run declares every step of its variants: the others are gone
+                records.prune(b.declared, {v.name for v in variants}, set(VARIANTS))
+            staged = stage.dir / fab_cache.RECORD_FILE
             staged.write_text(records.text(), encoding="utf-8")
             stage.add(records.path, staged)
             allowed.append(records.path)

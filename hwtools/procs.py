@@ -22,16 +22,9 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1
 TEMP_PREFIX = "p1reader-"
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the forked child only calls it
-
-
-def die_with_parent(parent_pid: int | None = None):
-    """Ask the kernel to SIGKILL this process when its parent goes; exit now if the parent is already gone.
-
-    Runs in a freshly forked child (a pool initializer): one foreign call, no imports.
-    """
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
+# Called with (argv, working folder) before `run` starts a tool. Empty in the product; `make bench`
+# (tests/bench_fab.py) adds one that records a build's calls to replay them bare.
+CALL_HOOKS: list = []
 
 
 def run(cmd, **kwargs) -> subprocess.CompletedProcess:
@@ -42,11 +35,21 @@ def run(cmd, **kwargs) -> subprocess.CompletedProcess:
     about 10 ms of CPU per call. (A parent killed in the half millisecond before setpriv's prctl would leave that
     one child running.)
     """
-    if os.environ.get(RECORD_ENV):
-        _record(cmd, kwargs.get("cwd"))
+    return subprocess.run(_dying_with_us(cmd, kwargs.get("cwd")), **kwargs)
+
+
+def popen(cmd, **kwargs) -> subprocess.Popen:
+    """subprocess.Popen for a child that dies with this process (as `run`): a long-running helper such as socat
+    or the simulated board."""
+    return subprocess.Popen(_dying_with_us(cmd, kwargs.get("cwd")), **kwargs)
+
+
+def _dying_with_us(cmd, cwd) -> list:
+    for hook in CALL_HOOKS:
+        hook(cmd, cwd)
     if shutil.which(str(cmd[0])) is None:  # as subprocess would say it, not as setpriv's exit 127
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(cmd[0]))
-    return subprocess.run([_setpriv(), "--pdeathsig", "KILL", "--", *cmd], **kwargs)
+    return [_setpriv(), "--pdeathsig", "KILL", "--", *cmd]
 
 
 @functools.cache
@@ -57,48 +60,15 @@ def _setpriv() -> str:
     return path
 
 
-RECORD_ENV = "P1READER_RECORD_CALLS"  # `make bench` only: a folder to record each kicad-cli/ngspice call into
-RECORDED_TOOLS = ("kicad-cli", "ngspice")
-
-
-def _record(cmd, cwd):
-    """Copy the call's inputs (its working folder, the folders of the files it names) into a fresh folder of
-    the record and append the call, rewritten to those copies, to calls.jsonl; the bench replays them as a
-    bare shell script. (The build that records is not one the bench times.)"""
-    import json
-
-    if Path(cmd[0]).name not in RECORDED_TOOLS:
-        return
-    record = Path(os.environ[RECORD_ENV])
-    call = Path(tempfile.mkdtemp(prefix="call-", dir=record))
-    folders = {str(Path(cwd).absolute())} if cwd else set()
-    folders |= {str(Path(a).absolute().parent) for a in map(str, cmd[1:]) if a.startswith("/") and Path(a).is_file()}
-    mapping = {}
-    for i, folder in enumerate(sorted(folders, key=len, reverse=True)):
-        copy = call / f"d{i}"
-        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("p1s1", "*.raw"))
-        mapping[folder] = str(copy)
-    for i, arg in enumerate(map(str, cmd[1:])):  # outputs elsewhere: an empty folder of their own
-        if arg.startswith("/") and not any(arg.startswith(f + "/") for f in mapping):
-            folder = arg.rstrip("/") if arg.endswith("/") else str(Path(arg).parent)
-            (call / f"o{i}").mkdir()
-            mapping[folder] = str(call / f"o{i}")
-    mapping = dict(sorted(mapping.items(), key=lambda kv: len(kv[0]), reverse=True))
-
-    def moved(arg: str) -> str:
-        for folder, copy in mapping.items():  # longest first
-            if arg == folder or arg.startswith(folder + "/"):
-                return copy + arg[len(folder):]
-        return arg
-
-    entry = {"argv": [Path(cmd[0]).name] + [moved(str(a)) for a in cmd[1:]], "cwd": moved(str(cwd)) if cwd else None}
-    with open(record / "calls.jsonl", "a") as f:
-        f.write(json.dumps(entry) + "\n")
-
-
 def pool_initializer(parent_pid: int):
-    """ProcessPoolExecutor(initializer=pool_initializer, initargs=(os.getpid(),)): workers die with us."""
-    die_with_parent(parent_pid)
+    """ProcessPoolExecutor(initializer=pool_initializer, initargs=(os.getpid(),)): the kernel SIGKILLs each worker
+    when its parent goes, and a worker whose parent is already gone exits now.
+
+    Runs in a freshly forked child: one foreign call, no imports.
+    """
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def alive(pid: int) -> bool:
@@ -123,7 +93,7 @@ def remove_stale(folder: Path | None = None, prefix: str = TEMP_PREFIX) -> list[
     removed = []
     for path in sorted(folder.glob(f"{prefix}*")):
         pid = owner_pid(path.name, prefix)
-        if pid is not None and pid != os.getpid() and not alive(pid) and path.is_dir():
+        if pid is not None and pid != os.getpid() and not alive(pid) and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

@@ -27,19 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import fabrules, routing_loops
+from . import routing_loops
 from .errors import HwtoolsError
+from .fabrules import (DESIGN_CLEARANCE_MM, DESIGN_VIA_DIAMETER_MM, EDGE_CLEARANCE_MM, NPTH_CLEARANCE_MM,
+                       POUR_CLEARANCE_MM, TRACK_POWER_MM, TRACK_SIGNAL_MM)
 
 GRID_MM = 0.3175  # 1/8 of 2.54 mm
-CLEARANCE_MM = 0.2  # our own, above AISLER's 0.15 mm
-EDGE_CLEARANCE_MM = fabrules.EDGE_CLEARANCE_MM
-NPTH_CLEARANCE_MM = fabrules.NPTH_CLEARANCE_MM
-WIDEST_TRACK_MM = 0.5
-VIA_DIAMETER_MM, VIA_DRILL_MM = 0.8, 0.4
+WIDEST_TRACK_MM = max(TRACK_SIGNAL_MM, TRACK_POWER_MM)  # every keep-out is sized for it
 VIA_COST = 12.0  # in cells of length
 TURN_COST = 1.5  # per 45° of turn
 BOTTOM_COST = 1.6  # a cell on B.Cu costs this much more than on F.Cu: the bottom is the GND pour's
-POUR_CLEARANCE_MM = 0.3  # the zone's clearance (pcb.add_ground_pours)
 LAYERS = ("F.Cu", "B.Cu")
 INSIDE_PAD_MM = 0.05  # a track ends this far inside its pad's copper, at least
 
@@ -125,12 +122,10 @@ class Grid:
     def __init__(self, width_mm, height_mm):
         self.nx = int(width_mm / GRID_MM) + 1
         self.ny = int(height_mm / GRID_MM) + 1
-        self.width, self.height = width_mm, height_mm
         # owner per layer: 0 free, BLOCKED, or a net id > 0
         self.owner = np.zeros((len(LAYERS), self.ny, self.nx), dtype=np.int32)
-        self.xs = np.arange(self.nx) * GRID_MM
-        self.ys = np.arange(self.ny) * GRID_MM
-        self.X, self.Y = np.meshgrid(self.xs, self.ys)  # every cell's centre, made once: windows are slices
+        # every cell's centre, made once: windows are slices
+        self.X, self.Y = np.meshgrid(np.arange(self.nx) * GRID_MM, np.arange(self.ny) * GRID_MM)
         self.X.flags.writeable = self.Y.flags.writeable = False
 
     def cell(self, x, y):
@@ -154,10 +149,6 @@ class Grid:
         owner[near & (owner == 0)] = net_id
         owner[near & (owner != net_id)] = BLOCKED
 
-    def block_edges(self, margin):
-        X, Y = self.X, self.Y
-        out = (X < margin) | (Y < margin) | (X > self.width - margin) | (Y > self.height - margin)
-        self.owner[:, out] = BLOCKED
 
 
 def _dilate(mask, r):
@@ -184,22 +175,23 @@ class Router:
         self.bodies = list(bodies)
         self.net_ids = {name: i + 1 for i, name in enumerate(sorted({p.net for p in pads}))}
         self.routes = Routes()
-        g.block_edges(EDGE_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
+        edge = EDGE_CLEARANCE_MM + WIDEST_TRACK_MM / 2
+        g.owner[:, (g.X < edge) | (g.Y < edge) | (g.X > width_mm - edge) | (g.Y > height_mm - edge)] = BLOCKED
         for x, y, diameter in holes:
             for layer in range(len(LAYERS)):
                 r = diameter / 2
                 g.claim(layer, BLOCKED, lambda X, Y, x=x, y=y, r=r: np.hypot(X - x, Y - y) - r,
                         (x - r, y - r, x + r, y + r), NPTH_CLEARANCE_MM + WIDEST_TRACK_MM / 2)
-        keep = CLEARANCE_MM + WIDEST_TRACK_MM / 2
+        keep = DESIGN_CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for pad in pads:
             for layer in pad.layers:
                 g.claim(layer, self.net_ids[pad.net], pad.distance, pad.box(), keep)
         # where a via's copper may sit at all, whatever the net: off pads, courtyards and silkscreen
-        via_r = VIA_DIAMETER_MM / 2
+        via_r = DESIGN_VIA_DIAMETER_MM / 2
         self.via_static = np.ones((g.ny, g.nx), dtype=bool)
         for pad in pads:
-            sl, X, Y = g.window(pad.box(), via_r + CLEARANCE_MM)
-            self.via_static[sl] &= pad.distance(X, Y) > via_r + CLEARANCE_MM
+            sl, X, Y = g.window(pad.box(), via_r + DESIGN_CLEARANCE_MM)
+            self.via_static[sl] &= pad.distance(X, Y) > via_r + DESIGN_CLEARANCE_MM
         for hull in via_keepouts:
             xs, ys = [p[0] for p in hull], [p[1] for p in hull]
             sl, X, Y = g.window((min(xs), min(ys), max(xs), max(ys)), via_r + 0.05)
@@ -210,12 +202,12 @@ class Router:
 
     # --- claims -----------------------------------------------------------------------------------
     def _claim_segment(self, net_id, layer, a, b, width):
-        keep = width / 2 + CLEARANCE_MM + WIDEST_TRACK_MM / 2
+        keep = width / 2 + DESIGN_CLEARANCE_MM + WIDEST_TRACK_MM / 2
         box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
         self.grid.claim(layer, net_id, lambda X, Y: segment_distance(X, Y, a, b), box, keep)
 
     def _claim_via(self, net_id, at):
-        keep = VIA_DIAMETER_MM / 2 + CLEARANCE_MM + WIDEST_TRACK_MM / 2
+        keep = DESIGN_VIA_DIAMETER_MM / 2 + DESIGN_CLEARANCE_MM + WIDEST_TRACK_MM / 2
         for layer in range(len(LAYERS)):
             self.grid.claim(layer, net_id, lambda X, Y: np.hypot(X - at[0], Y - at[1]), (*at, *at), keep)
 
@@ -247,24 +239,19 @@ class Router:
         """Cells where this net may drop a via: the static map, minus foreign copper on either layer nearby."""
         g = self.grid
         foreign = ((g.owner != 0) & (g.owner != net_id)).any(axis=0)
-        r = math.ceil((VIA_DIAMETER_MM / 2) / GRID_MM)
+        r = math.ceil((DESIGN_VIA_DIAMETER_MM / 2) / GRID_MM)
         return bytearray((self.via_static & ~_dilate(foreign, r)).astype(np.uint8).tobytes())
 
-    def _heuristic(self, target_pads):
-        """Admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles (compiled)."""
-        return routing_loops.octile_heuristic(self.grid.X, self.grid.Y, np.array(target_pads, dtype=np.float64),
-                                              GRID_MM)
-
-    def _pad_cells(self, pad):
-        """Cells whose centre lies inside the pad's copper (where a track may end in it)."""
+    def _pad_keys(self, pad):
+        """(layer, k) of the cells whose centre lies inside the pad's copper (where a track may end in it), on each
+        of the pad's layers."""
         g = self.grid
         sl, X, Y = g.window(pad.box(), 0.0)
-        inside = pad.distance(X, Y) <= -INSIDE_PAD_MM
-        iys, ixs = np.nonzero(inside)
+        iys, ixs = np.nonzero(pad.distance(X, Y) <= -INSIDE_PAD_MM)
         cells = [(int(ix + sl[1].start), int(iy + sl[0].start)) for iy, ix in zip(iys, ixs)]
         if not cells:
             cells = [g.cell(pad.x, pad.y)]
-        return cells
+        return [(layer, iy * g.nx + ix) for ix, iy in cells for layer in pad.layers]
 
     # --- search -----------------------------------------------------------------------------------
     def _moves(self):
@@ -326,14 +313,11 @@ class Router:
         path = [divmod(bases[0], n_cells)]
         for prev, cur in zip(bases, bases[1:]):
             layer, k = divmod(cur, n_cells)
-            if layer == path[-1][0] and not self._adjacent(prev % n_cells, k):
+            a, nx = prev % n_cells, self.grid.nx
+            if layer == path[-1][0] and not (abs(a % nx - k % nx) <= 1 and abs(a // nx - k // nx) <= 1):
                 path.append((layer, (prev % n_cells + k) // 2))
             path.append((layer, k))
         return path
-
-    def _adjacent(self, a, b):
-        nx = self.grid.nx
-        return abs(a % nx - b % nx) <= 1 and abs(a // nx - b // nx) <= 1
 
     def route_net(self, net):
         pads = sorted((p for p in self.pads if p.net == net), key=lambda p: (p.ref, p.number))
@@ -342,26 +326,17 @@ class Router:
         net_id, width = self.net_ids[net], self.track_width(net)
         g = self.grid
         via_ok = self._via_allowed(net_id)
-        sources = {}  # (layer, k) -> at a pad
+        sources = dict.fromkeys(self._pad_keys(pads[0]), True)  # (layer, k) -> at a pad
         tracks = set()  # (layer, k) of this net's track cells: sources, never stepped on again
-
-        def add_pad(pad):
-            for ix, iy in self._pad_cells(pad):
-                for layer in pad.layers:
-                    sources[(layer, iy * g.nx + ix)] = True
-
-        add_pad(pads[0])
         remaining = pads[1:]
         while remaining:
-            target_of = {}
-            for p in remaining:
-                for ix, iy in self._pad_cells(p):
-                    for layer in p.layers:
-                        target_of[(layer, iy * g.nx + ix)] = p
+            target_of = {key: p for p in remaining for key in self._pad_keys(p)}
             passable = self._passable(net_id, net, width)
             for layer, k in tracks:
                 passable[layer][k] = 0
-            h = self._heuristic([p.box(-INSIDE_PAD_MM) for p in remaining])
+            # admissible: octile distance (cells) to the nearest target pad's box, ignoring obstacles
+            targets = np.array([p.box(-INSIDE_PAD_MM) for p in remaining], dtype=np.float64)
+            h = routing_loops.octile_heuristic(g.X, g.Y, targets, GRID_MM)
             path = self._search(net_id, passable, via_ok, sources, self._target_mask(target_of), h)
             if path is None:
                 names = ", ".join(f"{p.ref}.{p.number}" for p in remaining)
@@ -373,7 +348,7 @@ class Router:
                 if (layer, k) not in sources:
                     tracks.add((layer, k))
                     sources[(layer, k)] = False
-            add_pad(reached)
+            sources.update(dict.fromkeys(self._pad_keys(reached), True))
 
     def _commit(self, net, net_id, path, width):
         """Turn cell steps into straight segments and vias, claim their keep-outs."""
@@ -403,9 +378,9 @@ class Router:
         """Cells of the B.Cu pour (approximated on the grid) that connect to the largest piece of it."""
         g = self.grid
         net_id = self.net_ids[net]
-        # the pour keeps POUR_CLEARANCE from foreign copper; owner cells mark CLEARANCE + WIDEST/2 around it
+        # the pour keeps POUR_CLEARANCE from foreign copper; owner cells mark DESIGN_CLEARANCE + WIDEST/2 around it
         free = (g.owner[1] == 0) | (g.owner[1] == net_id)
-        free = ~_dilate(~free, max(0, math.ceil((POUR_CLEARANCE_MM - CLEARANCE_MM) / GRID_MM)))
+        free = ~_dilate(~free, max(0, math.ceil((POUR_CLEARANCE_MM - DESIGN_CLEARANCE_MM) / GRID_MM)))
         labels = routing_loops.components(free)
         if labels.max() == 0:
             return np.zeros_like(free)
@@ -431,19 +406,15 @@ class Router:
         net_id, width = self.net_ids[net], self.track_width(net)
         g = self.grid
         for pad in self.ground_islands(net):
-            targets = self._target_mask(layer=1, mask=_erode(self.pour_region(net), 2))
+            targets = self._target_mask(layer=1, mask=~_dilate(~self.pour_region(net), 2))  # eroded by 2 cells
             passable = self._passable(net_id, net, width)
-            sources = {(layer, iy * g.nx + ix): True for ix, iy in self._pad_cells(pad) for layer in pad.layers}
+            sources = dict.fromkeys(self._pad_keys(pad), True)
             h = np.zeros(g.nx * g.ny)  # many scattered targets: plain Dijkstra, admissible by definition
             path = self._search(net_id, passable, self._via_allowed(net_id), sources, targets, h)
             if path is None:
                 raise RoutingError(f"net {net}: the pour cannot reach {pad.ref}.{pad.number} and no track can")
             self._commit(net, net_id, path, width)
             self.routes.pour_tracks.append(f"{pad.ref}.{pad.number}")
-
-
-def _erode(mask, r):
-    return ~_dilate(~mask, r)
 
 
 def _direction(a, b):

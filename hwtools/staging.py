@@ -1,27 +1,24 @@
-"""All-or-nothing replacement of generated files: a staging folder, a journal, atomic renames.
+"""All-or-nothing replacement of generated files: a staging folder, a journal, atomic renames (README.md,
+"All or nothing").
 
-A build writes every new file into a staging folder inside the root's `.fab/` (same file system as
-kicad/ and gerbers/, so a rename is atomic). When every step of every variant has passed, `commit()` writes
-a journal naming each file to replace or remove, then renames the staged files over the old ones, then
-deletes the journal. A process killed before the journal exists leaves the old files untouched; killed
-after, the next `recover()` (every `hwtools` command and the staleness tests call it first) finishes the
-renames from the journal. Either way the tree is the old complete set or the new complete set.
-
-The journal is a file anyone can edit, copy or leave behind in a copied checkout, so it is never trusted: its
-paths are relative to the root it lies in, and recovery checks every one of them — with symlinks resolved —
-against the outputs the code declares for that root (`project.OUTPUTS`, or the one folder a custom build
-writes) before it renames or removes anything. A journal that fails any check is refused whole.
+New files go into a stage inside the root's `.fab/` (the file system of kicad/ and gerbers/: a rename is
+atomic). `commit()` writes a journal naming each file to replace or remove, renames, then deletes the journal;
+a run killed after the journal was written is finished by the next `recover()` (every board command and the
+staleness tests call it first). The journal is never trusted: recovery checks every path, symlinks resolved,
+against the outputs the code declares for the root (`project.OUTPUTS`, or `WHOLE_ROOT` for a custom build's
+own folder) and refuses it whole on any failure. One process at a time holds the flock on `.fab/`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path, PurePosixPath
 
 from . import procs, project
@@ -33,7 +30,6 @@ JOURNAL_VERSION = 2  # 2: paths relative to the root (version 1 stored absolute 
 STAGE_PREFIX = "stage-"
 _STAGE_NAME = re.compile(rf"{STAGE_PREFIX}\d+-[A-Za-z0-9_]+")  # what tempfile.mkdtemp makes in Stage()
 WHOLE_ROOT = (".",)  # the outputs of a custom build's own folder: everything in it but .fab/
-PAUSE_ENV = "P1READER_TEST_PAUSE"  # tests only: "<point>:<marker file>", see _pause
 REBUILD = f"delete {STATE_DIR}/ and run `make fab` again (kicad/ and gerbers/ come back from git or the build)"
 
 
@@ -41,23 +37,81 @@ class StagingError(HwtoolsError):
     pass
 
 
-def _pause(point: str):
-    """Test-only hook: with P1READER_TEST_PAUSE=point:marker, write the marker and wait to be killed."""
-    spec = os.environ.get(PAUSE_ENV, "")
-    want, _, marker = spec.partition(":")
-    if spec and want == point:
-        Path(marker).write_text(str(os.getpid()))
-        while True:
-            time.sleep(3600)
+# Called with the name of each point of a commit: "before-journal", "after-journal", "after-first-rename". Empty in
+# the product; the kill tests (tests/fab/test_fab_staging.py) add a hook that stops their process there.
+COMMIT_HOOKS: list = []
 
 
-def _write_atomic(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _reached(point: str):
+    for hook in COMMIT_HOOKS:
+        hook(point)
+
+
+_held: dict[Path, list] = {}  # a root's state folder → [its open descriptor, users in this process]
+
+
+def _lock(state: Path):
+    """Take the root's lock for this process (again, if it holds it already), or StagingError naming the holder.
+
+    The lock is an flock on the `.fab/` folder itself: no lock file to leave behind, and the kernel lets go of it
+    when the holder ends however it ends."""
+    key = state.resolve()
+    if key in _held:
+        _held[key][1] += 1
+        return
+    while True:
+        fd = os.open(state, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _flock_holder(os.fstat(fd))
+            os.close(fd)
+            raise StagingError(f"another fab (pid {holder}) holds {STATE_DIR}/ in {state.parent}: wait for it to "
+                               "end (a killed one lets go by itself)") from None
+        if state.is_dir() and state.stat().st_ino == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the folder was removed (a custom folder's last commit) while we took it: take the new one
+        state.mkdir(exist_ok=True)
+    _held[key] = [fd, 1]
+
+
+def _flock_holder(st: os.stat_result) -> str:
+    """The pid holding an flock on the file `st` describes, from the kernel's /proc/locks, or "?"."""
+    me = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return "?"
+    for fields in (line.split() for line in lines):
+        if "->" not in fields and len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == me:
+            return fields[4]
+    return "?"
+
+
+def _unlock(state: Path):
+    key = state.resolve()
+    _held[key][1] -= 1
+    if _held[key][1] == 0:
+        os.close(_held.pop(key)[0])  # closing the descriptor releases the flock
+
+
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o644, durable: bool = True) -> None:
+    """The one way a file is written whole or not at all: a temporary file beside it (`.<name>.…`), fsync (unless
+    `durable` is False: a file nobody needs after a crash), then a rename over it; the temporary file is removed on
+    any error. `mode` ignores the umask (records are read by other users)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Stage:
@@ -73,6 +127,8 @@ class Stage:
         state = _state_dir(self.root)
         state.mkdir(exist_ok=True)
         _state_dir(self.root, must_exist=True)  # a .fab that is a symlink out of the root is refused
+        _lock(state)
+        self.locked = True
         self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=state))
         self.replace: dict[Path, Path] = {}  # target → staged file
         self.remove: set[Path] = set()
@@ -118,37 +174,35 @@ class Stage:
         Returns the targets changed or removed.
         """
         changed, gone = self.changes()
-        outputs = _allowed(self.root, self.outputs)
         for target in changed + gone:
-            _check_inside(target, allowed)
-            _check_inside(target, outputs)
+            for folders in (allowed, _allowed(self.root, self.outputs)):
+                if not _inside_any(target, folders):
+                    raise StagingError(f"refusing to replace {target}: not inside {', '.join(map(str, folders))}")
         if changed or gone:
             journal = {"version": JOURNAL_VERSION, "stage": self.dir.name,
                        "replace": [[_rel(t, self.root), _rel(self.replace[t], self.dir)] for t in changed],
                        "remove": [_rel(t, self.root) for t in gone]}
-            _pause("before-journal")
-            _write_atomic(self.root / STATE_DIR / JOURNAL, json.dumps(journal, indent=1))
-            _pause("after-journal")
+            _reached("before-journal")
+            atomic_write(self.root / STATE_DIR / JOURNAL, json.dumps(journal, indent=1))
+            _reached("after-journal")
             _roll_forward(self.root, _checked(self.root, self.outputs, journal, "the journal just written"))
         self.discard()
         if self.outputs == WHOLE_ROOT:  # a custom folder keeps only what was asked for
-            _remove_if_empty(self.root / STATE_DIR)
+            with contextlib.suppress(OSError):  # not empty: what another run left stays
+                (self.root / STATE_DIR).rmdir()
         return changed + gone
 
     def discard(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.locked:
+            self.locked = False
+            _unlock(self.root / STATE_DIR)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.discard()  # after commit() it is gone already; on an error nothing was replaced
-
-
-def _check_inside(target: Path, allowed):
-    target = Path(target)
-    if not _inside_any(target, allowed):
-        raise StagingError(f"refusing to replace {target}: not inside {', '.join(map(str, allowed))}")
 
 
 def _inside_any(path: Path, folders) -> bool:
@@ -176,13 +230,6 @@ def _state_dir(root: Path, must_exist: bool = False) -> Path:
 
 def _rel(path: Path, base: Path) -> str:
     return PurePosixPath(Path(path).absolute().relative_to(base)).as_posix()
-
-
-def _remove_if_empty(folder: Path):
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 def _move(src: Path, dst: Path):
@@ -263,7 +310,7 @@ def _roll_forward(root: Path, plan: _Plan):
         if src.is_file():  # not there: moved already by the run that was killed
             _move(src, target)
         if i == 0:
-            _pause("after-first-rename")
+            _reached("after-first-rename")
     for target in plan.remove:
         target.unlink(missing_ok=True)
     (root / STATE_DIR / JOURNAL).unlink()
@@ -281,23 +328,27 @@ def recover(root: Path = project.ROOT, outputs: tuple[str, ...] = project.OUTPUT
     if not state.is_dir() and not state.is_symlink():
         return None
     _state_dir(root, must_exist=True)
-    done = None
-    journal_path = state / JOURNAL
+    try:
+        _lock(state)
+    except StagingError:
+        return None  # another process stages here: a journal is its own to finish (Stage() names it)
+    done, journal_path = None, state / JOURNAL
     shown = f"{_rel(journal_path, root)} in {root}"
-    if journal_path.is_file():
-        try:
-            journal = json.loads(journal_path.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as e:
-            raise StagingError(f"{shown}: unreadable ({e}); nothing was renamed or removed — {REBUILD}") from e
-        plan = _checked(root, outputs, journal, shown)
-        _roll_forward(root, plan)
-        done = (f"recovered an interrupted build: finished replacing {len(plan.replace) + len(plan.remove)} "
-                f"file(s) from {journal_path.name}")
-    # a journal never finished writing was never committed (only its own name is removed: no path is read)
-    (state / (JOURNAL + ".tmp")).unlink(missing_ok=True)
-    for stage in state.glob(f"{STAGE_PREFIX}*"):
-        pid = procs.owner_pid(stage.name, STAGE_PREFIX)
-        if pid is not None and pid != os.getpid() and not procs.alive(pid) and not stage.is_symlink():
-            shutil.rmtree(stage, ignore_errors=True)
+    try:
+        if journal_path.is_file():
+            try:
+                journal = json.loads(journal_path.read_text(encoding="utf-8"))
+            except (ValueError, OSError) as e:
+                raise StagingError(f"{shown}: unreadable ({e}); nothing was renamed or removed — {REBUILD}") from e
+            plan = _checked(root, outputs, journal, shown)
+            _roll_forward(root, plan)
+            done = (f"recovered an interrupted build: finished replacing {len(plan.replace) + len(plan.remove)} "
+                    f"file(s) from {journal_path.name}")
+        # a journal never finished writing was never committed (only its own name is removed: no path is read)
+        for unfinished in state.glob(f".{JOURNAL}.*"):
+            unfinished.unlink(missing_ok=True)
+        procs.remove_stale(state, STAGE_PREFIX)
+    finally:
+        _unlock(state)
     procs.remove_stale()
     return done

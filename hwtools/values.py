@@ -26,12 +26,6 @@ class BadValue(HwtoolsError, ValueError):
     pass
 
 
-def kind_of(symbol: str) -> str | None:
-    """"R", "C" or "L" for a passive part's KiCad symbol, None for a part known by its part number."""
-    m = _SYMBOL.match(symbol)
-    return m.group(1) if m else None
-
-
 def parse(kind: str, text: str) -> float:
     """The value in Ω, F or H; BadValue saying what is wrong and what is accepted."""
     units = "|".join(map(re.escape, UNITS[kind]))
@@ -49,6 +43,7 @@ def parse(kind: str, text: str) -> float:
 
 
 def check(symbol: str, text: str) -> float | None:
-    """Parse a part's value when its symbol is a resistor, capacitor or inductor; None for other parts."""
-    kind = kind_of(symbol)
-    return None if kind is None else parse(kind, str(text))
+    """Parse a part's value when its symbol is a resistor, capacitor or inductor; None for a part known by its part
+    number."""
+    kind = _SYMBOL.match(symbol)
+    return None if kind is None else parse(kind.group(1), str(text))

@@ -1,7 +1,8 @@
 """A board variant: everything the pipeline needs to know about one board, decided in one place.
 
 `p1` is the proven P1-only board; `p1s1` is the same board with the meter's S1 port added. One `Variant`
-object is made per variant (`get`) and passed down to the circuit, layout, rules, schematic, SI and export.
+object is made per variant (`P1`, `P1S1`; `get` finds one by its name) and passed down to the circuit, layout,
+rules, schematic, SI and export; a name crosses a process boundary and is turned back into the object there.
 """
 
 from __future__ import annotations
@@ -13,20 +14,9 @@ from . import project
 from .errors import HwtoolsError
 
 N = project.NAME
-# The Gerber file kicad-cli writes for each layer. fab.LAYERS chooses the layers sent; a file of a layer no
-# longer sent is one the export removes.
-GERBER_FILES = {"F.Cu": "F_Cu.gtl", "B.Cu": "B_Cu.gbl", "F.Mask": "F_Mask.gts", "B.Mask": "B_Mask.gbs",
-                "F.SilkS": "F_Silkscreen.gto", "B.SilkS": "B_Silkscreen.gbo", "F.Paste": "F_Paste.gtp",
-                "B.Paste": "B_Paste.gbp", "Edge.Cuts": "Edge_Cuts.gm1"}
-# What the generator writes into a variant's kicad/ folder (relative paths).
+# What the generator writes into a variant's kicad/ folder (relative paths). What goes into gerbers/: hwtools/outputs.py.
 PROJECT_FILES = (f"{N}.kicad_pro", f"{N}.kicad_sch", f"{N}.net", f"{N}.kicad_pcb", f"{N}.kicad_dru",
                  "sym-lib-table", "fp-lib-table", f"lib/{N}.kicad_sym")  # + the D32 footprint: project_files
-# What the manufacturing export writes into a variant's gerbers/ folder, besides Gerbers, zip and manifest.
-EXPORT_FILES = (
-    f"{N}-PTH.drl", f"{N}-NPTH.drl", f"{N}-job.gbrjob", f"{N}.d356", f"{N}-odb.zip", f"{N}-placement.csv",
-    f"{N}-schematic.pdf", f"{N}-top.png", f"{N}-bottom.png", f"{N}-ibom.html", f"{N}-bom.csv", "components.json")
-MANIFEST = "SHA256SUMS"  # the sha256 of every generated file in a gerbers/ folder, for the reviewer
-SI_FILES = ("p1-input-si.png", "p1-input-si.md")  # the P1 input's signal integrity, simulated once (p1)
 
 
 class VariantError(HwtoolsError, ValueError):
@@ -53,37 +43,28 @@ class Variant:
     @property
     def zip_name(self) -> str:
         """The file to upload: p1reader-1.2-aisler.zip, p1reader-p1s1-1.2-aisler.zip for the S1 variant."""
-        label = N if self.name == "p1" else f"{N}-{self.name}"
+        label = N if self is P1 else f"{N}-{self.name}"
         return f"{label}-{project.REVISION}-aisler.zip"
 
     @property
     def project_files(self) -> tuple[str, ...]:
         return PROJECT_FILES + (f"lib/{N}.pretty/{project.D32_NAME}.kicad_mod",)
 
-    @property
-    def si_files(self) -> tuple[str, ...]:
-        return SI_FILES if self.simulates_si else ()
-
-    @property
-    def export_files(self) -> tuple[str, ...]:
-        """Every file the export produces in gerbers/, the manifest last: the only files it may replace."""
-        return tuple(f"{N}-{name}" for name in GERBER_FILES.values()) + EXPORT_FILES + (self.zip_name, MANIFEST)
-
     def __str__(self):
         return self.name
 
 
-VARIANTS = {
-    "p1": Variant("p1", "P1 reader", False, "kicad", "gerbers", True),
-    "p1s1": Variant("p1s1", "P1 reader with S1 port", True, "kicad/p1s1", "gerbers/p1s1", False),
-}
+P1 = Variant("p1", "P1 reader", False, "kicad", "gerbers", True)  # the proven board: the default
+P1S1 = Variant("p1s1", "P1 reader with S1 port", True, "kicad/p1s1", "gerbers/p1s1", False)
+VARIANTS = {v.name: v for v in (P1, P1S1)}
+# The other variants' folders inside P1's kicad/ and gerbers/: a copy of P1's project leaves them out.
+SUBFOLDERS = tuple(Path(v.kicad_rel).name for v in VARIANTS.values() if v is not P1)
 
 
-def get(variant: str | Variant = "p1") -> Variant:
-    """The Variant for a name (a Variant passes through), or VariantError naming the choices."""
-    if isinstance(variant, Variant):
-        return variant
+def get(name: str) -> Variant:
+    """The Variant of a name (from the command line, or across a process boundary), or VariantError naming the
+    choices. Everything past that boundary passes the Variant itself."""
     try:
-        return VARIANTS[variant]
+        return VARIANTS[name]
     except (KeyError, TypeError):
-        raise VariantError(f"unknown board variant {variant!r}: choose one of {', '.join(VARIANTS)}") from None
+        raise VariantError(f"unknown board variant {name!r}: choose one of {', '.join(VARIANTS)}") from None

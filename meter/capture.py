@@ -10,6 +10,7 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 from firmware import p1frame
@@ -122,20 +123,13 @@ class Capture:
 
 def load(paths: list[str | Path]) -> Capture:
     """Read the files and predict the board's reports with the firmware's framer."""
-    names: list[str] = []
-    starts: list[int] = []  # where each file begins in the stream
-    chunks: list[bytes] = []
-    pos = 0
-    fs = files(paths)
+    fs, chunks = files(paths), []
     for f in fs:
         try:
-            data = f.read_bytes()
+            chunks.append(f.read_bytes())
         except OSError as e:
             raise CaptureError(f"telegram file {f}: cannot read ({e.strerror})") from e
-        names.append(f.name)
-        starts.append(pos)
-        chunks.append(data)
-        pos += len(data)
+    starts = list(accumulate(map(len, chunks), initial=0))[:-1]  # where each file begins in the stream
     stream = b"".join(chunks)
 
     whole_in: set[int] = set()  # the files a complete telegram starts in
@@ -145,7 +139,7 @@ def load(paths: list[str | Path]) -> Capture:
         k = bisect.bisect_right(starts, start) - 1
         if report.verdict in COMPLETE:
             whole_in.add(k)
-        return Expected(names[k], start - starts[k], report.telegram, report.verdict, report.flag, report.reason)
+        return Expected(fs[k].name, start - starts[k], report.telegram, report.verdict, report.flag, report.reason)
 
     framer = p1frame.Framer()
     expected: list[Expected] = []

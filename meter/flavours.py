@@ -47,10 +47,8 @@ def detect(telegram: bytes) -> Flavour:
     dsmr = _DSMR_VERSION.search(telegram)
     if dsmr:
         version = dsmr[1].decode()
-        if version.startswith("4"):
-            return Flavour("V4", f"{head}, DSMR version object 1-3:0.2.8({version})")
-        if version.startswith("5"):
-            return Flavour("V5", f"{head}, DSMR version object 1-3:0.2.8({version})")
+        if version[0] in "45":
+            return Flavour(f"V{version[0]}", f"{head}, DSMR version object 1-3:0.2.8({version})")
     if maker == "SAG" and not dsmr and has_crc(telegram):
         return Flavour("EON_HUNGARY", f"{head}: Sagemcom without a DSMR version object (E.ON Hungary)")
     if not dsmr and not has_crc(telegram):

@@ -12,7 +12,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from firmware.p1frame import crc16_arc
@@ -102,23 +101,17 @@ def body(spec: TelegramSpec) -> bytes:
         f"0-0:96.14.0({spec.tariff:04d})",
     ]
     if spec.capacity:
-        lines.append(f"1-0:1.4.0({_kw(spec.avg_demand_kw)}*kW)")
-        lines.append(f"1-0:1.6.0({p1_time(spec.max_demand_time)})({_kw(spec.max_demand_kw)}*kW)")
         hist = "".join(f"({p1_time(m)})({p1_time(o)})({_kw(v)}*kW)" for m, o, v in spec.history)
-        lines.append(f"0-0:98.1.0({len(spec.history)})(1-0:1.6.0)(1-0:1.6.0){hist or '()'}")
-    used = sum(spec.power_used_kw, Decimal(0))
-    delivered = sum(spec.power_delivered_kw, Decimal(0))
-    lines.append(f"1-0:1.7.0({_kw(used)}*kW)")
-    lines.append(f"1-0:2.7.0({_kw(delivered)}*kW)")
-    phase_codes = [21, 41, 61][:n]
-    for code, p in zip(phase_codes, spec.power_used_kw):
-        lines.append(f"1-0:{code}.7.0({_kw(p)}*kW)")
-    for code, p in zip([22, 42, 62][:n], spec.power_delivered_kw):
-        lines.append(f"1-0:{code}.7.0({_kw(p)}*kW)")
-    for code, v in zip([32, 52, 72][:n], spec.voltage_v):
-        lines.append(f"1-0:{code}.7.0({v:05.1f}*V)")
-    for code, a in zip([31, 51, 71][:n], spec.current_a):
-        lines.append(f"1-0:{code}.7.0({a:06.2f}*A)")
+        lines += [f"1-0:1.4.0({_kw(spec.avg_demand_kw)}*kW)",
+                  f"1-0:1.6.0({p1_time(spec.max_demand_time)})({_kw(spec.max_demand_kw)}*kW)",
+                  f"0-0:98.1.0({len(spec.history)})(1-0:1.6.0)(1-0:1.6.0){hist or '()'}"]
+    lines += [f"1-0:1.7.0({_kw(sum(spec.power_used_kw, Decimal(0)))}*kW)",
+              f"1-0:2.7.0({_kw(sum(spec.power_delivered_kw, Decimal(0)))}*kW)"]
+    per_phase = (((21, 41, 61), spec.power_used_kw, "06.3f", "kW"),
+                 ((22, 42, 62), spec.power_delivered_kw, "06.3f", "kW"),
+                 ((32, 52, 72), spec.voltage_v, "05.1f", "V"), ((31, 51, 71), spec.current_a, "06.2f", "A"))
+    for codes, values, form, unit in per_phase:
+        lines += [f"1-0:{code}.7.0({v:{form}}*{unit})" for code, v in zip(codes, values)]
     lines += [
         f"0-0:96.3.10({spec.breaker})",
         f"0-0:17.0.0({spec.limiter_kw:05.1f}*kW)",
@@ -127,8 +120,7 @@ def body(spec: TelegramSpec) -> bytes:
     ]
     for m in spec.mbus:
         c = m.channel
-        lines.append(f"0-{c}:24.1.0({m.device_type:03d})")
-        lines.append(f"0-{c}:96.1.1({m.equipment_id})")
+        lines += [f"0-{c}:24.1.0({m.device_type:03d})", f"0-{c}:96.1.1({m.equipment_id})"]
         if m.valve is not None:
             lines.append(f"0-{c}:24.4.0({m.valve})")
         # Gas: 24.2.3 (not temperature-corrected); water: 24.2.1.
@@ -244,10 +236,7 @@ def _spec(rng: random.Random, name: str, phases: int, gas: bool, water: bool, hi
           capacity: bool = True, version: str = "50217", tariff: int = 1, when: datetime | None = None) -> TelegramSpec:
     when = when or datetime(2024, 1, 1) + timedelta(seconds=rng.randrange(0, 365 * 86400))
     when = on_the_clock(when.replace(microsecond=0))
-    if phases == 1:
-        ident = f"FLU5\\2537702{rng.randrange(10, 99)}_A"
-    else:
-        ident = f"FLU5\\2537694{rng.randrange(10, 99)}_A"
+    ident = f"FLU5\\{'2537702' if phases == 1 else '2537694'}{rng.randrange(10, 99)}_A"
     used = [_dec(rng, 0, 4, 3) for _ in range(phases)]
     deliv = [Decimal("0.000") if u else _dec(rng, 0, 2, 3) for u in used]
     hist = []
@@ -256,13 +245,11 @@ def _spec(rng: random.Random, name: str, phases: int, gas: bool, water: bool, hi
         occurred = month + timedelta(days=rng.randrange(0, 27), hours=rng.randrange(0, 24), minutes=15 * rng.randrange(4))
         hist.append((month, on_the_clock(occurred), _dec(rng, 1, 9, 3)))
     mbus = []
-    ch = 1
     if gas:
-        mbus.append(MBus(ch, 3, _hexid(rng, "7FLO"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
+        mbus.append(MBus(1, 3, _hexid(rng, "7FLO"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
                          _dec(rng, 10, 9000, 3), valve=1))
-        ch += 1
-    if water:
-        mbus.append(MBus(ch, 7, _hexid(rng, "8SEN"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
+    if water:  # on the channel after the gas meter's
+        mbus.append(MBus(len(mbus) + 1, 7, _hexid(rng, "8SEN"), on_the_clock(when - timedelta(seconds=rng.randrange(60, 600))),
                          _dec(rng, 1, 2000, 3)))
     return TelegramSpec(
         name=name, ident=ident, version=version, equipment_id=_hexid(rng, "1SAG"),

@@ -17,11 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bringup import runner, station, telegrams as tg  # noqa: E402
+from bringup import runner, station  # noqa: E402
+from meter import telegrams as tg  # noqa: E402
 from bringup.console import BoardConsole
 from meter.simulator import MeterPort  # noqa: E402
 from bringup.sim.bench import SimBench, cpu_seconds  # noqa: E402
-from bringup.station import LINE_BYTES_PER_S  # noqa: E402
+from bringup.sim.line_state import LineState  # noqa: E402
+from meter.lines import LINE_BYTES_PER_S  # noqa: E402
 
 TARGET_RATIO = 0.97
 TARGET_BRINGUP_S = 60.0
@@ -34,7 +36,7 @@ def loopback_run(count: int) -> dict:
     seq = [pool[i % len(pool)] for i in range(count)]
     with SimBench(st) as sim:
         wired = sim.station
-        meter = MeterPort(wired.meter.url, wired.meter.baud, line_state=wired.meter.line_state)
+        meter = MeterPort(wired.meter.url, wired.meter.baud, on_burst=LineState(wired.meter.line_state).mark)
         con = BoardConsole(wired.console.url, wired.console.baud, timeout_s=5.0, log_limit=0)
         try:
             con.command("VERSION", "VERSION", retry_s=0.5)

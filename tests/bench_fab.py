@@ -1,8 +1,8 @@
 """CPU of a forced full `make fab` (both variants) against the bare kicad-cli and ngspice calls it makes.
 
-1. In a copy of the repository, `python -m hwtools fab --force` runs once with P1READER_RECORD_CALLS set: every
-   kicad-cli and ngspice call is written down with a copy of its inputs (hwtools/procs.py). That build is not
-   timed (its copying would count against it).
+1. In a copy of the repository, `python -m hwtools fab --force` runs once under a wrapper that hooks `record_call`
+   into hwtools/procs.py (`CALL_HOOKS`): every kicad-cli and ngspice call is written down with a copy of its
+   inputs. That build is not timed (its copying would count against it).
 2. The recorded calls replayed from a plain shell script, one after another: the bare CPU.
 3. `--rounds` (default 5) of a forced build, its CPU the user + system time of the whole process tree, and the
    bare replay after it; each round gives a ratio measured side by side, and the median round counts (on a
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shlex
 import shutil
@@ -27,6 +26,49 @@ from pathlib import Path
 TARGET_RATIO = 1.2
 TOOLS = {"kicad_cli": "kicad-cli", "ngspice": "ngspice"}  # figure name → the recorded tool it replays
 REPO = Path(__file__).resolve().parents[1]
+# `python -m hwtools fab --force` with every tool call recorded into argv[1]; this checkout's tests/ goes last on the
+# path, so hwtools is still the copy's (the working folder comes first)
+RECORDING = f"""
+import runpy, sys
+sys.path.append({str(REPO)!r})
+from tests.bench_fab import record_call
+from hwtools import procs
+procs.CALL_HOOKS.append(lambda cmd, cwd: record_call(cmd, cwd, sys.argv[1]))
+sys.argv = ["hwtools", "fab", "--force"]
+runpy.run_module("hwtools", run_name="__main__")
+"""
+
+
+def record_call(cmd, cwd, record: str):
+    """Copy the call's inputs (its working folder, the folders of the files it names) into a fresh folder of
+    the record and append the call, rewritten to those copies, to calls.jsonl; the bench replays them as a
+    bare shell script. Runs in the build (a hook in hwtools.procs.CALL_HOOKS), in its worker processes too."""
+    if Path(cmd[0]).name not in TOOLS.values():
+        return
+    call = Path(tempfile.mkdtemp(prefix="call-", dir=record))
+    folders = {str(Path(cwd).absolute())} if cwd else set()
+    folders |= {str(Path(a).absolute().parent) for a in map(str, cmd[1:]) if a.startswith("/") and Path(a).is_file()}
+    mapping = {}
+    for i, folder in enumerate(sorted(folders, key=len, reverse=True)):
+        copy = call / f"d{i}"
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("p1s1", "*.raw"))
+        mapping[folder] = str(copy)
+    for i, arg in enumerate(map(str, cmd[1:])):  # outputs elsewhere: an empty folder of their own
+        if arg.startswith("/") and not any(arg.startswith(f + "/") for f in mapping):
+            folder = arg.rstrip("/") if arg.endswith("/") else str(Path(arg).parent)
+            (call / f"o{i}").mkdir()
+            mapping[folder] = str(call / f"o{i}")
+    mapping = dict(sorted(mapping.items(), key=lambda kv: len(kv[0]), reverse=True))
+
+    def moved(arg: str) -> str:
+        for folder, copy in mapping.items():  # longest first
+            if arg == folder or arg.startswith(folder + "/"):
+                return copy + arg[len(folder):]
+        return arg
+
+    entry = {"argv": [Path(cmd[0]).name] + [moved(str(a)) for a in cmd[1:]], "cwd": moved(str(cwd)) if cwd else None}
+    with open(Path(record) / "calls.jsonl", "a") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 def _cpu_of(cmd, **kw) -> tuple[float, float, subprocess.CompletedProcess]:
@@ -48,9 +90,9 @@ def _script(calls: list[dict], tools) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _build(repo: Path, env: dict) -> tuple[float, float]:
-    cpu, wall, proc = _cpu_of([sys.executable, "-m", "hwtools", "fab", "--force"], cwd=repo, env=env,
-                              capture_output=True, text=True)
+def _build(repo: Path, record: Path | None = None) -> tuple[float, float]:
+    cmd = [sys.executable, "-c", RECORDING, str(record)] if record else [sys.executable, "-m", "hwtools", "fab", "--force"]
+    cpu, wall, proc = _cpu_of(cmd, cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
         raise SystemExit(f"forced build failed (exit {proc.returncode})")
@@ -65,7 +107,7 @@ def _bare(script: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from hwtools import procs, steps
+    from hwtools import fab_cache
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the work folder (recorded calls, scripts)")
@@ -80,10 +122,10 @@ def main(argv: list[str] | None = None) -> dict:
             # the __pycache__ folders keep the bytecode and hwtools/ the router's compiled loops, as `make setup`
             # leaves them (copied with their times, so Python still sees them current)
             shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns(".fab"))
-        shutil.copyfile(REPO / steps.RECORD_FILE, repo / steps.RECORD_FILE)
+        shutil.copyfile(REPO / fab_cache.RECORD_FILE, repo / fab_cache.RECORD_FILE)
         record = work / "record"
         record.mkdir()
-        _build(repo, dict(os.environ, **{procs.RECORD_ENV: str(record)}))  # records the calls; not timed
+        _build(repo, record)  # records the calls; not timed
         calls = [json.loads(line) for line in (record / "calls.jsonl").read_text().splitlines()]
         scripts = {}
         for name, tool in TOOLS.items():
@@ -91,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
             scripts[name].write_text(_script(calls, (tool,)))
         builds, bares = [], {name: [] for name in scripts}
         for _ in range(args.rounds):  # the machine's load varies: rounds alternate, the median one counts
-            builds.append(_build(repo, dict(os.environ)))
+            builds.append(_build(repo))
             for name, script in scripts.items():
                 bares[name].append(_bare(script))
     finally:

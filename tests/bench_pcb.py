@@ -35,7 +35,7 @@ def measure(variant: str) -> dict:
     from hwtools.variant import get as get_variant
 
     kicad_dir = get_variant(variant).kicad_dir
-    lay = layout.for_variant(variant)
+    lay = layout.for_variant(get_variant(variant))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.process_time()
         board = pcb.build(kicad_dir / f"{project.NAME}.net", kicad_dir / "lib", Path(tmp) / "b.kicad_pcb", lay)
@@ -56,7 +56,7 @@ def main() -> dict:
     for variant in ("p1", "p1s1"):
         kicad_dir = get_variant(variant).kicad_dir
         figures = measure(variant)
-        review = board_review.review(kicad_dir / f"{project.NAME}.kicad_pcb", layout.d32_pin_labels(variant))
+        review = board_review.review(kicad_dir / f"{project.NAME}.kicad_pcb", layout.d32_pin_labels(get_variant(variant)))
         base = BASELINES[project.REVISION][variant]
         figures.update({k: v for k, v in review.items() if k not in ("track_widths_mm",)})
         figures["d32_pins_labelled"] = len(review["d32_pins_labelled"])

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "meter.s1"]
+CLI = [sys.executable, "-m", "p1reader", "s1"]
 S1_RATE = 2600  # frames per second of a real meter: 52 samples per 50 Hz period
 
 

@@ -33,7 +33,7 @@ def named(path: Path, listed: set[Path]) -> bool:
 
 
 @pytest.mark.parametrize("readme, heading, base, packages", [
-    (REPO / "README.md", "## Layout", REPO, ["hwtools", "meter", "firmware"]),
+    (REPO / "README.md", "## Layout", REPO, ["hwtools", "meter", "firmware", "p1reader"]),
     (REPO / "bringup" / "README.md", "The layout follows the bench:", REPO / "bringup", ["bringup"]),
 ])
 def test_the_layout_table_matches_the_tree(readme, heading, base, packages):

@@ -29,17 +29,6 @@ class SimError(BringupError):
     """The simulated bench could not be started (socat missing, ptys not created, board died)."""
 
 
-def _die_with_parent() -> None:
-    """preexec_fn: SIGTERM this child when the harness dies, even by SIGKILL (Linux prctl), so a
-    killed run leaves no socat or simulated board behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 class PtyPair:
     """Two linked ptys from ``socat -d -d pty,raw,echo=0 pty,raw,echo=0``; socat's log (where it names
     the ptys) goes to `log`, removed once they are up."""
@@ -49,10 +38,9 @@ class PtyPair:
         if not socat:
             raise SimError("socat not found on PATH (apt-get install socat)")
         self._log = open(log, "wb")
-        self.proc = subprocess.Popen(
-            [socat, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
-            preexec_fn=_die_with_parent)
+        # dies with the harness, even a SIGKILLed one: a killed run leaves no socat behind
+        self.proc = procs.popen([socat, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         self.a = self.b = ""
         while time.monotonic() < deadline:
@@ -114,7 +102,6 @@ class SimBench:
             raise SimError(f"unknown fault {self.fault!r}; one of {', '.join(FAULTS)}")
         self.pairs: list[PtyPair] = []
         self.board: subprocess.Popen | None = None
-        self.board_cpu_s: float | None = None
         self._stopping = False
         self._cleanup = ExitStack()  # the temp folder (line-state files, socat logs)
 
@@ -155,8 +142,7 @@ class SimBench:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.board = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-                                      preexec_fn=_die_with_parent)
+        self.board = procs.popen(cmd, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self._stopping = False
         threading.Thread(target=self._watch_board, name="simboard watcher", daemon=True).start()
         lib = f"{st.sim.instruments_yaml or INSTRUMENTS_YAML}@sim"
@@ -181,14 +167,9 @@ class SimBench:
             for p in list(self.pairs):
                 p.close()
 
-    def board_alive(self) -> bool:
-        return self.board is not None and self.board.poll() is None
-
     def stop(self) -> None:
         self._stopping = True
-        if self.board is not None:
-            self.board_cpu_s = cpu_seconds(self.board.pid)
-            _stop(self.board)
+        _stop(self.board)
         for p in self.pairs:
             p.close()
         self.pairs = []

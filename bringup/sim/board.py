@@ -3,19 +3,10 @@
 It reads the meter link, cuts and checks telegrams with the firmware's own ``Framer``, writes each
 frame's echo and ``@T`` line to the console paced to the console baud, sends an ``@H`` heartbeat every
 second and answers commands with the firmware's own ``Console``. An unfinished frame is reported as
-truncated after the line has been quiet for ``--idle-ms`` (with ``--line-state``: quiet *and* the sender
-between bursts with every byte it wrote arrived — see ``meter.simulator.LineState``). With ``--s1`` it also counts S1 frames on a
-third link with the firmware's own ``s1frame.Counter`` and adds an ``@S`` line to every heartbeat.
-
-Faults (``--fault``), as a bad board or a bad line would show them:
-  bit-errors     flip one bit in about 1 of 400 received bytes
-  dropped-bytes  lose about 1 of 400 received bytes
-  port-closed    close both ports and exit after the second telegram
-  polarity       every received byte inverted (the input stage does not invert)
-  s1-bit-errors  flip one bit in about 1 of 2,000 bytes received on S1 (a noisy RS-422 line)
-  drop-telegram  lose the 6th telegram since start whole, '/' up to the next '/' (a line dropout)
-
-Run: ``python -m bringup.sim.board --meter /dev/pts/3 --console /dev/pts/5 [--s1 /dev/pts/7]``
+truncated after the line has been quiet for 20 ms (with ``--line-state``: quiet *and* the sender
+between bursts with every byte it wrote arrived — see ``bringup/sim/line_state.py``). With ``--s1`` it also
+counts S1 frames on a third link with the firmware's own ``s1frame.Counter`` and adds an ``@S`` line to every
+heartbeat. ``--fault`` plays a bad board or a bad line (the table in bringup/README.md, "Simulation").
 """
 from __future__ import annotations
 
@@ -30,30 +21,14 @@ import serial
 
 from firmware import p1frame, s1frame
 from firmware.console import Console
-from meter.simulator import LineState
+from meter.lines import BITS_PER_BYTE, P1_BAUD, S1_BAUD
+from meter.simulator import PacedLine
+
 from .faults import BOARD_FAULTS
-from ..station import P1_BAUD, S1_BAUD
+from .line_state import LineState
 
 DROPPED_TELEGRAM = 6  # drop-telegram: which telegram (counted by its '/') the line loses
 S1_IDLE_S = s1frame.IDLE_MS / 1000  # as the firmware: silence that ends a cut-off frame
-
-
-class PacedWriter:
-    """Writes to a serial port no faster than its baud (ptys ignore baud)."""
-
-    def __init__(self, ser, baud: int, bits_per_byte: int = 10):
-        self.ser = ser
-        self.bytes_per_s = baud / bits_per_byte
-        self.free_at = time.perf_counter()  # when the simulated line is idle again
-
-    def write(self, data: bytes, chunk: int = 256) -> None:
-        for i in range(0, len(data), chunk):
-            part = data[i : i + chunk]
-            now = time.perf_counter()
-            if self.free_at > now:
-                time.sleep(self.free_at - now)
-            self.ser.write(part)
-            self.free_at = max(self.free_at, time.perf_counter()) + len(part) / self.bytes_per_s
 
 
 class SimBoard:
@@ -65,10 +40,10 @@ class SimBoard:
         self.console = serial.serial_for_url(console_url, baudrate=console_baud, timeout=0, write_timeout=None)
         self.s1_link = serial.serial_for_url(s1_url, baudrate=S1_BAUD, timeout=0) if s1_url else None
         self.s1 = s1frame.Counter() if self.s1_link is not None else None
-        self.out = PacedWriter(self.console, console_baud)
+        self.out = PacedLine(self.console, console_baud / BITS_PER_BYTE, chunk=256)
         self.framer = p1frame.Framer()
-        self.drq = False
-        self.cmd = Console(self._set_drq, self._heartbeat, p1frame.FIRMWARE_VERSION, p1frame.PROTOCOL_VERSION,
+        # Data Request drives no pin here: the console keeps its state
+        self.cmd = Console(lambda on: None, self._heartbeat, p1frame.FIRMWARE_VERSION, p1frame.PROTOCOL_VERSION,
                            None if self.s1 is None else self)
         self.heartbeat_s, self.idle_s, self.fault = heartbeat_s, idle_ms / 1000.0, fault
         self.rng = random.Random(seed)
@@ -76,9 +51,6 @@ class SimBoard:
         self.slashes = 0  # '/' seen on the meter line (drop-telegram)
         self.line_state, self.s1_line_state = line_state, s1_line_state
         self.rx = self.s1_rx = 0  # bytes read from each link (before any fault)
-
-    def _set_drq(self, on: bool) -> None:
-        self.drq = on
 
     def _heartbeat(self) -> str:
         return p1frame.heartbeat_line(self.framer, int((time.monotonic() - self.t0) * 1000))
@@ -192,15 +164,13 @@ def main(argv=None) -> int:
     ap.add_argument("--baud", type=int, default=P1_BAUD)
     ap.add_argument("--console-baud", type=int, default=921600)
     ap.add_argument("--heartbeat", type=float, default=1.0, help="seconds between @H lines")
-    ap.add_argument("--idle-ms", type=float, default=20.0, help="quiet time that ends an unfinished frame")
     ap.add_argument("--s1", help="pyserial URL of the S1 link (board side); none: a board without S1")
     ap.add_argument("--fault", choices=BOARD_FAULTS)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--line-state", help="the meter-line sender's state file (meter.simulator.LineState)")
+    ap.add_argument("--line-state", help="the meter-line sender's state file (bringup/sim/line_state.py)")
     ap.add_argument("--s1-line-state", help="the S1 sender's state file")
     a = ap.parse_args(argv)
-    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, a.idle_ms, a.fault, a.seed, a.s1,
-                     a.line_state, a.s1_line_state)
+    board = SimBoard(a.meter, a.console, a.baud, a.console_baud, a.heartbeat, fault=a.fault, s1_url=a.s1,
+                     line_state=a.line_state, s1_line_state=a.s1_line_state)
     try:
         return board.run()
     except (OSError, serial.SerialException):

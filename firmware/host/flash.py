@@ -26,9 +26,11 @@ class ToolError(FirmwareError):
 
 def run_tool(args, timeout=300):
     """Run `python -m <tool> ...` with this interpreter; return stdout, raise ToolError otherwise."""
+    from hwtools import procs
+
     argv = [sys.executable, "-m"] + list(args)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        done = procs.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise ToolError("%s: no answer within %d s" % (" ".join(args), timeout)) from e
     if done.returncode != 0:
@@ -59,14 +61,11 @@ def check_inputs(port, firmware, files_only):
     if port.startswith("/") and not os.path.exists(port):
         problems.append("serial port %s does not exist: plug in the D32 and pass --port "
                         "(e.g. /dev/ttyUSB0; see `python -m serial.tools.list_ports`)" % port)
-    if not files_only:
-        if not firmware:
-            problems.append("no MicroPython image: pass --firmware PATH to an ESP32_GENERIC .bin "
-                            "from https://micropython.org/download/ESP32_GENERIC/")
-        elif not os.path.isfile(firmware):
-            problems.append("MicroPython image %s not found: pass --firmware PATH to an "
-                            "ESP32_GENERIC .bin from https://micropython.org/download/ESP32_GENERIC/"
-                            % firmware)
+    get_one = "pass --firmware PATH to an ESP32_GENERIC .bin from https://micropython.org/download/ESP32_GENERIC/"
+    if not files_only and not firmware:
+        problems.append("no MicroPython image: " + get_one)
+    elif not files_only and not os.path.isfile(firmware):
+        problems.append("MicroPython image %s not found: %s" % (firmware, get_one))
     return problems
 
 

@@ -1,10 +1,7 @@
 """P1 and S1 design rules at the P1 specification's worst case — what no generic ERC knows about reading a meter.
 
-One module per block of the board: `p1port` (pinout, data line, inverter, Data Request, strapping pin, ESD, a
-crossed cable), `supply` (3.3 V rail, steady draw, inrush), `s1` (the p1s1 variant's RS-422 input) and
-`layout` (figures of the routed board); `topology` finds each function on a board by connection. Each block
-declares its rules (`base.Rule`: id, what it reads); each rule returns one `Result` per figure — naming the
-figure, its limit, the corner that gave the worst case and the parts that decide it.
+One module per block of the board (README.md's layout table); each declares its rules (`base.Rule`: id, what it
+reads), and each rule returns one `Result` per figure — its limit, the worst corner and the parts that decide it.
 """
 
 from __future__ import annotations

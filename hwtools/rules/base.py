@@ -12,9 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Callable
 
-from ..facts import part_facts
-
-K_OVER_Q = 8.617e-5  # V/K
+from ..facts import limit_text, part_facts
 
 CIRCUIT, ROUTED_BOARD = "circuit", "routed board"  # what a rule reads
 
@@ -48,25 +46,12 @@ class Result:
     parts: str  # the parts that decide it
     note: str = ""  # how the limit was moved to the operating point, or what is wrong
 
-    @property
-    def name(self):
-        return self.rule
-
-    def limit_text(self):
-        lo, hi, u = self.limit_min, self.limit_max, self.unit
-        if lo is not None and hi is not None:
-            return f"{lo:g}-{hi:g} {u}"
-        if lo is not None:
-            return f"≥ {lo:g} {u}"
-        if hi is not None:
-            return f"≤ {hi:g} {u}"
-        return "as specified"
-
     def __str__(self):
         verdict = "PASS" if self.passed else "FAIL"
         fig = "—" if self.figure is None else f"{self.figure:.3g} {self.unit}"
         corner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.worst_case.items())
-        text = f"{verdict}  {self.rule}: {self.what} {fig} (limit {self.limit_text()}; {self.parts}"
+        limit = limit_text(self.limit_min, self.limit_max, self.unit)
+        text = f"{verdict}  {self.rule}: {self.what} {fig} (limit {limit}; {self.parts}"
         text += f"; worst case {corner})" if corner else ")"
         return text + (f" — {self.note}" if self.note else "")
 
@@ -100,23 +85,18 @@ def _pin_named(board, ref, name):
 
 # --- operating conditions ---------------------------------------------------------------------------------
 
-def _corners(facts):
-    p1, cab, op = facts["p1_port"], facts["p1_cable"], facts["operating"]
-    return {"supply_v": (p1["supply_min_v"], p1["supply_max_v"]), "cable_m": (cab["length_min_m"], cab["length_max_m"]),
-            "temp_c": (op["ambient_min_c"], op["ambient_max_c"])}
-
 def _grid(facts, **fixed):
     """Every combination of the operating corners (with some held fixed), as dicts."""
-    axes = {k: v for k, v in _corners(facts).items() if k not in fixed}
+    p1, cab, op = facts["p1_port"], facts["p1_cable"], facts["operating"]
+    corners = {"supply_v": (p1["supply_min_v"], p1["supply_max_v"]), "cable_m": (cab["length_min_m"], cab["length_max_m"]),
+               "temp_c": (op["ambient_min_c"], op["ambient_max_c"])}
+    axes = {k: v for k, v in corners.items() if k not in fixed}
     for combo in itertools.product(*axes.values()):
         yield {**dict(zip(axes, combo)), **fixed}
 
-def _tol(facts):
-    return facts["resistor_mfr50"]["tolerance"]
-
 def _r(board, facts, ref, sign):
     """A resistor at the edge of its tolerance: sign +1 high, -1 low."""
-    return board.value(ref) * (1 + sign * _tol(facts))
+    return board.value(ref) * (1 + sign * facts["resistor_mfr50"]["tolerance"])
 
 def _wire_ohm(facts, cable_m):
     return facts["p1_cable"]["r_ohm_per_m"] * cable_m

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 
 from ..facts import opto_ctr, part_facts
-from .base import (Rule, K_OVER_Q, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
-                   _wire_ohm)
+from .base import Rule, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range, _wire_ohm
 from .supply import supply_loads_ma
 
 
@@ -93,7 +92,6 @@ def rx_levels(board, facts, top):
             r1, r10 = _r(board, facts, top.base_r, -1), (_r(board, facts, top.base_pulldown, 1) if top.base_pulldown
                                                          else math.inf)
             vbase = low_v * (r10 / (r1 + r10) if math.isfinite(r10) else 1.0)
-            vt = K_OVER_Q * (t + 273.15)
             vbe_min = q["vbe_on_min_v"] + q["vbe_tempco_mv_per_c"] * 1e-3 * (t - 25)
             decades = (vbase - vbe_min) / (q["vbe_slope_mv_per_decade"] * 1e-3 * (t + 273.15) / 298.15)
             ic = q["vbe_test_ma"] * 1e-3 * 10 ** min(decades, 3)
@@ -101,8 +99,8 @@ def rx_levels(board, facts, top):
             high = max(vdd_min - (ic + leak + esp["input_leakage_ua"] * 1e-6) * r3, q["vce_sat_max_v"])
             if worst is None or high < worst[0]:
                 worst = (high, {"line_low_v": low_v, "temp_c": t, "rail_v": round(vdd_min, 4),
-                                top.base_r: "-1%", top.collector_r: "+1%"}, vt)
-    high, c, _ = worst
+                                top.base_r: "-1%", top.collector_r: "+1%"})
+    high, c = worst
     low = q["vce_sat_max_v"] * q["vce_sat_ratio_hot"]
     parts = f"{top.q1}, {top.base_r} {board.parts[top.base_r].value}" + (
         f", {top.base_pulldown} {board.parts[top.base_pulldown].value}" if top.base_pulldown else ", no base-emitter resistor"
@@ -125,7 +123,7 @@ def _drq_stage(board, facts, top, c, i_meter):
     vdd_min = _vout_range(_regulator(board, facts))[0]
     amps = sum(supply_loads_ma(board, facts, top).values()) * 1e-3
     rw = _wire_ohm(facts, c["cable_m"])
-    v_board = c["supply_v"] - 2 * rw * amps  # P1 +5 V to ground at the board
+    v_board = _board_supply(facts, c, amps)
     i_led = _led_current(board, facts, top, vdd_min, opto["led_vf_max_v"], -1)
     ctr = opto_ctr(facts, i_led)
     r5 = _r(board, facts, top.drq_r, 1)
@@ -186,10 +184,7 @@ def drq_level_ma(board, facts, top):
 
 def gpio12_strap(board, facts, top):
     """GPIO12 is a strapping pin (flash voltage): nothing on the board may pull it up at reset."""
-    problems = []
-    for ref in sorted(_net_parts(board, top.gpio_drq) - {"M1"}):
-        if ref != top.led_r:
-            problems.append(f"{ref} on GPIO12")
+    problems = [f"{ref} on GPIO12" for ref in sorted(_net_parts(board, top.gpio_drq) - {"M1", top.led_r})]
     other = next(n for n in (board.net_of(top.led_r, 1), board.net_of(top.led_r, 2)) if n != top.gpio_drq)
     if _net_parts(board, other) - {top.led_r, top.opto} or board.net_of(top.opto, 2) != top.gnd:
         problems.append(f"{top.led_r} does not end in the LED of {top.opto} to ground")
@@ -197,13 +192,8 @@ def gpio12_strap(board, facts, top):
                    f"M1 GPIO12, {top.led_r}, {top.opto}", "; ".join(problems))]
 
 def reverse_cable(board, facts, top):
-    """A crossed 6P6C cable (1↔6, 2↔5, 3↔4) on a meter: an ngspice DC operating point of the whole board.
-
-    Models (hwtools/si/reverse.py): the meter's supply 5.5 V behind its 50 mA short-circuit limit, its data
-    output an isolated open collector and its Data Request input an isolated LED, both returning to data GND,
-    which lands on the reader's n.c. pin 4; diodes for every body, substrate and ESD path; BJTs with their
-    SPICE cards. The figure is the smallest margin to any absolute maximum rating.
-    """
+    """A crossed 6P6C cable (1↔6, 2↔5, 3↔4) on a meter: an ngspice DC operating point of the whole board (its
+    models: hwtools/si/reverse.py). The figure is the smallest margin to any absolute maximum rating."""
     from ..si.reverse import reverse_margins
 
     margins = reverse_margins(board, facts)

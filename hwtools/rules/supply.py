@@ -108,7 +108,7 @@ def p1_inrush(board, facts, top):
     slope = p1["supply_trip_min_ma"] * 1e-3 / p1["supply_min_v"]
     worst = None
     for c in _grid(facts, supply_v=p1["supply_min_v"]):
-        v_final = c["supply_v"] - 2 * _wire_ohm(facts, c["cable_m"]) * boot_rail
+        v_final = _board_supply(facts, c, boot_rail)
         for k in range(10, int(v_final * 100) + 1, 5):
             vb = k / 100
             v_rail = max(0.0, min(reg["vout_v"], vb - _diode_drop(board, facts, top, boot_rail, c["temp_c"])

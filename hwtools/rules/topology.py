@@ -1,4 +1,4 @@
-"""Where the rules find each function on a board, by connection (the same code reads rev 1.2 and rev 1.3)."""
+"""`Topology`: where the rules find each function on a board, by connection."""
 
 from __future__ import annotations
 

@@ -1,17 +1,14 @@
-"""The board's KiCad 9 schematic, generated from the circuit and drawn the way an engineer draws one.
-
-`blocks.py` holds the placement template of each block, `drawing.py` places labels, power symbols, wires,
-junctions and text, `router.py` draws the wires, `library.py` reads KiCad's symbols and `writer.py` writes
-the s-expressions. Never edit the .kicad_sch by hand: change the circuit code and run `make fab`.
-"""
+"""The board's KiCad 9 schematic, generated from the circuit and drawn the way an engineer draws one: placement
+templates (`blocks.py`), labels, power symbols, wires and text (`drawing.py`, `router.py`), KiCad's symbols
+(`library.py`), the s-expressions (`writer.py`)."""
 
 from ..circuit import Board
 from ..project import NAME
-from .drawing import Drawing, LayoutError
+from .drawing import Drawing
 from .library import SymbolLibraries
 from .writer import emit
 
-__all__ = ["LayoutError", "SymbolLibraries", "schematic"]
+__all__ = ["SymbolLibraries", "schematic"]
 
 
 def schematic(board: Board, revision: str, libs: SymbolLibraries | None = None) -> str:

@@ -7,19 +7,22 @@ no-connect flags), then the wires inside each block, and last the reference and 
 wherever the drawing left room beside their symbol.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import reduce
 
+from ..errors import HwtoolsError
 from .blocks import BLOCKS, BY_NAME, POWER_FLAGS, POWER_SYMBOLS, assign
 from .geometry import (GRID, TEXT_HALF_HEIGHT, TEXT_SIZE, TITLE_SIZE, Box, Orientation, label_box, mm, segment_box,
                        snap, text_box)
-from .router import Grid, RoutingError, route_net
+from .router import WireGrid, _expand, route_net
 
 CLEAR = 0.3  # mm kept between a text and anything else
 LINE = 2.2  # mm between the centres of stacked field lines
 TITLE_CHAR_WIDTH = 0.92  # bold 2 mm titles: 1.6-1.8 mm a character in KiCad's SVG export
 
 
-class LayoutError(RoutingError):
+class SchematicLayoutError(HwtoolsError):
     """The drawing has no room for something (names the part or net)."""
 
 
@@ -54,7 +57,7 @@ def _add(p, d, k=1):
 class Drawing:
     def __init__(self, board, libs):
         self.board, self.libs = board, libs
-        self.grid = Grid()
+        self.grid = WireGrid()
         self.solids = []  # (Box, block): everything a text must keep clear of
         self.symbols = {}  # ref → Placed (parts, flags and power symbols)
         self.wires = []  # (net, [grid corner points])
@@ -110,9 +113,8 @@ class Drawing:
 
     def _occupy(self, placed):
         if placed.body is not None:
-            b = placed.body
-            self.grid.block_box(b.x0 / GRID, b.y0 / GRID, b.x1 / GRID, b.y1 / GRID)
-            self.solids.append((b, placed.block))
+            self._block_mm(placed.body)
+            self.solids.append((placed.body, placed.block))
         numbers_shown = self.libs.shows_pin_numbers(placed.lib_id)
         for pin in placed.pins.values():
             self.grid.pin_end[pin.end] = pin.net
@@ -157,7 +159,7 @@ class Drawing:
                 if best is None or score < best[0]:
                     best = (score, at)
         if best is None:
-            raise LayoutError(f"schematic: no room for {ref} in block '{block.name}' ({block.title})")
+            raise SchematicLayoutError(f"schematic: no room for {ref} in block '{block.name}' ({block.title})")
         self._put(ref, best[1], orient)
 
     # --- things hanging off one pin ----------------------------------------------------------------------
@@ -207,7 +209,7 @@ class Drawing:
                     self.solids.append((box, block))
                     self.labels.append((net, point, angle, block))
                     return
-        raise LayoutError(f"schematic: no room for the label of net {net} in block '{block}'")
+        raise SchematicLayoutError(f"schematic: no room for the label of net {net} in block '{block}'")
 
     def place_power_symbols(self):
         """A power symbol on every supply pin, except on a block's rails: one symbol, the rest wired."""
@@ -246,13 +248,12 @@ class Drawing:
                 candidates += [([e, _add(e, d, 2), _add(_add(e, d, 2), side, m)], upright) for m in (3, 4, 6)]
         candidates += [([e, _add(e, d, k)], _pointing(net, d)) for k in (2, 4, 6)]
         for path, angle in candidates:
-            placed = self._try_power(ref, lib_id, net, block, path, Orientation(angle), pin.solid)
-            if placed:
+            if self._try_power(ref, lib_id, net, block, path, Orientation(angle), pin.solid):
                 return
-        raise LayoutError(f"schematic: no room for the {net} symbol on pin {pin.number} at {_mm(e)} mm")
+        raise SchematicLayoutError(f"schematic: no room for the {net} symbol on pin {pin.number} at {_mm(e)} mm")
 
     def _try_power(self, ref, lib_id, net, block, path, orient, own_pin):
-        cells = _cells(path)
+        cells = _expand(path)
         for prev, p in zip(cells, cells[1:]):
             ok, crossing = self.grid.free_for(net, p, "h" if prev[1] == p[1] else "v")
             if not ok or crossing or (p in self.grid.pin_end and p != cells[-1]) or p in self.grid.wire:
@@ -310,26 +311,19 @@ class Drawing:
 
     def place_junctions(self):
         """A dot wherever three or more wire ends, wire runs and pins meet on one net."""
-        arms = {}
-        nodes = set()
+        arms = Counter()
         for net, path, _ in self.wires:
             for a, b in zip(path, path[1:]):
-                for p in (a, b):
-                    arms[(net, p)] = arms.get((net, p), 0) + 1
-                    nodes.add((net, p))
+                arms.update([(net, a), (net, b)])
         for s in self.symbols.values():
-            for pin in s.pins.values():
-                if pin.net is not None:
-                    arms[(pin.net, pin.end)] = arms.get((pin.net, pin.end), 0) + 1
-                    nodes.add((pin.net, pin.end))
-        for net, point, _, _ in self.labels:
-            arms[(net, point)] = arms.get((net, point), 0) + 1
-            nodes.add((net, point))
+            arms.update((pin.net, pin.end) for pin in s.pins.values() if pin.net is not None)
+        arms.update((net, point) for net, point, _, _ in self.labels)
+        nodes = list(arms)
         for net, path, _ in self.wires:  # a node in the middle of a run adds the run's two arms
             for a, b in zip(path, path[1:]):
                 for n, p in nodes:
                     if n == net and p not in (a, b) and _between(p, a, b):
-                        arms[(n, p)] = arms.get((n, p), 0) + 2
+                        arms[(n, p)] += 2
         self.junctions = sorted({p for (n, p), count in arms.items() if count >= 3})
         for p in self.junctions:
             self.solids.append((Box.around([_mm(p)], 0.6), None))
@@ -340,7 +334,7 @@ class Drawing:
 
     # --- text --------------------------------------------------------------------------------------------
     def place_fields(self):
-        for s in self._all_with_fields():
+        for s in self._parts():
             texts = ([("Reference", s.ref)] if s.kind == "part" else []) + [("Value", s.value)]
             anchors = self._field_spot(s, [t for _, t in texts])
             s.fields = [(name, value, at) for (name, value), at in zip(texts, anchors)]
@@ -384,18 +378,15 @@ class Drawing:
                         for b in boxes:
                             self.solids.append((b, s.block))
                         return anchors
-        raise LayoutError(f"schematic: no room beside {s.ref} for its reference and value")
+        raise SchematicLayoutError(f"schematic: no room beside {s.ref} for its reference and value")
 
     def place_titles(self):
         """Each block's title above its drawing; blocks that start on the same row share the title line."""
         tops = {}
         for block in BLOCKS:
-            boxes = [b for b, owner in self.solids if owner == block.name]
             if not any(s.block == block.name and s.kind == "part" for s in self.symbols.values()):
                 continue
-            content = boxes[0]
-            for b in boxes[1:]:
-                content = content.union(b)
+            content = reduce(Box.union, [b for b, owner in self.solids if owner == block.name])
             tops[block.name] = (content.x0, content.y0 - 3.0)
         row_y = {}
         for name, (_, y) in tops.items():
@@ -416,16 +407,9 @@ class Drawing:
     def _parts(self):
         return [s for ref, s in sorted(self.symbols.items()) if s.kind != "power"]
 
-    def _all_with_fields(self):
-        return [s for ref, s in sorted(self.symbols.items()) if s.kind != "power"]
-
     def _block_extent(self, block):
         boxes = [self.footprint(s) for s in self.symbols.values() if s.block == block and s.kind != "power"]
-        boxes = [b for b in boxes if b is not None]
-        extent = boxes[0]
-        for b in boxes[1:]:
-            extent = extent.union(b)
-        return extent
+        return reduce(Box.union, [b for b in boxes if b is not None])
 
     def _point_taken(self, p):
         return p in self.grid.blocked or p in self.grid.pin_line or p in self.grid.pin_end or p in self.grid.wire
@@ -445,12 +429,7 @@ class Drawing:
         return False
 
     def _block_mm(self, box, keep=None):
-        import math
-
-        for gx in range(math.ceil(box.x0 / GRID - 1e-6), math.floor(box.x1 / GRID + 1e-6) + 1):
-            for gy in range(math.ceil(box.y0 / GRID - 1e-6), math.floor(box.y1 / GRID + 1e-6) + 1):
-                if (gx, gy) != keep:
-                    self.grid.blocked.add((gx, gy))
+        self.grid.block_box(box.x0 / GRID, box.y0 / GRID, box.x1 / GRID, box.y1 / GRID, keep)
 
     def draw(self):
         self.place_parts()
@@ -470,12 +449,6 @@ def _mm(p):
 
 def _centre(region):
     return (region[0] + region[2]) / 2, (region[1] + region[3]) / 2
-
-
-def _cells(path):
-    from .router import _expand
-
-    return _expand(path)
 
 
 def _between(p, a, b):

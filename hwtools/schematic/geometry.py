@@ -14,8 +14,6 @@ TITLE_SIZE = 2.0
 CHAR_WIDTH = 1.22
 TEXT_HALF_HEIGHT = 0.85
 
-DIRS = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}
-
 
 @dataclass(frozen=True)
 class Box:

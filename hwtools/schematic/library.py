@@ -20,14 +20,11 @@ class SymbolLibraries:
         self.project_lib_dir = project_lib_dir
         self._texts, self._cache = {}, {}
 
-    def _library_text(self, nickname):
+    def _raw(self, nickname, name):
         if nickname not in self._texts:
             self._texts[nickname] = ((self.project_lib_dir / f"{NAME}.kicad_sym").read_text(encoding="utf-8")
                                      if nickname == NAME else kicadlibs.library_text(nickname))
-        return self._texts[nickname]
-
-    def _raw(self, nickname, name):
-        text = kicadlibs.symbol_text(self._library_text(nickname), name)
+        text = kicadlibs.symbol_text(self._texts[nickname], name)
         if text is None:
             raise kicadlibs.LibraryError(f"symbol '{nickname}:{name}' not found in library '{nickname}'")
         return sexpdata.loads(text)
@@ -60,16 +57,6 @@ class SymbolLibraries:
             flat.insert(len(flat) - len(children(flat, "symbol")), prop)
         return flat
 
-    def pins(self, lib_id):
-        """{pin number: (x, y, angle)} in symbol coordinates (y up), for unit 1 and common units."""
-        found = {}
-        for unit in children(self.get(lib_id), "symbol"):
-            for pin in children(unit, "pin"):
-                at = children(pin, "at")[0]
-                number = children(pin, "number")[0][1]
-                found[number] = (at[1], at[2], at[3] if len(at) > 3 else 0)
-        return found
-
     def pin_table(self, lib_id):
         """[(number, name, (x, y), angle, length)] for every pin, in library coordinates (y up)."""
         found = []
@@ -101,6 +88,3 @@ class SymbolLibraries:
     def shows_pin_numbers(self, lib_id):
         flags = children(self.get(lib_id), "pin_numbers")
         return not (flags and (children(flags[0], "hide") or S("hide") in flags[0]))
-
-    def property_positions(self, lib_id):
-        return {p[1]: children(p, "at")[0][1:] for p in children(self.get(lib_id), "property")}

@@ -8,6 +8,7 @@ drawn to the nearest pin not yet reached (A* with a cost for every bend).
 """
 
 import heapq
+import math
 
 from ..errors import HwtoolsError
 
@@ -16,12 +17,12 @@ BEND_COST = 4
 CROSS_COST = 25
 
 
-class RoutingError(HwtoolsError):
-    pass
+class WireRoutingError(HwtoolsError):
+    """A schematic wire that cannot be drawn (names the net and the pin)."""
 
 
-class Grid:
-    """What occupies each grid point: bodies and texts (blocked), pins, and the wires drawn so far."""
+class WireGrid:
+    """The schematic's 1.27 mm grid: what occupies each grid point: bodies and texts (blocked), pins, and the wires drawn so far."""
 
     def __init__(self):
         self.blocked = set()
@@ -29,13 +30,12 @@ class Grid:
         self.pin_line = set()  # points along a pin, its end excluded
         self.wire = {}  # point → {net: set of "h"/"v"}; a wire end or corner holds both
 
-    def block_box(self, x0, y0, x1, y1):
-        """Block every grid point inside a box given in grid units (floats allowed)."""
-        import math
-
+    def block_box(self, x0, y0, x1, y1, keep=None):
+        """Block every grid point inside a box given in grid units (floats allowed), but `keep`."""
         for x in range(math.ceil(x0 - 1e-6), math.floor(x1 + 1e-6) + 1):
             for y in range(math.ceil(y0 - 1e-6), math.floor(y1 + 1e-6) + 1):
-                self.blocked.add((x, y))
+                if (x, y) != keep:
+                    self.blocked.add((x, y))
 
     def add_path(self, net, points):
         """Record a polyline (grid points, consecutive ones adjacent or collinear) as wire of `net`."""
@@ -67,10 +67,6 @@ class Grid:
                 return False, False
             crossing = True
         return True, crossing
-
-    def owned_by(self, net, p):
-        return net in self.wire.get(p, {}) or self.pin_end.get(p, "\0") == net
-
 
 def _expand(points):
     """Every grid point along a polyline."""
@@ -107,7 +103,7 @@ def route_net(grid, net, terminals, bounds):
     while todo:
         path = _search(grid, net, tree, set(todo), bounds)
         if path is None:
-            raise RoutingError(f"schematic: cannot draw a wire for net {net} to the pin at "
+            raise WireRoutingError(f"schematic: cannot draw a wire for net {net} to the pin at "
                                f"({todo[0][0] * 1.27:.2f}, {todo[0][1] * 1.27:.2f}) mm: the block is too crowded")
         grid.add_path(net, path)
         tree |= set(path)

@@ -36,7 +36,7 @@ _BLOCKS = {"kicad_sch", "lib_symbols", "symbol", "property", "pin", "instances",
            "effects", "stroke", "fill", "pts", "uuid", "at", "lib_id", "unit", "in_bom", "on_board", "dnp",
            "exclude_from_sim", "version", "generator", "generator_version", "paper", "embedded_fonts",
            "pin_names", "pin_numbers", "name", "number", "length", "reference", "page", "comment", "rev", "title",
-           "company", "fields_autoplaced", "text_box"}
+           "company", "fields_autoplaced", "text_box", "junction", "mirror"}
 
 
 # An atom's text, remembered: a schematic writes the same few thousand atoms tens of thousands of times.
@@ -53,8 +53,9 @@ def format_sexpr(node, indent=0):
     inline = []
     lines = []
     for item in rest:
+        # a child list of a block head starts a line of its own when it is a 'big' item (it has list children)
         if isinstance(item, list) and item and isinstance(item[0], S) and item[0].value() in _BLOCKS \
-                and _has_block(item):
+                and any(isinstance(x, list) for x in item[1:]):
             lines.append("\t" * (indent + 1) + format_sexpr(item, indent + 1))
         else:
             inline.append(format_sexpr(item, indent + 1) if isinstance(item, list) else _atom(item))
@@ -64,14 +65,7 @@ def format_sexpr(node, indent=0):
     return text + ")"
 
 
-def _has_block(item):
-    """Put a child list on its own line only when it is a 'big' item (it has list children)."""
-    return any(isinstance(x, list) for x in item[1:])
-
-
 KICAD_SCH_VERSION = 20250114  # KiCad 9.0
-_EXTRA_HEADS = {"junction", "mirror"}
-_BLOCKS.update(_EXTRA_HEADS)
 
 
 def _xy(p):
@@ -94,13 +88,13 @@ def _symbol(drawing, s, project):
     if s.orient.mirror:
         node.append([S("mirror"), S(s.orient.mirror)])
     virtual = s.kind != "part"
+    part = None if virtual else drawing.board.parts[s.ref]
     node += [[S("unit"), 1], [S("exclude_from_sim"), S("no")],
-             [S("in_bom"), S("no" if virtual or _excluded(drawing, s) else "yes")],
+             [S("in_bom"), S("no" if virtual or part.fields.get("exclude_from_bom") == "yes" else "yes")],
              [S("on_board"), S("no" if virtual else "yes")], [S("dnp"), S("no")], [S("uuid"), stable_uuid("symbol", s.ref)]]
     for name, value, at in s.fields:
         node.append(_property(name, value, at if at else s.at, angle, at is None))
-    if s.kind == "part":
-        part = drawing.board.parts[s.ref]
+    if not virtual:
         hidden = [("Footprint", part.footprint), ("Datasheet", part.datasheet or "~"),
                   ("Description", part.description or "")]
         hidden += [(k, v) for k, v in sorted(part.fields.items())
@@ -114,10 +108,6 @@ def _symbol(drawing, s, project):
     node.append([S("instances"), [S("project"), project, [S("path"), "/" + stable_uuid("root"),
                                                           [S("reference"), s.ref], [S("unit"), 1]]]])
     return node
-
-
-def _excluded(drawing, s):
-    return drawing.board.parts[s.ref].fields.get("exclude_from_bom") == "yes"
 
 
 def emit(drawing, revision, project):

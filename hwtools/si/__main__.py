@@ -1,5 +1,6 @@
+"""`python -m hwtools.si`: the old name of a `p1reader` command; says so, then runs it (p1reader/cli.py)."""
 import sys
 
-from .cli import main
+from p1reader.cli import old_name
 
-sys.exit(main())
+sys.exit(old_name("python -m hwtools.si"))

@@ -1,7 +1,8 @@
-"""`p1reader-si` / `python -m hwtools.si` — simulate the P1 input over corners and Monte Carlo.
+"""`p1reader si` — simulate the P1 input over corners and Monte Carlo.
 
 Prints each figure against its limit, or with --json the worst case as one JSON object.
-Exit codes: 0 every limit met, 1 a limit broken, 2 an error (ngspice missing, circuit unreadable).
+Exit codes: 0 every limit met, 1 a limit broken, 2 an error (ngspice missing, circuit unreadable, an unknown
+part in --set, a --fab folder that cannot be written); anything else is a bug (`p1reader`: exit 3).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..errors import HwtoolsError
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="p1reader-si", description=__doc__.splitlines()[0])
+
+def main(argv=None, prog: str = "p1reader si") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the worst case as JSON on stdout")
     parser.add_argument("--quick", action="store_true", help="corners + 20 Monte Carlo runs (default 200)")
     parser.add_argument("--mc", type=int, help="number of Monte Carlo runs")
@@ -31,20 +34,21 @@ def main(argv=None) -> int:
         return 2
     start = time.monotonic()
     try:
-        from ..circuit import CircuitError, build_board
-        from .model import ModelError
-        from .spice import NgspiceError
+        from ..circuit import build_board
         from .sweep import analyse
 
         board = build_board(values)
         mc = args.mc if args.mc is not None else (20 if args.quick else None)
         report = analyse(board, mc_runs=mc, workers=args.workers, log=err)
         if args.fab:
-            from . import fab
+            from .report import fab
 
-            for path in fab(args.fab, report=report):
-                err(f"wrote {path}")
-    except (CircuitError, ModelError, NgspiceError, ValueError, OSError) as e:  # OSError: --fab folder not writable
+            try:
+                for path in fab(args.fab, report):
+                    err(f"wrote {path}")
+            except OSError as e:
+                raise HwtoolsError(f"--fab {args.fab}: {e.strerror or e}") from e
+    except HwtoolsError as e:
         err(f"ERROR: {e}")
         return 2
     if args.json:

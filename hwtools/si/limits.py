@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..facts import load_facts
+from ..facts import limit_text, load_facts
 
 BAUD = 115200          # DSMR P1 5.0: fixed
 
@@ -24,10 +24,12 @@ class Limit:
     def ok(self, value: float) -> bool:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
+    def headroom(self, value: float) -> float:
+        """How far inside a one-sided limit `value` lies, as a fraction of the limit (< 0: outside it)."""
+        return (self.high - value) / self.high if self.high is not None else (value - self.low) / self.low
+
     def text(self) -> str:
-        if self.low is not None and self.high is not None:
-            return f"{self.low:g}-{self.high:g} {self.unit}"
-        return f"≥ {self.low:g} {self.unit}" if self.low is not None else f"≤ {self.high:g} {self.unit}"
+        return limit_text(self.low, self.high, self.unit)
 
 
 # Timing: judged at any baud rate (the bit time scales them).

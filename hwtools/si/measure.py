@@ -12,7 +12,7 @@ somewhere between VIH and VIL, so both extremes are tried — and samples bit j 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,9 +31,6 @@ class Metrics:
     eye_margin_v: float
     sample_margin_pct: float
     line_ma: float
-
-    def as_dict(self):
-        return asdict(self)
 
 
 class _Crossings:

@@ -84,7 +84,7 @@ class DataPath:
             raise ModelError(f"{q} emitter is on {q_nets[2]}, not on ground {gnd}")
         pulldown = [r for r in resistors if set(nets(r)) == {base_net, gnd}]
         speedup = [r for r, lib in board.lib_ids.items() if lib == "Device:C" and set(nets(r)) == {data, base_net}]
-        extra_c = {"speedup_pf": board.value(speedup[0]) * 1e12} if speedup else {}
+        extra = {"speedup_pf": board.value(speedup[0]) * 1e12} if speedup else {}
         rx = q_nets[0]
         coll_r = only(f"pull-up on {q} collector", [r for r in resistors if rx in nets(r)])
         rail = next(n for n in nets(coll_r) if n != rx)
@@ -95,7 +95,7 @@ class DataPath:
         drq_out = only("resistor on RJ12 pin 2", [r for r in resistors if drq in nets(r)])
         switched = next(n for n in nets(drq_out) if n != drq)
         driver = only("Data Request driver", [r for r, _ in board.pins_on(switched) if r != drq_out])
-        extra = {}
+        opto = driver  # v1.1: the optocoupler's own transistor feeds pin 2
         if board.lib_ids[driver].startswith("Transistor_BJT:"):  # rev 1.3: PNP switch, the opto drives its base
             sp = board.parts[driver]
             s_nets = tuple(sp[name].net.name for name in ("C", "B", "E"))
@@ -104,10 +104,7 @@ class DataPath:
             feed = only(f"{driver} base resistor", [r for r in base_rs if r != pull])
             opto_c = next(n for n in nets(feed) if n != s_nets[1])
             opto = only("Data Request optocoupler", [r for r, _ in board.pins_on(opto_c) if r != feed])
-            extra = dict(switch_ref=driver, switch_nets=s_nets, switch_base=res(feed), switch_pullup=res(pull), **extra_c)
-        else:
-            opto = driver
-            extra = extra_c
+            extra.update(switch_ref=driver, switch_nets=s_nets, switch_base=res(feed), switch_pullup=res(pull))
         opto_nets = {n: board.net_of(opto, n) for n in (1, 2, 4, 5)}
         drq_led = only("resistor to the optocoupler LED", [r for r in resistors if opto_nets[1] in nets(r)])
         gpio = next(n for n in nets(drq_led) if n != opto_nets[1])
@@ -115,11 +112,17 @@ class DataPath:
                    supply, data, drq, rail, rx, gpio, gnd, res(pulldown[0]) if pulldown else None, float(esd), **extra)
 
     def node(self, net: str) -> str:
-        """SPICE node name of a board net: ground is 0, others sanitised ("+3V3" → "N_3V3")."""
-        if net == self.gnd:
-            return "0"
-        name = re.sub(r"[^A-Za-z0-9_]", "_", net)
-        return name if name[0].isalpha() else "N" + name
+        return spice_node(net, self.gnd)
+
+
+def spice_node(net: str | None, gnd: str) -> str | None:
+    """SPICE node name of a board net: ground is 0, others sanitised ("+3V3" → "N_3V3"); None for no net."""
+    if net is None:
+        return None
+    if net == gnd:
+        return "0"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", net)
+    return name if name[0].isalpha() else "N" + name
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
         f"VRAIL {n(path.rail)} 0 {case.v33:.6g}",
         "* meter: coupler output transistor, open base driven by the photocurrent; VML measures the line current",
         f"IPH 0 mbase {pwl([(t, v * iph) for t, v in light])}",
-        f"QMETER mcoll mbase mlow QMETER",
+        "QMETER mcoll mbase mlow QMETER",
         f"VLOW mlow 0 {case.line_low_v:.6g}",
         "VML mend mcoll 0",
         f"CMCE mend 0 {facts['meter_opto']['cce_pf'] * 1e-12:.6g}",
@@ -238,14 +241,10 @@ def drq_scope(path: DataPath, facts: dict | None = None) -> str:
 
 
 def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
-    """Operating point: ESP32 GPIO12 HIGH (VOH min) → R4 → 4N35 at its worst CTR → (Q2) → R5 → the meter's input.
-
-    The 4N35's CTR is its 100 % minimum (IF 10 mA, VCE 10 V) times the typical curves' ratios for a 5 mA LED,
-    saturation and 0-60 °C (as the rules take it); the meter's input is the heaviest resistance that
-    draws no more than DSMR's 10 mA at 5.5 V.
-    Rev 1.3's PNP switch uses the BC547B card with PNP polarity and BF at the BC557B's minimum gain.
-    The supply and the meter sit at the board's jack (no cable): rule drq-level-v adds the 5 m cable and
-    the meter's 10 mA at the datasheet's saturation limits, so its figure is the lower one (docs/rev-1.3.md).
+    """Operating point: ESP32 GPIO12 HIGH (VOH min) → R4 → 4N35 at its worst CTR (`_drq_ctr`) → (Q2) → R5 → the
+    meter's input (`_meter_ohms`). Rev 1.3's PNP switch is the BC547B card with PNP polarity and BF at the BC557B's
+    minimum gain. Supply and meter sit at the jack (no cable): rule drq-level-v adds the 5 m cable and the meter's
+    10 mA at the datasheet's saturation limits, so its figure is the lower one (docs/rev-1.3.md).
     """
     facts = facts or load_facts()
     n = path.node

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import SI_PLOT, SI_TABLE
 from .limits import BAUD
 from .stimulus import Stimulus
-
-PNG_NAME = "p1-input-si.png"
-TABLE_NAME = "p1-input-si.md"
 
 
 def table(report) -> str:
@@ -85,10 +83,17 @@ def plot(report, short, eye, png: Path):
     fig.savefig(png, format="png", metadata={"Software": None})
 
 
+def fab(out_dir: Path, report) -> list[Path]:
+    """The eye diagram with the worst-case waveform (PNG) and the table (outputs.SI_PLOT, SI_TABLE) in `out_dir`."""
+    from .sweep import worst_waveforms
+
+    return write(report, *worst_waveforms(report), out_dir)
+
+
 def write(report, short, eye, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    png, md = out_dir / PNG_NAME, out_dir / TABLE_NAME
+    png, md = out_dir / SI_PLOT.file(), out_dir / SI_TABLE.file()
     plot(report, short, eye, png)
     md.write_text(table(report))
     return [png, md]

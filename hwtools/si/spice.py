@@ -94,11 +94,8 @@ def read_raw(data: bytes) -> list[dict[str, np.ndarray]]:
         nvars = int(re.search(r"No\. Variables:\s*(\d+)", header).group(1))
         npoints = int(re.search(r"No\. Points:\s*(\d+)", header).group(1))
         flags = re.search(r"Flags:\s*(.*)", header).group(1).lower()
-        names = []
         var_block = header.split("Variables:", 2)[-1].splitlines()[1:]
-        for line in var_block[:nvars]:
-            parts = line.split()
-            names.append(parts[1].lower())
+        names = [line.split()[1].lower() for line in var_block[:nvars]]
         width = 2 if "complex" in flags else 1
         start = header_end + len(b"Binary:\n")
         count = nvars * npoints * width

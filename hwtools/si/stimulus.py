@@ -8,6 +8,7 @@ polarity at the ESP32: RX HIGH for 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 
 # The first lines of a real Fluvius telegram (1-phase meter with gas, 50217), byte-exact
 # (published in the DsmrHub tests; CRC FCCF checked over the whole telegram).
@@ -25,18 +26,6 @@ def frame_bits(data: bytes) -> list[int]:
     return bits
 
 
-def _runs(bits):
-    runs, n = [], 1
-    for a, b in zip(bits, bits[1:]):
-        if a == b:
-            n += 1
-        else:
-            runs.append((a, n))
-            n = 1
-    runs.append((bits[-1], n))
-    return runs
-
-
 def worst_window(data: bytes = TELEGRAM, n: int = 3) -> bytes:
     """The `n` consecutive telegram bytes hardest on the input stage.
 
@@ -45,7 +34,7 @@ def worst_window(data: bytes = TELEGRAM, n: int = 3) -> bytes:
     (they show pulse-width distortion first). First window wins a tie, so the choice is deterministic.
     """
     def score(window):
-        runs = _runs([1, 1] + frame_bits(window))  # idle line before: MARK
+        runs = [(b, len(list(same))) for b, same in groupby([1, 1] + frame_bits(window))]  # idle line before: MARK
         longest = {v: max((k for b, k in runs if b == v), default=0) for v in (0, 1)}
         singles = {v: any(b == v and k == 1 for b, k in runs[1:-1]) for v in (0, 1)}
         return (singles[0] and singles[1], longest[0], longest[1])

@@ -8,6 +8,7 @@ diagram uses a longer stretch of the telegram, once, at the worst case.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -37,7 +38,7 @@ class Run:
 
 
 @dataclass
-class Result:
+class WorstCaseResult:
     """One checked figure: its worst value over every case, the limit, and which case set it."""
 
     name: str
@@ -73,7 +74,7 @@ class Report:
         return all(r.passed for r in self.results)
 
     def summary(self) -> dict:
-        """The JSON figures of `p1reader-si --json`: worst over corners and Monte Carlo."""
+        """The JSON figures of `p1reader si --json`: worst over corners and Monte Carlo."""
         w = {k: (v if math.isfinite(v) else None) for k, v in self.worst.items()}  # JSON has no Infinity
         r = (lambda key, nd: None if w[key] is None else round(w[key], nd))
         return {
@@ -207,10 +208,6 @@ def simulate_batch(path: DataPath, jobs: list[tuple[Case, Stimulus]], facts: dic
     return [_measured(path, case, stim, facts, p[0]) for (case, stim), p in zip(jobs, plots)]
 
 
-def _simulate_batch_job(job):
-    return simulate_batch(*job)
-
-
 def simulate_drq(path: DataPath, case: Case, facts: dict) -> tuple[Case, float, float]:
     return _drq_result(path, case, spice.run(drq_deck(path, case, facts))[0])
 
@@ -224,10 +221,6 @@ def simulate_drq_batch(path: DataPath, cases: list[Case], facts: dict) -> list[t
     return [_drq_result(path, case, p[0]) for case, p in zip(cases, plots)]
 
 
-def _drq_batch_job(job):
-    return simulate_drq_batch(*job)
-
-
 def batches(items: list, workers: int, per_worker: int = BATCHES_PER_WORKER) -> list[list]:
     """`items` in order, cut into about workers × per_worker batches (each one ngspice process)."""
     n = max(1, min(len(items), workers * per_worker))
@@ -235,14 +228,9 @@ def batches(items: list, workers: int, per_worker: int = BATCHES_PER_WORKER) -> 
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes that die with this one (and take their ngspice along)."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=procs.pool_initializer, initargs=(os.getpid(),))
-
-
 def _run_batched(pool, path: DataPath, jobs: list[tuple[Case, Stimulus]], facts: dict, workers: int) -> list[Run]:
-    work = [(path, batch, facts) for batch in batches(jobs, workers)]
-    return [run for result in pool.map(_simulate_batch_job, work) for run in result]
+    work = functools.partial(simulate_batch, path, facts=facts)
+    return [run for result in pool.map(work, batches(jobs, workers)) for run in result]
 
 
 def _line_low_result(path: DataPath, case: Case, dc: dict) -> tuple[Case, list]:
@@ -251,19 +239,10 @@ def _line_low_result(path: DataPath, case: Case, dc: dict) -> tuple[Case, list]:
     return case, [(round(float(a), 3), float(b)) for a, b in zip(line, rx)]
 
 
-def simulate_line_low(path: DataPath, case: Case, facts: dict) -> tuple[Case, list]:
-    top, step = LINE_LOW_SWEEP_V
-    return _line_low_result(path, case, spice.run(line_low_deck(path, case, top, step, facts))[0])
-
-
 def simulate_line_low_batch(path: DataPath, cases: list[Case], facts: dict) -> list[tuple[Case, list]]:
     top, step = LINE_LOW_SWEEP_V
     plots = spice.run_batch([line_low_deck(path, case, top, step, facts) for case in cases])
     return [_line_low_result(path, case, p[0]) for case, p in zip(cases, plots)]
-
-
-def _line_low_batch_job(job):
-    return simulate_line_low_batch(*job)
 
 
 def line_low_max(report_line_low, facts: dict) -> float:
@@ -276,26 +255,26 @@ def line_low_max(report_line_low, facts: dict) -> float:
             if rx < vih:
                 break
             ok = line_v
-        else:
-            ok = max(v for v, _ in points)
         best = min(best, ok)
     return 0.0 if best is math.inf else best
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------
 
+def _timing(m: Metrics, baud: float) -> dict:
+    """The figures the TIMING limits judge, at `baud`."""
+    edge_pct = max(m.rise_ns, m.fall_ns) / (1e9 / baud) * 100
+    return {"distortion_pct": m.distortion_pct, "sample_margin_pct": m.sample_margin_pct,
+            "eye_margin_v": m.eye_margin_v, "edge_pct": edge_pct}
+
+
 def timing_ok(m: Metrics, baud: float) -> bool:
-    bit_ns = 1e9 / baud
-    return (TIMING["distortion_pct"].ok(m.distortion_pct) and TIMING["sample_margin_pct"].ok(m.sample_margin_pct)
-            and TIMING["eye_margin_v"].ok(m.eye_margin_v)
-            and TIMING["edge_pct"].ok(max(m.rise_ns, m.fall_ns) / bit_ns * 100))
+    return all(TIMING[key].ok(value) for key, value in _timing(m, baud).items())
 
 
 def headroom(m: Metrics, baud: float) -> float:
     """How close a run is to a timing limit (smaller = worse), to pick the worst cases."""
-    bit_ns = 1e9 / baud
-    return min((10 - m.distortion_pct) / 10, (m.sample_margin_pct - 25) / 25, (m.eye_margin_v - 0.2) / 0.2,
-               (10 - max(m.rise_ns, m.fall_ns) / bit_ns * 100) / 10)
+    return min(TIMING[key].headroom(value) for key, value in _timing(m, baud).items())
 
 
 def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, workers: int = WORKERS,
@@ -316,9 +295,10 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
     report = Report(path)
     log(f"{len(cases)} cases ({f'{len(cases) - mc_runs} corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
         f"stimulus {stim.data!r} at {BAUD} Bd")
-    with worker_pool(workers) as pool:
-        drq = pool.submit(_drq_batch_job, (path, drq_cases(facts, path), facts))  # operating points: one batch
-        low = pool.submit(_line_low_batch_job, (path, line_low_cases(facts, path), facts))  # DC sweeps: one batch
+    # worker processes that die with this one (and take their ngspice along)
+    with ProcessPoolExecutor(max_workers=workers, initializer=procs.pool_initializer, initargs=(os.getpid(),)) as pool:
+        drq = pool.submit(simulate_drq_batch, path, drq_cases(facts, path), facts)  # operating points: one batch
+        low = pool.submit(simulate_line_low_batch, path, line_low_cases(facts, path), facts)  # DC sweeps: one batch
         report.runs = _run_batched(pool, path, [(case, stim) for case in cases], facts, workers)
         report.drq = drq.result()
         report.line_low = low.result()
@@ -331,8 +311,7 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
     report.line_low_max_v = line_low_max(report.line_low, facts)
     temps = [r.case.temp_c for r in report.runs] + [c.temp_c for c, *_ in report.drq]
     report.temp_c = (min(temps), max(temps))
-    report.max_baud = 0
-    for baud in STANDARD_BAUDS:
+    for baud in STANDARD_BAUDS:  # report.max_baud starts at 0
         if not all(timing_ok(r.metrics, baud) for r in report.baud_runs[baud]):
             break
         report.max_baud = baud
@@ -361,36 +340,31 @@ def _judge(report: Report, facts: dict):
     report.worst = w
     report.worst_case = min(runs, key=lambda r: headroom(r.metrics, BAUD)).case
 
-    el = electrical(facts)
+    limits = {**TIMING, **electrical(facts)}
     edge = TIMING["edge_pct"]
-    results = [
-        Result("10-90 % rise at the ESP32 pin", "rise_ns", w["rise_ns"], f"≤ {edge.high * bit_ns / 100:.0f} ns "
-               f"({edge.high:g} % of a bit)", w["rise_ns"] <= edge.high * bit_ns / 100, "ns", where["rise_ns"],
-               edge.why),
-        Result("10-90 % fall at the ESP32 pin", "fall_ns", w["fall_ns"], f"≤ {edge.high * bit_ns / 100:.0f} ns "
-               f"({edge.high:g} % of a bit)", w["fall_ns"] <= edge.high * bit_ns / 100, "ns", where["fall_ns"],
-               edge.why),
-    ]
+    edge_ns = edge.high * bit_ns / 100
+    results = [WorstCaseResult(f"10-90 % {key[:4]} at the ESP32 pin", key, w[key],
+                               f"≤ {edge_ns:.0f} ns ({edge.high:g} % of a bit)", w[key] <= edge_ns, "ns", where[key],
+                               edge.why) for key in ("rise_ns", "fall_ns")]
     for key, name in (("distortion_pct", "duty-cycle distortion of a bit"),
                       ("sample_margin_pct", "UART sampling-point margin"),
-                      ("eye_margin_v", "eye opening beyond VIL/VIH")):
-        lim = TIMING[key]
-        results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
-    for key, name in (("line_ma", "current into the P1 data line (simulated)"),
+                      ("eye_margin_v", "eye opening beyond VIL/VIH"),
+                      ("line_ma", "current into the P1 data line (simulated)"),
                       ("drq_volts", f"Data Request voltage at RJ12 pin 2 ({drq_scope(report.path, facts)})"),
                       ("drq_ma", f"Data Request current into RJ12 pin 2 ({drq_scope(report.path, facts)})")):
-        lim = el[key]
-        results.append(Result(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
+        lim = limits[key]
+        results.append(WorstCaseResult(name, key, w[key], lim.text(), lim.ok(w[key]), lim.unit, where[key], lim.why))
     drq_hi = max(d[1] for d in report.drq), max(d[2] for d in report.drq)
-    results[-2].passed &= el["drq_volts"].ok(drq_hi[0])
-    results[-1].passed &= el["drq_ma"].ok(drq_hi[1])
+    results[-2].passed &= limits["drq_volts"].ok(drq_hi[0])
+    results[-1].passed &= limits["drq_ma"].ok(drq_hi[1])
     low_limit = facts["p1_port"]["data_low_max_v"]
-    results.append(Result("highest MARK level read right in every corner", "line_low_max_v", report.line_low_max_v,
-                          f"≥ {low_limit:g} V", report.line_low_max_v >= low_limit, "V",
-                          f"{len(report.line_low)} DC sweeps 0-{LINE_LOW_SWEEP_V[0]:g} V",
-                          "DSMR P1: the meter's LOW may be anywhere in 0-1.0 V"))
-    results.append(Result("highest standard baud rate with margin", "max_baud", report.max_baud, MAX_BAUD.text(),
-                          MAX_BAUD.ok(report.max_baud), "Bd", "worst 3 cases at 115200", MAX_BAUD.why))
+    results.append(WorstCaseResult("highest MARK level read right in every corner", "line_low_max_v",
+                                   report.line_low_max_v, f"≥ {low_limit:g} V", report.line_low_max_v >= low_limit,
+                                   "V", f"{len(report.line_low)} DC sweeps 0-{LINE_LOW_SWEEP_V[0]:g} V",
+                                   "DSMR P1: the meter's LOW may be anywhere in 0-1.0 V"))
+    results.append(WorstCaseResult("highest standard baud rate with margin", "max_baud", report.max_baud,
+                                   MAX_BAUD.text(), MAX_BAUD.ok(report.max_baud), "Bd", "worst 3 cases at 115200",
+                                   MAX_BAUD.why))
     report.results = results
 
 

@@ -22,7 +22,7 @@ the analysis needs; :class:`RollingAnalysis` analyses a stream window by window 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,9 +62,6 @@ class Analysis:
     run_frames: int  # frames in the gap-free run the window was taken from
     phases: list[PhaseResult]
     i_n_rms: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def longest_run(frames: S1Frames) -> slice:

@@ -1,13 +1,6 @@
-"""``p1reader-s1``: decode, analyse or synthesise S1 streams (raw bytes as read from the 2 Mbit/s line).
-
-The input of ``decode`` and ``analyze`` is a capture file, ``-`` (stdin), or a serial port: a pyserial
-URL (``socket://host:port``, ``loop://``, …) or a character device, read at 2 Mbit/s 8N1. Everything
-streams: memory stays bounded whatever the length of the input, and ``--json`` lines come out as the
-frames are decoded.
-
-Exit codes: 0 done (or decoding stopped with Ctrl-C); 1 no (valid) S1 frames, too few to analyse, or a port
-that stalled or went away; 2 bad arguments, or an input or output that cannot be opened; 130 synth stopped
-with Ctrl-C.
+"""``p1reader s1``: decode, analyse or synthesise S1 streams (raw bytes as read from the 2 Mbit/s line). Every
+input streams in bounded memory and ``--json`` lines come out as the frames are decoded; the commands, the
+inputs they take and the exit codes: README.md, "S1 captures and live streams".
 """
 
 from __future__ import annotations
@@ -20,9 +13,11 @@ import os
 import signal
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from .frames import FRAME_LEN, DecodeStats, S1Decoder, S1Frames
+from ..errors import MeterError
+from .frames import FRAME_LEN, S1Decoder, S1Frames
 from .source import S1_BAUD, Source, SourceError, Stalled, is_port
 
 PROGRESS_MIN_BYTES = 8 << 20  # show progress for captures above this size (about 45 s of S1 data)
@@ -92,13 +87,9 @@ class _Run:
             self.stopped = stop()
         self.decoder.finish()
 
-    @property
-    def stats(self) -> DecodeStats:
-        return self.decoder.stats
-
     def verdict(self) -> str | None:
         """Why there is nothing to show, else None."""
-        st, name = self.stats, self.args.source
+        st, name = self.decoder.stats, self.args.source
         if st.frames:
             return None
         if st.bytes_total == 0:
@@ -114,7 +105,7 @@ class _Run:
         return f"no S1 frames found in {name} ({st.bytes_total} bytes, {st.flags} flags){hint}"
 
     def summary_line(self) -> str:
-        st = self.stats
+        st = self.decoder.stats
         s = (f"{self.args.source}: {st.frames} frames, {st.fcs_errors} FCS errors, {st.seq_gaps} sequence gaps "
              f"({st.frames_missing} frames missing), {st.bytes_skipped} of {st.bytes_total} bytes skipped")
         if st.truncated_tail:
@@ -130,11 +121,7 @@ class _Run:
             print("stopped (Ctrl-C)", file=sys.stderr)
         if verdict:
             print(verdict, file=sys.stderr)
-        if self.stalled:
-            return 1
-        if self.stopped:
-            return 0
-        return 1 if verdict else 0
+        return 1 if self.stalled or (verdict and not self.stopped) else 0
 
 
 @contextlib.contextmanager
@@ -168,7 +155,7 @@ def cmd_decode(args) -> int:
         for frames in run.frames():
             if len(frames):
                 _out(json_lines(frames))
-        _out((json.dumps(run.stats.summary()) + "\n").encode())
+        _out((json.dumps(run.decoder.stats.summary()) + "\n").encode())
     else:
         table = _Table(args.rows)
         for frames in run.frames():
@@ -221,7 +208,7 @@ def cmd_analyze(args) -> int:
         for frames in run.frames():
             rolling.add(frames, run.decoder.fcs_error_offsets)
         rolling.finish()
-        _out((json.dumps({**run.stats.summary(), "windows": rolling.windows}) + "\n").encode())
+        _out((json.dumps({**run.decoder.stats.summary(), "windows": rolling.windows}) + "\n").encode())
         code = run.exit_code()
         if args.plot and len(rolling.last_window):
             code = max(code, _plot(args.plot, rolling.last_window))
@@ -242,7 +229,7 @@ def cmd_analyze(args) -> int:
     if args.plot and (code := _plot(args.plot, longest.best_head, a)):
         return code
     if args.json:
-        print(json.dumps({"decode": run.stats.as_dict(), "analysis": a.as_dict()}))
+        print(json.dumps({"decode": asdict(run.decoder.stats), "analysis": asdict(a)}))
     else:
         print(run.summary_line())
         print(format_analysis(a))
@@ -327,8 +314,8 @@ def _meter_id(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="p1reader-s1", description="Fluvius S1 port streams (2 Mbit/s HDLC frames)")
+def build_parser(prog: str = "p1reader s1") -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=prog, description="Fluvius S1 port streams (2 Mbit/s HDLC frames)")
     sub = ap.add_subparsers(dest="command", required=True)
     source_help = ("capture file, - for stdin, or a serial port: a pyserial URL (socket://HOST:PORT, loop://, …) "
                    "or a character device such as /dev/ttyUSB0, read at 2 Mbit/s 8N1")
@@ -379,11 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "p1reader s1") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.func(args)
-    except SourceError as e:
+    except MeterError as e:
         print(e, file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside a decode (which ends with its summary instead)

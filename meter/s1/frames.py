@@ -33,7 +33,7 @@ whatever the length of the stream; :func:`decode_bytes` decodes a capture alread
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -194,26 +194,19 @@ class S1Frames:
 
     def records(self) -> Iterator[dict]:
         """One plain dict per frame (the CLI's JSON contract), values rounded to their LSB."""
-        ids = [m.decode("ascii", "replace") for m in self.meter_id.tolist()]
-        poly = self.poly_phase.tolist()
-        per = self.per_period.tolist()
-        samp = self.sampling.tolist()
-        freq = self.freq_mhz.tolist()
-        seq = self.seq.tolist()
-        v = self.v_raw.tolist()
-        i = self.i_raw.tolist()
-        off = self.offset.tolist()
-        for k in range(len(seq)):
+        columns = (self.meter_id, self.poly_phase, self.per_period, self.sampling, self.freq_mhz, self.seq,
+                   self.v_raw, self.i_raw, self.offset)
+        for meter_id, poly, per, sampling, freq, seq, v, i, offset in zip(*(c.tolist() for c in columns)):
             yield {
-                "meter_id": ids[k],
-                "poly_phase": poly[k],
-                "per_period": per[k],
-                "sampling": samp[k],
-                "freq_hz": freq[k] / 1000,
-                "seq": seq[k],
-                "v": [x / 40 for x in v[k]],  # 25 mV = 1/40 V: exact decimal results
-                "i": [x / 1000 for x in i[k]],
-                "offset": off[k],
+                "meter_id": meter_id.decode("ascii", "replace"),
+                "poly_phase": poly,
+                "per_period": per,
+                "sampling": sampling,
+                "freq_hz": freq / 1000,
+                "seq": seq,
+                "v": [x / 40 for x in v],  # 25 mV = 1/40 V: exact decimal results
+                "i": [x / 1000 for x in i],
+                "offset": offset,
             }
 
 
@@ -235,9 +228,6 @@ class DecodeStats:
         """The CLI's summary object."""
         return {"frames": self.frames, "fcs_errors": self.fcs_errors, "seq_gaps": self.seq_gaps,
                 "bytes_skipped": self.bytes_skipped}
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 _HDR = np.frombuffer(HEADER, dtype=np.uint8)

@@ -1,12 +1,8 @@
-"""Where an S1 stream comes from: a capture file, stdin (``-``), or a serial port.
-
-A port is any pyserial URL (``socket://host:port``, ``loop://``, ``rfc2217://…``: a name with ``://``) or a
-character device (``/dev/ttyUSB0``); it is opened at the S1 rate, 2 Mbit/s 8N1. Anything else is a file.
-
-:meth:`Source.chunks` yields the bytes as they come, in chunks of at most ``READ_SIZE``; from a port it
-returns at least every ``POLL_S`` so the caller sees frames promptly. It stops early when ``stop()`` turns
-true (Ctrl-C), and raises :class:`Stalled` when a port sends nothing for ``stall_timeout`` seconds or goes
-away. ``save`` receives a copy of every byte read.
+"""Where an S1 stream comes from: a capture file, stdin (``-``), or a serial port — a pyserial URL (a name
+with ``://``) or a character device, opened at 2 Mbit/s 8N1. :meth:`Source.chunks` yields the bytes as they
+come (from a port at least every ``POLL_S``), stops when ``stop()`` turns true (Ctrl-C), and raises
+:class:`Stalled` when a port sends nothing for ``stall_timeout`` seconds or goes away; ``save`` gets a copy
+of every byte read.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Synthetic S1 streams: the frames a Fluvius meter would send, for tests and for bring-up.
 
-A stream is built from a :class:`SynthConfig` (sine waves with chosen harmonics, per-phase
-amplitudes and angles, seeded noise, sampling per period or per second) and optional faults
-(corrupted FCS, dropped frames, garbage bytes). The result is the exact byte stream on the line,
-ready to be written to a file or played at 2 Mbit/s into the board. :func:`synth_chunks` makes it
-block by block, so a stream of any length takes bounded memory; :func:`synth_stream` joins the blocks.
-
-:func:`encode_frames` is the low-level half: raw integer values -> (n, 45) frame bytes.
+A stream is built from a :class:`SynthConfig` (sine waves with chosen harmonics, per-phase amplitudes and
+angles, seeded noise, sampling per period or per second) and optional faults (corrupted FCS, dropped frames,
+garbage bytes): the exact bytes on the line, made block by block in bounded memory (:func:`synth_chunks`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
-"""Analysis of a stream of frames of any length, in bounded memory.
-
-Frames arrive chunk by chunk, as the decoder returns them. Two ways to analyse them:
-
-* :class:`LongestRun` keeps the head of the longest gap-free run (as many frames as the analysis of
-  ``max_periods`` periods needs) for the report of a whole capture;
-* :class:`RollingAnalysis` cuts the stream into windows of a fixed duration (one second by default)
-  and reports each one as it closes: RMS, power, power factor, THD, both frequencies, frame counts.
-
-A run, or a window, breaks where the sampling settings (info byte, sampling field) change. Windows are
-measured in sample time: a window of 1 s at 2605 samples/s holds 2605 frames, less the ones lost in
-sequence gaps, so a live stream gives one window a second and a capture file the same windows.
+"""Analysis of a stream of frames of any length, in bounded memory, chunk by chunk as the decoder returns them:
+the head of the longest gap-free run for a capture's report (:class:`LongestRun`), or one record per window of
+fixed duration as it closes (:class:`RollingAnalysis`). A run, or a window, breaks where the sampling settings
+(info byte, sampling field) change. Windows are measured in sample time: a window of 1 s at 2605 samples/s
+holds 2605 frames, less the ones lost in sequence gaps, so a live stream gives one window a second and a
+capture file the same windows.
 """
 
 from __future__ import annotations

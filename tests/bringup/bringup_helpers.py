@@ -16,7 +16,7 @@ TELEGRAM_DATA = REPO / "tests" / "data" / "telegrams"  # real telegrams (SOURCES
 
 def run_cli(args: list[str], timeout: float = 90) -> tuple[int, str, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.run([sys.executable, "-m", "bringup", *args], cwd=REPO, env=env, capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "p1reader", "bringup", *args], cwd=REPO, env=env, capture_output=True,
                        text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 

@@ -125,7 +125,8 @@ def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
     final = last_line(out)
     assert final.startswith("FAIL F1 ") and f"step {index} {name}" in final and text in final, final
     rec = load_record(final)
-    assert rec["outcome"] == "FAIL" and rec["failed_step"] == f"{index} {name}"
+    assert rec["outcome"] == "FAIL" and (rec["failed_step_index"], rec["failed_step_name"]) == (index, name)
+    assert rec["category"] == "fail"  # the board's failure, not the station's
     assert rec["inject"] == fault
     assert rec["supply_output_after"] == "OFF"
     outcomes = [s["outcome"] for s in rec["steps"]]
@@ -135,7 +136,7 @@ def test_fault_fails_cleanly_naming_the_step(tmp_path, fast_station, fault):
 def _start_and_interrupt(tmp_path, station, serial, signals):
     """Start a run, send `signals` (one after the other) once step 4 has begun; return (rc, stdout)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(station), "--board-serial",
+    p = subprocess.Popen([sys.executable, "-m", "p1reader", "bringup", "run", "--station", str(station), "--board-serial",
                           serial, "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     lines = []
     deadline = time.monotonic() + 60
@@ -183,7 +184,7 @@ def test_record_is_written_after_every_step(tmp_path, fast_station):
     """Kill -9 mid-run (no finally at all): the JSON still holds the steps measured so far."""
     st = fast_station(loopback={"slow_count": 50, "slow_interval_s": 0.2})
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    p = subprocess.Popen([sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "K1",
+    p = subprocess.Popen([sys.executable, "-m", "p1reader", "bringup", "run", "--station", str(st), "--board-serial", "K1",
                           "--records", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
                          start_new_session=True)
     deadline = time.monotonic() + 30
@@ -232,10 +233,11 @@ def test_sim_bench_that_cannot_start_is_a_station_error(tmp_path, fast_station, 
     env_path.mkdir()
     (env_path / "python").symlink_to(sys.executable)
     env = dict(os.environ, PYTHONPATH=str(REPO), PATH=str(env_path))
-    p = subprocess.run([sys.executable, "-m", "bringup", "run", "--station", str(fast_station()),
+    p = subprocess.run([sys.executable, "-m", "p1reader", "bringup", "run", "--station", str(fast_station()),
                         "--board-serial", "N1", "--records", str(tmp_path / "rec")], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2, p.stdout + p.stderr
     assert "socat not found" in p.stderr and "Traceback" not in p.stderr
     rec = load_record(last_line(p.stdout))
-    assert rec["failed_step"] == "0 setup" and rec["supply_output_after"] == "not opened"
+    assert (rec["failed_step_index"], rec["failed_step_name"], rec["category"]) == (0, "setup", "station error")
+    assert rec["supply_output_after"] == "not opened"

@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from bringup.measurement import Measurement, Outcome, StepResult
+from bringup.measurement import Category, Measurement, Outcome, StepResult
 from bringup.record import RecordError, RunRecord, check_serial, render_html
 from bringup_helpers import REPO, fast_station_dict, last_line, run_cli
 
@@ -25,7 +25,7 @@ from bringup_helpers import REPO, fast_station_dict, last_line, run_cli
 def _claim_one(args) -> tuple[str, str]:
     records, serial = args
     rec = RunRecord(records, serial, "st")
-    return str(rec.path), rec.run_id
+    return str(rec.path), rec.data["run_id"]
 
 
 def test_simultaneous_runs_never_share_a_record(tmp_path):
@@ -54,7 +54,7 @@ def test_files_are_0644_whatever_the_umask(tmp_path):
         res = StepResult(1, "power", "Power", [Measurement("idle_current_a", 0.08, "A", 0.02, 0.15)])
         res.finish()
         rec.add_step(res)
-        rec.finish(Outcome.PASS, None, b"@H fw=1\r\n")
+        rec.finish(Outcome.PASS, Category.PASS, None, b"@H fw=1\r\n")
     finally:
         os.umask(old)
     files = sorted(rec.dir.iterdir())
@@ -68,15 +68,15 @@ def test_html_is_autoescaped_and_carries_the_run_id(tmp_path):
     res = StepResult(1, "power", "Power", [Measurement("idle_current_a", 0.3, "A", 0.02, 0.15, note="a<b & c")])
     res.finish()
     rec.add_step(res)
-    rec.finish(Outcome.FAIL, res, b"\x80\xff<tag>\r\n")
-    html = rec.stem().with_suffix(".html").read_text(encoding="utf-8")
+    rec.finish(Outcome.FAIL, Category.FAIL, res, b"\x80\xff<tag>\r\n")
+    html = rec.path.with_suffix(".html").read_text(encoding="utf-8")
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "a&lt;b &amp; c" in html and "&lt;tag&gt;" in html
     assert "\ufffd" not in html and "\x80\xff" in html  # console bytes shown one character per byte
-    assert rec.run_id in html
+    assert rec.data["run_id"] in html
     props = {p.get("name"): p.get("value")
-             for p in ET.parse(rec.stem().with_suffix(".junit.xml")).getroot().iter("property")}
-    assert props == {"run_id": rec.run_id, "outcome": "FAIL"}
+             for p in ET.parse(rec.path.with_suffix(".junit.xml")).getroot().iter("property")}
+    assert props == {"run_id": rec.data["run_id"], "outcome": "FAIL", "category": "fail"}
 
 
 def test_render_html_needs_no_hand_escaping():
@@ -131,7 +131,7 @@ def limited_runs(tmp_path_factory):
     for name, limit in LIMITS.items():
         records = tmp_path_factory.mktemp("limited") / "rec"
         procs[name] = (records, subprocess.Popen(
-            [sys.executable, "-m", "bringup", "run", "--station", str(st), "--board-serial", "D1", "--records",
+            [sys.executable, "-m", "p1reader", "bringup", "run", "--station", str(st), "--board-serial", "D1", "--records",
              str(records)], cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             preexec_fn=_limit_file_size(limit)))
     try:
@@ -187,5 +187,5 @@ def test_a_complete_record_is_never_called_missing(limited_runs):
     assert not list(records.glob("p1reader.db*"))  # the database got no schema on this disk: not left behind
     junit = ET.parse(json_path.with_suffix(".junit.xml")).getroot()
     props = {p.get("name"): p.get("value") for p in junit.iter("property")}
-    assert props == {"run_id": record["run_id"], "outcome": "PASS"}
+    assert props == {"run_id": record["run_id"], "outcome": "PASS", "category": "pass"}
     assert [c.get("name") for c in junit.iter("testcase")] == [f"{s['index']}_{s['name']}" for s in record["steps"]]

@@ -178,8 +178,9 @@ def test_dsmr_parser_failure_is_a_decoder_limitation_kept_off_the_console(capfd)
     expected = [capture.Expected("hu.txt", 0, telegram, "ok", None, None)]
     rows = replay.align(expected, reports_for(expected))
     (row,) = replay.table(rows, "BELGIUM_FLUVIUS")
-    assert row["outcome"] == "PASS" and row["flavour"] == "BELGIUM_FLUVIUS (forced; detected EON_HUNGARY)"
-    assert row["decode"].startswith("decoder limitation: dsmr_parser BELGIUM_FLUVIUS raised ValueError")
+    assert row.outcome == "PASS" and row.flavour == "BELGIUM_FLUVIUS (forced; detected EON_HUNGARY)"
+    assert row.decode.startswith("decoder limitation: dsmr_parser BELGIUM_FLUVIUS raised ValueError")
+    assert row.decoder_limitation  # a field, not a reading of the text
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 

@@ -47,7 +47,7 @@ class Child:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bringup", "run", "--station", str(station), "--board-serial", name,
+                [sys.executable, "-m", "p1reader", "bringup", "run", "--station", str(station), "--board-serial", name,
                  "--records", str(self.dir / "records")], cwd=REPO, env=env, stdout=out, stderr=err)
 
     def printed(self, text: str) -> bool:

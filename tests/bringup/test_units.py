@@ -13,7 +13,7 @@ from hypothesis import example, given, settings, strategies as hst
 
 from bringup import instruments, station
 from meter import telegrams as tg
-from bringup.measurement import Measurement, Outcome, StepResult
+from bringup.measurement import Category, Measurement, Outcome, StepResult
 from bringup.console import BoardConsole
 from meter.simulator import MeterPort
 from bringup.record import RunRecord, render_junit
@@ -270,9 +270,11 @@ def test_record_json_and_junit(tmp_path):
     res.finish()
     rec.add_step(res)
     assert json.loads(rec.path.read_text())["steps"][0]["measurements"][0]["outcome"] == "FAIL"
-    rec.finish(Outcome.FAIL, res, b"@H fw=1\r\n")
+    rec.finish(Outcome.FAIL, Category.FAIL, res, b"@H fw=1\r\n")
     d = json.loads(rec.path.read_text())
-    assert d["outcome"] == "FAIL" and d["failed_step"] == "1 power" and "idle_current_a" in d["reason"]
+    assert d["outcome"] == "FAIL" and "idle_current_a" in d["reason"]
+    assert (d["category"], d["failed_step_index"], d["failed_step_name"], d["failed_step"]) == ("fail", 1, "power",
+                                                                                              "1 power")
     assert "<failure" in render_junit(d)
     assert rec.path.with_suffix(".html").exists()
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from unittest import mock
 
@@ -26,9 +26,10 @@ ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifact
 
 # ---------------------------------------------------------------- the batch of simulated runs
 def station_dict(name: str, s1: bool) -> dict:
-    """A fast simulated station (small telegram set, short sub-steps) whose throughput ratio is judged; without
-    ``s1`` a bench with no S1 jig (its step is SKIPPED)."""
-    return fast_station_dict(name=name, limits={"throughput_ratio": [0.85, 1.02]}, s1={"frames": 500} if s1 else None)
+    """A fast simulated station (small telegram set, short sub-steps) whose throughput ratio is judged (loosely:
+    the batch runs a few at a time on a loaded machine); without ``s1`` a bench with no S1 jig (its step is
+    SKIPPED)."""
+    return fast_station_dict(name=name, limits={"throughput_ratio": [0.6, 1.02]}, s1={"frames": 500} if s1 else None)
 
 
 # What each board goes through, in order: "pass", an injected fault, "abort" (the operator stops the
@@ -47,11 +48,8 @@ KIND = {"pass": "pass", "over-current": "fail", "polarity": "fail", "instrument-
 
 
 def kind_of(record: dict) -> str:
-    """The report's category of a run, read from its record (outcome and failed step)."""
-    if record["outcome"] in ("PASS", "ABORTED"):
-        return {"PASS": "pass", "ABORTED": "aborted"}[record["outcome"]]
-    step = (record.get("failed_step") or "").split()[-1]
-    return "station error" if step in ("setup", "self_check") else "fail"
+    """The report's category of a run: its record's field (make_batch checks it against what the run was)."""
+    return record["category"]
 
 
 @dataclass
@@ -100,10 +98,11 @@ def _operator_abort(bench):
     raise KeyboardInterrupt  # what Ctrl-C raises inside a step
 
 
-def make_batch(root: Path) -> Batch:
-    from bringup import runner, station
-    from bringup.provenance import provenance
-    from bringup.steps import STEPS, Step
+def make_batch(root: Path, workers: int = 3) -> Batch:
+    """The runs of PLAN on the two stations, alternating. Each run is a process of its own (the simulated
+    instruments keep their state per process), a few at a time: first every board's first run, then the
+    retests, so a board's runs start in the plan's order."""
+    from concurrent.futures import ProcessPoolExecutor
 
     stations = {}
     for name, s1 in (("bench-a", True), ("bench-b", False)):
@@ -111,28 +110,38 @@ def make_batch(root: Path) -> Batch:
         p.write_text(yaml.safe_dump(station_dict(name, s1)))
         stations[name] = p
     records = root / "records"
-    files = []
     order = [(sn, i) for i in range(2) for sn in PLAN if i < len(PLAN[sn])]  # first runs, then retests
-    for n, (sn, i) in enumerate(order):
-        kind = PLAN[sn][i]
-        name = "bench-a" if n % 2 == 0 else "bench-b"
-        st = station.load(stations[name])
-        meta = {"operator": f"operator-{name[-1]}", **provenance()}
-        inject = kind if kind not in ("pass", "abort", "station-error") else None
-        if kind == "abort":
-            aborting = [Step(s.name, s.title, _operator_abort) if s.name == "loopback" else s for s in STEPS]
-            with mock.patch.object(runner, "STEPS", aborting):
-                res = runner.run(st, sn, str(records), meta=meta)
-        elif kind == "station-error":
-            with _without_socat():
-                res = runner.run(st, sn, str(records), meta=meta)
-        else:
-            res = runner.run(st, sn, str(records), inject=inject, meta=meta)
-        record = json.loads(Path(res.record_path).read_text())
-        assert kind_of(record) == KIND[kind], (sn, kind, res.failed and res.failed.reason())
-        files.append(Path(res.record_path))
+    jobs = [(sn, PLAN[sn][i], stations["bench-a" if n % 2 == 0 else "bench-b"], records, i)
+            for n, (sn, i) in enumerate(order)]
+    files = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for wave in (0, 1):
+            files += pool.map(_one_run, [job[:4] for job in jobs if job[4] == wave])
     return Batch(records, files, PLAN, stations)
 
+
+def _one_run(job) -> Path:
+    """One run of the batch, in a worker process: the record's path, its category checked against the plan."""
+    from bringup import runner, station
+    from bringup.provenance import provenance
+    from bringup.steps import STEPS
+
+    sn, kind, station_file, records = job
+    st = station.load(station_file)
+    meta = {"operator": f"operator-{st.name[-1]}", **provenance()}
+    inject = kind if kind not in ("pass", "abort", "station-error") else None
+    if kind == "abort":
+        aborting = [replace(s, run=_operator_abort) if s.name == "loopback" else s for s in STEPS]
+        with mock.patch.object(runner, "STEPS", aborting):
+            res = runner.run(st, sn, str(records), meta=meta)
+    elif kind == "station-error":
+        with _without_socat():
+            res = runner.run(st, sn, str(records), meta=meta)
+    else:
+        res = runner.run(st, sn, str(records), inject=inject, meta=meta)
+    record = json.loads(Path(res.record_path).read_text())
+    assert kind_of(record) == KIND[kind], (sn, kind, res.failed and res.failed.reason())
+    return Path(res.record_path)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -197,7 +206,7 @@ class PgCluster:
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "bringup", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "p1reader", "bringup", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 

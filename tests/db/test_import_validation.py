@@ -1,6 +1,6 @@
 """`import` validates every record against the record schema before a row of it is written: a record
 of the wrong shape is named with its file and key and skipped, the records after it are still
-imported, and the summary counts each kind. Records of both schemas the harness has written import."""
+imported, and the summary counts each kind. Records of every schema the harness has written import."""
 from __future__ import annotations
 
 import copy
@@ -11,15 +11,16 @@ import pytest
 
 from bringup import store
 from bringup.cli import main
-from bringup.measurement import Measurement, Outcome, StepResult
+from bringup.measurement import Category, Measurement, Outcome, StepResult
 from bringup.record import RunRecord
 from db_helpers import REPO
 
-SCHEMA_1 = REPO / "tests" / "data" / "records" / "schema1"  # written by the first harness (README there)
+OLD_RECORDS = REPO / "tests" / "data" / "records"  # written by older harnesses (README there)
+SCHEMA_1 = OLD_RECORDS / "schema1"
 
 
 def _finished_record(records: Path, serial: str) -> Path:
-    """A schema-2 record as a run writes it (record.py's RunRecord): two steps, one failed."""
+    """A record as a run writes it (record.py's RunRecord): two steps, one failed."""
     rec = RunRecord(records, serial, "bench-v", {"operator": "ann", "inject": None})
     power = StepResult(2, "power", "Power", [Measurement("idle_current_a", 0.2498, "A", 0.02, 0.15),
                                               Measurement("output on", True, expect=True)], started="t")
@@ -27,7 +28,7 @@ def _finished_record(records: Path, serial: str) -> Path:
     rec.add_step(StepResult(1, "self_check", "Station self-check",
                             [Measurement("firmware version", "1.2.0", expect="1.2.0")], started="t"))
     rec.add_step(power)
-    rec.finish(Outcome.FAIL, power, b"@H fw=1.2.0\r\n")
+    rec.finish(Outcome.FAIL, Category.FAIL, power, b"@H fw=1.2.0\r\n")
     return rec.path
 
 
@@ -41,7 +42,7 @@ def _write(records: Path, serial: str, content) -> Path:
 def test_bad_records_are_named_with_their_key_and_skipped_and_the_rest_imported(tmp_path, capsys):
     records = tmp_path / "records"
     good = [_finished_record(records, "G-1"), _finished_record(records, "G-2")]
-    for old in SCHEMA_1.glob("*/*.json"):  # the first harness's records (no run_id, no operator)
+    for old in sorted(OLD_RECORDS.glob("schema[12]/*/*.json")):  # no run_id, no operator; no category field
         (records / old.parent.name).mkdir()
         good.append(records / old.parent.name / old.name)
         good[-1].write_bytes(old.read_bytes())
@@ -88,6 +89,8 @@ def test_bad_records_are_named_with_their_key_and_skipped_and_the_rest_imported(
             assert len(row.measurements) == sum(len(s["measurements"]) for s in rec["steps"])
         old = [stored[str(p.resolve())] for p in good if p.parent.name.startswith("OLD")]
         assert [(r.operator, r.outcome) for r in old] == [("unknown", "PASS"), ("unknown", "FAIL")]
+        assert [(r.category, r.failed_step_index, r.failed_step_name) for r in old] == [
+            ("pass", None, None), ("fail", 2, "power")]
     finally:
         engine.dispose()
 
@@ -105,7 +108,7 @@ GOOD = {"schema": 2, "board_serial": "S1", "station": "bench", "started": "2026-
     ("station", "s" * 201, "must have at most 200 characters"),  # the runs.station column
     ("started", "yesterday", "Invalid isoformat string"),
     ("started", "", "Invalid isoformat string"),  # the column is NOT NULL
-    ("schema", 3, "record schema 3 is not one this harness reads (1 … 2)"),
+    ("schema", 4, "record schema 4 is not one this harness reads (1 … 3)"),
     ("run_id", "not-a-uuid", "badly formed hexadecimal UUID string"),
     ("board_serial", "../x", "board serial '../x'"),
     ("marginal", 1, "must be a valid boolean"),

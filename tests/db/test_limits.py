@@ -7,8 +7,8 @@ import ast
 import pytest
 
 from bringup import limits, station
-from bringup.measurement import Measurement
-from bringup.steps import Bench
+from bringup.bench import Bench
+from bringup.measurement import DeclarationError, Measurement
 from db_helpers import REPO, run_cli
 
 
@@ -41,12 +41,13 @@ def test_steps_build_measurements_only_from_the_table():
 
 
 def test_an_undeclared_measurement_is_refused():
-    bench = Bench(station.resolve("sim"))
+    st = station.resolve("sim")
+    t = limits.table(st)
+    bench = Bench(st, t)
     assert bench.measure("power", "idle_current_a", 0.08).outcome.value == "PASS"
-    with pytest.raises(limits.UndeclaredMeasurement, match="'idle current' is not in the limits table"):
+    with pytest.raises(DeclarationError, match="step power: measurement 'idle current' is not declared"):
         bench.measure("power", "idle current", 0.08)
-    t = limits.table(station.resolve("sim"))
-    with pytest.raises(limits.UndeclaredMeasurement, match="declared 'A'"):
+    with pytest.raises(DeclarationError, match="declared 'A'"):
         t.check("power", [Measurement("idle_current_a", 0.08, "mA", 0.02, 0.15)])
 
 

@@ -40,7 +40,7 @@ def test_a_server_that_accepts_and_never_answers_is_given_up_on(tmp_path):
                             "--inject", "over-current", "--db", url],
                     "import": ["import", str(records), "--db", url],
                     "report": ["report", "--db", url, "-o", str(tmp_path / "yield.html")]}
-        procs = {k: subprocess.Popen([sys.executable, "-m", "bringup", *args], cwd=REPO, env=env, text=True,
+        procs = {k: subprocess.Popen([sys.executable, "-m", "p1reader", "bringup", *args], cwd=REPO, env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for k, args in commands.items()}
         try:
             done = {k: (p.communicate(timeout=60), p.returncode) for k, p in procs.items()}
@@ -139,6 +139,6 @@ def test_report_names_an_older_schema_and_does_not_migrate_it(tmp_path, capsys, 
     assert main(["report", "--db", url, "-o", str(tmp_path / "yield.html")]) == 2
     assert capsys.readouterr().err.strip() == (
         f"database error: database {url}: schema version {store.SCHEMA_VERSION - 1} is older than this harness "
-        f"({store.SCHEMA_VERSION}); it was opened read-only, so not migrated: run `p1reader-bringup import` on "
+        f"({store.SCHEMA_VERSION}); it was opened read-only, so not migrated: run `p1reader bringup import` on "
         f"it once with write access")
     assert db.read_bytes() == before and not (tmp_path / "yield.html").exists()

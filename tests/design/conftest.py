@@ -20,5 +20,6 @@ def board():
 @pytest.fixture(scope="session")
 def board_p1s1():
     from hwtools.circuit import build_board
+    from hwtools.variant import P1S1
 
-    return build_board(variant="p1s1")
+    return build_board(variant=P1S1)

@@ -3,6 +3,7 @@ rev 1.3 review caught on it. Its three changed blocks are kept here verbatim; th
 
 from hwtools import circuit
 from hwtools.circuit import AXIAL
+from hwtools.variant import P1
 
 
 def inverter(b, p1_5v, data, rx, v3v3, gnd):
@@ -50,7 +51,7 @@ def power(b, p1_5v, v3v3, gnd):
     led += r6[2], d1["A"]
 
 
-def build_rev12(variant="p1"):
+def build_rev12(variant=P1):
     from hwtools.project import LIB_DIR
 
     b = circuit._Builder({}, LIB_DIR)
@@ -62,7 +63,7 @@ def build_rev12(variant="p1"):
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     power(b, p1_5v, v3v3, gnd)
-    s1_rx = b.net("S1_RX") if variant == "p1s1" else None
+    s1_rx = b.net("S1_RX") if variant.has_s1 else None
     circuit.d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
     circuit.power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
     circuit.i2c_header(b, scl, sda, p1_5v, gnd)

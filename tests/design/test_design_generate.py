@@ -2,12 +2,14 @@
 and bad input ends in a clear error that leaves the committed files untouched."""
 
 import shutil
+import os
 import subprocess
 import sys
 
 import pytest
 
 from hwtools import circuit, generate, kicad_cli
+from hwtools.variant import P1, P1S1
 from design_paths import KICAD, REPO
 
 
@@ -18,7 +20,7 @@ def regenerated(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("rel", generate.GENERATED)
+@pytest.mark.parametrize("rel", P1.project_files)
 def test_committed_file_is_current(regenerated, rel):
     assert (regenerated / rel).read_bytes() == (KICAD / rel).read_bytes(), (
         f"kicad/{rel} is stale: run `make fab` and commit the result")
@@ -29,7 +31,7 @@ def test_regeneration_reports_no_change_when_current(regenerated):
 
 
 def test_generated_files_carry_no_date_or_machine_path():
-    for rel in generate.GENERATED:
+    for rel in P1.project_files:
         text = (KICAD / rel).read_text(encoding="utf-8")
         assert "/tmp/" not in text and str(REPO) not in text, rel
         assert "(date \"" not in text, rel
@@ -55,7 +57,7 @@ def test_erc_catches_an_undriven_power_net(tmp_path):
 
 
 def _snapshot():
-    return {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED}
+    return {rel: (KICAD / rel).read_bytes() for rel in P1.project_files}
 
 
 def test_floating_net_is_named_and_kicad_untouched(monkeypatch, tmp_path):
@@ -75,7 +77,7 @@ def test_floating_net_is_named_and_kicad_untouched(monkeypatch, tmp_path):
 
 
 def test_unknown_library_part_is_named(monkeypatch):
-    def bad_build(lib_dir, variant="p1"):
+    def bad_build(lib_dir, variant=P1):
         b = circuit._Builder({}, lib_dir)
         b.part("U9", "Regulator_Linear:LM9999-3.3", "LM9999", "Package_TO_SOT_THT:TO-220-3_Vertical", "X", "Y")
 
@@ -88,7 +90,7 @@ def test_unknown_library_part_is_named(monkeypatch):
 def test_missing_footprint_is_named(monkeypatch):
     real = circuit.build_board
 
-    def bad_build(lib_dir, variant="p1"):
+    def bad_build(lib_dir, variant=P1):
         board = real(lib_dir=lib_dir, variant=variant)
         board.parts["R5"].footprint = "Resistor_THT:R_Axial_NoSuchSize"
         return board
@@ -110,7 +112,7 @@ def test_broken_generated_file_is_reported(tmp_path):
 def test_cli_reports_bad_input_without_traceback(tmp_path):
     """The command line maps a broken project to exit 2 and one clear message."""
     (tmp_path / "p1reader.kicad_sch").write_text("(kicad_sch (version", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--variant", "p1", "--kicad-dir", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "check", "--variant", "p1", "--kicad-dir", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     assert "ERROR: kicad-cli sch erc" in proc.stderr
@@ -147,6 +149,24 @@ def test_skidl_is_imported_without_the_slow_inspect_stack_which_comes_back(tmp_p
     assert out.split() == ["0", "True", "build_it"]
 
 
+def test_skidl_is_imported_in_a_folder_of_its_own(tmp_path):
+    """skidl's import writes `<script>.log` into the working folder and removes it again: in the working folder, a
+    user's file of that name was deleted, and two processes importing skidl at once failed removing each other's
+    file. The working folder is left exactly as it was."""
+    script = tmp_path / "build_it.py"
+    script.write_text("from hwtools import kicadlibs\nkicadlibs.import_skidl()\nimport os\nprint(os.getcwd())\n")
+    (tmp_path / "build_it.log").write_text("the user's own log")
+    before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    runs = [subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(3)]  # at once, in one folder
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert out.strip() == str(tmp_path)  # the working folder is given back
+    assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
+
+
 def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
     import inspect
 
@@ -164,7 +184,7 @@ def test_skidl_notes_the_same_origin_for_each_part_as_with_inspect(monkeypatch):
             m.setattr(skidl.scriptinfo, "inspect", stack)
             if stack is not inspect:
                 m.setattr(inspect, "stack", slow_stack)
-            board = circuit.build_board(variant="p1s1")  # one call site for both: the traces share this line
+            board = circuit.build_board(variant=P1S1)  # one call site for both: the traces share this line
         traces[stack] = {ref: part.skidl_trace for ref, part in board.parts.items()}
     fast, slow = traces.values()
     assert len(fast) >= 30 and fast == slow

@@ -6,28 +6,29 @@ import shutil
 import pytest
 
 from hwtools import generate, rules
+from hwtools.variant import P1, P1S1
 from hwtools.facts import load_facts
 from hwtools.circuit import build_board
 from design_paths import KICAD
 
 
-P1S1 = KICAD / "p1s1"
+P1S1_DIR = KICAD / "p1s1"
 
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     out = tmp_path_factory.mktemp("p1s1")
-    generate.generate(out, log=lambda m: None, variant="p1s1")
+    generate.generate(out, log=lambda m: None, variant=P1S1)
     return out
 
 
-@pytest.mark.parametrize("rel", generate.GENERATED)
+@pytest.mark.parametrize("rel", P1.project_files)
 def test_committed_p1s1_file_is_current(regenerated, rel):
-    assert (regenerated / rel).read_bytes() == (P1S1 / rel).read_bytes(), f"kicad/p1s1/{rel} is stale"
+    assert (regenerated / rel).read_bytes() == (P1S1_DIR / rel).read_bytes(), f"kicad/p1s1/{rel} is stale"
 
 
 def test_p1s1_board_is_drc_clean(tmp_path):
-    shutil.copytree(P1S1, tmp_path / "k")
+    shutil.copytree(P1S1_DIR, tmp_path / "k")
     report = generate.check_drc(tmp_path / "k")  # raises on any violation, unconnected item or parity error
     assert report["unconnected_items"] == [] and report["schematic_parity"] == []
 
@@ -38,7 +39,7 @@ def _s1(board):
 
 
 def test_s1_rules_pass_on_the_design():
-    results = _s1(build_board(variant="p1s1"))
+    results = _s1(build_board(variant=P1S1))
     assert [str(r) for r in results.values() if not r.passed] == []
 
 
@@ -47,17 +48,17 @@ def test_s1_rules_only_on_the_s1_board():
     s1_ids = {r.id for r in rules.ALL if r.s1_only}
     assert s1_ids == {"s1-termination", "s1-receiver-supply", "s1-rx-pin"}
     assert {r.rule for r in rules.check(build_board())} == p1_ids
-    assert {r.rule for r in rules.check(build_board(variant="p1s1"))} == p1_ids | s1_ids
+    assert {r.rule for r in rules.check(build_board(variant=P1S1))} == p1_ids | s1_ids
 
 
 def test_missing_or_wrong_termination_fails():
-    result = _s1(build_board({"R7": "1 kOhm"}, variant="p1s1"))["s1_termination"]
+    result = _s1(build_board({"R7": "1 kOhm"}, variant=P1S1))["s1_termination"]
     assert not result.passed and "R7 1 kOhm" in str(result) and "100-130 Ohm" in str(result)
     assert result.figure == 1000
 
 
 def test_receiver_on_the_5v_rail_fails():
-    board = build_board(variant="p1s1")
+    board = build_board(variant=P1S1)
     vcc = board.parts["U3"]["VCC"]
     vcc.disconnect()
     board.nets["P1_5V"] += vcc
@@ -66,7 +67,7 @@ def test_receiver_on_the_5v_rail_fails():
 
 
 def test_receiver_on_a_strapping_pin_fails():
-    board = build_board(variant="p1s1")
+    board = build_board(variant=P1S1)
     m1 = board.parts["M1"]
     m1["GPIO4"].disconnect()
     m1["GPIO2"].disconnect()

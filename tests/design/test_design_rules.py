@@ -110,7 +110,7 @@ def test_limit_moved_to_the_operating_point_is_said(board):
 
 
 def test_check_json_schema_and_every_rule_on_both_variants():
-    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--json"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "check", "--json"], capture_output=True, text=True,
                           cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -5,11 +5,12 @@ import pytest
 
 from hwtools import circuit, generate, kicad_cli
 from hwtools.schematic import blocks
+from hwtools.variant import P1, get as get_variant
 
 import schematic_measures as m
 
 
-def with_two_new_parts(lib_dir, variant="p1"):
+def with_two_new_parts(lib_dir, variant=P1):
     board = circuit.build_board(lib_dir=lib_dir, variant=variant)
     b = circuit._Builder({}, lib_dir)
     b.ckt, b.board = board.circuit, board
@@ -30,7 +31,7 @@ def with_two_new_parts(lib_dir, variant="p1"):
 def test_added_parts_draw_cleanly(tmp_path, variant):
     stage = tmp_path / "kicad"
     stage.mkdir()
-    board = generate.stage_project(stage, log=lambda msg: None, build=with_two_new_parts, variant=variant)
+    board = generate.stage_project(stage, log=lambda msg: None, build=with_two_new_parts, variant=get_variant(variant))
     sch = stage / "p1reader.kicad_sch"
     assert kicad_cli.active_violations(kicad_cli.erc(sch, tmp_path / "erc.json")) == []
     kicad_cli.run("sch", "export", "svg", "-o", tmp_path, sch)

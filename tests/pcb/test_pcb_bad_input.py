@@ -5,10 +5,12 @@ import math
 import pytest
 
 from hwtools import circuit, generate, layout, pcb
+from hwtools.variant import P1, P1S1
 from hwtools.routing import Pad, Router, RoutingError
+import required
 from pcb_paths import KICAD
 
-pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
+required.module("pcbnew")
 
 
 @pytest.fixture
@@ -72,10 +74,10 @@ def test_router_joins_every_pad_of_a_net():
 
 def test_layout_error_from_the_board_job_leaves_kicad_untouched(monkeypatch):
     """A part the placement table does not know stops generation with its name; kicad/ is unchanged."""
-    before = {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED}
+    before = {rel: (KICAD / rel).read_bytes() for rel in P1.project_files}
     real = circuit.build_board
 
-    def with_extra_resistor(lib_dir, variant="p1"):
+    def with_extra_resistor(lib_dir, variant=P1):
         board = real(lib_dir=lib_dir, variant=variant)
         b = circuit._Builder({}, lib_dir)
         b.ckt, b.board = board.circuit, board
@@ -86,4 +88,22 @@ def test_layout_error_from_the_board_job_leaves_kicad_untouched(monkeypatch):
 
     with pytest.raises(generate.GenerationError, match="not placed: R9"):
         generate.generate(KICAD, log=lambda m: None, build=with_extra_resistor)
-    assert {rel: (KICAD / rel).read_bytes() for rel in generate.GENERATED} == before
+    assert {rel: (KICAD / rel).read_bytes() for rel in P1.project_files} == before
+
+
+def test_the_board_job_rebuilds_the_variant_from_its_name(tmp_path):
+    """The variant crosses into the pcbnew process as its name; an unknown one is one line, exit 3."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "hwtools.board_job", str(tmp_path), "p2"], capture_output=True,
+                          text=True, cwd=KICAD.parent)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip() == "unknown board variant 'p2': choose one of p1, p1s1"
+
+
+def test_a_variant_object_gets_its_own_silkscreen_labels():
+    """layout asks the variant (has_s1), so the S1 receiver's pin is named on the p1s1 board only."""
+    (s1_pin,) = layout.S1_D32_FUNCTIONS
+    assert layout.for_variant(P1S1).d32_labels[s1_pin].endswith(" S1 RX")
+    assert not layout.for_variant(P1).d32_labels[s1_pin].endswith(" S1 RX")

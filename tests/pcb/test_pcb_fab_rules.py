@@ -5,9 +5,10 @@ import json
 
 import pytest
 
+import required
 from hwtools import fabrules, kicad_cli
 
-pcbnew = pytest.importorskip("pcbnew", reason="KiCad's pcbnew module (Debian python3-kicad) is needed")
+pcbnew = required.module("pcbnew")
 
 
 def mm(v):

@@ -6,10 +6,12 @@ import shutil
 
 import pytest
 
-from hwtools import board_review, layout, pcb, project
+from hwtools import board_review, fabrules, layout, pcb, project
+from hwtools.variant import P1, get as get_variant
+import required
 from pcb_paths import KICAD, REPO
 
-pcbnew = pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
+pcbnew = required.module("pcbnew")
 
 BOARDS = {"p1": KICAD / "p1reader.kicad_pcb", "p1s1": KICAD / "p1s1" / "p1reader.kicad_pcb"}
 FAB = {"p1": REPO / "gerbers", "p1s1": REPO / "gerbers" / "p1s1"}
@@ -25,7 +27,7 @@ LONGER_GND_TRACK_MM = {"J3.1": 7.0}
 @pytest.fixture(scope="module", params=sorted(BOARDS))
 def reviewed(request):
     variant = request.param
-    return variant, board_review.review(BOARDS[variant], layout.d32_pin_labels(variant))
+    return variant, board_review.review(BOARDS[variant], layout.d32_pin_labels(get_variant(variant)))
 
 
 def test_tracks_are_octilinear_without_jogs_or_overlaps(reviewed):
@@ -58,13 +60,13 @@ def test_gnd_is_the_pour_and_tracks_are_short(reviewed):
 def test_power_is_wide_and_signals_are_not_thin(reviewed):
     _, f = reviewed
     for net, width in f["track_widths_mm"].items():
-        assert width >= (pcb.TRACK_POWER_MM if net in pcb.POWER_NETS else pcb.TRACK_SIGNAL_MM), net
+        assert width >= (fabrules.TRACK_POWER_MM if net in pcb.POWER_NETS else fabrules.TRACK_SIGNAL_MM), net
     assert {"P1_5V", "+3V3"} <= set(f["track_widths_mm"])
 
 
 def test_every_d32_pin_is_named_beside_the_module(reviewed):
     variant, f = reviewed
-    labels = layout.d32_pin_labels(variant)
+    labels = layout.d32_pin_labels(get_variant(variant))
     assert f["d32_pins_labelled"] == list(range(1, 33))
     assert labels[22] == "IO16 P1 RX" and labels[5] == "IO12 DATA REQ"
 
@@ -122,7 +124,7 @@ def _footprint(board, ref):
 
 def _review(path, board):
     board.Save(str(path))
-    return board_review.review(path, layout.d32_pin_labels("p1"))
+    return board_review.review(path, layout.d32_pin_labels(P1))
 
 
 def test_a_track_bent_off_45_degrees_is_counted(copy):

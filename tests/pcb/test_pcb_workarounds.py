@@ -3,14 +3,14 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-import pytest
-
+import required
 from hwtools import kicad_cli
 from hwtools.board_job import fill_zones
 from hwtools.kicadlibs import FOOTPRINT_DIR
 
-pcbnew = pytest.importorskip("pcbnew", reason="KiCad's pcbnew module is needed")
+pcbnew = required.module("pcbnew")
 
 
 def _board_with_hole_under_a_zone(path):
@@ -49,7 +49,7 @@ def test_zone_fill_in_memory_pours_over_holes(tmp_path):
     """The bug: fill a freshly built board in memory, and the pour covers the NPTH hole."""
     code = f"""
 import sys, pcbnew
-sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
+sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]  # the test and tests/required.py
 from test_pcb_workarounds import _board_with_hole_under_a_zone
 b = _board_with_hole_under_a_zone({str(tmp_path / 'z.kicad_pcb')!r})
 pcbnew.ZONE_FILLER(b).Fill(b.Zones())

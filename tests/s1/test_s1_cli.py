@@ -16,7 +16,7 @@ FRAME_KEYS = {"meter_id", "poly_phase", "per_period", "sampling", "freq_hz", "se
 
 
 def run(*args):
-    proc = subprocess.run([sys.executable, "-m", "meter.s1", *map(str, args)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "s1", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc

@@ -8,7 +8,6 @@ frame it prints, and only then stops it.
 
 import contextlib
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +18,10 @@ from pathlib import Path
 import pytest
 import serial
 
+import required
 from meter.s1.synth import SynthConfig, synth_stream
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed")
 DEADLINE_S = 300  # only against hanging forever; never reached on a working run
 
 
@@ -30,7 +29,7 @@ DEADLINE_S = 300  # only against hanging forever; never reached on a working run
 def pty_pair(tmp_path):
     """Two linked ptys: bytes written to ``meter`` come out of ``port``."""
     meter, port = tmp_path / "meter", tmp_path / "port"
-    proc = subprocess.Popen(["socat", f"pty,rawer,link={meter}", f"pty,rawer,link={port}"],
+    proc = subprocess.Popen([required.program("socat"), f"pty,rawer,link={meter}", f"pty,rawer,link={port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + DEADLINE_S
     while not (meter.exists() and port.exists()):
@@ -44,7 +43,7 @@ def pty_pair(tmp_path):
 
 def start(*args):
     """p1reader-s1 on a port; returns once it has said the port is open."""
-    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "p1reader", "s1", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     banner = proc.stderr.readline()
     assert "Ctrl-C stops" in banner, banner + proc.stderr.read()
@@ -136,7 +135,7 @@ def test_stalled_port_ends_with_the_summary_and_exit_1(pty_pair):
 
 
 def test_port_that_cannot_be_opened():
-    proc = subprocess.run([sys.executable, "-m", "meter.s1", "decode", "socket://127.0.0.1:1"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "s1", "decode", "socket://127.0.0.1:1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=DEADLINE_S)
     assert proc.returncode == 2 and "cannot open port socket://127.0.0.1:1" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -174,7 +173,7 @@ def test_pyserial_url_socket():
 
 def test_loop_url_is_read_through_pyserial():
     """``loop://`` has no file descriptor: it is read with pyserial's read(); nothing comes, so it stalls."""
-    proc = subprocess.run([sys.executable, "-m", "meter.s1", "analyze", "loop://", "--stall-timeout", "0.2"],
+    proc = subprocess.run([sys.executable, "-m", "p1reader", "s1", "analyze", "loop://", "--stall-timeout", "0.2"],
                           cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE_S)
     assert proc.returncode == 1 and "no data from port loop:// for 0.2 s" in proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1]) == {"frames": 0, "fcs_errors": 0, "seq_gaps": 0,

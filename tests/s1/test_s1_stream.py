@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_longest_run_fed_in_chunks_matches_the_whole_analysis():
         for frames, _ in decode_in_chunks(data, chunk):
             run.add(frames)
         a = run.analysis()
-        assert a.as_dict() == expect.as_dict(), chunk
+        assert asdict(a) == asdict(expect), chunk
     assert a.run_frames == 1500 - 302 and a.frames_total == 52 * 40 - 3 and a.periods == 20
 
 
@@ -133,14 +134,14 @@ def test_measured_frequency_checks_the_field():
 
 
 def run(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "meter.s1", *map(str, args)], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "p1reader", "s1", *map(str, args)], cwd=ROOT, capture_output=True,
                           timeout=300, **kw)
 
 
 def test_json_into_a_closed_pipe_ends_quietly(tmp_path):
     path = tmp_path / "c.bin"
     path.write_bytes(synth_stream(SynthConfig(frames=40000)))
-    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "decode", str(path), "--json"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "p1reader", "s1", "decode", str(path), "--json"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert json.loads(proc.stdout.readline())["seq"] == 0
     proc.stdout.close()  # like `| head -1`
@@ -151,7 +152,7 @@ def test_json_into_a_closed_pipe_ends_quietly(tmp_path):
 def test_synth_any_frame_count_streams():
     """Ten billion frames (450 GB) to a pipe that takes 1 MB: synth writes as it makes, so it starts at once
     and ends quietly when the reader goes."""
-    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "p1reader", "s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     head = proc.stdout.read(1 << 20)
     proc.stdout.close()
@@ -162,7 +163,7 @@ def test_synth_any_frame_count_streams():
 
 
 def test_ctrl_c_stops_synth_without_a_traceback():
-    proc = subprocess.Popen([sys.executable, "-m", "meter.s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "p1reader", "s1", "synth", "-", "--frames", "10000000000"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert len(proc.stdout.read(1 << 16)) == 1 << 16  # it is writing
     proc.send_signal(signal.SIGINT)

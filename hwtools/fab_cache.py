@@ -1,10 +1,8 @@
-"""Input hashes of the fab steps, so that a step whose inputs did not change is skipped.
+"""The fab cache: input hashes of the `make fab` steps, so that a step whose inputs did not change is skipped.
 
-A step's inputs are the source files of the modules it runs (found from the import graph, lazy imports
-inside functions included), the data files and generated files it reads, and the versions of the external
-tools it calls. The record of each step (input hash, and the sha256 of each output it wrote) is committed
-with the outputs in `fab-steps.json`, so a fresh clone skips what is current — and still reruns a step
-whose committed outputs no longer match their record.
+A step's record (its input hash over modules, files and tool versions; the sha256 of each output it wrote) is
+committed in `fab-steps.json`: a fresh clone skips what is current, and reruns a step whose committed outputs
+no longer match their record.
 """
 
 from __future__ import annotations
@@ -33,12 +31,6 @@ def _module_file(name: str, root: Path) -> Path | None:
     return None
 
 
-def _module_name(path: Path, root: Path) -> str:
-    rel = path.relative_to(root).with_suffix("")
-    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-    return ".".join(parts)
-
-
 _FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)", re.M)
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#]*)", re.M)
 
@@ -51,9 +43,7 @@ def _imports(path: Path, root: Path) -> frozenset[Path]:
     line inside a string that looks like an import only adds a dependency, never hides one.
     """
     text = path.read_text(encoding="utf-8")
-    package = _module_name(path, root)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
+    package = ".".join(path.relative_to(root).parent.parts)  # what a relative import is relative to
     names = set()
     for dots, module, what in _FROM.findall(text):
         base = module
@@ -110,10 +100,10 @@ def tool_version(exe: str, args=("--version",), root: Path = project.ROOT) -> st
         proc = procs.run([path, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         lines = (proc.stdout or proc.stderr).strip().splitlines()
         cache[key] = lines[0].strip() if lines else f"{exe}: exit {proc.returncode}"
+        from .staging import atomic_write
+
         cache_path.parent.mkdir(exist_ok=True)
-        tmp = cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, indent=1))
-        os.replace(tmp, cache_path)
+        atomic_write(cache_path, json.dumps(cache, indent=1))
     return cache[key]
 
 
@@ -136,12 +126,11 @@ def sha256_file(path: Path) -> str:
 class Inputs:
     """What one step reads; `digest()` is its input hash."""
 
-    def __init__(self, modules=(), files=(), tools=(), extra=(), root: Path = project.ROOT):
+    def __init__(self, modules=(), files=(), tools=(), root: Path = project.ROOT):
         self.root = Path(root)
         self.modules = module_files(modules, self.root) if modules else []
         self.files = list(files)  # (label, path): label is stable (repository-relative), path may be staged
         self.tools = list(tools)
-        self.extra = list(extra)
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -152,8 +141,6 @@ class Inputs:
             h.update(f"file {label} {digest}\n".encode())
         for tool in self.tools:
             h.update(f"tool {tool}\n".encode())
-        for item in self.extra:
-            h.update(f"extra {item}\n".encode())
         return h.hexdigest()
 
 
@@ -173,17 +160,23 @@ class Records:
         rec = self.steps.get(step)
         if not rec or rec.get("inputs") != digest:
             return False
-        for rel, sha in rec.get("outputs", {}).items():
-            path = self.root / rel
-            if not path.is_file() or sha256_file(path) != sha:
-                return False
-        return True
+        return all((self.root / rel).is_file() and sha256_file(self.root / rel) == sha
+                   for rel, sha in rec.get("outputs", {}).items())
 
     def set(self, step: str, digest: str, outputs: dict[str, Path]):
         """Record a step; `outputs` maps repository paths to the (staged) files it wrote."""
         self.steps[step] = {"inputs": digest,
                             "outputs": {rel: sha256_file(p) for rel, p in sorted(outputs.items())}}
 
+    def prune(self, declared: set[str], built: set[str], known: set[str]):
+        """Drop the records of steps that no longer exist: of a variant that is gone (`known`: every variant's
+        name), or of a variant `built` this run that no longer `declared` them. A variant not built keeps its own."""
+        def exists(step: str) -> bool:
+            variant = step.split("/", 1)[0]
+            return variant in known and (variant not in built or step in declared)
+
+        self.steps = {step: rec for step, rec in self.steps.items() if exists(step)}
+
     def text(self) -> str:
-        return json.dumps({"about": "input hashes of the `make fab` steps (hwtools/steps.py); do not edit",
+        return json.dumps({"about": "input hashes of the `make fab` steps (hwtools/fab_cache.py); do not edit",
                            "steps": dict(sorted(self.steps.items()))}, indent=1, sort_keys=True) + "\n"
