@@ -284,13 +284,12 @@ def s1_port(b, s1_rx, v3v3, gnd):
         pin += b.nc
 
 
-TEST_POINTS = {"TP1": "P1_5V", "TP2": "+5V", "TP3": "+3V3", "TP4": "GND", "TP5": "RX", "TP6": "P1_DATA",
-               "TP7": "P1_DRQ"}
-
-
 def test_points(b):
-    """TP1-TP7: where the bench's DMM and a reviewer's scope probe; Keystone 5005 (red), GND's 5007 (black)."""
-    for ref, net in TEST_POINTS.items():
+    """TP1-TP7 (parts.toml [test_points]): where the bench's DMM and a reviewer's scope probe; Keystone 5005
+    (red), GND's 5007 (black)."""
+    from .facts import load_facts
+
+    for ref, net in load_facts()["test_points"]["points"].items():
         tp = b.part(ref, "Connector:TestPoint", net, TEST_POINT, "5007" if net == "GND" else "5005", "Keystone")
         b.board.nets[net] += tp[1]
 

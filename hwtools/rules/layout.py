@@ -58,7 +58,7 @@ def regulator_caps(board, facts, top):
 
 def test_points(board, facts, top):
     """A test point on every net the bench probes (parts.toml [test_points]), each on the routed board with its net."""
-    wanted = facts["test_points"]["nets"]
+    wanted = list(facts["test_points"]["points"].values())
     tps = {r: board.net_of(r, 1) for r, lib in board.lib_ids.items() if lib == "Connector:TestPoint"}
     missing, found = [], []
     for net in wanted:

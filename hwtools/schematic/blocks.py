@@ -92,7 +92,8 @@ BLOCKS = [
               "C5": (284.48, 193.04, 0, None),
           }),
     Block("test_points", "Test points (bring-up DMM and scope)", (302.26, 165.1, 406.4, 195.58), {
-        f"TP{n}": (314.96 + 12.7 * (n - 1), 180.34, 0, None) for n in range(1, 8)
+        # the signals' first, nearest the labels their wires come from; then the supplies' with their symbols
+        f"TP{n}": (314.96 + 12.7 * i, 180.34, 0, None) for i, n in enumerate((7, 6, 5, 1, 2, 3, 4))
     }),
     Block("holes", "Mounting holes", (302.26, 203.2, 406.4, 243.84), {
         "H1": (330.2, 215.9, 0, None), "H2": (358.14, 215.9, 0, None), "H3": (330.2, 233.68, 0, None),

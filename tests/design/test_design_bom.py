@@ -114,3 +114,11 @@ def test_committed_bom_has_the_bom_only_lines():
 
 def test_bom_only_lines_need_their_part():
     assert bom.bom_only_rows([]) == []
+
+
+@pytest.mark.parametrize("out", [REPO / "gerbers", REPO / "gerbers" / "p1s1"], ids=["p1", "p1s1"])
+def test_the_d32_line_rules_out_the_pro(out):
+    """The D32 Pro's WROVER module uses GPIO16 (its PSRAM), the board's P1 RX pin: the BOM line says so."""
+    rows = csv.DictReader(io.StringIO((out / f"{project.NAME}-bom.csv").read_text(encoding="utf-8")))
+    (m1,) = [r for r in rows if r["MPN"] == "LOLIN D32"]
+    assert "not the D32 Pro" in m1["Description"] and "GPIO16" in m1["Description"]
