@@ -81,8 +81,6 @@ class _Raster:
     MARGIN_MM = 12.0
 
     def __init__(self, board: RoutedBoard, net: str, pa: dict, pb: dict):
-        from matplotlib.path import Path as Polygon
-
         x0 = min(pa["box"][0], pb["box"][0]) - self.MARGIN_MM
         y0 = min(pa["box"][1], pb["box"][1]) - self.MARGIN_MM
         x1 = max(pa["box"][2], pb["box"][2]) + self.MARGIN_MM
@@ -104,12 +102,11 @@ class _Raster:
             if v["net"] == net:
                 disc = np.hypot(xs - v["at"][0], ys - v["at"][1]) <= v["d"] / 2
                 self.copper |= disc
-        points = np.column_stack([xs.ravel(), ys.ravel()])
         for z in board.zones:
             if z["net"] == net and z["layer"] in LAYERS:
-                inside = Polygon(z["rings"][0]).contains_points(points).reshape(xs.shape)
-                for hole in z["rings"][1:]:
-                    inside &= ~Polygon(hole).contains_points(points).reshape(xs.shape)
+                inside = self._in_ring(z["rings"][0])
+                for hole in z["rings"][1:]:  # a pour has a hole round every foreign pad: test each in its box
+                    inside &= ~self._in_ring(hole)
                 self.copper[LAYERS.index(z["layer"])] |= inside
         # where the layers join: through-hole pads and vias
         self.join = np.zeros(xs.shape, dtype=bool)
@@ -119,6 +116,23 @@ class _Raster:
         for v in board.vias:
             if v["net"] == net:
                 self.join |= np.hypot(xs - v["at"][0], ys - v["at"][1]) <= v["d"] / 2
+
+    def _in_ring(self, ring):
+        """Raster cells whose centre is inside a closed ring (even-odd rule), row by row within its bounding box."""
+        out = np.zeros(self.X.shape, dtype=bool)
+        a = np.asarray(ring, dtype=float)
+        b = np.roll(a, -1, axis=0)
+        ny, nx = out.shape
+        r0 = max(0, math.ceil((a[:, 1].min() - self.y0) / STEP_MM))
+        r1 = min(ny - 1, math.floor((a[:, 1].max() - self.y0) / STEP_MM))
+        for row in range(r0, r1 + 1):
+            y = self.y0 + row * STEP_MM
+            cross = (a[:, 1] <= y) != (b[:, 1] <= y)
+            xs = np.sort(a[cross, 0] + (y - a[cross, 1]) * (b[cross, 0] - a[cross, 0]) / (b[cross, 1] - a[cross, 1]))
+            for x_in, x_out in zip(xs[::2], xs[1::2]):
+                c0, c1 = max(0, math.ceil((x_in - self.x0) / STEP_MM)), min(nx - 1, math.floor((x_out - self.x0) / STEP_MM))
+                out[row, c0:c1 + 1] = True
+        return out
 
     def _in_box(self, box):
         return (self.X >= box[0]) & (self.X <= box[2]) & (self.Y >= box[1]) & (self.Y <= box[3])
@@ -137,11 +151,17 @@ class _Raster:
         ny, nx = self.join.shape
         start = (LAYERS.index(pa["layers"][0]), *self._cell(pa["at"]))
         goals = {(LAYERS.index(layer), *self._cell(pb["at"])) for layer in pb["layers"]}
+        gy, gx = self._cell(pb["at"])
+
+        def h(y, x):  # octile distance to the goal: exact on an open raster, so A* stays exact and explores little
+            dy, dx = abs(y - gy), abs(x - gx)
+            return STEP_MM * (max(dy, dx) + (math.sqrt(2) - 1) * min(dy, dx))
+
         dist, before = {start: 0.0}, {}
-        heap = [(0.0, start)]
+        heap = [(h(*start[1:]), 0.0, start)]
         steps = [(dy, dx, STEP_MM * math.hypot(dy, dx)) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
         while heap:
-            d, cell = heapq.heappop(heap)
+            _, d, cell = heapq.heappop(heap)
             if cell in goals:
                 path = [cell]
                 while path[-1] in before:
@@ -158,7 +178,7 @@ class _Raster:
                 if 0 <= yy < ny and 0 <= xx < nx and self.copper[ly, yy, xx] and d + cost < dist.get(nxt, math.inf):
                     dist[nxt] = d + cost
                     before[nxt] = cell
-                    heapq.heappush(heap, (d + cost, nxt))
+                    heapq.heappush(heap, (d + cost + h(yy, xx), d + cost, nxt))
         return None
 
     def pads_on(self, cells, exclude) -> tuple[str, ...]:

@@ -24,9 +24,13 @@ def committed():
 
 
 def results_of(board=None, facts=None, routed_board=None):
+    """The layout rules' results alone (the circuit rules have their own tests: no ngspice run here)."""
+    board = board or build_board()
+    top = rules.Topology.of(board)
+    top.routed = routed_board or committed()
     out = {}
-    for r in rules.check(board or build_board(), facts, routed=routed_board or committed()):
-        if r.rule in LAYOUT_IDS:
+    for rule in (r for r in rules.ALL if r.id in LAYOUT_IDS):
+        for r in rule.check(board, facts or load_facts(), top):
             out.setdefault(r.rule, []).append(r)
     return out
 
