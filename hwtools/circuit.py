@@ -2,7 +2,9 @@
 
 Reference designators, values and footprints are the proven v1.1 board's (traceability); every part
 carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules (hwtools/rules/)
-demand, each change argued in docs/rev-1.3.md. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
+demand, each change argued in docs/rev-1.3.md; rev 1.4 adds what the layout rules demand (pin 1's clamp and ceramic,
+the regulator's 1 µF ceramics, test points: docs/rev-1.4.md). Read top to bottom: P1 jack → inverter → Data
+Request → ESD → power → D32 → test points.
 """
 
 from dataclasses import dataclass, field
