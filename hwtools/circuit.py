@@ -242,7 +242,8 @@ def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
 
 
 def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
-    """J3 "ESP32 PWR": jumper 1-2 holds EN low (module off), 3-4 feeds the module from U1."""
+    """J3 "ESP32 PWR": jumper 1-2 holds EN low (the D32's own regulator off: USB cannot feed the ESP32), 3-4 feeds
+    the module from U1."""
     j3 = b.part("J3", "Connector_Generic:Conn_02x02_Odd_Even", "ESP32 Power",
                 "Connector_PinHeader_2.54mm:PinHeader_2x02_P2.54mm_Vertical", "TSW-102-07-G-D", "Samtec")
     gnd += j3[1]

@@ -90,10 +90,11 @@ SILKSCREEN = [
 # Words that belong to a part, placed relative to it (its pin 1 / origin) so they move with it:
 # (text, ref, dx, dy, height mm, angle).
 PART_SILKSCREEN = [
-    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low (module off); 3-4 feeds the module's 3V pin
-    # from U1. 1-3 would short the module's 3V rail to GND: marked along that column itself.
+    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low: the D32's own regulator (EN is its enable) is
+    # off, so USB cannot feed the ESP32 — it is not "module off": with 3-4 the module runs from U1. 1-3 would
+    # short the module's 3V rail to GND: marked along that column itself.
     ("ESP32 PWR", "J3", 8.6, -1.45, 0.8, 0),  # above the shunts' words, below the module's pin names
-    ("1-2 MODULE OFF", "J3", 10.0, 0.0, 0.8, 0),
+    ("1-2 D32 REG OFF", "J3", 10.0, 0.0, 0.8, 0),
     ("3-4 FROM REG", "J3", 9.3, 2.54, 0.8, 0),
     ("NEVER 1-3", "J3", -2.3, 1.27, 0.8, 90),
     ("SCL SDA 5V GND", "J1", 13.9, 0.0, 0.8, 0),  # J1's pins 1-4, left to right (clear of IO16's name)

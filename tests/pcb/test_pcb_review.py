@@ -116,7 +116,7 @@ def test_jumper_positions_are_explained(reviewed):
     variant, _ = reviewed
     board = pcbnew.LoadBoard(str(BOARDS[variant]))
     texts = {d.GetText(): d for d in board.GetDrawings() if isinstance(d, pcbnew.PCB_TEXT)}
-    assert {"1-2 MODULE OFF", "3-4 FROM REG", "NEVER 1-3", "1"} <= set(texts)
+    assert {"1-2 D32 REG OFF", "3-4 FROM REG", "NEVER 1-3", "1"} <= set(texts)
     for t in board.GetDrawings():
         if isinstance(t, pcbnew.PCB_TEXT) and t.GetLayer() == pcbnew.F_SilkS:
             assert pcbnew.ToMM(t.GetTextHeight()) >= 0.8, t.GetText()
