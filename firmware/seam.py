@@ -1,0 +1,99 @@
+"""The reader's hardware seam: everything that differs between the D32 and the host, and nothing else.
+
+`open_hardware(uart_path, state_dir)` gives an object with `uart_read()` (bytes or None, never blocking),
+`wifi_up(config)`, `feed_watchdog()`, `state_dir` (the flash folder), `reset_cause()` and `i2c` (None when no
+bus). On the D32: UART2 (GPIO16, RX buffer 4096 bytes), the station interface, the watchdog and I2C0 on the J1
+pins. On the host (the MicroPython unix port): a serial device or pty opened as a file, Wi-Fi and watchdog no-ops,
+a folder for flash, no I2C unless a test gives one.
+"""
+
+import os
+import select
+import sys
+
+UART_RXBUF = 4096  # ≥ one 13-month telegram: a blocked loop loses nothing for 350 ms at 115200 baud
+RX_CHUNK = 512
+WATCHDOG_MS = 8000
+I2C_SDA, I2C_SCL = 21, 22  # J1 (display): the ESP32's default I2C pins on the D32
+
+
+VMIN = 6  # termios c_cc index: a read returns what is there, without waiting for a byte count
+
+
+class HostHardware:
+    def __init__(self, uart_path, state_dir):
+        import termios
+
+        self._uart = open(uart_path, "rb")
+        fd = self._uart.fileno()
+        termios.setraw(fd)  # 8N1, no echo, no line editing
+        attrs = termios.tcgetattr(fd)
+        attrs[4] = attrs[5] = termios.B115200
+        attrs[6][VMIN] = 0  # MicroPython's read(n) loops until n bytes unless the device returns fewer at once
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        self._poll = select.poll()
+        self._poll.register(self._uart, select.POLLIN)
+        self.state_dir = state_dir
+        self.i2c = None
+
+    def uart_read(self):
+        if not self._poll.poll(0):
+            return None
+        return self._uart.read(RX_CHUNK) or None
+
+    def wifi_up(self, config):
+        return True
+
+    def feed_watchdog(self):
+        pass
+
+    def reset_cause(self):
+        return "host"
+
+
+class BoardHardware:
+    def __init__(self, state_dir):
+        import machine
+
+        self._machine = machine
+        self._uart = machine.UART(2, baudrate=115200, rx=16, tx=17, rxbuf=UART_RXBUF)
+        self._wdt = machine.WDT(timeout=WATCHDOG_MS)
+        self._wlan = None
+        self.state_dir = state_dir
+        try:
+            self.i2c = machine.I2C(0, sda=machine.Pin(I2C_SDA), scl=machine.Pin(I2C_SCL), freq=400000)
+        except (ValueError, OSError):
+            self.i2c = None
+
+    def uart_read(self):
+        return self._uart.read(RX_CHUNK) if self._uart.any() else None
+
+    def wifi_up(self, config):
+        import network  # Wi-Fi TX power is left at the default (full): the board's supply must hold it
+
+        if self._wlan is None:
+            self._wlan = network.WLAN(network.STA_IF)
+            self._wlan.active(True)
+        if not self._wlan.isconnected():
+            self._wlan.connect(config["wifi_ssid"], config["wifi_password"])
+        return self._wlan.isconnected()
+
+    def feed_watchdog(self):
+        self._wdt.feed()
+
+    def reset_cause(self):
+        causes = {getattr(self._machine, n, -1): n for n in ("PWRON_RESET", "HARD_RESET", "WDT_RESET",
+                                                             "DEEPSLEEP_RESET", "SOFT_RESET")}
+        return causes.get(self._machine.reset_cause(), "unknown")
+
+
+def on_board():
+    return sys.platform == "esp32"
+
+
+def open_hardware(uart_path=None, state_dir="/data"):
+    try:
+        os.mkdir(state_dir)
+    except OSError:
+        pass  # it exists
+    return BoardHardware(state_dir) if on_board() else HostHardware(uart_path, state_dir)
