@@ -29,6 +29,7 @@ NO_DATA_S = 30  # a line silent this long: the `no-data` status
 SOCKET_TIMEOUT_S = 0.1  # the most an MQTT call may hold the loop
 BACKOFF_S = (1, 60)  # MQTT reconnect backoff, doubling
 SLOW_CLIENT_MS = 200  # a TCP client that cannot take a telegram this fast is closed
+TCP_QUEUE_BYTES = 2 * p1frame.MAX_TELEGRAM  # what may wait for one client (telegrams read in one go)
 UNSEEN_S = 86400  # a field not sent for a day: its discovery config is cleared
 NO_DATA = "no-data: no telegram for 30 s (is Data Request on? the cable in P1? the line inverted?)"
 
@@ -175,6 +176,7 @@ class Reader:
 
     # --- raw telegrams on TCP ---------------------------------------------------------------------------------
     async def tcp_client(self, stream_in, stream_out):
+        self.hw.small_send_buffer(stream_out.s)
         client = TcpClient(stream_out)
         self.tcp.append(client)
         asyncio.create_task(self.tcp_sender(client))
@@ -198,8 +200,8 @@ class Reader:
                     self.close_tcp(client)
 
     def broadcast(self, telegram):
-        for client in self.tcp:
-            if client.queue:  # still sending the last one a second later: too slow
+        for client in list(self.tcp):
+            if sum(len(t) for t in client.queue) > TCP_QUEUE_BYTES:  # not even taking what is queued: too slow
                 self.diag["slow_clients"] += 1
                 self.close_tcp(client)
                 continue
@@ -214,7 +216,7 @@ class Reader:
         if client in self.tcp:
             self.tcp.remove(client)
         try:
-            client.writer.close()
+            client.writer.s.close()  # asyncio's StreamWriter.close() leaves the socket open; its reader wakes
         except OSError:
             pass
 
@@ -231,8 +233,9 @@ class Reader:
         while True:
             self.hw.feed_watchdog()
             d = self.diagnostics()
-            print("@D telegrams_ok=%d crc_errors=%d pending=%d queued=%d connected=%d" % (
-                d["telegrams_ok"], d["crc_errors"], len(self.pending), d["queued"], self.client is not None))
+            print("@D telegrams_ok=%d crc_errors=%d pending=%d queued=%d connected=%d tcp_clients=%d slow_clients=%d" % (
+                d["telegrams_ok"], d["crc_errors"], len(self.pending), d["queued"], self.client is not None,
+                len(self.tcp), d["slow_clients"]))
             for key in ("telegrams_ok", "crc_errors", "seconds_since_telegram", "reconnects", "free_heap",
                         "reset_cause", "status", "ring_dropped", "slow_clients"):
                 value = str(d[key])

@@ -17,6 +17,8 @@ WATCHDOG_MS = 8000
 I2C_SDA, I2C_SCL = 21, 22  # J1 (display): the ESP32's default I2C pins on the D32
 
 
+SOL_SOCKET, SO_SNDBUF = 1, 7  # Linux's numbers: MicroPython's unix socket module does not name SO_SNDBUF
+TCP_SNDBUF = 4096
 VMIN = 6  # termios c_cc index: a read returns what is there, without waiting for a byte count
 
 
@@ -43,6 +45,10 @@ class HostHardware:
 
     def wifi_up(self, config):
         return True
+
+    def small_send_buffer(self, sock):
+        """A TCP client's send buffer as small as the D32's (lwIP: about 5 KB), so a slow client shows alike."""
+        sock.setsockopt(SOL_SOCKET, SO_SNDBUF, TCP_SNDBUF)
 
     def feed_watchdog(self):
         pass
@@ -80,6 +86,9 @@ class BoardHardware:
 
     def feed_watchdog(self):
         self._wdt.feed()
+
+    def small_send_buffer(self, sock):
+        pass  # lwIP's is small already
 
     def reset_cause(self):
         causes = {getattr(self._machine, n, -1): n for n in ("PWRON_RESET", "HARD_RESET", "WDT_RESET",

@@ -1,5 +1,7 @@
 """Fixtures for the reader firmware's tests: the micropython binary, telegrams, and a private Mosquitto broker."""
 
+import io
+import json
 import os
 import pathlib
 import shutil
@@ -8,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import tty
 
 import pytest
 
@@ -142,3 +145,66 @@ def observer(broker):
     o = Observer(broker.port)
     yield o
     o.close()
+
+
+def write_config(folder: pathlib.Path, broker: "Broker", **values) -> pathlib.Path:
+    cfg = {"broker": broker.url, "base": "p1test", "node": "p1test", "tcp_port": free_port(),
+           "http_port": free_port(), "keepalive_s": 30}
+    cfg.update(values)
+    path = folder / "reader.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+class Running:
+    """The reader firmware under the unix port on a pty this test writes to (the test is the meter)."""
+
+    def __init__(self, folder: pathlib.Path, broker: "Broker", **values):
+        from firmware.host.reader import Firmware
+
+        self.config_path = write_config(folder, broker, **values)
+        self.config = json.loads(self.config_path.read_text())
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        state = folder / "state"
+        state.mkdir(exist_ok=True)
+        self.out = io.StringIO()
+        self.fw = Firmware(str(self.config_path), os.ttyname(slave), str(state), self.out)
+        self.fw.wait_ready()
+
+    def send(self, data: bytes):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.master, view):]
+
+    def counter(self, name: str) -> int:
+        return int(self.fw.counters.get(name, -1))
+
+    def stop(self):
+        self.fw.stop()
+        os.close(self.master)
+
+
+@pytest.fixture
+def running(tmp_path, broker):
+    started = []
+
+    def start(**values):
+        r = Running(tmp_path, broker, **values)
+        started.append(r)
+        return r
+
+    yield start
+    for r in started:
+        r.stop()
+
+
+def big_telegram() -> bytes:
+    """A telegram over 2 KB from the builder: 3 phases, gas and water, the 13-month history, a long text."""
+    from meter import telegrams as tg
+
+    spec = next(s for s in tg.standard_set() if len(s.history) == 13)
+    spec.text_message = ("Capacity tariff: your month peak is high. " * 12).encode().hex().upper()
+    data = tg.build(spec)
+    assert len(data) > 2048, f"{spec.name}: {len(data)} bytes"
+    return data

@@ -8,9 +8,8 @@ import re
 
 from dsmr_parser import telegram_specifications
 
-from conftest import TELEGRAM_DIR, run_mp
+from conftest import TELEGRAM_DIR, big_telegram, run_mp
 from meter import flavours
-from meter import telegrams as tg
 
 
 def dsmr_reference(telegram: bytes, profile: str) -> dict:
@@ -60,18 +59,9 @@ def compare(name: str, telegram: bytes, device: list) -> int:
 
 
 def big_telegrams(tmp_path):
-    """Telegrams over 2 KB from the builder: 3 phases, gas and water, the 13-month history, a long text."""
-    specs = [s for s in tg.standard_set() if len(s.history) == 13]
-    assert specs, "the builder's standard set has a 13-month telegram"
-    specs[0].text_message = ("Capacity tariff: your month peak is high. " * 12).encode().hex().upper()
-    paths = []
-    for spec in specs:
-        data = tg.build(spec)
-        assert len(data) > 2048, f"{spec.name}: {len(data)} bytes"
-        path = tmp_path / f"{spec.name}.txt"
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+    path = tmp_path / "big.txt"
+    path.write_bytes(big_telegram())
+    return [path]
 
 
 def test_every_dsmr_parser_value_equal_on_device(micropython, tmp_path):
