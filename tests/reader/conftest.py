@@ -208,3 +208,61 @@ def big_telegram() -> bytes:
     data = tg.build(spec)
     assert len(data) > 2048, f"{spec.name}: {len(data)} bytes"
     return data
+
+
+class Outage:
+    """A TCP relay between the reader and the broker that a test can take down and bring back: to the reader the
+    broker is gone (connections cut, new ones refused) while the observer, connected directly, sees everything."""
+
+    def __init__(self, broker: "Broker"):
+        self.broker = broker
+        self.port = free_port()
+        self.conns: list[socket.socket] = []
+        self.listener = None
+        self.up()
+
+    def up(self):
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(4)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def down(self):
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress (close alone would not)
+        self.listener.close()
+        for s in self.conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.conns = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                inner, _ = listener.accept()
+            except OSError:
+                return  # taken down
+            outer = socket.create_connection(("127.0.0.1", self.broker.port))
+            self.conns += [inner, outer]
+            for a, b in ((inner, outer), (outer, inner)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
