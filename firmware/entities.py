@@ -41,34 +41,34 @@ ENTITIES = {
 }
 # M-Bus channels 0-n: the reading (24.2.1, or 24.2.3 on Fluvius gas) by the channel's device type (24.1.0)
 MBUS_TYPES = {"3": ("gas", "gas"), "7": ("water", "water")}  # device type → (object id, device_class)
-MBUS_READINGS = ("24.2.1", "24.2.3")
+MBUS_CODES = (":24.2.1", ":24.2.3")
 HA_UNITS = {"m3": "m³"}  # the meter's unit → Home Assistant's
 HA_VERSION = "2024.12"  # the MQTT discovery documentation the configs follow
 
 
-def mbus_types(decoded):
-    """{channel digit: device type} from the 0-n:24.1.0 lines."""
-    return {obis[2]: values[0][0].lstrip("0") for obis, values, _ in decoded if obis[3:] == ":24.1.0" and values}
+def publish_entry(entry, types):
+    """[(object id or None, obis, value, unit)] for one decoded line; object id None → `raw/<obis>`. An M-Bus
+    reading and 1-0:1.6.0 give two entries: the value and `<id>_time`. `types` ({channel digit: device type},
+    from the 0-n:24.1.0 lines, which come first) is filled in as the lines pass."""
+    obis, values, raw = entry
+    if obis[3:] == ":24.1.0" and values and values[0][0]:
+        types[obis[2]] = values[0][0].lstrip("0")
+    if obis[3:] in MBUS_CODES and len(values) == 2:
+        kind = MBUS_TYPES.get(types.get(obis[2], ""), ("mbus" + obis[2], None))[0]
+        return [(kind, obis, values[1][0], values[1][1]), (kind + "_time", obis, values[0][0], None)]
+    if obis == "1-0:1.6.0" and len(values) == 2:
+        return [("month_peak", obis, values[1][0], values[1][1]), ("month_peak_time", obis, values[0][0], None)]
+    if obis == "0-0:98.1.0":
+        return [("peak_history", obis, str(len(values[3:]) // 3), None)]
+    if obis in ENTITIES and len(values) == 1:
+        return [(ENTITIES[obis][0], obis, values[0][0], values[0][1])]
+    return [(None, obis, "(" + ")(".join(raw) + ")", None)]
 
 
 def publish_list(decoded):
-    """[(object id or None, obis, value, unit)] for a decoded telegram; object id None → `raw/<obis>`.
-    An M-Bus reading and 1-0:1.6.0 give two entries: the value and `<id>_time`."""
-    types = mbus_types(decoded)
-    out = []
-    for obis, values, raw in decoded:
-        if obis[3:] in [":" + r for r in MBUS_READINGS] and len(values) == 2:
-            kind = MBUS_TYPES.get(types.get(obis[2], ""), ("mbus%s" % obis[2], None))[0]
-            out += [(kind, obis, values[1][0], values[1][1]), (kind + "_time", obis, values[0][0], None)]
-        elif obis == "1-0:1.6.0" and len(values) == 2:
-            out += [("month_peak", obis, values[1][0], values[1][1]), ("month_peak_time", obis, values[0][0], None)]
-        elif obis == "0-0:98.1.0":
-            out.append(("peak_history", obis, str(len(values[3:]) // 3), None))
-        elif obis in ENTITIES and len(values) == 1:
-            out.append((ENTITIES[obis][0], obis, values[0][0], values[0][1]))
-        else:
-            out.append((None, obis, "(" + ")(".join(raw) + ")", None))
-    return out
+    """publish_entry for every line of a decoded telegram."""
+    types = {}
+    return [item for entry in decoded for item in publish_entry(entry, types)]
 
 
 def history_attributes(values):

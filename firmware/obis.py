@@ -57,25 +57,41 @@ def split_line(line):
 
 
 def lines(telegram):
-    """The data lines of a framed telegram (bytes from '/' to the CRC line): the header and '!' line left out."""
+    """The data lines of a framed telegram (bytes from '/' to the CRC line), one at a time: the header and the
+    '!' line left out. A generator: the device never holds a telegram's lines all at once."""
     text = telegram.decode()
     end = text.rfind("!")
-    return text[:end if end >= 0 else len(text)].split("\r\n")[1:]
+    end = end if end >= 0 else len(text)
+    start = text.find("\r\n") + 2
+    while 1 < start < end:
+        stop = text.find("\r\n", start)
+        stop = end if stop < 0 or stop > end else stop
+        yield text[start:stop]
+        start = stop + 2
+
+
+def entries(telegram):
+    """(obis, [(value, unit), …], raw groups) for every data line, in the telegram's order, one at a time."""
+    last = None
+    for line in lines(telegram):
+        if line.startswith("(") and last is not None:  # DSMR 2.2 gas: the reading continues on the next line
+            more = split_line("x:" + line)
+            for g in more[1] if more else ():
+                last[2].append(g)
+                last[1].append(group(g))
+            continue
+        parts = split_line(line)
+        if parts is not None:
+            if last is not None:
+                yield last
+            last = (parts[0], [group(g) for g in parts[1]], parts[1])
+    if last is not None:
+        yield last
 
 
 def decode(telegram):
     """[(obis, [(value, unit), …], raw groups)] for every data line, in the telegram's order."""
-    out = []
-    for line in lines(telegram):
-        if line.startswith("(") and out:  # DSMR 2.2 gas: the reading continues on the next line
-            more = split_line("x:" + line)
-            out[-1][2].extend(more[1] if more else ())
-            out[-1][1].extend(group(g) for g in (more[1] if more else ()))
-            continue
-        parts = split_line(line)
-        if parts is not None:
-            out.append((parts[0], [group(g) for g in parts[1]], parts[1]))
-    return out
+    return list(entries(telegram))
 
 
 def header(telegram):

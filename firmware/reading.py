@@ -55,32 +55,31 @@ class Reading:
                 json.dump(self.registers, f)
 
     def take(self, telegram):
-        """Decode one good telegram; returns {topic: payload} of what changed."""
-        decoded = obis.decode(telegram)
+        """Decode one good telegram, line by line; returns {topic: payload} of what changed."""
         t = None  # the meter's clock (t2k s), from 0-0:1.0.0
-        for code, _, raw in decoded:
-            if code == "0-0:1.0.0" and raw:
-                t = mtime.parse(raw[0])
-        changed = {}
-        for object_id, code, value, unit in entities.publish_list(decoded):
-            topic = object_id or "raw/" + code
-            if object_id and not self._register_ok(object_id, value):
-                continue
-            if self.state.get(topic) != value:
-                changed[topic] = value
-            self.state[topic] = value
-            if object_id:
-                self.units[object_id] = unit
-        self._history(decoded, changed)
-        if t is not None:
-            for object_id, _, _, _ in entities.publish_list(decoded):
+        changed, types, sent = {}, {}, []
+        for entry in obis.entries(telegram):
+            if entry[0] == "0-0:1.0.0" and entry[2]:
+                t = mtime.parse(entry[2][0])
+            elif entry[0] == "0-0:98.1.0":
+                self._history(entry[1], changed)
+            for object_id, code, value, unit in entities.publish_entry(entry, types):
+                topic = object_id or "raw/" + code
+                if object_id is None or self._register_ok(object_id, value):
+                    self._set(topic, "" if value is None else value, changed)
                 if object_id:
-                    self.seen[object_id] = t
-            changed.update(self._capacity(t, decoded))
-        for topic in changed:
-            if changed[topic] is None:
-                changed[topic] = ""
+                    self.units[object_id] = unit
+                    sent.append(object_id)
+        if t is not None:
+            for object_id in sent:
+                self.seen[object_id] = t
+            self._capacity(t, changed)
         return changed
+
+    def _set(self, topic, value, changed):
+        if self.state.get(topic) != value:
+            changed[topic] = value
+            self.state[topic] = value
 
     def _register_ok(self, object_id, value):
         """A total_increasing register lower than the last published value is not published; counted."""
@@ -97,22 +96,17 @@ class Reading:
         self.registers[object_id] = now
         return True
 
-    def _history(self, decoded, changed):
-        for code, values, _ in decoded:
-            if code == "0-0:98.1.0":
-                attrs = entities.history_attributes(values)
-                self.history_w = [milli(m["peak_kw"]) or 0 for m in attrs["months"]]
-                payload = json.dumps(attrs)
-                if self.state.get("peak_history/attributes") != payload:
-                    changed["peak_history/attributes"] = payload
-                self.state["peak_history/attributes"] = payload
+    def _history(self, values, changed):
+        attrs = entities.history_attributes(values)
+        self.history_w = [milli(m["peak_kw"]) or 0 for m in attrs["months"]]
+        self._set("peak_history/attributes", json.dumps(attrs), changed)
 
-    def _capacity(self, t, decoded):
+    def _capacity(self, t, changed):
         power = milli(self.state.get("power_import"))
         imported = [milli(self.state.get(entities.ENTITIES[c][0])) for c in IMPORT_REGISTERS]
         peak = milli(self.state.get("month_peak"))
         if power is None or not [w for w in imported if w is not None]:
-            return {}
+            return
         q = self.quarter
         had_alert = q.alert is not None
         q.feed(t, sum(w for w in imported if w is not None), power, peak)
@@ -128,9 +122,8 @@ class Reading:
         if alert and not had_alert:
             self.alerts += 1
             self.events.append(out["capacity/alert"])
-        changed = {k: v for k, v in out.items() if self.state.get(k) != v}
-        self.state.update(out)
-        return changed
+        for topic, value in out.items():
+            self._set(topic, value, changed)
 
     def _alert_payload(self, alert):
         return {"quarter_start": mtime.iso(alert["quarter_start"]), "at": mtime.iso(alert["at"]),
