@@ -65,7 +65,7 @@ class Reading:
                 self._history(entry[1], changed)
             for object_id, code, value, unit in entities.publish_entry(entry, types):
                 topic = object_id or "raw/" + code
-                if object_id is None or self._register_ok(object_id, value):
+                if object_id is None or self._register_ok(object_id, value, changed):
                     self._set(topic, "" if value is None else value, changed)
                 if object_id:
                     self.units[object_id] = unit
@@ -81,7 +81,7 @@ class Reading:
             changed[topic] = value
             self.state[topic] = value
 
-    def _register_ok(self, object_id, value):
+    def _register_ok(self, object_id, value, changed):
         """A total_increasing register lower than the last published value is not published; counted."""
         if entities.describe(object_id, None)[1] != "total_increasing":
             return True
@@ -91,7 +91,7 @@ class Reading:
         if last is not None and now < last:
             self.went_down = {"count": self.went_down["count"] + 1, "register": object_id,
                               "was": kw(last), "now": kw(now)}
-            self.state["diag/register_went_down"] = json.dumps(self.went_down)
+            self._set("diag/register_went_down", json.dumps(self.went_down), changed)
             return False
         self.registers[object_id] = now
         return True

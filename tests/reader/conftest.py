@@ -182,7 +182,9 @@ class Running:
 
     def stop(self):
         self.fw.stop()
-        os.close(self.master)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
 
 
 @pytest.fixture
