@@ -17,6 +17,7 @@ import time
 import asyncio
 
 import config as configuration
+import display
 import entities
 import p1frame
 import reading
@@ -59,6 +60,8 @@ class Reader:
         self.last_telegram = None
         self.last_rx_ms = time.ticks_ms()
         self.tcp = []
+        address = display.find(hw.i2c)
+        self.display = display.Display(hw.i2c, address) if address is not None else None
         self.diag = {"telegrams_ok": 0, "crc_errors": 0, "reconnects": 0, "slow_clients": 0, "published": 0}
         self.device = {"identifiers": [cfg["node"]], "name": "P1 reader " + cfg["node"], "manufacturer": "p1reader",
                        "model": "p1reader (Lolin D32)", "sw_version": p1frame.FIRMWARE_VERSION}
@@ -243,7 +246,16 @@ class Reader:
                     self.meter.state["diag/" + key] = value
                     self.pending["diag/" + key] = value
             self.clear_unseen()
+            self.show()
             await asyncio.sleep_ms(1000)
+
+    def show(self):
+        """The J1 display, if one answered at boot; one that stops answering is left alone."""
+        if self.display is not None:
+            try:
+                self.display.show(*display.lines(self.meter.state))
+            except OSError:
+                self.display = None
 
     def clear_unseen(self):
         """A field the meter has not sent for a day (meter time) loses its discovery config."""

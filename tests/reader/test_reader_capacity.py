@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import run_mp
+from reader_helpers import run_mp
 from firmware.capacity import ELAPSED_AVERAGE, ENERGY_OVER_QUARTER
 from meter import telegrams as tg
 from meter.model import BRUSSELS, MeterModel, utc

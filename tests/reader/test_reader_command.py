@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import FIRMWARE_DIR, TELEGRAM_DIR, free_port, mp_env
+from reader_helpers import FIRMWARE_DIR, TELEGRAM_DIR, free_port, mp_env
 
 SECRET = "hunter2-never-shown"
 

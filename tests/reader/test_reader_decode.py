@@ -8,7 +8,7 @@ import re
 
 from dsmr_parser import telegram_specifications
 
-from conftest import TELEGRAM_DIR, big_telegram, run_mp
+from reader_helpers import TELEGRAM_DIR, big_telegram, run_mp
 from meter import flavours
 
 

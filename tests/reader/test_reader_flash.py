@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from conftest import FIRMWARE_DIR, REPO
+from reader_helpers import FIRMWARE_DIR, REPO
 from firmware.host import flash
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import FIRMWARE_DIR, TELEGRAM_DIR, free_port, wait_for
+from reader_helpers import FIRMWARE_DIR, TELEGRAM_DIR, free_port, wait_for
 from firmware.host import reader as host_reader
 from meter import flavours
 

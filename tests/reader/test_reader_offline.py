@@ -6,7 +6,7 @@ import json
 import threading
 from decimal import Decimal
 
-from conftest import Outage, free_port, wait_for
+from reader_helpers import Outage, free_port, wait_for
 from firmware.host import reader as host_reader
 from meter import telegrams as tg
 from meter.model import MeterModel, utc

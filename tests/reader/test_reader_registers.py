@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import paho.mqtt.publish as publish
 
-from conftest import wait_for
+from reader_helpers import wait_for
 from meter import telegrams as tg
 
 

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import TELEGRAM_DIR, big_telegram, wait_for
+from reader_helpers import TELEGRAM_DIR, big_telegram, wait_for
 from meter import flavours
 from meter import telegrams as tg
 

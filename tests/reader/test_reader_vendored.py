@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import FIRMWARE_DIR
+from reader_helpers import FIRMWARE_DIR
 
 VENDORED = ["lib/umqtt/simple.py", "lib/microdot/microdot.py", "lib/microdot/__init__.py"]
 END = "# --- end of header; the upstream file follows unchanged ---\n"
