@@ -289,11 +289,14 @@ def http_app(reader):
 
 
 async def serve(reader):
+    """The servers listen before the tick's first console line (a host waiting for it may connect at once)."""
+    await asyncio.start_server(reader.tcp_client, "0.0.0.0", reader.cfg["tcp_port"])
+    http = asyncio.create_task(http_app(reader).start_server(host="0.0.0.0", port=reader.cfg["http_port"]))
+    await asyncio.sleep_ms(0)  # the HTTP task runs up to its listening socket
     asyncio.create_task(reader.uart_task())
     asyncio.create_task(reader.mqtt_task())
     asyncio.create_task(reader.tick_task())
-    await asyncio.start_server(reader.tcp_client, "0.0.0.0", reader.cfg["tcp_port"])
-    await http_app(reader).start_server(host="0.0.0.0", port=reader.cfg["http_port"])
+    await http
 
 
 def run(config_path, uart_path=None, state_dir="/data"):

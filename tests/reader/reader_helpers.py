@@ -116,8 +116,11 @@ class Observer:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"observer-{port}")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("#")
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
+        wait_for(subscribed.is_set, "the observer subscribed")  # before the reader starts: nothing missed
 
     def _on_message(self, client, userdata, msg):
         with self.lock:

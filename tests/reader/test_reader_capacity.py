@@ -34,16 +34,21 @@ def test_model_hand_computed_quarters():
     assert half.average_demand_kw() == Decimal("3.000")
 
 
-def run_device(micropython, tmp_path, model, profile, seconds, every, reading, cap_w=0):
-    """Telegrams from `model` every `every` s while `profile(model)` gives the power; the device's output."""
+def run_device(micropython, tmp_path, model, profile, seconds, every, reading, cap_w=0, dense_from=None):
+    """Telegrams from `model` every `every` s (every second from `dense_from` on) while `profile(model)` gives the
+    power; the device's output lines, each with the telegram's number (`seq`, from 1)."""
     path = tmp_path / "telegrams.txt"
+    end = model.t + timedelta(seconds=seconds)
+    sent = 1
     with path.open("wb") as f:
         f.write(tg.build(model.spec()))
-        for _ in range(seconds // every):
-            model.step(profile(model), every)
+        while model.t < end:
+            step = 1 if dense_from is not None and model.t >= dense_from else every
+            model.step(profile(model), step)
             f.write(tg.build(model.spec()))
+            sent += 1
     lines = [json.loads(x) for x in run_mp(micropython, "capacity_run.py", path, reading, cap_w).splitlines()]
-    assert lines[-1]["telegrams"] == seconds // every + 1
+    assert lines[-1]["telegrams"] == sent
     return lines
 
 
@@ -59,7 +64,7 @@ def daily_profile(model):
 def test_device_quarters_equal_model_over_dst_day(micropython, tmp_path, day, quarters):
     """At a quarter's end both readings of 1.4.0 are the quarter's average: one reading suffices here."""
     model = MeterModel(utc(*day))  # local midnight, the night the clocks change
-    out = run_device(micropython, tmp_path, model, daily_profile, quarters * 900, 60, ENERGY_OVER_QUARTER)
+    out = run_device(micropython, tmp_path, model, daily_profile, quarters * 900, 300, ENERGY_OVER_QUARTER)
     device = [x["quarter"] for x in out if "quarter" in x]
     assert len(device) == len(model.quarters) == quarters
     for mine, q in zip(device, model.quarters):
@@ -75,16 +80,20 @@ def test_alert_on_a_step_before_the_quarters_end(micropython, tmp_path, reading,
     start = utc(2024, 5, 14, 16, 0)  # a summer afternoon, a quarter starting
     model = MeterModel(start, reading=reading)
     step_at = start + timedelta(seconds=900 - before_end)
-    out = run_device(micropython, tmp_path, model, lambda m: 800 if m.t < step_at else 40000, 900, 1, reading)
+    dense = step_at - timedelta(seconds=30)  # a telegram every 30 s before, every second from 30 s before the step
+    out = run_device(micropython, tmp_path, model, lambda m: 800 if m.t < step_at else 40000, 900, 30, reading,
+                     dense_from=dense)
     alerts = [x for x in out if "alert" in x and x["alert"]["quarter_start"] == start.isoformat()]
     assert len(alerts) == 1, alerts
     alert = alerts[0]
-    # telegram n is at start + n - 1 s and shows the power of the second before it: the first with 40 kW is
-    # n = 902 - before_end, and there the projection (800 W so far, 40 kW to the end) crosses T = 2.5 kW
-    moment = 902 - before_end
-    t_left = 900 - (moment - 1)
+    # telegram k seconds after `dense` is number 1 + (dense - start) / 30 + k and shows the power of the second
+    # before it: the first with 40 kW is k = 31, at before_end - 1 s left, where the projection (800 W so far,
+    # 40 kW to the end) crosses T = 2.5 kW
+    moment = 1 + (900 - before_end - 30) // 30 + 31
+    t_left = before_end - 1
     assert (800 * (900 - before_end) + 40000 * (before_end - t_left) + 40000 * t_left) / 900 > 2500
     assert moment <= alert["seq"] <= moment + 2
+    assert alert["alert"]["at"] == (step_at + timedelta(seconds=(alert["seq"] - moment) + 1)).isoformat()
     assert alert["alert"]["late"] is (before_end < 120)
     assert alert["alert"]["threshold_kw"] == "2.500"
 
@@ -92,7 +101,7 @@ def test_alert_on_a_step_before_the_quarters_end(micropython, tmp_path, reading,
 def test_month_rollover_resets_the_threshold(micropython, tmp_path):
     model = MeterModel(utc(2024, 1, 31, 21, 0))  # 22:00 local on the month's last day
     profile = lambda m: 6000 if m.t < utc(2024, 1, 31, 21, 15) else 4000  # 6 kW quarter, then 4 kW ones
-    out = run_device(micropython, tmp_path, model, profile, 3 * 3600, 10, ENERGY_OVER_QUARTER)
+    out = run_device(micropython, tmp_path, model, profile, 3 * 3600, 60, ENERGY_OVER_QUARTER)
     alerts = [x["alert"] for x in out if "alert" in x]
     # January: the first quarter alerts (6 kW > 2.5 kW), then 4 kW stays under January's 6 kW peak; February
     # starts with no peak: its first 4 kW quarter alerts again, at T = 2.5 kW, and sets a 4 kW peak

@@ -77,7 +77,7 @@ def get(port: int, path: str):
 def test_http_telegram_and_state_match_the_topics(running, observer):
     r = running()
     port = r.config["http_port"]
-    status, _, _ = get(port, "/api/telegram")
+    status, _, _ = get(port, "/api/telegram")  # the server listens before the firmware's first console line
     assert status == 503
     telegram = (TELEGRAM_DIR / "fluvius-3ph-gas-water-50217-a.txt").read_bytes()
     r.send(telegram)
