@@ -7,7 +7,7 @@ problems, one line each.
 
 import json
 
-# key → (default, kind, what): kind is "text", "secret", "port", "number" or "url"
+# key → (default, kind, what): kind is "text", "secret", "topic", "id", "port", "number", "bool" or "url"
 KEYS = {
     "wifi_ssid": ("", "text", "the Wi-Fi network's name (ignored on the host)"),
     "wifi_password": ("", "secret", "the Wi-Fi password"),
@@ -21,6 +21,7 @@ KEYS = {
     "tcp_port": (8088, "port", "raw telegrams over TCP"),
     "http_port": (8080, "port", "/api/telegram and /api/state"),
     "ring_bytes": (16384, "number", "the flash budget of the offline quarter ring (bytes)"),
+    "s1": (False, "bool", "a p1s1 board: count the S1 port's frames (UART1, GPIO4) and publish them each second"),
 }
 SECRET = "secret"
 
@@ -40,6 +41,8 @@ def _problem(key, kind, value):
             return "must be letters, digits, _ or -" + (" (and / inside)" if kind == "topic" else "")
     if kind in ("port", "number") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
         return "must be a number, 0 or more"
+    if kind == "bool" and not isinstance(value, bool):
+        return "must be true or false"
     if kind == "port" and (value != int(value) or not 0 < value < 65536):
         return "must be a port number, 1-65535"
     return None

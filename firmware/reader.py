@@ -22,6 +22,7 @@ import entities
 import p1frame
 import reading
 import ring
+import s1frame
 import seam
 from umqtt.simple import MQTTClient
 
@@ -60,6 +61,7 @@ class Reader:
         self.last_telegram = None
         self.last_rx_ms = time.ticks_ms()
         self.tcp = []
+        self.s1 = s1frame.Counter() if hw.has_s1() else None
         address = display.find(hw.i2c)
         self.display = display.Display(hw.i2c, address) if address is not None else None
         self.diag = {"telegrams_ok": 0, "crc_errors": 0, "reconnects": 0, "slow_clients": 0, "published": 0}
@@ -99,6 +101,22 @@ class Reader:
                 quarter["end"], quarter["average_kw"], quarter["peak_so_far_kw"], self.meter.alerts,
                 len(self.ring.records)))
         self.meter.closed = []
+
+    async def s1_task(self):
+        """p1s1 boards: the S1 port's frames counted as they come (the counters go out with the tick)."""
+        while True:
+            data = self.hw.s1_read()
+            if data:
+                self.s1.feed(data)
+            await asyncio.sleep_ms(0 if data else 2)
+
+    def s1_state(self):
+        c = self.s1
+        state = {"s1/frames": str(c.frames), "s1/fcs_errors": str(c.fcs_errors), "s1/seq_gaps": str(c.seq_gaps),
+                 "s1/skipped": str(c.skipped)}
+        if c.freq_mhz is not None:
+            state["s1/frequency_hz"] = reading.kw(c.freq_mhz)  # mHz → Hz with three decimals
+        return state
 
     # --- MQTT -------------------------------------------------------------------------------------------------
     def connect(self):
@@ -239,12 +257,15 @@ class Reader:
             print("@D telegrams_ok=%d crc_errors=%d pending=%d queued=%d connected=%d tcp_clients=%d slow_clients=%d" % (
                 d["telegrams_ok"], d["crc_errors"], len(self.pending), d["queued"], self.client is not None,
                 len(self.tcp), d["slow_clients"]))
-            for key in ("telegrams_ok", "crc_errors", "seconds_since_telegram", "reconnects", "free_heap",
-                        "reset_cause", "status", "ring_dropped", "slow_clients"):
-                value = str(d[key])
-                if self.meter.state.get("diag/" + key) != value:
-                    self.meter.state["diag/" + key] = value
-                    self.pending["diag/" + key] = value
+            news = dict(("diag/" + key, str(d[key])) for key in (
+                "telegrams_ok", "crc_errors", "seconds_since_telegram", "reconnects", "free_heap", "reset_cause",
+                "status", "ring_dropped", "slow_clients"))
+            if self.s1 is not None:
+                news.update(self.s1_state())
+            for topic, value in news.items():
+                if self.meter.state.get(topic) != value:
+                    self.meter.state[topic] = value
+                    self.pending[topic] = value
             self.clear_unseen()
             self.show()
             await asyncio.sleep_ms(1000)
@@ -296,10 +317,12 @@ async def serve(reader):
     asyncio.create_task(reader.uart_task())
     asyncio.create_task(reader.mqtt_task())
     asyncio.create_task(reader.tick_task())
+    if reader.s1 is not None:
+        asyncio.create_task(reader.s1_task())
     await http
 
 
-def run(config_path, uart_path=None, state_dir="/data"):
+def run(config_path, uart_path=None, state_dir="/data", s1_path=None):
     """Boot: check the configuration (a bad one is named on the console, key by key, and the reader stops)."""
     try:
         with open(config_path) as f:
@@ -310,7 +333,7 @@ def run(config_path, uart_path=None, state_dir="/data"):
         for line in problems:
             print("@E config: " + line)
         return 2
-    reader = Reader(cfg, seam.open_hardware(uart_path, state_dir))
+    reader = Reader(cfg, seam.open_hardware(uart_path, state_dir, s1_path if s1_path else cfg["s1"]))
     try:
         asyncio.run(serve(reader))
     except KeyboardInterrupt:
@@ -326,5 +349,6 @@ def run(config_path, uart_path=None, state_dir="/data"):
 
 
 if __name__ == "__main__":
-    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))  # --config FILE --uart PATH --state-dir DIR
-    sys.exit(run(args.get("--config", "reader.json"), args.get("--uart"), args.get("--state-dir", "/data")))
+    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))  # --config FILE --uart PATH --state-dir DIR [--s1 PATH]
+    sys.exit(run(args.get("--config", "reader.json"), args.get("--uart"), args.get("--state-dir", "/data"),
+                 args.get("--s1")))

@@ -18,7 +18,7 @@ from .errors import FirmwareError
 
 FIRMWARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # firmware/, above host/
 BOARD_FILES = ("p1frame.py", "s1frame.py", "console.py", "main.py")  # main.py last: it starts on the next reset
-READER_FILES = ("p1frame.py", "mtime.py", "obis.py", "entities.py", "capacity.py", "config.py", "ring.py",
+READER_FILES = ("p1frame.py", "s1frame.py", "mtime.py", "obis.py", "entities.py", "capacity.py", "config.py", "ring.py",
                 "reading.py", "display.py", "seam.py")
 READER_LIBS = ("umqtt", "microdot")  # folders of firmware/lib/, copied whole into the board's root
 APPS = ("bringup", "reader")

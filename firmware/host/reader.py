@@ -97,10 +97,11 @@ def effective_config(args) -> dict:
 class Firmware:
     """The firmware under the unix port: its console read on a thread; @D counters kept, @Q lines shown."""
 
-    def __init__(self, cfg_path: str, uart: str, state_dir: str, out):
+    def __init__(self, cfg_path: str, uart: str, state_dir: str, out, s1: str | None = None):
         env = dict(os.environ, MICROPYPATH=f"{FIRMWARE_DIR}:{FIRMWARE_DIR / 'lib'}:.frozen")
         self.proc = subprocess.Popen([micropython(), str(FIRMWARE_DIR / "reader.py"), "--config", cfg_path,
-                                      "--uart", uart, "--state-dir", state_dir], env=env,
+                                      "--uart", uart, "--state-dir", state_dir] + (["--s1", s1] if s1 else []),
+                                     env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.counters: dict = {}
         self.ever_connected = False

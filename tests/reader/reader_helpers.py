@@ -163,18 +163,28 @@ def write_config(folder: pathlib.Path, broker: "Broker", **values) -> pathlib.Pa
 class Running:
     """The reader firmware under the unix port on a pty this test writes to (the test is the meter)."""
 
-    def __init__(self, folder: pathlib.Path, broker: "Broker", **values):
+    def __init__(self, folder: pathlib.Path, broker: "Broker", s1: bool = False, **values):
         from firmware.host.reader import Firmware
 
         self.config_path = write_config(folder, broker, **values)
         self.config = json.loads(self.config_path.read_text())
         self.master, slave = os.openpty()
         tty.setraw(slave)
+        self.s1_master, s1_path = None, None
+        if s1:  # a p1s1 board: the S1 port on a second pty
+            self.s1_master, s1_slave = os.openpty()
+            tty.setraw(s1_slave)
+            s1_path = os.ttyname(s1_slave)
         state = folder / "state"
         state.mkdir(exist_ok=True)
         self.out = io.StringIO()
-        self.fw = Firmware(str(self.config_path), os.ttyname(slave), str(state), self.out)
+        self.fw = Firmware(str(self.config_path), os.ttyname(slave), str(state), self.out, s1=s1_path)
         self.fw.wait_ready()
+
+    def send_s1(self, data: bytes):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.s1_master, view):]
 
     def send(self, data: bytes):
         view = memoryview(data)
@@ -186,9 +196,10 @@ class Running:
 
     def stop(self):
         self.fw.stop()
-        if self.master is not None:
-            os.close(self.master)
-            self.master = None
+        for fd in (self.master, self.s1_master):
+            if fd is not None:
+                os.close(fd)
+        self.master = self.s1_master = None
 
 
 @pytest.fixture
