@@ -7,7 +7,7 @@ for reading the time (mtime). What `1-0:1.4.0` holds could not be read from the 
 both readings are implemented behind READING (firmware/README.md, "The capacity tariff").
 """
 
-ENERGY_OVER_QUARTER = "energy/900s"  # 1.4.0 = import energy since the quarter's start ÷ 900 s: rises to the final value
+ENERGY_OVER_QUARTER = "energy/900s"  # 1.4.0 = import since the quarter's start ÷ 900 s: rises to the final value
 ELAPSED_AVERAGE = "energy/elapsed"  # 1.4.0 = import energy since the quarter's start ÷ the seconds elapsed
 READING = ENERGY_OVER_QUARTER  # what public decoders report; the tests run both
 QUARTER_S = 900

@@ -254,9 +254,9 @@ class Reader:
         while True:
             self.hw.feed_watchdog()
             d = self.diagnostics()
-            print("@D telegrams_ok=%d crc_errors=%d pending=%d queued=%d connected=%d tcp_clients=%d slow_clients=%d" % (
-                d["telegrams_ok"], d["crc_errors"], len(self.pending), d["queued"], self.client is not None,
-                len(self.tcp), d["slow_clients"]))
+            print("@D telegrams_ok=%d crc_errors=%d pending=%d queued=%d connected=%d tcp_clients=%d slow_clients=%d"
+                  % (d["telegrams_ok"], d["crc_errors"], len(self.pending), d["queued"], self.client is not None,
+                     len(self.tcp), d["slow_clients"]))
             news = dict(("diag/" + key, str(d[key])) for key in (
                 "telegrams_ok", "crc_errors", "seconds_since_telegram", "reconnects", "free_heap", "reset_cause",
                 "status", "ring_dropped", "slow_clients"))

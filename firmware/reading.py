@@ -127,7 +127,8 @@ class Reading:
 
     def _alert_payload(self, alert):
         return {"quarter_start": mtime.iso(alert["quarter_start"]), "at": mtime.iso(alert["at"]),
-                "late": alert["late"], "projected_kw": kw(alert["projected_w"]), "threshold_kw": kw(alert["threshold_w"])}
+                "late": alert["late"], "projected_kw": kw(alert["projected_w"]),
+                "threshold_kw": kw(alert["threshold_w"])}
 
     def _close(self, closed):
         if closed is None:

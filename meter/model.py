@@ -92,7 +92,8 @@ class MeterModel:
                                                  Decimal("0.000"))
         return TelegramSpec(name=name, time=local_clock(self.t), used_t1=self.register_kwh(), used_t2=Decimal("0.000"),
                             avg_demand_kw=self.average_demand_kw(), max_demand_time=peak_time, max_demand_kw=peak_kw,
-                            history=list(self.history), power_used_kw=[(self.power_w / 1000).quantize(MILLI, ROUND_DOWN)])
+                            history=list(self.history),
+                            power_used_kw=[(self.power_w / 1000).quantize(MILLI, ROUND_DOWN)])
 
 
 def utc(*args) -> datetime:

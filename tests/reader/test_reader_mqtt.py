@@ -46,7 +46,8 @@ def test_discovery_and_values_against_docs_and_dsmr_parser(tmp_path, broker, obs
     out = tmp_path / "out.txt"
     with out.open("w") as f:
         code = host_reader.main(["run", "--telegrams", str(telegrams), "--broker", broker.url, "--speed", "20",
-                                 "--tcp-port", str(free_port()), "--http-port", str(free_port()), "--state-dir", str(tmp_path / "state"),
+                                 "--tcp-port", str(free_port()), "--http-port", str(free_port()),
+                                 "--state-dir", str(tmp_path / "state"),
                                  "--config", str(write_node(tmp_path))], out=f)
     assert code == 0
     assert "2 telegrams sent, 1 good, 1 CRC errors" in out.read_text()
