@@ -125,7 +125,7 @@ class Reader:
                             self.cfg["mqtt_password"] or None, keepalive=int(self.cfg["keepalive_s"]))
         client.set_last_will((self.base + "/status").encode(), b"offline", retain=True)
         client.set_callback(self.on_message)
-        client.connect(timeout=SOCKET_TIMEOUT_S * 10)
+        client.connect(timeout=SOCKET_TIMEOUT_S)  # a LAN answers in milliseconds; a dead host costs 100 ms a try
         client.sock.settimeout(SOCKET_TIMEOUT_S)
         self.client = client
         self.publish("status", "online", retain=True)
