@@ -23,5 +23,7 @@ bench: setup
 	@$(PY) -m tests.bench
 
 # Write MicroPython and the bring-up firmware to a D32: make flash PORT=/dev/ttyUSB0 MPY_FIRMWARE=esp32.bin
+# The reader instead: make flash PORT=… MPY_FIRMWARE=… APP=reader CONFIG=reader.json (checked before flashing)
+APP ?= bringup
 flash: setup
-	@$(PY) -m firmware.host.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)"
+	@$(PY) -m firmware.host.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)" --app "$(APP)" $(if $(CONFIG),--config "$(CONFIG)")

@@ -25,6 +25,7 @@ FRAME_LEN = 45  # bytes, flag to flag
 START = b"\x7e\x80\x2b\xff\x03"  # opening flag + header: what a frame starts with
 FLAG = 0x7E
 SEQ_OFFSET = 23  # 5 header bytes + meter id 14 + info 1 + sampling 1 + frequency 2
+FREQ_OFFSET = 21  # the mains frequency, big-endian, 1 mHz per LSB
 FCS_OFFSET = 42
 KEEP_FRAMES = 8  # raw frames kept for 'S1 FRAMES n'
 IDLE_MS = 100  # a meter sends a frame every <= 0.5 ms: 100 ms of silence means the stream stopped
@@ -84,6 +85,7 @@ class Counter:
         self._ring_next = 0
         self._ring_count = 0
         self._last_seq = -1
+        self.freq_mhz = None  # the mains frequency field of the last good frame
         self.frames = 0
         self.fcs_errors = 0
         self.seq_gaps = 0
@@ -145,6 +147,7 @@ class Counter:
             if self._last_seq >= 0 and (seq - self._last_seq) & 0xFF != 1:
                 self.seq_gaps += 1
             self._last_seq = seq
+            self.freq_mhz = buf[k + FREQ_OFFSET] << 8 | buf[k + FREQ_OFFSET + 1]
         else:
             self.fcs_errors += 1
         if self.keep:

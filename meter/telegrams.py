@@ -72,6 +72,7 @@ class TelegramSpec:
     fuse_a: Decimal = Decimal("999")
     mbus: list[MBus] = field(default_factory=list)
     lowercase_crc: bool = False
+    text_message: str = ""  # 0-0:96.13.0: hex-encoded ASCII, as meters send it (empty: no message)
 
 
 def _kwh(v: Decimal) -> str:
@@ -116,7 +117,7 @@ def body(spec: TelegramSpec) -> bytes:
         f"0-0:96.3.10({spec.breaker})",
         f"0-0:17.0.0({spec.limiter_kw:05.1f}*kW)",
         f"1-0:31.4.0({spec.fuse_a:03.0f}*A)",
-        "0-0:96.13.0()",
+        f"0-0:96.13.0({spec.text_message})",
     ]
     for m in spec.mbus:
         c = m.channel

@@ -1,13 +1,13 @@
 """No function longer than 60 lines (from its `def` to its last line, docstring included) in the packages: a
 function that long does two things. The router's loops (hwtools/routing_loops.py) are compiled with Cython
-and kept flat on purpose."""
+and kept flat on purpose; the firmware's vendored libraries (firmware/lib) are upstream's files, unchanged."""
 
 import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("hwtools", "meter", "firmware", "bringup", "p1reader")
-EXEMPT = {REPO / "hwtools" / "routing_loops.py"}
+EXEMPT = {REPO / "hwtools" / "routing_loops.py", *(REPO / "firmware" / "lib").rglob("*.py")}
 MAX_LINES = 60
 
 
