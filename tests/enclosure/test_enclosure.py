@@ -1,0 +1,158 @@
+"""The case (hwtools/enclosure, `p1reader enclosure`): built from the committed board, it passes the fit check; a
+case made for one board and checked against a changed one fails naming the part and the figure (the four
+mutations of issue 29); a footprint without a [[body]] row stops the build; the files regenerate byte for byte.
+
+The CAD work runs in child processes, as in `make fab`: OCCT (OCP) and KiCad's pcbnew never share a process, and
+this test process imports neither.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwtools import project
+from hwtools.facts import load_facts
+from hwtools.variant import P1
+
+REPO = project.ROOT
+PCB = P1.kicad_dir / f"{project.NAME}.kicad_pcb"
+
+
+def cad(*args, check_code=None) -> subprocess.CompletedProcess:
+    """The CAD child process (hwtools/enclosure/build.py) as `make fab` starts it."""
+    result = subprocess.run([sys.executable, "-m", "hwtools.enclosure.build", *map(str, args)], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    if check_code is not None:
+        assert result.returncode == check_code, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="session")
+def board_json(tmp_path_factory) -> Path:
+    """The committed p1 board as the pcbnew child reads it."""
+    out = tmp_path_factory.mktemp("enclosure") / "board.json"
+    result = subprocess.run([sys.executable, "-m", "hwtools.enclosure.board_read", str(PCB)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out.write_text(result.stdout, encoding="utf-8")
+    return out
+
+
+def mutated(board_json: Path, tmp_path: Path, change) -> Path:
+    data = json.loads(board_json.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "mutated.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def footprint(data: dict, ref: str) -> dict:
+    return next(f for f in data["footprints"] if f["ref"] == ref)
+
+
+def shift(fp: dict, dx: float):
+    """A footprint moved along KiCad x: its position, outline and pads."""
+    fp["x"] += dx
+    fp["outline"] = [[x + dx, y] for x, y in fp["outline"]]
+    for pad in fp["pads"]:
+        pad["x"] += dx
+
+
+def failures(result: subprocess.CompletedProcess) -> list[str]:
+    assert result.returncode == 1, result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+
+
+def test_the_case_for_the_committed_board_passes_every_check(board_json, tmp_path):
+    out = cad(board_json, tmp_path / "out", "--no-files", check_code=0).stdout
+    assert "FAIL" not in out
+    assert re.search(r"PASS interference: .* 0\.000 mm³ in all", out)
+    assert re.search(r"PASS clearance: smallest clearance [\d.]+ mm \(limit 0\.5 mm\), closest part \S+", out)
+    assert len(re.findall(r"^PASS post: H\d", out, re.M)) == 4
+    assert re.findall(r"^PASS plug: (.*?) into (\w+)", out, re.M) == [
+        ("RJ12 6P6C plug with latch", "J2"), ("micro-USB plug overmold", "M1"),
+        ("display cable: 1x4 Dupont housing", "J1")]
+    assert len(re.findall(r"^PASS keyhole: keyhole at x [\d.]+, y [\d.]+ \(KiCad\): a 7.5 mm head clears the board", out, re.M)) == 2
+    assert re.search(r"^PASS reach: J3 ", out, re.M) and re.search(r"^PASS reach: M1 reset button", out, re.M)
+
+
+def test_rj12_moved_1_mm_into_the_wall_fails_naming_it_and_the_volume(board_json, tmp_path):
+    def into_wall(d):  # the jack faces the wall at the board's low-x edge, the case's inner wall an edge gap out
+        wall = min(p[0] for p in d["outline"]) - load_facts()["enclosure"]["edge_gap_mm"]
+        j2 = footprint(d, "J2")
+        shift(j2, wall - min(p[0] for p in j2["outline"]) - 1.0)
+
+    checked = mutated(board_json, tmp_path, into_wall)
+    failed = failures(cad(board_json, tmp_path, "--no-files", "--check-board", checked))
+    assert any(re.match(r"FAIL interference: J2 overlaps the case by [\d.]+ mm³", f) for f in failed), failed
+
+
+def test_the_to220_raised_3_mm_fails_naming_it_and_its_clearance(board_json, tmp_path):
+    text = (REPO / "hwtools/parts.toml").read_text(encoding="utf-8")
+    row = 'footprint = "Package_TO_SOT_THT:TO-220-3_Vertical"\nheight_mm = '
+    height = float(re.search(re.escape(row) + r"([\d.]+)", text)[1])
+    facts = tmp_path / "parts.toml"
+    facts.write_text(text.replace(f"{row}{height}", f"{row}{height + 3}"), encoding="utf-8")
+    failed = failures(cad(board_json, tmp_path, "--no-files", "--check-facts", facts))
+    assert any(re.match(r"FAIL clearance: smallest clearance 0\.\d\d mm \(limit 0\.5 mm\), closest part U1$", f)
+               for f in failed), failed
+
+
+def test_a_mounting_hole_deleted_fails_naming_the_hole(board_json, tmp_path):
+    built = mutated(board_json, tmp_path, lambda d: d["footprints"].remove(footprint(d, "H2")))
+    failed = failures(cad(built, tmp_path, "--no-files", "--check-board", board_json))
+    assert "FAIL post: H2: 0 post top(s) coplanar with the board's underside (± 0.05 mm) under the mounting hole, " \
+           "inside its keep-out" in failed, failed
+
+
+def test_the_outline_shrunk_fails_naming_the_part_and_the_figure(board_json, tmp_path):
+    def shrink(d):
+        xs, ys = [p[0] for p in d["outline"]], [p[1] for p in d["outline"]]
+        cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        d["outline"] = [[x - (x > cx) + (x < cx), y - (y > cy) + (y < cy)] for x, y in d["outline"]]
+
+    built = mutated(board_json, tmp_path, shrink)
+    failed = failures(cad(built, tmp_path, "--no-files", "--check-board", board_json))
+    assert any(re.match(r"FAIL (interference: \S+ overlaps the case by [\d.]+ mm³|clearance: smallest clearance "
+                        r"[\d.]+ mm \(limit 0\.5 mm\), closest part \S+)", f) for f in failed), failed
+
+
+def test_a_footprint_without_a_body_row_stops_the_build_naming_ref_and_footprint(board_json, tmp_path):
+    text = (REPO / "hwtools/parts.toml").read_text(encoding="utf-8")
+    facts = tmp_path / "parts.toml"
+    facts.write_text(text.replace('footprint = "Package_DIP:DIP-6_W7.62mm"', 'footprint = "Package_DIP:none"'),
+                     encoding="utf-8")
+    out = tmp_path / "out"
+    result = cad(board_json, out, "--facts", facts, check_code=2)
+    assert "U2 (Package_DIP:DIP-6_W7.62mm): no [[body]] row in hwtools/parts.toml" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_the_cad_process_never_loads_pcbnew(board_json, tmp_path):
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['build', {str(board_json)!r}, {str(tmp_path)!r}, '--no-files']\n"
+            "try:\n    runpy.run_module('hwtools.enclosure.build', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print('OCP' in sys.modules, 'pcbnew' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "True False"
+
+
+def test_regenerating_gives_the_committed_files_byte_for_byte(board_json, tmp_path):
+    out = tmp_path / "mech"
+    cad(board_json, out, "--prefix", project.NAME, "--title", P1.title, check_code=0)
+    committed = REPO / P1.mech_rel
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.name not in ("SHA256SUMS", "README.md"))
+    differ = [n for n in names if (out / n).read_bytes() != (committed / n).read_bytes()]
+    assert differ == [], "stale or irreproducible: run `make fab`"
+    sums = (committed / "SHA256SUMS").read_text(encoding="utf-8").split()
+    assert sorted(sums[1::2]) == names
