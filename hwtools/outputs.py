@@ -168,7 +168,7 @@ OUTPUTS = (
 # (STEP header normalised, STL meshed single-threaded, PNG without dates); the names are enclosure.build.files.
 ENCLOSURE_OUTPUTS = tuple(Output(name, "", step=ENCLOSURE) for name in (
     "{n}-base.step", "{n}-base.stl", "{n}-lid.step", "{n}-lid.stl", "{n}-assembly.png", "{n}-exploded.png",
-    "{n}-fit.md", MANIFEST))
+    "{n}-fit.md", "{n}-fit.json", MANIFEST))
 OUTPUTS += ENCLOSURE_OUTPUTS
 GERBER_LAYERS = tuple(o.layer for o in OUTPUTS if o.layer)  # plotted in this order
 

@@ -71,8 +71,11 @@ def run(args) -> int:
         prints = printing.check(args.out, args.prefix, cfg)
         from . import render
 
-        render.pictures(board, d, args.out, args.prefix)
+        render.pictures(board, d, args.out, args.prefix, args.title)
         (args.out / f"{args.prefix}-fit.md").write_text(report(args.title, results, prints), encoding="utf-8")
+        figures = [r.as_json() for r in results + prints]  # for the revision review and other readers
+        (args.out / f"{args.prefix}-fit.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False) + "\n",
+                                                         encoding="utf-8")
     for r in results + prints:
         print(r, flush=True)
     return 0 if all(r.passed for r in results + prints) else 1

@@ -35,19 +35,33 @@ def _manifold(mesh) -> bool:
     return m.status() == manifold3d.Error.NoError and not m.is_empty()
 
 
-def overhangs(mesh, max_deg: float):
-    """(bridges [(span, z)], steep faces [(z)]) of the mesh's downward faces off the bed."""
-    import trimesh
+def _groups(faces, adjacency) -> list[list[int]]:
+    """The faces in connected groups (union-find over shared edges): one overhang or bridge each."""
+    parent = {int(f): int(f) for f in faces}
 
+    def root(f):
+        while parent[f] != f:
+            parent[f] = parent[parent[f]]
+            f = parent[f]
+        return f
+
+    for a, b in adjacency:
+        parent[root(int(a))] = root(int(b))
+    groups: dict[int, list[int]] = {}
+    for f in parent:
+        groups.setdefault(root(f), []).append(f)
+    return sorted(groups.values())
+
+
+def overhangs(mesh, max_deg: float):
+    """(bridges [(span, z)], steep [(span, z)]) of the mesh's downward faces off the bed, grouped by shared edges."""
     limit = -math.sin(math.radians(max_deg))  # normal z below this: more than max_deg from vertical
     low = mesh.bounds[0][2]
     z = mesh.triangles_center[:, 2]
     down = np.nonzero((mesh.face_normals[:, 2] < limit) & (z > low + BED))[0]
-    bridges, steep = [], []
-    if len(down) == 0:
-        return bridges, steep
     adjacency = mesh.face_adjacency[np.all(np.isin(mesh.face_adjacency, down), axis=1)]
-    for group in trimesh.graph.connected_components(adjacency, nodes=down, min_len=1):
+    bridges, steep = [], []
+    for group in _groups(down, adjacency):
         pts = mesh.vertices[mesh.faces[group].ravel()]
         span = float(min(np.ptp(pts[:, 0]), np.ptp(pts[:, 1])))
         flat = bool(np.all(mesh.face_normals[group, 2] < -FLAT))

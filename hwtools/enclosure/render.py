@@ -61,7 +61,7 @@ def _draw(path, layers, title: str, bounds):
     plt.close(fig)
 
 
-def pictures(board: Board, d: Design, folder, prefix: str):
+def pictures(board: Board, d: Design, folder, prefix: str, title: str):
     """{prefix}-assembly.png (the lid see-through) and {prefix}-exploded.png (board and lid lifted)."""
     plate = type(board.parts[0].prisms[0])(board.outline, 0.0, board.thickness)
     bodies = [p for part in board.parts for p in part.prisms]
@@ -73,5 +73,5 @@ def pictures(board: Board, d: Design, folder, prefix: str):
                   (*_prisms(bodies, board_dz), COLOURS["body"], 1.0),
                   (*_stl(folder / f"{prefix}-lid.stl", lid_dz), COLOURS["lid"], alpha)]
         top = d.lid_top + lid_dz
-        _draw(folder / f"{prefix}-{name}.png", layers, f"{prefix}: {name}",
+        _draw(folder / f"{prefix}-{name}.png", layers, f"{title}: {name}",
               ((x0, y0, d.floor_bottom), (x1, y1, top)))
