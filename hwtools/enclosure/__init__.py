@@ -8,7 +8,7 @@ the two must not meet in one process. `make` runs both into a folder and adds it
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import sys
 from pathlib import Path
 
@@ -18,9 +18,6 @@ from .model import EnclosureError
 MANIFEST = "SHA256SUMS"
 # The Python packages the CAD process runs on (import names): their versions are in the step's input hash.
 CAD_PACKAGES = ("OCP", "trimesh", "manifold3d", "matplotlib", "numpy")
-
-
-PLUG_LINE = re.compile(r"^(?:PASS|FAIL) plug: .* into (\S+), .* clears the case by ([\d.]+) mm")
 
 
 class FitFailed(EnclosureError):
@@ -65,7 +62,7 @@ def make(pcb: Path, out: Path, prefix: str, title: str, log=print, extra=()) -> 
     for line in lines:
         log(f"  {line}")
     if result.returncode == 2:
-        raise EnclosureError(result.stderr.strip())
+        raise EnclosureError(f"{pcb}: {result.stderr.strip()}")
     if result.returncode != 0:
         failed = [line[5:] for line in lines if line.startswith("FAIL ")]
         raise FitFailed(f"{title}: {len(failed)} case check(s) failed: " + "; ".join(failed)
@@ -75,8 +72,13 @@ def make(pcb: Path, out: Path, prefix: str, title: str, log=print, extra=()) -> 
     return lines
 
 
-def summary(lines: list[str]) -> str:
+def figures(folder: Path, prefix: str) -> list[dict]:
+    """The fit and printability figures a build wrote ({prefix}-fit.json): check, passed, part, value, limit, text."""
+    return json.loads((folder / f"{prefix}-fit.json").read_text(encoding="utf-8"))
+
+
+def summary(results: list[dict]) -> str:
     """The fit figures for make fab's summary: the smallest clearance with the closest part, each plug's."""
-    clearance = [line.split(": ", 1)[1] for line in lines if line[5:].startswith("clearance:")]
-    plugs = [f"{m[1]} {m[2]} mm" for m in map(PLUG_LINE.search, lines) if m]
+    clearance = [r["text"] for r in results if r["check"] == "clearance"]
+    plugs = [f"{r['part']} {r['value']:.2f} mm" for r in results if r["check"] == "plug"]
     return "; ".join(clearance + ([f"plugs clear the case by {', '.join(plugs)}"] if plugs else []))

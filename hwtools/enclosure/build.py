@@ -85,7 +85,10 @@ def main(argv) -> int:
     args = _parser().parse_args(argv)
     try:
         return run(args)
-    except (EnclosureError, OSError, json.JSONDecodeError, KeyError) as e:
+    except EnclosureError as e:  # names the part: the caller adds the board
+        print(e, file=sys.stderr)
+        return 2
+    except (OSError, json.JSONDecodeError, KeyError) as e:
         print(f"{args.board}: {e}", file=sys.stderr)
         return 2
 

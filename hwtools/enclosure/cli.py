@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import procs, project
 from ..variant import VARIANTS, get as get_variant
-from . import FitFailed, make, summary
+from . import FitFailed, figures, make, summary
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -37,12 +37,13 @@ def _to_folder(variants, args, log):
             raise FileNotFoundError(f"{pcb}: no board file (run `make fab` first, or give --board)")
         extra = ["--min-clearance", str(args.min_clearance)] if args.min_clearance is not None else []
         with procs.temp_dir("enclosure") as tmp:
-            lines = make(Path(pcb).absolute(), tmp / v.name, project.NAME, v.title, log, extra)
+            make(Path(pcb).absolute(), tmp / v.name, project.NAME, v.title, log, extra)
+            fit = summary(figures(tmp / v.name, project.NAME))
             target = args.out / v.name
             target.mkdir(parents=True, exist_ok=True)
             for f in sorted((tmp / v.name).iterdir()):
                 shutil.copyfile(f, target / f.name)
-        log(f"case fit ({v.name}): {summary(lines)} -> {target}/")
+        log(f"case fit ({v.name}): {fit} -> {target}/")
 
 
 def main(argv=None, prog: str = "p1reader enclosure") -> int:

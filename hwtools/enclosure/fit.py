@@ -115,7 +115,8 @@ def plugs(board: Board, d: Design, case) -> list[Result]:
         sweep = s.compound([swept(plug, profile, back) for profile in plug_profile(plug)])
         gap, overlap = _gap(sweep, case)
         out.append(Result("plug", gap >= limit, plug.ref, round(gap, 3), limit,
-                          f"{plug.name} into {plug.ref}, swept along its axis with the lid on: clears the case by "
+                          f"{plug.name} into {plug.ref}, swept along its axis with the lid on"
+                          f"{' (latch included)' if plug.latch else ''}: clears the case by "
                           f"{gap:.2f} mm (≥ {limit} mm a side)" + (f", overlaps {overlap:.2f} mm³" if overlap else "")))
     return out
 

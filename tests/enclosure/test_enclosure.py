@@ -156,3 +156,24 @@ def test_regenerating_gives_the_committed_files_byte_for_byte(board_json, tmp_pa
     assert differ == [], "stale or irreproducible: run `make fab`"
     sums = (committed / "SHA256SUMS").read_text(encoding="utf-8").split()
     assert sorted(sums[1::2]) == names
+
+
+def test_the_command_stops_on_a_footprint_without_a_row_and_writes_nothing(tmp_path):
+    """`p1reader enclosure` on a board whose U2 has a footprint parts.toml does not know: one line naming the board,
+    the ref and the footprint, exit 2, the output folder as it was."""
+    text = PCB.read_text(encoding="utf-8").replace('(footprint "Package_DIP:DIP-6_W7.62mm"',
+                                                   '(footprint "Package_DIP:DIP-6_W7.62mm_Unknown"')
+    assert "DIP-6_W7.62mm_Unknown" in text
+    board = tmp_path / "doctored.kicad_pcb"
+    board.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    (out / "p1").mkdir(parents=True)
+    (out / "p1" / "p1reader-base.stl").write_bytes(b"kept")
+    result = subprocess.run([sys.executable, "-m", "p1reader", "enclosure", "--variant", "p1", "--board", str(board),
+                             "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"p1reader enclosure: error: {board}: U2 (Package_DIP:DIP-6_W7.62mm_Unknown): no [[body]] row in "
+        "hwtools/parts.toml — add its datasheet height with the source"]
+    assert sorted(p.name for p in out.rglob("*")) == ["p1", "p1reader-base.stl"]
+    assert (out / "p1" / "p1reader-base.stl").read_bytes() == b"kept"
