@@ -9,7 +9,7 @@ the datasheet's maximum height, + UNVERIFIED_MARGIN where the height has no cita
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..errors import HwtoolsError
 from ..facts import load_facts
@@ -189,6 +189,7 @@ def load(data: dict, facts: dict | None = None) -> Board:
     parts = tuple(part_of(fp, facts, t) for fp in fps)
     plugs = tuple(plug_of(row, fp, facts, t) for row in facts.get("plug", []) for fp in fps
                   if fp["footprint"] == row["mates"])
+    # keep-out: the courtyard's inscribed radius (board_read gives a mounting hole's courtyard as its box's corners)
     holes = tuple(Hole(fp["ref"], *to_case((fp["x"], fp["y"])),
                        min(math.dist(to_case((fp["x"], fp["y"])), to_case(p)) for p in fp["outline"]) / math.sqrt(2))
                   for fp in fps if fp["footprint"].startswith(MOUNTING_HOLE))
@@ -203,14 +204,3 @@ def load(data: dict, facts: dict | None = None) -> Board:
 
 def _row(facts: dict, fp: dict) -> dict:
     return next((r for r in facts.get("body", []) if r["footprint"] == fp["footprint"]), {})
-
-
-def moved(board: Board, ref: str, dx=0.0, dy=0.0, dz=0.0) -> Board:
-    """`board` with one part (and the plugs that mate it) shifted: what the mutation tests check the case against."""
-    def shift(p: Prism) -> Prism:
-        return Prism(tuple((x + dx, y + dy) for x, y in p.points), p.z0 + dz, p.z1 + dz)
-
-    parts = tuple(replace(p, prisms=tuple(map(shift, p.prisms))) if p.ref == ref else p for p in board.parts)
-    plugs = tuple(replace(p, mouth=(p.mouth[0] + dx, p.mouth[1] + dy), z=p.z + dz) if p.ref == ref else p
-                  for p in board.plugs)
-    return replace(board, parts=parts, plugs=plugs)

@@ -10,7 +10,10 @@ from .case import Design
 from .model import Board
 
 LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
-SORT_SIZE = 6.0  # mm: the longest edge drawn
+ELEV, AZIM = 40.0, -62.0  # the camera, degrees
+VIEW = np.array([np.cos(np.radians(ELEV)) * np.cos(np.radians(AZIM)), np.cos(np.radians(ELEV)) * np.sin(np.radians(AZIM)),
+                 np.sin(np.radians(ELEV))])  # towards the camera
+SORT_SIZE = 12.0  # mm: the longest edge drawn
 COLOURS = {"base": (0.55, 0.6, 0.7), "lid": (0.8, 0.82, 0.9), "board": (0.1, 0.45, 0.2), "body": (0.25, 0.25, 0.3)}
 
 
@@ -50,12 +53,14 @@ def _draw(path, layers, title: str, bounds):
     fig = plt.figure(figsize=(8, 6), dpi=100)
     ax = fig.add_subplot(projection="3d")
     for polys, normals, colour, alpha in layers:
-        faces, _ = _shaded(polys, normals, colour, alpha)
-        ax.add_collection3d(Poly3DCollection(list(polys), facecolors=faces, edgecolors=faces, linewidths=0.2))
+        front = np.nonzero(np.asarray(normals) @ VIEW > 0)[0]  # back faces culled: fewer to draw and mis-sort
+        faces, _ = _shaded(polys, np.asarray(normals)[front], colour, alpha)
+        kept = [polys[i] for i in front]
+        ax.add_collection3d(Poly3DCollection(kept, facecolors=faces, edgecolors=faces, linewidths=0.2))
     (x0, y0, z0), (x1, y1, z1) = bounds
     ax.set(xlim=(x0, x1), ylim=(y0, y1), zlim=(z0, z1), title=title)
     ax.set_box_aspect((x1 - x0, y1 - y0, z1 - z0))
-    ax.view_init(elev=40, azim=-62)
+    ax.view_init(elev=ELEV, azim=AZIM)
     ax.set_axis_off()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)

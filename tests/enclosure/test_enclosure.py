@@ -44,10 +44,7 @@ def board_json(tmp_path_factory) -> Path:
     return out
 
 
-def mutated(board_json: Path, tmp_path: Path, change) -> Path:
-    data = json.loads(board_json.read_text(encoding="utf-8"))
-    change(data)
-    path = tmp_path / "mutated.json"
+def write_json(data: dict, path: Path) -> Path:
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
@@ -64,86 +61,117 @@ def shift(fp: dict, dx: float):
         pad["x"] += dx
 
 
-def failures(result: subprocess.CompletedProcess) -> list[str]:
-    assert result.returncode == 1, result.stdout + result.stderr
-    return [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+def rj12_into_the_wall(data: dict) -> dict:
+    """J2 moved along its axis until it stands 1 mm into the case's inner wall (an edge gap off the board's edge)."""
+    wall = min(p[0] for p in data["outline"]) - load_facts()["enclosure"]["edge_gap_mm"]
+    j2 = footprint(data, "J2")
+    shift(j2, wall - min(p[0] for p in j2["outline"]) - 1.0)
+    return data
 
 
-def test_the_case_for_the_committed_board_passes_every_check(board_json, tmp_path):
-    out = cad(board_json, tmp_path / "out", "--no-files", check_code=0).stdout
-    assert "FAIL" not in out
+def hole_deleted(data: dict) -> dict:
+    data["footprints"].remove(footprint(data, "H2"))
+    return data
+
+
+def outline_shrunk(data: dict) -> dict:
+    """The board's outline 1 mm smaller on every side (a rectangle: each corner 1 mm towards the centre)."""
+    xs, ys = [p[0] for p in data["outline"]], [p[1] for p in data["outline"]]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    data["outline"] = [[x - (x > cx) + (x < cx), y - (y > cy) + (y < cy)] for x, y in data["outline"]]
+    return data
+
+
+def to220_raised(text: str) -> str:
+    """parts.toml with the TO-220's body 3 mm higher (its top is what meets the lid)."""
+    row = 'footprint = "Package_TO_SOT_THT:TO-220-3_Vertical"\nheight_mm = '
+    height = float(re.search(re.escape(row) + r"([\d.]+)", text)[1])
+    return text.replace(f"{row}{height}", f"{row}{height + 3}")
+
+
+# One CAD process for the unchanged case and the four mutations (each a process would cost its OCCT start-up):
+# for each, the argv of `python -m hwtools.enclosure.build`; then which of OCP and pcbnew that process had loaded.
+DRIVER = """
+import json, sys
+from hwtools.enclosure import build
+for name, argv in json.loads(sys.argv[1]).items():
+    print(f"=== {name}", flush=True)
+    print(f"exit {build.main(argv)}", flush=True)
+print("=== modules", flush=True)
+print("OCP", "OCP" in sys.modules, "pcbnew", "pcbnew" in sys.modules)
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(board_json, tmp_path_factory) -> dict[str, str]:
+    """Each run's output: "committed" (the case for the committed board), and the four mutations — a case made for
+    one board (or parts table), checked against the changed one."""
+    tmp = tmp_path_factory.mktemp("mutations")
+    original = json.loads(board_json.read_text(encoding="utf-8"))
+    facts = tmp / "parts.toml"
+    facts.write_text(to220_raised((REPO / "hwtools/parts.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    case = [str(board_json), str(tmp / "out"), "--no-files"]
+    argvs = {
+        "committed": case,
+        "rj12": case + ["--check-board", str(write_json(rj12_into_the_wall(json.loads(json.dumps(original))),
+                                                        tmp / "rj12.json"))],
+        "to220": case + ["--check-facts", str(facts)],
+        "hole": [str(write_json(hole_deleted(json.loads(json.dumps(original))), tmp / "hole.json")), str(tmp / "out"),
+                 "--no-files", "--check-board", str(board_json)],
+        "outline": [str(write_json(outline_shrunk(json.loads(json.dumps(original))), tmp / "outline.json")),
+                    str(tmp / "out"), "--no-files", "--check-board", str(board_json)],
+    }
+    result = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(argvs)], cwd=REPO, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    sections = re.split(r"^=== (\w+)\n", result.stdout, flags=re.M)[1:]
+    return dict(zip(sections[::2], sections[1::2]))
+
+
+def failures(out: str) -> list[str]:
+    assert out.rstrip().endswith("exit 1"), out
+    return [line for line in out.splitlines() if line.startswith("FAIL ")]
+
+
+def test_the_case_for_the_committed_board_passes_every_check(runs):
+    out = runs["committed"]
+    assert out.rstrip().endswith("exit 0") and "FAIL" not in out, out
     assert re.search(r"PASS interference: .* 0\.000 mm³ in all", out)
     assert re.search(r"PASS clearance: smallest clearance [\d.]+ mm \(limit 0\.5 mm\), closest part \S+", out)
     assert len(re.findall(r"^PASS post: H\d", out, re.M)) == 4
     assert re.findall(r"^PASS plug: (.*?) into (\w+)", out, re.M) == [
         ("RJ12 6P6C plug with latch", "J2"), ("micro-USB plug overmold", "M1"),
         ("display cable: 1x4 Dupont housing", "J1")]
-    assert len(re.findall(r"^PASS keyhole: keyhole at x [\d.]+, y [\d.]+ \(KiCad\): a 7.5 mm head clears the board", out, re.M)) == 2
+    assert len(re.findall(r"^PASS keyhole: keyhole at x [\d.]+, y [\d.]+ \(KiCad\): a 7.5 mm head clears the board",
+                          out, re.M)) == 2
     assert re.search(r"^PASS reach: J3 ", out, re.M) and re.search(r"^PASS reach: M1 reset button", out, re.M)
 
 
-def test_rj12_moved_1_mm_into_the_wall_fails_naming_it_and_the_volume(board_json, tmp_path):
-    def into_wall(d):  # the jack faces the wall at the board's low-x edge, the case's inner wall an edge gap out
-        wall = min(p[0] for p in d["outline"]) - load_facts()["enclosure"]["edge_gap_mm"]
-        j2 = footprint(d, "J2")
-        shift(j2, wall - min(p[0] for p in j2["outline"]) - 1.0)
-
-    checked = mutated(board_json, tmp_path, into_wall)
-    failed = failures(cad(board_json, tmp_path, "--no-files", "--check-board", checked))
+def test_rj12_moved_1_mm_into_the_wall_fails_naming_it_and_the_volume(runs):
+    failed = failures(runs["rj12"])
     assert any(re.match(r"FAIL interference: J2 overlaps the case by [\d.]+ mm³", f) for f in failed), failed
 
 
-def test_the_to220_raised_3_mm_fails_naming_it_and_its_clearance(board_json, tmp_path):
-    text = (REPO / "hwtools/parts.toml").read_text(encoding="utf-8")
-    row = 'footprint = "Package_TO_SOT_THT:TO-220-3_Vertical"\nheight_mm = '
-    height = float(re.search(re.escape(row) + r"([\d.]+)", text)[1])
-    facts = tmp_path / "parts.toml"
-    facts.write_text(text.replace(f"{row}{height}", f"{row}{height + 3}"), encoding="utf-8")
-    failed = failures(cad(board_json, tmp_path, "--no-files", "--check-facts", facts))
+def test_the_to220_raised_3_mm_fails_naming_it_and_its_clearance(runs):
+    failed = failures(runs["to220"])
     assert any(re.match(r"FAIL clearance: smallest clearance 0\.\d\d mm \(limit 0\.5 mm\), closest part U1$", f)
                for f in failed), failed
 
 
-def test_a_mounting_hole_deleted_fails_naming_the_hole(board_json, tmp_path):
-    built = mutated(board_json, tmp_path, lambda d: d["footprints"].remove(footprint(d, "H2")))
-    failed = failures(cad(built, tmp_path, "--no-files", "--check-board", board_json))
+def test_a_mounting_hole_deleted_fails_naming_the_hole(runs):
+    failed = failures(runs["hole"])
     assert "FAIL post: H2: 0 post top(s) coplanar with the board's underside (± 0.05 mm) under the mounting hole, " \
            "inside its keep-out" in failed, failed
 
 
-def test_the_outline_shrunk_fails_naming_the_part_and_the_figure(board_json, tmp_path):
-    def shrink(d):
-        xs, ys = [p[0] for p in d["outline"]], [p[1] for p in d["outline"]]
-        cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-        d["outline"] = [[x - (x > cx) + (x < cx), y - (y > cy) + (y < cy)] for x, y in d["outline"]]
-
-    built = mutated(board_json, tmp_path, shrink)
-    failed = failures(cad(built, tmp_path, "--no-files", "--check-board", board_json))
+def test_the_outline_shrunk_fails_naming_the_part_and_the_figure(runs):
+    failed = failures(runs["outline"])
     assert any(re.match(r"FAIL (interference: \S+ overlaps the case by [\d.]+ mm³|clearance: smallest clearance "
                         r"[\d.]+ mm \(limit 0\.5 mm\), closest part \S+)", f) for f in failed), failed
 
 
-def test_a_footprint_without_a_body_row_stops_the_build_naming_ref_and_footprint(board_json, tmp_path):
-    text = (REPO / "hwtools/parts.toml").read_text(encoding="utf-8")
-    facts = tmp_path / "parts.toml"
-    facts.write_text(text.replace('footprint = "Package_DIP:DIP-6_W7.62mm"', 'footprint = "Package_DIP:none"'),
-                     encoding="utf-8")
-    out = tmp_path / "out"
-    result = cad(board_json, out, "--facts", facts, check_code=2)
-    assert "U2 (Package_DIP:DIP-6_W7.62mm): no [[body]] row in hwtools/parts.toml" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    assert not out.exists()
-
-
-def test_the_cad_process_never_loads_pcbnew(board_json, tmp_path):
-    code = ("import runpy, sys\n"
-            f"sys.argv = ['build', {str(board_json)!r}, {str(tmp_path)!r}, '--no-files']\n"
-            "try:\n    runpy.run_module('hwtools.enclosure.build', run_name='__main__')\n"
-            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "print('OCP' in sys.modules, 'pcbnew' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "True False"
+def test_the_cad_process_never_loads_pcbnew(runs):
+    assert runs["modules"].split() == ["OCP", "True", "pcbnew", "False"]
 
 
 def test_regenerating_gives_the_committed_files_byte_for_byte(board_json, tmp_path):
