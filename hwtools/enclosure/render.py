@@ -1,5 +1,5 @@
 """The assembly and an exploded view as PNG: matplotlib's 3-D axes (Agg) drawing the STL files as written and the
-board with its bodies as prisms, flat-shaded from one light. Same input, same pixels (no date in the file).
+board with its bodies as prisms, flat-shaded from one light above the camera, back faces culled. Same input, same pixels (no date in the file).
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ import numpy as np
 from .case import Design
 from .model import Board
 
-LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
-ELEV, AZIM = 40.0, -62.0  # the camera, degrees
-VIEW = np.array([np.cos(np.radians(ELEV)) * np.cos(np.radians(AZIM)), np.cos(np.radians(ELEV)) * np.sin(np.radians(AZIM)),
-                 np.sin(np.radians(ELEV))])  # towards the camera
+ELEV = 40.0  # the camera's elevation, degrees; its azimuth per picture
 SORT_SIZE = 12.0  # mm: the longest edge drawn
 COLOURS = {"base": (0.55, 0.6, 0.7), "lid": (0.8, 0.82, 0.9), "board": (0.1, 0.45, 0.2), "body": (0.25, 0.25, 0.3)}
 
 
-def _shaded(polys, normals, colour, alpha=1.0):
-    light = 0.35 + 0.65 * np.clip(normals @ LIGHT, 0, 1)
+def _shaded(polys, normals, colour, alpha, light_dir):
+    light = 0.35 + 0.65 * np.clip(normals @ light_dir, 0, 1)
     return [(*(np.array(colour) * k), alpha) for k in light], polys
 
 
@@ -43,7 +40,12 @@ def _prisms(prisms, dz: float):
     return polys, np.array(normals)
 
 
-def _draw(path, layers, title: str, bounds):
+def _towards_camera(azim: float) -> np.ndarray:
+    e, a = np.radians(ELEV), np.radians(azim)
+    return np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+
+
+def _draw(path, layers, title: str, bounds, azim: float):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,15 +54,17 @@ def _draw(path, layers, title: str, bounds):
 
     fig = plt.figure(figsize=(8, 6), dpi=100)
     ax = fig.add_subplot(projection="3d")
+    camera = _towards_camera(azim)
+    light = (camera + np.array([0.3, 0.0, 1.0])) / np.linalg.norm(camera + np.array([0.3, 0.0, 1.0]))  # over the eye
     for polys, normals, colour, alpha in layers:
-        front = np.nonzero(np.asarray(normals) @ VIEW > 0)[0]  # back faces culled: fewer to draw and mis-sort
-        faces, _ = _shaded(polys, np.asarray(normals)[front], colour, alpha)
+        front = np.nonzero(np.asarray(normals) @ camera > 0)[0]  # back faces culled: fewer to draw and mis-sort
+        faces, _ = _shaded(polys, np.asarray(normals)[front], colour, alpha, light)
         kept = [polys[i] for i in front]
         ax.add_collection3d(Poly3DCollection(kept, facecolors=faces, edgecolors=faces, linewidths=0.2))
     (x0, y0, z0), (x1, y1, z1) = bounds
     ax.set(xlim=(x0, x1), ylim=(y0, y1), zlim=(z0, z1), title=title)
     ax.set_box_aspect((x1 - x0, y1 - y0, z1 - z0))
-    ax.view_init(elev=ELEV, azim=AZIM)
+    ax.view_init(elev=ELEV, azim=azim)
     ax.set_axis_off()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
@@ -72,11 +76,13 @@ def pictures(board: Board, d: Design, folder, prefix: str, title: str):
     bodies = [p for part in board.parts for p in part.prisms]
     x0, y0, x1, y1 = d.outer
     lift = d.lid_bottom + 10  # the board lifted clear of the walls, the lid as far again
-    for name, board_dz, lid_dz, alpha in (("assembly", 0.0, 0.0, 1.0), ("exploded", lift, 2 * lift, 1.0)):
+    # the closed case from the RJ12's end and the display cable's side; the exploded view from the USB end
+    for name, board_dz, lid_dz, alpha, azim in (("assembly", 0.0, 0.0, 1.0, 118.0), ("exploded", lift, 2 * lift, 1.0,
+                                                                                    -62.0)):
         layers = [(*_stl(folder / f"{prefix}-base.stl", 0.0), COLOURS["base"], 1.0),
                   (*_prisms([plate], board_dz), COLOURS["board"], 1.0),
                   (*_prisms(bodies, board_dz), COLOURS["body"], 1.0),
                   (*_stl(folder / f"{prefix}-lid.stl", lid_dz), COLOURS["lid"], alpha)]
         top = d.lid_top + lid_dz
         _draw(folder / f"{prefix}-{name}.png", layers, f"{title}: {name}",
-              ((x0, y0, d.floor_bottom), (x1, y1, top)))
+              ((x0, y0, d.floor_bottom), (x1, y1, top)), azim)
