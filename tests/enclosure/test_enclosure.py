@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,14 @@ def test_the_command_stops_on_a_footprint_without_a_row_and_writes_nothing(tmp_p
         "hwtools/parts.toml — add its datasheet height with the source"]
     assert sorted(p.name for p in out.rglob("*")) == ["p1", "p1reader-base.stl"]
     assert (out / "p1" / "p1reader-base.stl").read_bytes() == b"kept"
+
+
+def test_the_case_is_never_in_the_aisler_upload():
+    from hwtools.outputs import ENCLOSURE_OUTPUTS
+
+    assert ENCLOSURE_OUTPUTS and not any(o.upload for o in ENCLOSURE_OUTPUTS)
+    with zipfile.ZipFile(P1.gerbers_dir / P1.zip_name) as z:
+        uploaded = set(z.namelist())
+    assert {o.file(P1) for o in ENCLOSURE_OUTPUTS} & uploaded == set()
+    assert sorted(p.name for p in (REPO / P1.mech_rel).glob("*") if p.is_file() and p.name != "README.md") == \
+        sorted(o.file(P1) for o in ENCLOSURE_OUTPUTS)
