@@ -25,15 +25,6 @@ REPO = project.ROOT
 PCB = P1.kicad_dir / f"{project.NAME}.kicad_pcb"
 
 
-def cad(*args, check_code=None) -> subprocess.CompletedProcess:
-    """The CAD child process (hwtools/enclosure/build.py) as `make fab` starts it."""
-    result = subprocess.run([sys.executable, "-m", "hwtools.enclosure.build", *map(str, args)], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    if check_code is not None:
-        assert result.returncode == check_code, result.stdout + result.stderr
-    return result
-
-
 @pytest.fixture(scope="session")
 def board_json(tmp_path_factory) -> Path:
     """The committed p1 board as the pcbnew child reads it."""
@@ -175,16 +166,34 @@ def test_the_cad_process_never_loads_pcbnew(runs):
     assert runs["modules"].split() == ["OCP", "True", "pcbnew", "False"]
 
 
-def test_regenerating_gives_the_committed_files_byte_for_byte(board_json, tmp_path):
-    out = tmp_path / "mech"
-    cad(board_json, out, "--prefix", project.NAME, "--title", P1.title, check_code=0)
-    committed = REPO / P1.mech_rel
+def test_the_command_regenerates_the_committed_files_byte_for_byte(tmp_path):
+    """`p1reader enclosure --out`: the pcbnew child, the CAD child, SHA256SUMS — the same bytes as mech/ (STEP header
+    normalised, STL meshed single-threaded, PNG without dates); a difference means mech/ is stale."""
+    result = subprocess.run([sys.executable, "-m", "p1reader", "enclosure", "--variant", "p1", "--out", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^case fit \(p1\): smallest clearance [\d.]+ mm \(limit 0\.5 mm\), closest part \S+.*; plugs clear "
+                     r"the case by J2 [\d.]+ mm, M1 [\d.]+ mm, J1 [\d.]+ mm", result.stdout, re.M), result.stdout
+    out, committed = tmp_path / "p1", REPO / P1.mech_rel
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.name not in ("SHA256SUMS", "README.md"))
+    assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.name != "README.md")
     differ = [n for n in names if (out / n).read_bytes() != (committed / n).read_bytes()]
     assert differ == [], "stale or irreproducible: run `make fab`"
     sums = (committed / "SHA256SUMS").read_text(encoding="utf-8").split()
-    assert sorted(sums[1::2]) == names
+    assert sorted(sums[1::2]) == [n for n in names if n != "SHA256SUMS"]
+
+
+def test_the_cad_packages_pinned_in_pyproject_are_in_the_step_input_hash(monkeypatch):
+    from hwtools import enclosure, pipeline
+
+    pins = re.findall(r'"(cadquery-ocp-novtk|trimesh|manifold3d)==([\d.]+)"', (REPO / "pyproject.toml").read_text())
+    assert len(pins) == 3
+    installed = enclosure.cad_versions()
+    assert all(f"{name.replace('-', '_')}-{version}" in installed for name, version in pins), (pins, installed)
+    before = pipeline.input_digests([P1])
+    monkeypatch.setattr(enclosure, "cad_versions", lambda: [*installed[:-1], "numpy-0"])
+    after = pipeline.input_digests([P1])
+    assert {step for step in before if before[step] != after[step]} == {"p1/enclosure"}
 
 
 def test_the_command_stops_on_a_footprint_without_a_row_and_writes_nothing(tmp_path):
