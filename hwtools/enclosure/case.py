@@ -98,9 +98,9 @@ def _steps(lo: float, hi: float, step: float = 1.0) -> list[float]:
     return [round(lo + i * step, 3) for i in range(n + 1)] if hi >= lo else []
 
 
-def opening_profile(plug: Plug, cfg: dict) -> list[tuple]:
-    """The hole a plug passes through, across its axis: (u across, z) corners, a pointed roof when wider than a
-    bridge may be."""
+def opening_profile(plug: Plug, cfg: dict, d: Design) -> list[tuple]:
+    """The hole a plug passes through, across its axis: (u across, z) corners. A pointed roof when wider than a
+    bridge may be; a notch open to the top (through the lid's edge) when that roof would reach the lid."""
     m = cfg["plug_opening_margin_mm"]
     half = plug.width / 2 + m
     lo = plug.z - plug.height / 2 - m
@@ -109,10 +109,10 @@ def opening_profile(plug: Plug, cfg: dict) -> list[tuple]:
         lo -= plug.latch["height_mm"]
     elif plug.latch:
         hi += plug.latch["height_mm"]
-    pts = [(-half, lo), (half, lo), (half, hi)]
-    if 2 * half > cfg["bridge_max_mm"]:
-        pts.append((0.0, hi + half * math.tan(math.radians(cfg["opening_roof_deg"]))))
-    return pts + [(-half, hi)]
+    apex = hi + half * math.tan(math.radians(cfg["opening_roof_deg"])) if 2 * half > cfg["bridge_max_mm"] else hi
+    if apex + cfg["wall_min_mm"] > d.lid_bottom:
+        return [(-half, lo), (half, lo), (half, d.lid_top + 1), (-half, d.lid_top + 1)]
+    return [(-half, lo), (half, lo), (half, hi)] + ([(0.0, apex)] if apex > hi else []) + [(-half, hi)]
 
 
 def plug_profile(plug: Plug) -> list[list[tuple]]:
@@ -155,7 +155,7 @@ def solids(board: Board, d: Design):
     holes = [s.cylinder(x, y, hr, -depth, 0.1) for _, x, y in d.posts]
     holes += [s.cylinder(x, y, hr, d.lid_bottom - depth, d.lid_bottom + 0.1) for x, y in d.pillars]
     reach = (d.outer[2] - d.outer[0]) + (d.outer[3] - d.outer[1])
-    openings = [swept(p, opening_profile(p, cfg), reach, 0.0) for p in board.plugs]
+    openings = [swept(p, opening_profile(p, cfg, d), reach, 0.0) for p in board.plugs]
     keys = []
     for x, y in d.keyholes:
         keys.append(s.cylinder(x, y, kh["entry_mm"] / 2, d.floor_bottom - 1, d.floor_top + 0.1))

@@ -160,11 +160,68 @@ def keyhole_heads(board: Board, d: Design) -> list[Result]:
     return out
 
 
-def walls(board: Board, d: Design) -> list[Result]:
+RAY_START = 0.2  # mm: hits closer than this are the face itself (a mesh triangle's centre lies off a curved face)
+
+
+def _largest_triangle(face):
+    """(centre, outward unit normal) of the face's largest mesh triangle: a point on (or within a sagitta of) it."""
+    import numpy as np
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_REVERSED
+    from OCP.TopLoc import TopLoc_Location
+
+    loc = TopLoc_Location()
+    tri = BRep_Tool.Triangulation_s(face, loc)
+    if tri is None:
+        return None
+    t, best = loc.Transformation(), (0.0, None, None)
+    for i in range(1, tri.NbTriangles() + 1):
+        p = [np.array(tri.Node(k).Transformed(t).Coord()) for k in tri.Triangle(i).Get()]
+        n = np.cross(p[1] - p[0], p[2] - p[0])
+        if np.linalg.norm(n) > best[0]:
+            best = (np.linalg.norm(n), sum(p) / 3, n / np.linalg.norm(n))
+    _, centre, normal = best
+    return None if centre is None else (centre, -normal if face.Orientation() == TopAbs_REVERSED else normal)
+
+
+def thinnest(shape) -> tuple[float, tuple]:
+    """The thinnest wall measured on the solid: from each face, a ray into the material to the next face."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_Copy
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.gp import gp_Dir, gp_Lin, gp_Pnt
+    from OCP.IntCurvesFace import IntCurvesFace_ShapeIntersector
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    shape = BRepBuilderAPI_Copy(shape).Shape()  # meshed here coarsely, the written STL's mesh untouched
+    BRepMesh_IncrementalMesh(shape, 0.05, False, 0.5, False)
+    rays = IntCurvesFace_ShapeIntersector()
+    rays.Load(shape, 1e-6)
+    found, explorer = (float("inf"), ()), TopExp_Explorer(shape, TopAbs_FACE)
+    while explorer.More():
+        sample = _largest_triangle(TopoDS.Face(explorer.Current()))
+        explorer.Next()
+        if sample is None:
+            continue
+        centre, normal = sample
+        rays.Perform(gp_Lin(gp_Pnt(*centre), gp_Dir(*(-normal))), RAY_START, 1e4)
+        hits = [rays.WParameter(i) for i in range(1, rays.NbPnt() + 1)] if rays.IsDone() else []
+        if hits and min(hits) < found[0]:
+            found = (min(hits), tuple(round(float(c), 1) for c in centre))
+    return found
+
+
+def walls(board: Board, d: Design, base, lid) -> list[Result]:
     cfg = board.config["enclosure"]
     figures = {"side walls": d.wall, "floor": d.floor_top - d.floor_bottom, "lid": d.lid_top - d.lid_bottom}
     out = [Result("wall", w >= cfg["wall_min_mm"], where, round(w, 2), cfg["wall_min_mm"],
                   f"{where} {w:.2f} mm (≥ {cfg['wall_min_mm']} mm)") for where, w in figures.items()]
+    for name, shape in (("base", base), ("lid", lid)):
+        w, (x, y, z) = thinnest(shape)
+        out.append(Result("wall", w >= cfg["wall_min_mm"], name, round(w, 2), cfg["wall_min_mm"],
+                          f"{name}: thinnest wall measured on the solid {w:.2f} mm (≥ {cfg['wall_min_mm']} mm), "
+                          f"at x {x}, y {-y}, z {z} (KiCad x, y; z above the board's underside)"))
     if d.window:
         x0, y0, x1, y1 = d.window
         inside = all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in board.window)
@@ -177,4 +234,4 @@ def check(board: Board, d: Design, base, lid, limit: float | None = None) -> lis
     limit = board.config["enclosure"]["clearance_min_mm"] if limit is None else limit
     case = [base, lid]
     return (clearances(board, d, case, limit) + posts(board, d, base) + inserts(board, d) + plugs(board, d, case)
-            + reach(board, d, base) + keyhole_heads(board, d) + walls(board, d))
+            + reach(board, d, base) + keyhole_heads(board, d) + walls(board, d, base, lid))

@@ -1,5 +1,6 @@
 """The assembly and an exploded view as PNG: matplotlib's 3-D axes (Agg) drawing the STL files as written and the
-board with its bodies as prisms, flat-shaded from one light above the camera, back faces culled. Same input, same pixels (no date in the file).
+board with its bodies as prisms, flat-shaded from one light above the camera, back faces culled. Same input, same
+pixels (no date in the file).
 """
 
 from __future__ import annotations

@@ -102,12 +102,17 @@ def runs(board_json, tmp_path_factory) -> dict[str, str]:
     original = json.loads(board_json.read_text(encoding="utf-8"))
     facts = tmp / "parts.toml"
     facts.write_text(to220_raised((REPO / "hwtools/parts.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    thin = tmp / "thin.toml"
+    thin.write_text(re.sub(r"^wall_mm = [\d.]+", "wall_mm = 1.0", (REPO / "hwtools/parts.toml").read_text(encoding="utf-8"),
+                           flags=re.M),
+                    encoding="utf-8")
     case = [str(board_json), str(tmp / "out"), "--no-files"]
     argvs = {
         "committed": case,
         "rj12": case + ["--check-board", str(write_json(rj12_into_the_wall(json.loads(json.dumps(original))),
                                                         tmp / "rj12.json"))],
         "to220": case + ["--check-facts", str(facts)],
+        "thin": case + ["--facts", str(thin)],
         "hole": [str(write_json(hole_deleted(json.loads(json.dumps(original))), tmp / "hole.json")), str(tmp / "out"),
                  "--no-files", "--check-board", str(board_json)],
         "outline": [str(write_json(outline_shrunk(json.loads(json.dumps(original))), tmp / "outline.json")),
@@ -160,6 +165,14 @@ def test_the_outline_shrunk_fails_naming_the_part_and_the_figure(runs):
     failed = failures(runs["outline"])
     assert any(re.match(r"FAIL (interference: \S+ overlaps the case by [\d.]+ mm³|clearance: smallest clearance "
                         r"[\d.]+ mm \(limit 0\.5 mm\), closest part \S+)", f) for f in failed), failed
+
+
+def test_walls_thinner_than_the_limit_fail_measured_on_the_solid(runs):
+    assert re.search(r"^PASS wall: base: thinnest wall measured on the solid 1\.[2-9]\d mm", runs["committed"], re.M)
+    failed = failures(runs["thin"])
+    assert "FAIL wall: side walls 1.00 mm (≥ 1.2 mm)" in failed, failed
+    assert any(re.match(r"FAIL wall: base: thinnest wall measured on the solid 1\.0\d mm \(≥ 1\.2 mm\), at x ", f)
+               for f in failed), failed
 
 
 def test_the_cad_process_never_loads_pcbnew(runs):
