@@ -199,7 +199,10 @@ def enclosure_step(b: Build, v: Variant, kicad_dir: Path, mech_dir: Path):
 
     def run():
         out = b.stage.path("mech", v.name)
-        enclosure.make(b.current(pcb), out, project.NAME, v.title, log=b.log)
+        try:
+            enclosure.make(b.current(pcb), out, project.NAME, v.title, log=b.log)
+        except enclosure.FitFailed as e:  # a check, like a design rule: exit 1
+            raise CheckFailed(str(e)) from e
         b.log(f"  case fit ({v.name}): {enclosure.summary(enclosure.figures(out, project.NAME))}")
         return {mech_dir / f: out / f for f in outputs.files(v, outputs.ENCLOSURE)}
 
