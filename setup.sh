@@ -77,6 +77,8 @@ command -v socat   >/dev/null || need_apt+=(socat)
 command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ] || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# pdftoppm: the schematic PDF as pictures, to look at before calling a change done
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 # a C compiler and Python's headers: the router's loops are compiled with Cython
 command -v gcc >/dev/null || need_apt+=(gcc)
 compgen -G "/usr/include/python3*/Python.h" >/dev/null || need_apt+=(python3-dev)
@@ -87,7 +89,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     "write_backports_source /etc/apt"
     "apt-get update -qq"
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports kicad kicad-symbols kicad-footprints"
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv python3-dev gcc postgresql chromium chromium-driver"
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ngspice socat python3-venv python3-dev gcc postgresql chromium chromium-driver poppler-utils"
   )
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing system tools (${need_apt[*]}). Run \`sudo make setup\`: it adds a $SUITE-backports" >&2

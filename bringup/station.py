@@ -25,6 +25,7 @@ from .instruments import DRIVERS, Multimeter, PowerSupply
 # The P1 port's supply folds back between 260 and 300 mA (parts.toml [p1_port]): the bench supply's current
 # limit must sit at or below the lower end so the board never sees more than a real meter would give it.
 _P1_PORT = load_facts()["p1_port"]
+TEST_POINTS = load_facts()["test_points"]["points"]  # the board's test points: {ref: net}, printed beside each
 P1_TRIP_POINT_A = _P1_PORT["supply_trip_min_ma"] / 1000
 P1_FOLDBACK_A = _P1_PORT["supply_trip_max_ma"] / 1000  # the upper end: no current above it flows from a P1 port
 S1_MAX_FRAMES = 1_000_000  # the S1 step's stream is built in memory (see S1Config.frames)
@@ -105,12 +106,29 @@ class SupplyConfig(InstrumentConfig):
         return v
 
 
+def _probe_on(net: str) -> AfterValidator:
+    """A test point of the board (parts.toml [test_points]) on `net`."""
+
+    def check(ref):
+        if TEST_POINTS.get(ref) != net:
+            on = [r for r, n in TEST_POINTS.items() if n == net]
+            raise ValueError(f"{ref!r} is not the board's test point on {net} ({', '.join(on) or 'none'}; the board's "
+                             f"test points: {', '.join(f'{r} {n}' for r, n in TEST_POINTS.items())})")
+        return ref
+
+    return AfterValidator(check)
+
+
 class MultimeterConfig(InstrumentConfig):
     driver: Annotated[str, _one_of(_drivers(Multimeter), "unknown dmm driver {v!r} (known: {known})")] = "scpi-dmm"
     # Channel (scanner card) for each measurement; None = the meter's front input (single-input DMM:
     # the operator moves the probe; prompts are out of scope, use a scanner).
     rail_channel: str | None = None
     drq_channel: str | None = None
+    # The board's test point each measurement probes (its ref as printed beside it): the operator's probe or the
+    # scanner's wire lands there, and the measurement's note names it.
+    rail_probe: Annotated[str, _probe_on("+3V3")] = "TP3"
+    drq_probe: Annotated[str, _probe_on("P1_DRQ")] = "TP7"
 
 
 class MeterPortConfig(_Section):

@@ -124,7 +124,7 @@ def power(bench: Bench) -> list[Measurement]:
 def drq_spec(st: Station) -> Spec:
     """What Data Request is judged by: the DMM's window, the adapter's CTS, or nothing (``meter.drq_via``)."""
     if st.meter.drq_via == "dmm":
-        return window(st, "drq_v", "V", "RJ12 pin 2 under 1 kΩ")
+        return window(st, "drq_v", "V", f"DMM on {st.dmm.drq_probe} (P1_DRQ, RJ12 pin 2) under 1 kΩ")
     if st.meter.drq_via == "cts":
         return Spec("Data Request high (adapter CTS)", expect=True, note="logic level only")
     return Spec("Data Request voltage", expect="not measured")
@@ -132,7 +132,7 @@ def drq_spec(st: Station) -> Spec:
 
 def rails_specs(st: Station, captures: Capture | None) -> list[Spec]:
     return [
-        window(st, "rail_3v3_v", "V", "DMM on the D32's 3V3 pin"),
+        window(st, "rail_3v3_v", "V", f"DMM on {st.dmm.rail_probe} (+3V3)"),
         Spec("firmware asserts Data Request", expect="DRQ 1"),
         drq_spec(st),
     ]

@@ -14,6 +14,7 @@ from .layout import SOCKETED
 from .pcb import GND
 
 MIN_JOG_MM = 0.5
+SILK_WORD_GAP_MM = 0.5  # about a word space of the board's smallest (0.8 mm) text: closer texts read as one
 
 
 def review(path: Path, d32_labels: dict | None = None) -> dict:
@@ -50,10 +51,77 @@ def review(path: Path, d32_labels: dict | None = None) -> dict:
         "fcu_under_foreign_bodies_mm": round(sum(under_bodies.values()), 2),
         "fcu_under_foreign_bodies": under_bodies,
         "track_widths_mm": {net: min(ws) for net, ws in sorted(widths.items())},
+        "net_length_over_mst": _length_over_mst(segs, pads),
+        **_silk_text_overlaps(board, pads),
     }
     if d32_labels is not None:
         figures["d32_pins_labelled"] = d32_pins_labelled(board, d32_labels)
     return figures
+
+
+def _mst_mm(points) -> float:
+    """Length of the minimum spanning tree of `points` (Prim's algorithm; a net has a few dozen pads at most)."""
+    if len(points) < 2:
+        return 0.0
+    reach = {i: math.dist(points[0], p) for i, p in enumerate(points[1:], start=1)}
+    total = 0.0
+    while reach:
+        i = min(reach, key=reach.get)
+        total += reach.pop(i)
+        for j in reach:
+            reach[j] = min(reach[j], math.dist(points[i], points[j]))
+    return total
+
+
+def _length_over_mst(segs, pads) -> dict:
+    """{net: routed track length / minimum spanning tree of its pad centres} for every routed net but GND (the
+    pour carries it): a detour shows as a high ratio."""
+    routed = Counter()
+    for t, a, b in segs:
+        if t.GetNetname() != GND:
+            routed[t.GetNetname()] += math.dist(a, b)
+    centres = {}
+    for p in pads:
+        centres.setdefault(p.GetNetname(), set()).add(_xy(p.GetPosition()))
+    return {net: round(length / _mst_mm(sorted(centres[net])), 2) for net, length in sorted(routed.items())
+            if _mst_mm(sorted(centres.get(net, ()))) > 0}
+
+
+def _silk_texts(board) -> list:
+    """(text, (x0, y0, x1, y1)) of every text printed on the silkscreen: board texts, references, values, the
+    footprints' own words."""
+    import pcbnew
+
+    silk = (pcbnew.F_SilkS, pcbnew.B_SilkS)
+    items = [d for d in board.GetDrawings() if d.GetLayer() in silk and d.GetClass() == "PCB_TEXT"]
+    for fp in board.GetFootprints():
+        items += [f for f in (fp.Reference(), fp.Value()) if f.GetLayer() in silk and f.IsVisible()]
+        items += [g for g in fp.GraphicalItems() if g.GetLayer() in silk and g.GetClass() == "PCB_TEXT"]
+    out = []
+    for item in items:  # the box of the strokes as drawn (GetBoundingBox pads a text by its line spacing)
+        box = item.GetEffectiveTextShape().BBox()
+        (x0, y0), (x1, y1) = _xy(box.GetOrigin()), _xy(box.GetEnd())
+        out.append((item.GetShownText(False), (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
+    return out
+
+
+def _boxes_overlap(a, b, gap=0.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _silk_text_overlaps(board, pads) -> dict:
+    """Silkscreen texts closer than a word space to another text (they read as one phrase: "3-4 FROM REG" beside
+    "p1reader v1.3"), and texts over a pad (solder hides them)."""
+    texts = _silk_texts(board)
+    pad_boxes = []
+    for p in pads:
+        box = p.GetBoundingBox()
+        (x0, y0), (x1, y1) = _xy(box.GetOrigin()), _xy(box.GetEnd())
+        pad_boxes.append((f"{p.GetParentFootprint().GetReference()}.{p.GetNumber()}", (x0, y0, x1, y1)))
+    on_text = [f"{a} / {b}" for i, (a, ba) in enumerate(texts) for b, bb in texts[i + 1:]
+               if _boxes_overlap(ba, bb, SILK_WORD_GAP_MM)]
+    on_pads = [f"{t} / {name}" for t, bt in texts for name, bp in pad_boxes if _boxes_overlap(bt, bp)]
+    return {"silk_text_over_text": on_text, "silk_text_over_pads": on_pads}
 
 
 def _touches_pad(pads, track, point) -> bool:

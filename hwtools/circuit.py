@@ -2,7 +2,9 @@
 
 Reference designators, values and footprints are the proven v1.1 board's (traceability); every part
 carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules (hwtools/rules/)
-demand, each change argued in docs/rev-1.3.md. Read top to bottom: P1 jack → inverter → Data Request → power → D32.
+demand, each change argued in docs/rev-1.3.md; rev 1.4 adds what the layout rules demand (pin 1's clamp and ceramic,
+the regulator's 1 µF ceramics, test points: docs/rev-1.4.md). Read top to bottom: P1 jack → inverter → Data
+Request → ESD → power → D32 → test points.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +19,9 @@ skidl = import_skidl()
 
 AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"  # 9 mm body: a 1/2 W MFR-50
 DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"  # KEMET Goldmax C315: 3.81 × 2.54 mm body, 2.54 mm leads
+DISC_1UF = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"  # KEMET Goldmax C320: 5.08 × 3.18 mm, 2.54 mm leads
+TVS = "Diode_THT:D_DO-15_P12.70mm_Horizontal"  # DO-15 (DO-204AC), 7.6 mm body: 12.7 mm leaves the 1 mm lead bends
+TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
 
 
 class CircuitError(HwtoolsError):
@@ -172,12 +177,17 @@ def data_request(b, gpio_drq, p1_5v, drq, gnd):
     u2[6] += b.nc  # base left open: the LED alone switches the transistor
 
 
-def esd(b, data, drq, gnd):
-    """D3: a two-line bidirectional ESD array from the cable's data and Data Request lines to ground."""
+def esd(b, p1_5v, data, drq, gnd):
+    """Every live pin of the jack clamped where the cable enters: D3, a low-capacitance two-line ESD array, on data
+    (pin 5) and Data Request (pin 2); D4, a 6.8 V bidirectional TVS (stand-off 5.8 V, above the meter's 5.5 V), on
+    +5 V (pin 1), and C10, pin 1's ceramic, both at the jack."""
     d3 = b.part("D3", "Power_Protection:NUP2105L", "NUP2105L", "Package_TO_SOT_SMD:SOT-23", "NUP2105LT1G", "onsemi")
+    d4 = b.part("D4", "Device:D_TVS", "P6KE6.8CA", TVS, "P6KE6.8CA", "Littelfuse")
+    c10 = b.part("C10", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET")
     data += d3[1]
     drq += d3[2]
-    gnd += d3[3]
+    p1_5v += d4[1], c10[1]
+    gnd += d3[3], d4[2], c10[2]
 
 
 def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
@@ -197,7 +207,9 @@ def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
                 "EEU-FR1A221", "Panasonic")
     c4 = b.part("C4", "Device:C_Polarized", "2.2 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H2R2MDD", "Nichicon")
-    ceramics = [b.part(ref, "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET") for ref in ("C6", "C7", "C8")]
+    # C6/C7: the regulator's datasheet ceramics (≥ 1 µF, MCP1825S DS22056B), at its pins; C8 at the module's 3V pad
+    ceramics = [b.part(ref, "Device:C", "1 µF", DISC_1UF, "C320C105K5R5TA", "KEMET") for ref in ("C6", "C7")]
+    ceramics.append(b.part("C8", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET"))
     r6 = b.part("R6", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
     d1 = b.part("D1", "Device:LED", "LED", "LED_THT:LED_D5.0mm", "L-53GD", "Kingbright")
     led = b.net("PWR_LED")
@@ -230,7 +242,8 @@ def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
 
 
 def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
-    """J3 "ESP32 PWR": jumper 1-2 holds EN low (module off), 3-4 feeds the module from U1."""
+    """J3 "ESP32 PWR": jumper 1-2 holds EN low (the D32's own regulator off: USB cannot feed the ESP32), 3-4 feeds
+    the module from U1."""
     j3 = b.part("J3", "Connector_Generic:Conn_02x02_Odd_Even", "ESP32 Power",
                 "Connector_PinHeader_2.54mm:PinHeader_2x02_P2.54mm_Vertical", "TSW-102-07-G-D", "Samtec")
     gnd += j3[1]
@@ -274,6 +287,16 @@ def s1_port(b, s1_rx, v3v3, gnd):
         pin += b.nc
 
 
+def test_points(b):
+    """TP1-TP7 (parts.toml [test_points]): where the bench's DMM and a reviewer's scope probe; Keystone 5005
+    (red), GND's 5007 (black)."""
+    from .facts import load_facts
+
+    for ref, net in load_facts()["test_points"]["points"].items():
+        tp = b.part(ref, "Connector:TestPoint", net, TEST_POINT, "5007" if net == "GND" else "5005", "Keystone")
+        b.board.nets[net] += tp[1]
+
+
 def mounting_holes(b):
     """H1-H4: M3 holes, not parts to buy (excluded from the BOM)."""
     for n in range(1, 5):
@@ -295,7 +318,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     p1_jack(b, p1_5v, drq, data, gnd)
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
-    esd(b, data, drq, gnd)
+    esd(b, p1_5v, data, drq, gnd)
     power(b, p1_5v, v5, v3v3, d32_3v, gnd)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
@@ -303,6 +326,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     i2c_header(b, scl, sda, v5, gnd)
     if s1_rx is not None:
         s1_port(b, s1_rx, v3v3, gnd)
+    test_points(b)
     mounting_holes(b)
     unknown = sorted(set(values or {}) - set(b.board.parts))
     if unknown:  # a what-if value for a part the circuit does not have would silently change nothing

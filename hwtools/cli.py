@@ -42,7 +42,7 @@ def _check(variant, kicad_dir: Path, log):
     """ERC, DRC, rules and SI on committed files: kicad-cli works on a copy, kicad/ is never written."""
     import shutil
 
-    from . import procs
+    from . import procs, routed
     from .circuit import build_board
     from .generate import check_drc, check_erc
 
@@ -61,7 +61,7 @@ def _check(variant, kicad_dir: Path, log):
             f"{len(report.get('unconnected_items', []))} unconnected, {len(report.get('schematic_parity', []))} "
             f"parity problems (rules: {kicad_dir}/{project.NAME}.kicad_dru) in {time.monotonic() - t:.1f} s")
     board = build_board(lib_dir=kicad_dir / "lib", variant=variant)
-    check_rules(board, log)
+    check_rules(board, log, routed.read(kicad_dir / f"{project.NAME}.kicad_pcb"))
     if variant.simulates_si:
         check_si(board, log)
 
@@ -70,12 +70,14 @@ def check_json(variants, out) -> bool:
     """`check --json`: every figure of every rule, one JSON object per line; True if all pass."""
     import json
 
+    from . import routed
     from .circuit import build_board
     from .rules import check
 
     ok = True
     for variant in variants:
-        for result in check(build_board(variant=variant)):
+        board_file = variant.kicad_dir / f"{project.NAME}.kicad_pcb"
+        for result in check(build_board(variant=variant), routed=routed.read(board_file)):
             out.write(json.dumps(result.as_json(variant.name), ensure_ascii=False) + "\n")
             ok &= bool(result.passed)
     return ok

@@ -67,7 +67,8 @@ def footprint():
     """The D32 footprint: 32 THT pads (2.0 mm, drill 1.0 mm), silk, fab outline and courtyard."""
     fp = Footprint.create_new(f"{NAME}", value=NAME, type="through_hole", reference="REF**")
     fp.tedit = "0"  # kiutils stamps the current time otherwise; a fixed value keeps the file reproducible
-    fp.description = "Wemos/LOLIN D32 (ESP32) module, 2 × 16 pins 2.54 mm, rows 22.86 mm apart, USB end at -x"
+    fp.description = ("Wemos/LOLIN D32 (ESP32-WROOM-32) module, not the D32 Pro (its WROVER module uses GPIO16, the "
+                      "P1 RX pin), 2 × 16 pins 2.54 mm, rows 22.86 mm apart, USB end at -x")
     fp.tags = "ESP32 Lolin Wemos D32 module"
     fp.graphicItems = [
         FpText(type="reference", text="REF**", layer="F.SilkS", effects=_font(), position=Position(X=0, Y=0)),

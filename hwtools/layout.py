@@ -33,15 +33,20 @@ PLACEMENT = [
     Place("J2", 17.3, 19.0, 270),
     Place("U1", 24.0, 6.5, 0),
     Place("C1", 36.0, 7.5, 0),
-    Place("C2", 24.0, 13.0, 0),   # at U1's input pin
+    Place("C2", 24.5, 15.5, 0),   # at U1's input pin
     Place("C3", 47.0, 7.5, 0),
-    Place("C4", 31.0, 13.0, 0),   # at U1's output pin
-    Place("C6", 12.0, 3.5, 0),    # ceramic, U1 input
-    Place("C7", 36.8, 15.0, 0),   # ceramic, U1 output
+    Place("C4", 31.0, 15.5, 0),   # at U1's output pin
+    Place("C6", 24.0, 10.3, 180),  # ceramic 1 µF, U1 input: its +5V pad under VIN
+    Place("C7", 29.58, 10.3, 180),  # ceramic 1 µF, U1 output: its pads under VOUT and GND
+    # rev 1.4: every live jack pin clamped at the jack — D4 (pin 1) above it, D3 (pins 2, 5) beside it, C10 pin 1's
+    # ceramic beside D4
+    Place("D4", 17.3, 11.9, 180),
+    Place("C10", 20.7, 17.6, 90),
+    Place("D3", 21.2, 22.0, 180),
     # inverter, between the jack's data pin and the D32
-    Place("R3", 24.0, 21.0, 0),
-    Place("R2", 24.0, 26.0, 0),
-    Place("R1", 24.0, 31.0, 0),
+    Place("R3", 26.5, 21.0, 0),
+    Place("R2", 26.5, 26.0, 0),
+    Place("R1", 25.5, 31.0, 0),
     Place("Q1", 41.0, 31.0, 0),
     Place("C9", 37.5, 36.5, 0),   # speed-up capacitor across R1
     # Data Request
@@ -51,8 +56,6 @@ PLACEMENT = [
     # power LED
     Place("R6", 29.2, 44.5, 180),
     Place("D1", 11.5, 50.5, 0),
-    # ESD array beside the jack's data and Data Request pins
-    Place("D3", 9.0, 36.0, 0),
     # rev 1.3: Q1's base-emitter resistor beside Q1, the Data Request switch beside U2, the reverse diode
     # above the module, the module's ceramic by the jumpers
     Place("R10", 50.0, 37.0, 90),
@@ -67,25 +70,34 @@ PLACEMENT = [
     Place("M1", 81.2, 33.5, 180),
     Place("J3", 59.8, 50.8, 0),
     Place("J1", 68.75, 10.9, 90),
+    # rev 1.4: test points — the P1 side's below the jack, the supplies' and RX along the top edge
+    Place("TP1", 5.0, 33.5),
+    Place("TP6", 9.2, 33.5),
+    Place("TP7", 13.4, 33.5),
+    Place("TP4", 5.0, 41.0),
+    Place("TP2", 55.0, 3.5),
+    Place("TP3", 59.2, 3.5),
+    Place("TP5", 63.4, 3.5),
 ]
 
 
 # Silkscreen words: (text, x, y, height mm, angle). Kept clear of pads; DRC checks it.
 SILKSCREEN = [
-    ("P1", 4.0, 12.0, 2.0, 0),
-    ("1", 19.8, 17.6, 1.0, 0),  # RJ12 pin 1 (+5 V), beside the square pad
+    ("P1", 4.0, 8.9, 2.0, 0),
+    ("1", 17.3, 17.2, 1.0, 0),  # RJ12 pin 1 (+5 V), above the square pad
+    (f"p1reader v{project.REVISION}", 97.5, 3.5, 1.5, 0),  # top right, clear of every part's words
 ]
 # Words that belong to a part, placed relative to it (its pin 1 / origin) so they move with it:
 # (text, ref, dx, dy, height mm, angle).
 PART_SILKSCREEN = [
-    (f"p1reader v{project.REVISION}", "M1", 0.3, 20.1, 1.5, 0),
-    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low (module off); 3-4 feeds the module's 3V pin
-    # from U1. 1-3 would short the module's 3V rail to GND: marked along that column itself.
-    ("ESP32 PWR", "J3", 1.9, -2.8, 0.8, 0),
-    ("1-2 MODULE OFF", "J3", 10.0, 0.0, 0.8, 0),
+    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low: the D32's own regulator (EN is its enable) is
+    # off, so USB cannot feed the ESP32 — it is not "module off": with 3-4 the module runs from U1. 1-3 would
+    # short the module's 3V rail to GND: marked along that column itself.
+    ("ESP32 PWR", "J3", 8.6, -1.45, 0.8, 0),  # above the shunts' words, below the module's pin names
+    ("1-2 D32 REG OFF", "J3", 10.0, 0.0, 0.8, 0),
     ("3-4 FROM REG", "J3", 9.3, 2.54, 0.8, 0),
     ("NEVER 1-3", "J3", -2.3, 1.27, 0.8, 90),
-    ("SCL SDA 5V GND", "J1", 15.85, 0.0, 0.8, 0),  # J1's pins 1-4, left to right
+    ("SCL SDA 5V GND", "J1", 13.9, 0.0, 0.8, 0),  # J1's pins 1-4, left to right (clear of IO16's name)
 ]
 
 # What the board uses each D32 pin for, printed after the pin's name beside the module (layout.d32_pin_labels).
@@ -95,22 +107,25 @@ S1_D32_FUNCTIONS = {21: "S1 RX"}
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
 # parts whose middle is between pads or whose body is drawn full of silk. Board mm.
 REFERENCE_AT = {
-    "J3": (57.1, 48.0),
+    "J3": (57.1, 47.3),
     "J1": (65.2, 10.9),
-    "U1": (16.5, 6.5),
+    "U1": (26.5, 1.8),
     "C1": (37.75, 2.2),
-    "C2": (19.8, 12.0),
+    "C2": (21.5, 13.4),
     "C3": (48.25, 2.4),
-    "C4": (32.0, 16.6),
+    "C4": (36.3, 15.5),
     "D1": (12.0, 46.0),
     "Q1": (43.5, 34.8),
     "Q2": (44.54, 44.0),
     "C9": (38.75, 39.2),
-    "C6": (9.6, 3.5),
-    "C7": (38.05, 17.7),
+    "C6": (19.2, 9.0),
+    "C7": (33.0, 10.3),
     "C8": (54.05, 34.6),
     "C5": (37.4, 73.5),
-    "D3": (9.0, 33.2),
+    "D3": (21.2, 24.9),
+    "C10": (20.7, 19.5),
+    "TP1": (5.0, 36.4), "TP6": (9.2, 36.4), "TP7": (13.4, 36.4), "TP4": (9.8, 41.0),
+    "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (63.4, 6.4),
 }
 
 

@@ -98,7 +98,7 @@ def build(netlist: Path, lib_dir: Path, board_path: Path, lay: "layout.Layout | 
     for name in sorted(set(pad_nets.values())):
         nets[name] = pcbnew.NETINFO_ITEM(board, name)
         board.Add(nets[name])
-    for ref in sorted(parts, key=lambda r: (r[0], int(r[1:]))):
+    for ref in sorted(parts, key=lambda r: (r.rstrip("0123456789"), int(r[len(r.rstrip('0123456789')):]))):
         part, place = parts[ref], places[ref]
         fp = load_footprint(part.footprint, lib_dir)
         fp.SetFPIDAsString(part.footprint)

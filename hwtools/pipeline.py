@@ -91,11 +91,12 @@ class Build:
         return self.boards[variant.name]
 
 
-def check_rules(board, log):
-    """The design rules of the board's variant, each figure logged; CheckFailed naming the rules that failed."""
+def check_rules(board, log, routed=None):
+    """The design rules of the board's variant, each figure logged; CheckFailed naming the rules that failed.
+    `routed`: the variant's routed board (hwtools/routed.py), for the layout rules."""
     from .rules import check
 
-    results = check(board)
+    results = check(board, routed=routed)
     for r in results:
         log(f"  {r}")
     failed = [r for r in results if not r.passed]
@@ -129,12 +130,23 @@ def generate_step(b: Build, v: Variant, kicad_dir: Path):
     b.step(f"{v.name}/generate", f"{v.name}: generate {rel(kicad_dir)}/ from the circuit (ERC, DRC)", inputs, run)
 
 
+ROUTED_JOB = "hwtools/routed_job.py"  # reads the board in a child process: an input by file, not by import
+GEOMETRY = "hwtools/geometry.py"
+
+
 def rules_step(b: Build, v: Variant):
+    """The rules read the circuit and the routed board (this run's, when generation ran; read by pcbnew in a
+    child process, hwtools/routed_job.py with hwtools/geometry.py)."""
+    from . import routed
+
     lib = v.kicad_dir / f"lib/{project.NAME}.kicad_sym"
-    inputs = step_inputs(["hwtools.rules", "hwtools.circuit"],
-                         [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))], [kicad_version()])
+    pcb = v.kicad_dir / f"{project.NAME}.kicad_pcb"
+    files = [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib)), (rel(pcb), b.current(pcb)),
+             (ROUTED_JOB, project.ROOT / ROUTED_JOB), (GEOMETRY, project.ROOT / GEOMETRY)]
+    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.routed"], files,
+                         [kicad_version(), fab_cache.tool_version("ngspice", ("-v",))])
     b.step(f"{v.name}/rules", f"{v.name}: P1{'/S1' if v.has_s1 else ''} design rules", inputs,
-           lambda: check_rules(b.board(v), b.log))
+           lambda: check_rules(b.board(v), b.log, routed.read(b.current(pcb))))
 
 
 def si_step(b: Build, v: Variant, out_dir: Path):

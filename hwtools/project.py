@@ -9,7 +9,7 @@ STEP_RECORDS = "fab-steps.json"  # the input hash of every `make fab` step, comm
 # Everything `make fab` may write, relative to the root: a staged commit or its recovery touches nothing else.
 OUTPUTS = ("kicad", "gerbers", "mech", STEP_RECORDS)
 NAME = "p1reader"
-REVISION = "1.3"
+REVISION = "1.4"
 D32_NAME = "LolinD32"  # the D32 module's symbol and footprint in the project library (hwtools/d32lib.py)
 
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on

@@ -1,6 +1,6 @@
 """CPU of a forced full `make fab` (both variants) against the bare kicad-cli and ngspice calls it makes.
 
-1. In a copy of the repository, `python -m hwtools fab --force` runs once under a wrapper that hooks `record_call`
+1. In a copy of the repository, `p1reader fab --force` runs once under a wrapper that hooks `record_call`
    into hwtools/procs.py (`CALL_HOOKS`): every kicad-cli and ngspice call is written down with a copy of its
    inputs. That build is not timed (its copying would count against it).
 2. The recorded calls replayed from a plain shell script, one after another: the bare CPU.
@@ -26,16 +26,19 @@ from pathlib import Path
 TARGET_RATIO = 1.2
 TOOLS = {"kicad_cli": "kicad-cli", "ngspice": "ngspice"}  # figure name → the recorded tool it replays
 REPO = Path(__file__).resolve().parents[1]
-# `python -m hwtools fab --force` with every tool call recorded into argv[1]; this checkout's tests/ goes last on the
-# path, so hwtools is still the copy's (the working folder comes first)
+BUILD = ["-m", "p1reader", "fab", "--force"]
+# `p1reader fab --force` with every tool call recorded into argv[1] (read before argv is replaced: the hook runs
+# later, in worker processes too); this checkout goes last on the path, so hwtools is still the copy's (the
+# working folder comes first)
 RECORDING = f"""
 import runpy, sys
 sys.path.append({str(REPO)!r})
 from tests.bench_fab import record_call
 from hwtools import procs
-procs.CALL_HOOKS.append(lambda cmd, cwd: record_call(cmd, cwd, sys.argv[1]))
-sys.argv = ["hwtools", "fab", "--force"]
-runpy.run_module("hwtools", run_name="__main__")
+record = sys.argv[1]
+procs.CALL_HOOKS.append(lambda cmd, cwd: record_call(cmd, cwd, record))
+sys.argv = ["p1reader", "fab", "--force"]
+runpy.run_module("p1reader", run_name="__main__")
 """
 
 
@@ -91,7 +94,7 @@ def _script(calls: list[dict], tools) -> str:
 
 
 def _build(repo: Path, record: Path | None = None) -> tuple[float, float]:
-    cmd = [sys.executable, "-c", RECORDING, str(record)] if record else [sys.executable, "-m", "hwtools", "fab", "--force"]
+    cmd = [sys.executable, "-c", RECORDING, str(record)] if record else [sys.executable, *BUILD]
     cpu, wall, proc = _cpu_of(cmd, cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="p1reader-bench-fab-"))
     try:
         repo = work / "repo"
-        for folder in ("hwtools", "kicad", "gerbers"):
+        for folder in ("p1reader", "hwtools", "kicad", "gerbers"):
             # the __pycache__ folders keep the bytecode and hwtools/ the router's compiled loops, as `make setup`
             # leaves them (copied with their times, so Python still sees them current)
             shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns(".fab"))

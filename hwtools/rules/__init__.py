@@ -21,13 +21,16 @@ def rules_for(variant) -> list[Rule]:
     return [r for r in ALL if variant.has_s1 or not r.s1_only]
 
 
-def check(board, facts=None, routed=None) -> list[Result]:
-    """Every figure of every rule of the board's variant. `routed`: the routed board, for the layout rules."""
+def check(board, facts=None, routed=None, circuit_only=False) -> list[Result]:
+    """Every figure of every rule of the board's variant. `routed`: the routed board (hwtools/routed.py), for the
+    layout rules; `circuit_only`: leave the layout rules out (a circuit that was never routed)."""
     facts = facts or load_facts()
     top = Topology.of(board)
     top.routed = routed
     results = []
     for rule in rules_for(board.variant):
+        if ROUTED_BOARD in rule.needs and circuit_only:
+            continue
         if ROUTED_BOARD in rule.needs and routed is None:
             raise ValueError(f"rule {rule.id} reads the routed board: pass routed=")
         results += rule.check(board, facts, top)

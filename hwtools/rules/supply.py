@@ -44,7 +44,18 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
              "I2C display on J1": facts["i2c_display"]["supply_ma"]}
     if top.q2_base_r:
         loads[f"Data Request switch base {top.q2_base_r}"] = p1["supply_max_v"] / _r(board, facts, top.q2_base_r, -1) * 1e3
+    for ref in sorted(_net_parts(board, top.supply) & _net_parts(board, top.gnd)):
+        leak = _facts_or_none(board, facts, ref)
+        if leak and "leakage_max_ua" in leak:  # a clamp on pin 1: its maximum leakage (specified at its stand-off)
+            loads[f"{ref} leakage"] = leak["leakage_max_ua"] * 1e-3
     return loads
+
+
+def _facts_or_none(board, facts, ref):
+    try:
+        return part_facts(board, facts, ref)
+    except KeyError:  # a part without a parts.toml section (a resistor, a connector)
+        return None
 
 def rail_3v3(board, facts, top):
     """The 3.3 V rail within the ESP32's 3.0-3.6 V: steady at the lowest supply, the longest cable and the worst

@@ -41,6 +41,8 @@ BLOCKS = [
         # mirrored so pin 1 (+5 V) is on top and pin 6 (GND) at the bottom
         "J2": (40.64, 66.04, 0, "x"),
         "D3": (58.42, 87.63, 0, None),  # rev 1.3 ESD array: its two lines up to the data and Data Request lines
+        "D4": (66.04, 53.34, 270, None),  # rev 1.4: pin 1's TVS and ceramic, from the +5 V pin down to GND
+        "C10": (76.2, 53.34, 0, None),
     }),
     Block("inverter", "Inverter: open-collector P1 data → 3.3 V UART RX", (99.06, 35.56, 185.42, 96.52), {
         "R2": (109.22, 68.58, 0, None),  # pull-up of the meter's open collector
@@ -89,9 +91,13 @@ BLOCKS = [
               "U3": (266.7, 208.28, 0, "y"),  # mirrored: the bus arrives on the left, RO leaves on the right
               "C5": (284.48, 193.04, 0, None),
           }),
-    Block("holes", "Mounting holes", (302.26, 165.1, 406.4, 243.84), {
-        "H1": (330.2, 205.74, 0, None), "H2": (358.14, 205.74, 0, None), "H3": (330.2, 228.6, 0, None),
-        "H4": (358.14, 228.6, 0, None),
+    Block("test_points", "Test points (bring-up DMM and scope)", (302.26, 165.1, 406.4, 195.58), {
+        # the signals' first, nearest the labels their wires come from; then the supplies' with their symbols
+        f"TP{n}": (314.96 + 12.7 * i, 180.34, 0, None) for i, n in enumerate((7, 6, 5, 1, 2, 3, 4))
+    }),
+    Block("holes", "Mounting holes", (302.26, 203.2, 406.4, 243.84), {
+        "H1": (330.2, 215.9, 0, None), "H2": (358.14, 215.9, 0, None), "H3": (330.2, 233.68, 0, None),
+        "H4": (358.14, 233.68, 0, None),
     }),
 ]
 BY_NAME = {b.name: b for b in BLOCKS}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..facts import part_facts
 from . import spice
 from .model import bc547_card, spice_node
 
@@ -26,6 +27,7 @@ MODELS = """.model DSI D(IS=1e-14 N=1)
 .model DLED D(IS=1e-20 N=2 BV=5 IBV=1e-6)
 .model DIRLED D(IS=1e-15 N=2 BV=6 IBV=1e-6)
 .model DZ26 D(IS=1e-12 N=1 BV=26.2 IBV=1e-3)
+.model D1N4148 D(IS=4e-9 N=1.9 RS=0.6 BV=100 IBV=5e-6)
 """
 
 
@@ -58,12 +60,22 @@ def deck(board, facts) -> tuple[str, dict]:
         f"DMIN {j2['5']} mdgnd DIRLED",  # Data Request input LED
     ]
     for ref, part in sorted(board.parts.items()):
+        if board.lib_ids[ref] == "Device:D_TVS":
+            lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
         lines += _part_lines(board, ref, part, pins[ref])
     # every node needs a DC path for the solver; 1 GΩ to ground changes no figure
     nodes = sorted({n for p in pins.values() for n in p.values() if n and n != "0"})
     lines += [f"RLEAK{i} {n} 0 1G" for i, n in enumerate(nodes)]
     lines += [".options gmin=1e-12", ".op", ".end"]
     return "\n".join(lines) + "\n", pins
+
+
+def clamp_model(name: str, f: dict) -> str:
+    """A clamp (TVS, ESD array) as a breakdown diode: breakdown at its minimum, series resistance fitted to its
+    datasheet's clamping voltage at its peak pulse current (parts.toml `clamp_v`, `clamp_a`). Each line is two such
+    diodes back to back, both carrying the pulse: each gets half the resistance."""
+    rs = (f["clamp_v"] - f["breakdown_min_v"]) / f["clamp_a"] / 2
+    return f".model {name} D(IS=1e-12 N=1 BV={f['breakdown_min_v']} IBV=1e-3 RS={rs:.4g})"
 
 
 def _part_lines(board, ref: str, part, p: dict) -> list[str]:
@@ -77,8 +89,12 @@ def _part_lines(board, ref: str, part, p: dict) -> list[str]:
         out.append(f"Q{ref} {p[names['C']]} {p[names['B']]} {p[names['E']]} {model}")
     elif lib == "Device:LED":
         out.append(f"D{ref} {p[names['A']]} {p[names['K']]} DLED")
+    elif lib == "Diode:1N4148":
+        out.append(f"D{ref} {p[names['A']]} {p[names['K']]} D1N4148")
     elif lib.startswith("Diode:"):
         out.append(f"D{ref} {p[names['A']]} {p[names['K']]} DSCH")
+    elif lib == "Device:D_TVS":  # bidirectional: back to back at its minimum breakdown
+        out += [f"D{ref}a {p['1']} {ref}m DTVS{ref}", f"D{ref}b {p['2']} {ref}m DTVS{ref}"]
     elif lib.startswith("Power_Protection:"):
         for line_pin in ("1", "2"):
             out += [f"D{ref}a{line_pin} {p[line_pin]} {ref}m{line_pin} DZ26",

@@ -42,7 +42,7 @@ BAD = [
     # the plain EEU-FR1A102 is the ø10 mm can with 5 mm leads: only the L part fits v1.1's ø8 / 3.5 mm one
     ("C1", dict(mpn="EEU-FR1A102"), ["C1 EEU-FR1A102: lead pitch 5 mm", "3.5 mm", "body 10 × 10 mm"]),
     # the decoupling ceramics' 2.54 mm leads on the 5 mm disc footprint rev 1.3 first had
-    ("C6", dict(footprint="Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm"), ["C6 C315C104K5R5TA: lead pitch 2.54 mm", "5 mm"]),
+    ("C8", dict(footprint="Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm"), ["C8 C315C104K5R5TA: lead pitch 2.54 mm", "5 mm"]),
 ]
 
 
@@ -114,3 +114,11 @@ def test_committed_bom_has_the_bom_only_lines():
 
 def test_bom_only_lines_need_their_part():
     assert bom.bom_only_rows([]) == []
+
+
+@pytest.mark.parametrize("out", [REPO / "gerbers", REPO / "gerbers" / "p1s1"], ids=["p1", "p1s1"])
+def test_the_d32_line_rules_out_the_pro(out):
+    """The D32 Pro's WROVER module uses GPIO16 (its PSRAM), the board's P1 RX pin: the BOM line says so."""
+    rows = csv.DictReader(io.StringIO((out / f"{project.NAME}-bom.csv").read_text(encoding="utf-8")))
+    (m1,) = [r for r in rows if r["MPN"] == "LOLIN D32"]
+    assert "not the D32 Pro" in m1["Description"] and "GPIO16" in m1["Description"]

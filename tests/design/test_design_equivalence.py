@@ -1,17 +1,19 @@
-"""Traceability: the generated p1 board is the proven v1.1 board (seed-board-v1.1-pads.csv) plus the listed rev 1.3
-changes — nothing else — and p1s1 is p1 plus the S1 block.
+"""Traceability: the generated p1 board is the proven v1.1 board (seed-board-v1.1-pads.csv) plus the listed changes
+of each revision since (rev 1.3, rev 1.4) — nothing else — and p1s1 is p1 plus the S1 block.
 
 Read from KiCad's own netlist export of the generated schematic — an independent reader of what was written.
-The same table of differences, with its reasons, is in docs/rev-1.3.md.
+One table of changes per revision, here; each revision's document (docs/rev-1.3.md, docs/rev-1.4.md) lists the
+same parts in its table of changes (test_each_revision_document_lists_its_changes).
 """
 
 import csv
+import re
 from collections import defaultdict
 
 import pytest
 import sexpdata
 
-from design_paths import KICAD
+from design_paths import KICAD, REPO
 
 AXIAL = "Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"
 DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"
@@ -61,6 +63,26 @@ PADS = {  # (ref, pad) → anchor pad of the v1.1 board ("ref.pad") or a new net
     ("Q2", "1"): "R5.1",
     ("D3", "1"): "J2.5", ("D3", "2"): "J2.2", ("D3", "3"): "J2.6",
 }
+
+# Rev 1.4's differences from rev 1.3, in the same form (anchors are v1.1 pads or the nets rev 1.3 added).
+RECT = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"
+TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
+TEST_POINT_WHY = "a test point where the bench DMM and a scope probe (test-points rule)"
+PARTS_14 = {
+    "C6": (("1 µF", RECT), "the regulator's datasheet ceramic (≥ 1 µF) within 5 mm of VIN (regulator-caps)"),
+    "C7": (("1 µF", RECT), "the MCP1825S's ≥ 1 µF output ceramic (DS22056B) within 5 mm of VOUT and GND"),
+    "D4": (("P6KE6.8CA", "Diode_THT:D_DO-15_P12.70mm_Horizontal"),
+           "pin 1 clamped at the jack: a TVS with a 5.8 V stand-off above the meter's 5.5 V (esd-placement)"),
+    "C10": (("100 nF", DISC), "pin 1's ceramic at the jack, beside its clamp"),
+    **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
+       enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
+}
+PADS_14 = {
+    ("D4", "1"): "J2.1", ("D4", "2"): "J2.6", ("C10", "1"): "J2.1", ("C10", "2"): "J2.6",
+    ("TP1", "1"): "J2.1", ("TP2", "1"): "+5V", ("TP3", "1"): "C3.1", ("TP4", "1"): "J2.6", ("TP5", "1"): "Q1.1",
+    ("TP6", "1"): "J2.5", ("TP7", "1"): "J2.2",
+}
+REVISIONS = [("1.3", PARTS, PADS), ("1.4", PARTS_14, PADS_14)]
 S1_BLOCK = {"J4", "U3", "R7", "R8", "R9", "C5"}
 
 
@@ -104,17 +126,23 @@ def groups_of(pad_net):
     return [frozenset(p) for p in nets.values()]
 
 
-def expected_rev13(reference_dir, parts_table=PARTS, pads_table=PADS):
-    """The proven board with the listed differences applied."""
+def applied(reference_dir, revisions):
+    """Parts {ref: (value, footprint)} and pad → net of the proven board with the revisions' changes applied."""
     parts, pad_net = load_reference(reference_dir)
-    parts = dict(parts)
-    for ref, ((value, footprint), _reason) in parts_table.items():
-        parts[ref] = (value, footprint)
-    new = dict(pad_net)
-    for pad, target in pads_table.items():
-        ref, _, num = target.partition(".")
-        new[pad] = pad_net[(ref, num)] if num else f"new:{target}"
-    return parts, groups_of(new)
+    parts, original = dict(parts), dict(pad_net)
+    for _, parts_table, pads_table in revisions:
+        for ref, ((value, footprint), _reason) in parts_table.items():
+            parts[ref] = (value, footprint)
+        for pad, target in pads_table.items():
+            ref, _, num = target.partition(".")
+            pad_net[pad] = original[(ref, num)] if num else f"new:{target}"
+    return parts, pad_net
+
+
+def expected_rev13(reference_dir, parts_table=PARTS, pads_table=PADS):
+    """The proven board with every revision's differences applied (rev 1.3's tables replaceable, for the tests)."""
+    parts, pad_net = applied(reference_dir, [("1.3", parts_table, pads_table)] + REVISIONS[1:])
+    return parts, groups_of(pad_net)
 
 
 def joined(groups):
@@ -134,14 +162,17 @@ def test_same_pads_joined(reference_dir):
     assert joined(generated) == joined(expected)
 
 
-def test_every_listed_difference_is_a_real_difference(reference_dir):
-    """The table lists nothing that was already so on the proven board (no padding of the list)."""
-    parts, pad_net = load_reference(reference_dir)
-    for ref, ((value, footprint), _) in PARTS.items():
+@pytest.mark.parametrize("index", range(len(REVISIONS)), ids=[r[0] for r in REVISIONS])
+def test_every_listed_difference_is_a_real_difference(reference_dir, index):
+    """Each revision's table lists nothing that was already so before it (no padding of the list)."""
+    parts, pad_net = applied(reference_dir, REVISIONS[:index])
+    original = load_reference(reference_dir)[1]
+    _, parts_table, pads_table = REVISIONS[index]
+    for ref, ((value, footprint), _) in parts_table.items():
         assert parts.get(ref) != (value, footprint), ref
-    for pad, target in PADS.items():
+    for pad, target in pads_table.items():
         ref, _, num = target.partition(".")
-        assert pad not in pad_net or not num or pad_net[pad] != pad_net[(ref, num)], pad
+        assert pad not in pad_net or not num or pad_net[pad] != original[(ref, num)], pad
 
 
 def test_an_unlisted_difference_fails(reference_dir):
@@ -164,9 +195,29 @@ def test_equivalence_check_notices_a_swapped_pad(reference_dir):
     assert joined(swapped) != joined(expected)
 
 
-@pytest.mark.parametrize("ref", sorted(PARTS))
-def test_every_difference_has_a_reason(ref):
-    assert len(PARTS[ref][1]) > 20
+@pytest.mark.parametrize("ref, reason", [(ref, why) for _, table, _ in REVISIONS for ref, (_, why) in table.items()])
+def test_every_difference_has_a_reason(ref, reason):
+    assert len(reason) > 20
+
+
+def _document_refs(version):
+    """The references in the first column of a revision document's table of changes ("| ref | rev … |")."""
+    text = (REPO / "docs" / f"rev-{version}.md").read_text(encoding="utf-8")
+    table = text.split(f"| ref | rev {version} |", 1)[1].split("\n\n", 1)[0]
+    refs = set()
+    for row in table.splitlines()[2:]:
+        cell = row.split("|")[1]
+        for prefix, first, last in re.findall(r"\b([A-Z]+)(\d+)[–-][A-Z]*(\d+)", cell):  # a range: "TP1–TP7"
+            refs |= {f"{prefix}{n}" for n in range(int(first), int(last) + 1)}
+        refs |= set(re.findall(r"\b[A-Z]{1,2}\d+\b", cell))
+    return refs
+
+
+@pytest.mark.parametrize("version, parts_table, pads_table", REVISIONS, ids=[r[0] for r in REVISIONS])
+def test_each_revision_document_lists_its_changes(version, parts_table, pads_table):
+    """The document's table of changes names exactly the parts this revision's tables change."""
+    changed = set(parts_table) | {ref for ref, _ in pads_table}
+    assert _document_refs(version) == changed
 
 
 def test_p1s1_is_p1_plus_the_s1_block():

@@ -73,10 +73,15 @@ def test_an_unrelated_module_changes_no_step(repo):
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
                                            ("hwtools/si/report.py", {"p1/si"}),
                                            ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
-                                           ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si", "p1/export",
-                                                                 "p1s1/export", "p1/enclosure", "p1s1/enclosure"}),
-                                           # the BOM and the case read parts.toml
+                                           ("hwtools/facts.py", {"p1/generate", "p1s1/generate", "p1/rules",
+                                                                 "p1s1/rules", "p1/si", "p1/export", "p1s1/export",
+                                                                 "p1/enclosure", "p1s1/enclosure"}),
+                                           # the circuit (rev 1.4), the BOM and the case read parts.toml
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"}),
+                                           # the rules read the routed board in a child process: its code is an input
+                                           ("hwtools/routed_job.py", {"p1/rules", "p1s1/rules"}),
+                                           ("hwtools/geometry.py", {"p1/generate", "p1s1/generate", "p1/rules",
+                                                                    "p1s1/rules", "p1/enclosure", "p1s1/enclosure"}),
                                            ("hwtools/pipeline.py", STEP_NAMES)])  # how the steps are wired
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
     before = digests(repo)
