@@ -15,7 +15,7 @@ from .errors import HwtoolsError
 from .pipeline import CheckFailed, check_rules, check_si, rel
 from .variant import SUBFOLDERS, VARIANTS, get as get_variant
 
-UNTOUCHED = "nothing was replaced: kicad/ and gerbers/ are as they were"
+UNTOUCHED = "nothing was replaced: kicad/, gerbers/ and mech/ are as they were"
 
 
 def _where(e: BaseException) -> str:

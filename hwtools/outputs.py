@@ -19,6 +19,7 @@ from . import project
 from .errors import HwtoolsError
 
 EXPORT, SI = "export", "si"  # the `make fab` steps that write into gerbers/ (hwtools/pipeline.py)
+ENCLOSURE = "enclosure"  # the step that writes the case into mech/ (hwtools/enclosure): never in the upload
 MANIFEST = "SHA256SUMS"  # the sha256 of every exported file, for the reviewer (never trusted for deletion)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
 FIXED_PDF_DATE = b"20000101000000"
@@ -163,6 +164,12 @@ OUTPUTS = (
     Output(MANIFEST, ""),  # written last, over every file the export wrote
     SI_PLOT, SI_TABLE,
 )
+# The case, in the variant's mech/ folder (Variant.mech_rel): written reproducibly by hwtools/enclosure itself
+# (STEP header normalised, STL meshed single-threaded, PNG without dates); the names are enclosure.build.files.
+ENCLOSURE_OUTPUTS = tuple(Output(name, "", step=ENCLOSURE) for name in (
+    "{n}-base.step", "{n}-base.stl", "{n}-lid.step", "{n}-lid.stl", "{n}-assembly.png", "{n}-exploded.png",
+    "{n}-fit.md", "{n}-fit.json", MANIFEST))
+OUTPUTS += ENCLOSURE_OUTPUTS
 GERBER_LAYERS = tuple(o.layer for o in OUTPUTS if o.layer)  # plotted in this order
 
 

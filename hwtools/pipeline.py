@@ -203,6 +203,44 @@ def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
     b.step(f"{v.name}/export", f"{v.name}: manufacturing package (kicad-cli, iBoM) -> {rel(out_dir)}/", inputs, run)
 
 
+def enclosure_step(b: Build, v: Variant, kicad_dir: Path, mech_dir: Path):
+    """The case around the board this run made (or the committed one): base and lid, fit-checked, into mech/."""
+    from . import enclosure
+
+    pcb = kicad_dir / f"{project.NAME}.kicad_pcb"
+
+    def run():
+        out = b.stage.path("mech", v.name)
+        try:
+            enclosure.make(b.current(pcb), out, project.NAME, v.title, log=b.log)
+        except enclosure.FitFailed as e:  # a check, like a design rule: exit 1
+            raise CheckFailed(str(e)) from e
+        b.log(f"  case fit ({v.name}): {enclosure.summary(enclosure.figures(out, project.NAME))}")
+        return {mech_dir / f: out / f for f in outputs.files(v, outputs.ENCLOSURE)}
+
+    inputs = step_inputs(["hwtools.enclosure.board_read", "hwtools.enclosure.build", "hwtools.enclosure"],
+                         [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(pcb), b.current(pcb))],
+                         [kicad_version(), *enclosure.cad_versions()])
+    ran = b.step(f"{v.name}/enclosure", f"{v.name}: the case (OCCT) -> {rel(mech_dir)}/", inputs, run)
+    if not ran and b.digests is None:  # skipped: the committed figures, so that the summary always has them
+        b.log(f"  case fit ({v.name}): {enclosure.summary(enclosure.figures(mech_dir, project.NAME))}")
+
+
+def enclosure_only(variants: list[Variant], log=print, force=False) -> list[str]:
+    """`p1reader enclosure`: only the case steps, on the committed boards; mech/ and their records, all or nothing."""
+    records = fab_cache.Records()
+    with Stage() as stage:
+        b = Build(stage, log, force, records)
+        allowed = [records.path]
+        for v in variants:
+            allowed.append(project.ROOT / v.mech_rel)
+            enclosure_step(b, v, v.kicad_dir, project.ROOT / v.mech_rel)
+        staged = stage.dir / fab_cache.RECORD_FILE
+        staged.write_text(records.text(), encoding="utf-8")
+        stage.add(records.path, staged)
+        return [rel(p) for p in stage.commit(allowed=allowed)]
+
+
 def input_digests(variants: list[Variant]) -> dict[str, str]:
     """Each step's input hash on the committed tree, running nothing: what the next `make fab` would compare."""
     with Stage() as stage:
@@ -226,6 +264,8 @@ def _steps(b: Build, variants, root: Path, only_generate) -> list[Path]:
         if v.simulates_si:
             si_step(b, v, g_dir)
         export_step(b, v, k_dir, g_dir)
+        allowed.append(root / v.mech_rel)
+        enclosure_step(b, v, k_dir, root / v.mech_rel)
     return allowed
 
 

@@ -7,7 +7,7 @@ LIB_DIR = KICAD_DIR / "lib"
 FAB_DIR = ROOT / "gerbers"
 STEP_RECORDS = "fab-steps.json"  # the input hash of every `make fab` step, committed with the outputs
 # Everything `make fab` may write, relative to the root: a staged commit or its recovery touches nothing else.
-OUTPUTS = ("kicad", "gerbers", STEP_RECORDS)
+OUTPUTS = ("kicad", "gerbers", "mech", STEP_RECORDS)
 NAME = "p1reader"
 REVISION = "1.4"
 D32_NAME = "LolinD32"  # the D32 module's symbol and footprint in the project library (hwtools/d32lib.py)

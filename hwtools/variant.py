@@ -41,6 +41,11 @@ class Variant:
         return project.ROOT / self.gerbers_rel
 
     @property
+    def mech_rel(self) -> str:
+        """The case's folder (hwtools/enclosure): mech/, mech/p1s1/ — beside the upload, never in it."""
+        return "mech" if self is P1 else f"mech/{self.name}"
+
+    @property
     def zip_name(self) -> str:
         """The file to upload: p1reader-1.2-aisler.zip, p1reader-p1s1-1.2-aisler.zip for the S1 variant."""
         label = N if self is P1 else f"{N}-{self.name}"

@@ -13,7 +13,8 @@ import pytest
 from hwtools import fab_cache, project, staging
 
 REPO = project.ROOT
-STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/export", "p1s1/generate", "p1s1/rules", "p1s1/export"}
+STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/export", "p1/enclosure", "p1s1/generate", "p1s1/rules",
+              "p1s1/export", "p1s1/enclosure"}
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def repo(tmp_path):
     """The sources and committed outputs, as a fresh clone has them (new file times, no .fab/)."""
     copy = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", ".fab", "*.egg-info")
-    for folder in ("hwtools", "p1reader", "kicad", "gerbers"):
+    for folder in ("hwtools", "p1reader", "kicad", "gerbers", "mech"):
         shutil.copytree(REPO / folder, copy / folder, ignore=ignore)
     shutil.copyfile(REPO / fab_cache.RECORD_FILE, copy / fab_cache.RECORD_FILE)
     return copy
@@ -33,7 +34,7 @@ def hwtools(repo: Path, *args) -> subprocess.CompletedProcess:
 
 
 def snapshot(repo: Path) -> dict:
-    return {str(p.relative_to(repo)): p.read_bytes() for folder in ("kicad", "gerbers")
+    return {str(p.relative_to(repo)): p.read_bytes() for folder in ("kicad", "gerbers", "mech")
             for p in sorted((repo / folder).rglob("*")) if p.is_file()}
 
 
@@ -72,13 +73,15 @@ def test_an_unrelated_module_changes_no_step(repo):
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
                                            ("hwtools/si/report.py", {"p1/si"}),
                                            ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
-                                           ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si", "p1/export",
-                                                                 "p1s1/export"}),  # the BOM reads parts.toml
+                                           ("hwtools/facts.py", {"p1/generate", "p1s1/generate", "p1/rules",
+                                                                 "p1s1/rules", "p1/si", "p1/export", "p1s1/export",
+                                                                 "p1/enclosure", "p1s1/enclosure"}),
+                                           # the circuit (rev 1.4), the BOM and the case read parts.toml
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"}),
                                            # the rules read the routed board in a child process: its code is an input
                                            ("hwtools/routed_job.py", {"p1/rules", "p1s1/rules"}),
                                            ("hwtools/geometry.py", {"p1/generate", "p1s1/generate", "p1/rules",
-                                                                    "p1s1/rules"}),
+                                                                    "p1s1/rules", "p1/enclosure", "p1s1/enclosure"}),
                                            ("hwtools/pipeline.py", STEP_NAMES)])  # how the steps are wired
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
     before = digests(repo)
@@ -143,7 +146,7 @@ def test_a_bad_value_stops_fab_naming_part_and_value_and_changes_nothing(repo):
     circuit.write_text(text.replace('"R2", "Device:R", "1.2 kOhm"', '"R2", "Device:R", "1.2 kOm"'))
     before = snapshot(repo)
     proc = hwtools(repo, "fab")
-    assert_clean_error(proc, "R2: resistor value '1.2 kOm'", "nothing was replaced: kicad/ and gerbers/ are as they were")
+    assert_clean_error(proc, "R2: resistor value '1.2 kOm'", "nothing was replaced: kicad/, gerbers/ and mech/ are as they were")
     assert snapshot(repo) == before
 
 
@@ -185,7 +188,7 @@ def test_a_journal_naming_a_file_outside_the_outputs_stops_every_command_in_one_
                                                      "replace": [], "remove": ["kicad/../../victim.txt"]}))
     before = snapshot(repo)
     proc = hwtools(repo, "check")
-    assert_clean_error(proc, ".fab/journal.json", "remove[0]", "outside kicad, gerbers, fab-steps.json",
+    assert_clean_error(proc, ".fab/journal.json", "remove[0]", "outside kicad, gerbers, mech, fab-steps.json",
                        "delete .fab/")
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert victim.read_text() == "keep me" and snapshot(repo) == before
