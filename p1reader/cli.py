@@ -21,6 +21,7 @@ COMMANDS = {
     "si": ("hwtools.si.cli", [], "simulate the P1 input over its corners and Monte Carlo (ngspice)"),
     "s1": ("meter.s1.cli", [], "decode, analyse and synthesise the meter's S1 stream (files or serial ports)"),
     "bringup": ("bringup.cli", [], "the bring-up bench: run, import, report, limits"),
+    "review": ("hwtools.review.cli", [], "what changed between two revisions: parts, nets, pictures, every check"),
 }
 # The names the commands had before `p1reader` → the command each is now: they still work and say so.
 OLD_NAMES = {"python -m hwtools": "", "p1reader-si": "si", "python -m hwtools.si": "si", "p1reader-s1": "s1",

@@ -13,7 +13,8 @@ import pytest
 from hwtools import fab_cache, project, staging
 
 REPO = project.ROOT
-STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/export", "p1s1/generate", "p1s1/rules", "p1s1/export"}
+STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/checks", "p1/export", "p1s1/generate", "p1s1/rules",
+              "p1s1/checks", "p1s1/export"}
 
 
 @pytest.fixture
@@ -71,9 +72,11 @@ def test_an_unrelated_module_changes_no_step(repo):
 
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
                                            ("hwtools/si/report.py", {"p1/si"}),
-                                           ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
+                                           ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules", "p1/checks",
+                                                                        "p1s1/checks"}),
                                            ("hwtools/facts.py", {"p1/rules", "p1s1/rules", "p1/si", "p1/export",
-                                                                 "p1s1/export"}),  # the BOM reads parts.toml
+                                                                 "p1s1/export", "p1/checks", "p1s1/checks"}),
+                                           # the BOM reads parts.toml
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"}),
                                            ("hwtools/pipeline.py", STEP_NAMES)])  # how the steps are wired
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
