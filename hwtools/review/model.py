@@ -87,7 +87,7 @@ def read_board(path: Path) -> dict:
         outline = [_xy(z.Outline().CVertex(i)) for i in range(z.Outline().TotalVertices())]
         if z.GetIsRuleArea():
             rules = {"tracks": z.GetDoNotAllowTracks(), "vias": z.GetDoNotAllowVias(), "pads": z.GetDoNotAllowPads(),
-                     "pours": z.GetDoNotAllowZoneFills(), "footprints": z.GetDoNotAllowFootprints()}
+                     "pours": z.GetDoNotAllowCopperPour(), "footprints": z.GetDoNotAllowFootprints()}
             keepouts.append({"layers": layers, "outline": outline, "rules": rules})
         else:
             zones.append({"net": z.GetNetname(), "layers": layers, "outline": outline,

@@ -57,7 +57,7 @@ def opened(base: str, head: str | None, repo: Path, force: str | None = None):
     repo = Path(repo).absolute()
     procs.remove_stale()  # a review killed before: its worktree folders …
     if (repo / ".git").exists():
-        _git(repo, "worktree", "prune", check=False)  # … and git's record of them
+        _forget_removed_worktrees(repo)  # … and git's record of them
     wanted = [(base, resolve(base, repo, force))]
     wanted.append((head, resolve(head, repo, force)) if head else ("work tree", ("dir", str(repo))))
     if wanted[1][1] == ("dir", str(repo)) and not (repo / "kicad").is_dir():
@@ -75,6 +75,17 @@ def opened(base: str, head: str | None, repo: Path, force: str | None = None):
                 raise ReviewError(f"{label}: revision {where[:12]} has no kicad/ folder")
             sides.append(Side(label, tree, where))
         yield sides[0], sides[1]
+
+
+def _forget_removed_worktrees(repo: Path):
+    """`git worktree prune`, after unlocking our own worktrees whose folder is gone: one killed while `git worktree
+    add` ran stays locked ("initializing"), and prune skips locked ones. A user's own locked worktree is kept."""
+    listing = _git(repo, "worktree", "list", "--porcelain", check=False).stdout
+    for line in listing.splitlines():
+        path = Path(line.removeprefix("worktree ")) if line.startswith("worktree ") else None
+        if path is not None and not path.exists() and procs.owner_pid(path.parent.name) is not None:
+            _git(repo, "worktree", "unlock", str(path), check=False)
+    _git(repo, "worktree", "prune", check=False)
 
 
 def _remove_worktree(repo: Path, tree: Path):
