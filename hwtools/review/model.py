@@ -19,7 +19,7 @@ from . import ReviewError
 
 NC_PREFIX = "unconnected-"  # KiCad's name for the net of a pin that is not connected
 SILK_LAYERS = ("F.Silkscreen", "B.Silkscreen")
-SHEET_BOX_NM = 5_080_000  # half the box taken around a symbol's anchor (four grid steps) for a crop
+SHEET_BOX_NM = 7_620_000  # half the box taken around a symbol's anchor (six grid steps: its value text too) for a crop
 
 
 def read(kicad_dir: Path) -> dict:
