@@ -111,11 +111,27 @@ def _nets(before: dict, after: dict, renames: dict, found: list):
             only_new.remove(best)
     for o, n in sorted(pairs.items()):
         if old[o] != new[n]:
-            found.append(_rewired(o, n, old, new, pairs))
+            found.append({"kind": "net-rewired", "net": n, "before": sorted(old[o]), "after": sorted(new[n]),
+                          **({"renamed_from": o} if o != n else {})})
     for o in only_old:
         found.append({"kind": "net-removed", "net": o, "before": sorted(before["nets"][o]), "after": None})
     for n in only_new:
         found.append({"kind": "net-added", "net": n, "before": None, "after": sorted(after["nets"][n])})
+    _attach_moves(old, new, pairs, found)
+
+
+def _attach_moves(old: dict, new: dict, pairs: dict, found: list):
+    """Each net change gets the pins that moved into or out of it: {pin, from, to} (None: not connected)."""
+    then = {pin: net for net, pins in old.items() for pin in pins}
+    now = {pin: net for net, pins in new.items() for pin in pins}
+    moves = [{"pin": p, "from": then.get(p), "to": now.get(p)} for p in sorted(then.keys() | now.keys())
+             if pairs.get(then.get(p), then.get(p)) != now.get(p)]
+    for c in found:
+        if not c["kind"].startswith("net-"):
+            continue
+        leaving = {c.get("renamed_from", c["net"])} | set(c["before"] if c["kind"] == "net-merged" else [])
+        c["moves"] = [m for m in moves if m["to"] == c["net"] or m["from"] in leaving
+                      or (c["kind"] == "net-split" and m["from"] == c["net"])]
 
 
 def _merges(old, new, pairs, only_old, only_new, found):
@@ -141,16 +157,6 @@ def _merges(old, new, pairs, only_old, only_new, found):
             pairs.pop(o, None)
             if o in only_old:
                 only_old.remove(o)
-
-
-def _rewired(o: str, n: str, old: dict, new: dict, pairs: dict) -> dict:
-    """Which pins left the net and where they went, which joined and where they came from."""
-    now = {pin: net for net, pins in new.items() for pin in pins}
-    then = {pin: net for net, pins in old.items() for pin in pins}
-    moves = [{"pin": p, "from": o, "to": now.get(p)} for p in sorted(old[o] - new[n])]
-    moves += [{"pin": p, "from": then.get(p), "to": n} for p in sorted(new[n] - old[o])]
-    return {"kind": "net-rewired", "net": n, "before": sorted(old[o]), "after": sorted(new[n]),
-            **({"renamed_from": o} if o != n else {}), "moves": moves}
 
 
 # --- the board ---------------------------------------------------------------------------------------------
