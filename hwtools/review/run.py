@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import sys
 import time
 import zipfile
@@ -86,14 +87,27 @@ def _side(s: sides.Side, stale: list[str]) -> dict:
 
 
 def _variant(name, a, b, old, new, pictures, cache, out, log) -> dict:
-    v = {"variant": name, "changes": [], "routing": [], "checks": [], "package": {}}
     if a is None or b is None:
         kind = "variant-added" if a is None else "variant-removed"
-        v["changes"].append({"kind": kind, "variant": name, "id": f"{name}-1", "ref": None, "net": None,
-                             "before": None if a is None else name, "after": None if b is None else name})
-        return v
+        return {"variant": name, "changes": [{"kind": kind, "variant": name, "id": f"{name}-1", "ref": None,
+                                              "net": None, "before": None if a is None else name,
+                                              "after": None if b is None else name}],
+                "routing": [], "checks": [], "package": {}}
+    key = _variant_key(a, b, pictures) if cache else None
+    done = cache / f"variant-{key}" if cache else None
+    if done is not None and (done / "variant.json").is_file():
+        with Phase(log, f"{name}: both sides as reviewed before (.review-cache)"):
+            return _restore(done, Path(out) / "pictures" / name)
+    v = _compare(name, a, b, old, new, pictures, cache, out, log)
+    if done is not None:
+        _store(v, done, Path(out) / "pictures" / name)
+    return v
+
+
+def _compare(name, a, b, old, new, pictures, cache, out, log) -> dict:
     with Phase(log, f"{name}: read both sides (netlist, board with pcbnew, schematic)"):
         before, after = cached_model(a[0], cache), cached_model(b[0], cache)
+    v = {"variant": name}
     with Phase(log, f"{name}: change list"):
         v["changes"], v["routing"] = diff.changes(before, after, name)
     with Phase(log, f"{name}: checks and package before and after"):
@@ -107,6 +121,38 @@ def _variant(name, a, b, old, new, pictures, cache, out, log) -> dict:
             v["pictures"] = pics.crops((a[0], b[0]), (before, after), v["changes"], v["routing"],
                                        Path(out) / "pictures" / name, cache)
     return v
+
+
+def _variant_key(a, b, pictures: bool) -> str:
+    """The sha256 of both sides' outputs (every file of kicad/ and gerbers/ of the variant), the review's code
+    and, with pictures, Chromium's version."""
+    from .pictures import CHROMIUM
+    from ..fab_cache import tool_version
+
+    h = hashlib.sha256(f"{code_version()} pictures={pictures}".encode())
+    if pictures:
+        h.update(tool_version(CHROMIUM).encode())
+    for side in (a, b):
+        for folder in side:
+            for f in sorted(p for p in folder.glob("*") if p.is_file() and p.suffix != ".kicad_prl"):
+                h.update(f"{f.name} {sha256_file(f)}\n".encode())
+            h.update(b"--\n")
+    return h.hexdigest()[:32]
+
+
+def _store(v: dict, done: Path, pictures: Path):
+    done.mkdir(parents=True, exist_ok=True)
+    if pictures.is_dir():
+        shutil.copytree(pictures, done / "pictures", dirs_exist_ok=True)
+    atomic_write(done / "variant.json", json.dumps(v), durable=False)
+
+
+def _restore(done: Path, pictures: Path) -> dict:
+    if pictures.exists():
+        shutil.rmtree(pictures)
+    if (done / "pictures").is_dir():
+        shutil.copytree(done / "pictures", pictures)
+    return json.loads((done / "variant.json").read_text(encoding="utf-8"))
 
 
 def side_checks(root: Path, gerbers: Path, variant: str):
