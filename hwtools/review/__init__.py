@@ -2,8 +2,9 @@
 and net, with pictures cropped to each change and every check's verdict before and after.
 
 `sides` finds the two sides (folders or git revisions in temporary worktrees) and judges their staleness,
-`model` reads a side's KiCad project, `diff` makes the typed change list, `checks` compares the check results,
-`pictures` renders and crops, `report` writes review.json, review.md and index.html; `cli` is the command line.
+`model` reads a side's KiCad project, `diff` makes the typed change list, `record` is the checks.json `make fab`
+writes and `checks` compares two of them, `pictures` renders and crops, `report` writes review.json, review.md
+and index.html; `run` goes through the phases (and the cache), `cli` is the command line.
 """
 
 from ..errors import HwtoolsError

@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 
 from ..staging import atomic_write
-from . import SCHEMA_VERSION
+from . import ReviewError
 from .diff import KINDS
 
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("hwtools.review", "templates"), autoescape=True,
@@ -18,11 +18,14 @@ SCHEMA = "docs/review-schema.json"
 
 
 def write(review: dict, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
     files = {"review.json": json.dumps(review, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
              "review.md": markdown(review), "index.html": html(review)}
-    for name, text in files.items():
-        atomic_write(out / name, text, durable=False)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            atomic_write(out / name, text, durable=False)
+    except OSError as e:
+        raise ReviewError(f"-o {out}: {e.strerror or e}") from e
     return [out / name for name in files]
 
 
@@ -95,9 +98,23 @@ def markdown(review: dict) -> str:
         lines += ["", f"### Checks ({len(v.get('checks', []))} figures; changed or not comparable below)", ""]
         lines += ["| figure | before | after | verdict |", "|---|---|---|---|"]
         lines += [f"| {e['figure']} | {_fig(e['before'])} | {_fig(e['after'])} | {e['verdict']} |" for e in checks]
-        for name, flag in v.get("pictures", {}).get("flags", {}).items():
-            lines.append(f"\n**{name}**: {flag}")
+        lines += _package(v.get("package", {}))
+        pictures = v.get("pictures", {})
+        if pictures:
+            lines += ["", "### Pictures", ""]
+            lines += [f"- {name}: {state}" for name, state in pictures["layers"].items()]
+            lines += [f"- **{name}**: {flag}" for name, flag in pictures["flags"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _package(package: dict) -> list[str]:
+    """The BOM lines, components.json entries and upload files that differ, if any."""
+    lines = []
+    for part, label in (("bom", "BOM lines"), ("components", "components.json"), ("upload", "upload zip")):
+        for change, items in sorted(package.get(part, {}).items()):
+            if items:
+                lines.append(f"- {label} {change}: " + "; ".join(f"`{x}`" for x in items))
+    return ["", "### Package", "", *lines] if lines else []
 
 
 def _fig(f) -> str:
@@ -106,5 +123,15 @@ def _fig(f) -> str:
     return f"{f['figure']} ({'PASS' if f['pass'] else 'FAIL'})"
 
 
+def groups(items: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The rows of `rows()` grouped by kind, in their order."""
+    out: list[tuple[str, list[dict]]] = []
+    for r in items:
+        if not out or out[-1][0] != r["change"]["kind"]:
+            out.append((r["change"]["kind"], []))
+        out[-1][1].append(r)
+    return out
+
+
 def html(review: dict) -> str:
-    return TEMPLATES.get_template("index.html").render(review=review, rows=rows, fig=_fig)
+    return TEMPLATES.get_template("index.html").render(review=review, rows=rows, groups=groups, fig=_fig)

@@ -18,7 +18,7 @@ from .. import procs, project
 from ..fab_cache import sha256_file
 from ..staging import atomic_write
 from ..variant import VARIANTS
-from . import SCHEMA_VERSION, checks, diff, model, record, report, sides
+from . import SCHEMA_VERSION, ReviewError, checks, diff, model, record, report, sides
 
 CODE_DIR = Path(__file__).parent
 
@@ -70,6 +70,10 @@ def review(base: str, head: str | None, out: Path, repo: Path, force=None, allow
     with sides.opened(base, head, repo, force) as (old, new):
         with Phase(log, "sides and their staleness"):
             stale = [sides.judge(s, allow_stale, log) for s in (old, new)]
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ReviewError(f"-o {out}: {e.strerror or e}") from e
         result = {"schema_version": SCHEMA_VERSION, "review_version": code_version()[:16],
                   "base": _side(old, stale[0]), "head": _side(new, stale[1]), "variants": []}
         a, b = _variant_dirs(old.root), _variant_dirs(new.root)

@@ -91,6 +91,7 @@ def test_a_killed_review_leaves_no_worktree_after_the_next(repo, tmp_path):
     assert left and all(Path(w).name.startswith("side") for w in left)
     proc = review("HEAD", "HEAD", "--repo", repo, "-o", tmp_path / "out", "--no-pictures")
     assert proc.returncode == 0, proc.stderr
+    validated(tmp_path / "out")
     assert worktrees(repo) == [f"worktree {repo}"]
     assert not any(Path(w).exists() for w in left)
     assert procs.owner_pid(Path(left[0]).parent.name) == child.pid  # it was the killed review's own folder
@@ -102,7 +103,7 @@ def test_a_killed_review_leaves_no_worktree_after_the_next(repo, tmp_path):
 ])
 def test_an_unknown_side_is_exit_2_naming_it(repo, tmp_path, args, words):
     proc = review(*args, "--repo", repo, "-o", tmp_path / "out", "--no-pictures")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not (tmp_path / "out").exists(), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and all(w in proc.stderr for w in words), proc.stderr
 
 
@@ -144,6 +145,7 @@ def test_fail_on_regression_fails_on_a_seeded_rule_regression_and_passes_otherwi
     _seed(base, lambda d: None)
     _seed(head, lambda d: None)
     assert review(base, head, "-o", tmp_path / "same", "--no-pictures", "--fail-on", "regression").returncode == 0
+    assert {c["verdict"] for v in validated(tmp_path / "same")["variants"] for c in v["checks"]} == {"same"}
 
     def regress(d):
         r = _rule(d, "p1-data-current")  # a maximum: past it fails
@@ -166,6 +168,7 @@ def test_a_shrunk_margin_fails_only_with_fail_on_margin(tmp_path):
         r["figure"] = (r["figure"] + r["limit"]["max"]) / 2  # still below its maximum
     _seed(head, closer)
     assert review(base, head, "-o", tmp_path / "a", "--no-pictures", "--fail-on", "regression").returncode == 0
+    validated(tmp_path / "a")
     proc = review(base, head, "-o", tmp_path / "b", "--no-pictures", "--fail-on", "margin")
     assert proc.returncode == 1 and "MARGIN-SHRUNK" in proc.stdout, proc.stdout
     validated(tmp_path / "b")
@@ -179,3 +182,25 @@ def test_a_side_older_than_checks_json_is_marked_not_available(tmp_path):
     v = validated(tmp_path / "out")["variants"][0]
     assert v["checks"] and {c["verdict"] for c in v["checks"]} == {"not available"}
     assert {c["before"] for c in v["checks"]} == {"not available"}
+
+
+def test_a_second_review_comes_from_the_cache_until_a_side_changes(tmp_path):
+    head = copy_side(REV13, tmp_path / "head")
+    value(head / "kicad")
+    args = [REV13, head, "--no-pictures", "--cache", tmp_path / "cache"]
+    first = review(*args, "-o", tmp_path / "a")
+    second = review(*args, "-o", tmp_path / "b")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "as reviewed before" not in first.stdout and second.stdout.count("as reviewed before") == 2
+    assert validated(tmp_path / "a") == validated(tmp_path / "b")
+    assert "as reviewed before" not in review(*args, "-o", tmp_path / "c", "--no-cache").stdout
+    value(head / "kicad/p1s1")  # p1s1 changed: only p1 comes from the cache
+    third = review(*args, "-o", tmp_path / "d")
+    assert third.stdout.count("as reviewed before") == 1 and "p1: both sides as reviewed before" in third.stdout
+    assert listed(validated(tmp_path / "d"), "p1s1") == {("value", "R3")}
+
+
+def test_an_output_folder_that_cannot_be_made_is_exit_2_naming_it(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    proc = review(REV13, REV13, "-o", tmp_path / "file" / "out", "--no-pictures")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "file/out" in proc.stderr, proc.stderr

@@ -35,9 +35,9 @@ def test_routing_is_listed_under_the_change_that_caused_it(tmp_path, review_cach
     """Two nets merged: the tracks of both nets changed, and both appear only as consequences of the merge."""
     head = copy_side(REV13, tmp_path / "head")
     EDITS["nets_merged"](head / "kicad")
-    result = run.review(str(REV13), str(head), tmp_path / "out", repo=tmp_path, force="dir", pictures=False,
-                        cache=review_cache, log=lambda m: None)
-    p1 = next(v for v in result["variants"] if v["variant"] == "p1")
+    run.review(str(REV13), str(head), tmp_path / "out", repo=tmp_path, force="dir", pictures=False,
+               cache=review_cache, log=lambda m: None)
+    p1 = next(v for v in validated(tmp_path / "out")["variants"] if v["variant"] == "p1")
     (merge,) = p1["changes"]
     assert {r["net"] for r in p1["routing"]} == {"/I2C_SCL", "/I2C_SDA"}
     assert all(r["caused_by"] == merge["id"] for r in p1["routing"])
@@ -45,7 +45,8 @@ def test_routing_is_listed_under_the_change_that_caused_it(tmp_path, review_cach
 
 
 def test_the_same_project_gives_an_empty_review(tmp_path, review_cache):
-    result = run.review(str(REV13), str(copy_side(REV13, tmp_path / "same")), tmp_path / "out", repo=tmp_path,
-                        force="dir", pictures=False, cache=review_cache, log=lambda m: None)
+    run.review(str(REV13), str(copy_side(REV13, tmp_path / "same")), tmp_path / "out", repo=tmp_path,
+               force="dir", pictures=False, cache=review_cache, log=lambda m: None)
+    result = validated(tmp_path / "out")
     assert [v["variant"] for v in result["variants"]] == list(VARIANTS)
     assert all(v["changes"] == [] and v["routing"] == [] for v in result["variants"])

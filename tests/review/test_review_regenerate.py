@@ -66,8 +66,9 @@ def base(tmp_path_factory) -> Path:
 
 
 def test_a_regeneration_of_the_same_design_is_an_empty_review(base, tmp_path, review_cache):
-    result = run.review(str(REPO), str(base), tmp_path / "out", repo=REPO, force="dir", pictures=False,
-                        cache=review_cache, log=lambda m: None)
+    run.review(str(REPO), str(base), tmp_path / "out", repo=REPO, force="dir", pictures=False,
+               cache=review_cache, log=lambda m: None)
+    result = validated(tmp_path / "out")
     assert [v["variant"] for v in result["variants"]] == ["p1", "p1s1"]
     assert all(v["changes"] == [] and v["routing"] == [] for v in result["variants"])
 
