@@ -19,7 +19,8 @@ from . import ReviewError
 
 NC_PREFIX = "unconnected-"  # KiCad's name for the net of a pin that is not connected
 SILK_LAYERS = ("F.Silkscreen", "B.Silkscreen")
-SHEET_BOX_NM = 7_620_000  # half the box taken around a symbol's anchor (six grid steps: its value text too) for a crop
+TEXT_RUN_NM = 10_160_000  # how far a reference or value text may run right of its anchor (eight grid steps)
+SHEET_BOX_NM = 7_620_000  # half the box taken around a symbol's anchor (six grid steps) for a crop
 
 
 def read(kicad_dir: Path) -> dict:
@@ -168,8 +169,8 @@ def read_schematic(path: Path) -> dict:
         xs, ys = [x - SHEET_BOX_NM, x + SHEET_BOX_NM], [y - SHEET_BOX_NM, y + SHEET_BOX_NM]
         for name in ("Reference", "Value"):
             at = children(props[name], "at") if name in props else []
-            if at:
-                xs.append(round(float(at[0][1]) * 1e6))
+            if at:  # the text runs right from its anchor
+                xs += [round(float(at[0][1]) * 1e6), round(float(at[0][1]) * 1e6) + TEXT_RUN_NM]
                 ys.append(round(float(at[0][2]) * 1e6))
         symbols[str(ref[2])] = {"at": [x, y], "box": [min(xs), min(ys), max(xs), max(ys)]}
     return {"symbols": symbols}
