@@ -1,7 +1,7 @@
 # p1reader — the board's life cycle as make targets. `make fab` and `make test` are all a new machine needs.
 PY := .venv/bin/python
 
-.PHONY: setup fab test check bench flash
+.PHONY: setup fab test check bench flash review
 
 # Set-up is idempotent: installs KiCad 9, ngspice, socat and the venv only when missing.
 setup:
@@ -27,3 +27,9 @@ bench: setup
 APP ?= bringup
 flash: setup
 	@$(PY) -m firmware.host.flash --port "$(PORT)" --firmware "$(MPY_FIRMWARE)" --app "$(APP)" $(if $(CONFIG),--config "$(CONFIG)")
+
+# What changed since a revision, by part and net, with pictures and every check before and after:
+# make review BASE=v1.3 [OUT=review/] — review.md, review.json and index.html in OUT (cache: .review-cache/).
+review: setup
+	@$(if $(BASE),,echo "make review BASE=<git revision or folder> [OUT=review/]" >&2; exit 2)
+	@$(PY) -m p1reader review "$(BASE)" -o "$(or $(OUT),review)"

@@ -18,7 +18,7 @@ from typing import Callable
 from . import project
 from .errors import HwtoolsError
 
-EXPORT, SI = "export", "si"  # the `make fab` steps that write into gerbers/ (hwtools/pipeline.py)
+EXPORT, SI, CHECKS = "export", "si", "checks"  # the `make fab` steps that write into gerbers/ (hwtools/pipeline.py)
 ENCLOSURE = "enclosure"  # the step that writes the case into mech/ (hwtools/enclosure): never in the upload
 MANIFEST = "SHA256SUMS"  # the sha256 of every exported file, for the reviewer (never trusted for deletion)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store
@@ -144,6 +144,8 @@ def _gerber(layer: str, name: str) -> Output:
 # drills, IPC-D-356, ODB++ and components.json. The job file, BOM, placement, PDF, renders and iBoM stay beside it.
 SI_PLOT = Output("p1-input-si.png", "", step=SI)  # written reproducibly by hwtools/si/report.py itself
 SI_TABLE = Output("p1-input-si.md", "", step=SI)
+SI_FIGURES = Output("p1-input-si.json", "", step=SI)  # the figures, for the checks step
+CHECKS_RECORD = Output("checks.json", "", step=CHECKS)  # every check's figures, read by the revision review
 OUTPUTS = (
     _gerber("F.Cu", "F_Cu.gtl"), _gerber("B.Cu", "B_Cu.gbl"), _gerber("F.Mask", "F_Mask.gts"),
     _gerber("B.Mask", "B_Mask.gbs"), _gerber("F.SilkS", "F_Silkscreen.gto"), _gerber("B.SilkS", "B_Silkscreen.gbo"),
@@ -162,7 +164,7 @@ OUTPUTS = (
     Output("components.json", "BOM, components.json", upload=True, text=True),
     Output("{zip}", ""),  # written by the export from the files marked upload
     Output(MANIFEST, ""),  # written last, over every file the export wrote
-    SI_PLOT, SI_TABLE,
+    SI_PLOT, SI_TABLE, SI_FIGURES, CHECKS_RECORD,
 )
 # The case, in the variant's mech/ folder (Variant.mech_rel): written reproducibly by hwtools/enclosure itself
 # (STEP header normalised, STL meshed single-threaded, PNG without dates); the names are enclosure.build.files.

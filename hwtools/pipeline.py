@@ -7,12 +7,14 @@ handed to every step that needs it.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 
 from . import fab_cache, outputs, project
 from .staging import Stage, recover
+from .review.record import si_figures
 from .variant import VARIANTS, Variant
 
 PARTS_TOML = "hwtools/parts.toml"
@@ -155,14 +157,42 @@ def si_step(b: Build, v: Variant, out_dir: Path):
         from .si.report import fab
 
         out = b.stage.path("si", v.name)
-        fab(out, check_si(b.board(v), b.log))
+        report = check_si(b.board(v), b.log)
+        fab(out, report)
+        (out / outputs.SI_FIGURES.file()).write_text(json.dumps(si_figures(report), indent=1, sort_keys=True) + "\n")
         return {out_dir / f: out / f for f in outputs.files(v, outputs.SI)}
 
     lib = v.kicad_dir / f"lib/{project.NAME}.kicad_sym"
-    inputs = step_inputs(["hwtools.si", "hwtools.si.sweep", "hwtools.si.report", "hwtools.circuit"],
+    inputs = step_inputs(["hwtools.si", "hwtools.si.sweep", "hwtools.si.report", "hwtools.circuit",
+                          "hwtools.review.record"],
                          [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib))],
                          [fab_cache.tool_version("ngspice", ("-v",)), kicad_version()])
     b.step(f"{v.name}/si", "P1 signal integrity (ngspice) + plot", inputs, run)
+
+
+def checks_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path, si_dir: Path):
+    """checks.json: every rule's figures, the ERC/DRC counts and the SI figures, for the revision review (not
+    uploaded). Reads the SI step's figures (`si_dir`: the variant that simulates them); runs no simulation."""
+    from .review import record
+
+    si_file = si_dir / outputs.SI_FIGURES.file()
+
+    def run():
+        from .procs import temp_dir
+        from .rules import check
+
+        out = b.stage.path("checks", v.name)
+        with temp_dir("checks") as tmp:
+            counts = record.kicad_counts(b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent, tmp)
+        current = b.current(si_file)
+        si = json.loads(current.read_text(encoding="utf-8")) if current.is_file() else None
+        (out / record.FILE).write_text(record.record(v, check(b.board(v)), counts, si), encoding="utf-8")
+        return {out_dir / record.FILE: out / record.FILE}
+
+    files = [(rel(kicad_dir / f), b.current(kicad_dir / f)) for f in v.project_files]
+    files += [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(si_file), b.current(si_file))]
+    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.review.record"], files, [kicad_version()])
+    b.step(f"{v.name}/checks", f"{v.name}: check results -> {rel(out_dir)}/{record.FILE}", inputs, run)
 
 
 def export_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path):
@@ -263,6 +293,7 @@ def _steps(b: Build, variants, root: Path, only_generate) -> list[Path]:
         rules_step(b, v)
         if v.simulates_si:
             si_step(b, v, g_dir)
+        checks_step(b, v, k_dir, g_dir, root / next(s for s in VARIANTS.values() if s.simulates_si).gerbers_rel)
         export_step(b, v, k_dir, g_dir)
         allowed.append(root / v.mech_rel)
         enclosure_step(b, v, k_dir, root / v.mech_rel)

@@ -23,6 +23,7 @@ COMMANDS = {
     "bringup": ("bringup.cli", [], "the bring-up bench: run, import, report, limits"),
     "reader": ("firmware.host.reader", [], "the reader firmware on the host (MicroPython, MQTT), its config checked"),
     "enclosure": ("hwtools.enclosure.cli", [], "the case: base and lid (STEP, STL) fit-checked on solids into mech/"),
+    "review": ("hwtools.review.cli", [], "what changed between two revisions: parts, nets, pictures, every check"),
 }
 # The names the commands had before `p1reader` → the command each is now: they still work and say so.
 OLD_NAMES = {"python -m hwtools": "", "p1reader-si": "si", "python -m hwtools.si": "si", "p1reader-s1": "s1",

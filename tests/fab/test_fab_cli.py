@@ -13,8 +13,8 @@ import pytest
 from hwtools import fab_cache, project, staging
 
 REPO = project.ROOT
-STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/export", "p1/enclosure", "p1s1/generate", "p1s1/rules",
-              "p1s1/export", "p1s1/enclosure"}
+STEP_NAMES = {"p1/generate", "p1/rules", "p1/si", "p1/checks", "p1/export", "p1/enclosure",
+              "p1s1/generate", "p1s1/rules", "p1s1/checks", "p1s1/export", "p1s1/enclosure"}
 
 
 @pytest.fixture

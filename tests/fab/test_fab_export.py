@@ -341,25 +341,26 @@ def _committed(folder: Path) -> list[str]:
 
 def test_committed_gerbers_are_current(fab_out):
     """gerbers/ as committed is what the committed kicad/ exports to: a stale package fails here. Besides the
-    package, it holds only the signal-integrity plot and table and the README."""
+    package, it holds only the signal-integrity plot, table and figures, the check results and the README."""
     if KICAD_DIR != project.KICAD_DIR:
         pytest.skip("compares the committed kicad/ with the committed gerbers/")
     out = fab_out[0]
     fresh = sorted(p.name for p in out.iterdir())
-    assert _committed(project.FAB_DIR) == sorted([*fresh, *outputs.files(P1, outputs.SI), "README.md"])
+    assert _committed(project.FAB_DIR) == sorted([*fresh, *outputs.files(P1, outputs.SI), *outputs.files(P1, outputs.CHECKS),
+                                                "README.md"])
     stale = [name for name in fresh if (out / name).read_bytes() != (project.FAB_DIR / name).read_bytes()]
     assert stale == [], f"gerbers/ is stale ({', '.join(stale)}): run `make fab` and commit the result"
 
 
 def test_committed_p1s1_package_is_current(tmp_path):
-    """The S1 variant's package in gerbers/p1s1/ is what kicad/p1s1/ exports to."""
+    """The S1 variant's package in gerbers/p1s1/ is what kicad/p1s1/ exports to (beside it: its check results)."""
     if KICAD_DIR != project.KICAD_DIR:
         pytest.skip("compares the committed kicad/p1s1/ with the committed gerbers/p1s1/")
     kicad_dir, fab_dir = P1S1.kicad_dir, P1S1.gerbers_dir
     out = tmp_path / "p1s1"
     fab.export(kicad_dir, out, log=lambda m: None, variant=P1S1)
     fresh = sorted(p.name for p in out.iterdir())
-    assert _committed(fab_dir) == sorted([*fresh, "README.md"])
+    assert _committed(fab_dir) == sorted([*fresh, *outputs.files(P1S1, outputs.CHECKS), "README.md"])
     assert P1S1.zip_name in fresh and set(fresh) == set(outputs.files(P1S1))
     stale = [n for n in fresh if (out / n).read_bytes() != (fab_dir / n).read_bytes()]
     assert stale == [], f"gerbers/p1s1/ is stale ({', '.join(stale)}): run `make fab` and commit the result"
