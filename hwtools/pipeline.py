@@ -51,6 +51,7 @@ class Build:
         self.records = records  # None: custom folders, nothing recorded or skipped
         self.view: dict[Path, Path] = {}  # target file → the staged file that replaces it this run
         self.boards = {}
+        self.routed_boards = {}
         self.digests: dict[str, str] | None = None  # a dict: only compute the input hashes, run nothing
         self.declared: set[str] = set()  # the names of every step (and export) this run has, run or skipped
 
@@ -91,6 +92,14 @@ class Build:
             lib = self.current(variant.kicad_dir / f"lib/{project.NAME}.kicad_sym").parent
             self.boards[variant.name] = build_board(lib_dir=lib, variant=variant)
         return self.boards[variant.name]
+
+    def routed(self, variant: Variant):
+        """The routed board of `variant` as the layout rules read it (pcbnew in a child), read once per run."""
+        if variant.name not in self.routed_boards:
+            from . import routed
+
+            self.routed_boards[variant.name] = routed.read(self.current(variant.kicad_dir / f"{project.NAME}.kicad_pcb"))
+        return self.routed_boards[variant.name]
 
 
 def check_rules(board, log, routed=None):
@@ -134,21 +143,19 @@ def generate_step(b: Build, v: Variant, kicad_dir: Path):
 
 ROUTED_JOB = "hwtools/routed_job.py"  # reads the board in a child process: an input by file, not by import
 GEOMETRY = "hwtools/geometry.py"
+ROUTED_READER = [(ROUTED_JOB, project.ROOT / ROUTED_JOB), (GEOMETRY, project.ROOT / GEOMETRY)]
 
 
 def rules_step(b: Build, v: Variant):
     """The rules read the circuit and the routed board (this run's, when generation ran; read by pcbnew in a
     child process, hwtools/routed_job.py with hwtools/geometry.py)."""
-    from . import routed
-
     lib = v.kicad_dir / f"lib/{project.NAME}.kicad_sym"
     pcb = v.kicad_dir / f"{project.NAME}.kicad_pcb"
-    files = [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib)), (rel(pcb), b.current(pcb)),
-             (ROUTED_JOB, project.ROOT / ROUTED_JOB), (GEOMETRY, project.ROOT / GEOMETRY)]
-    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.routed"], files,
+    files = [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(lib), b.current(lib)), (rel(pcb), b.current(pcb))]
+    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.routed"], files + ROUTED_READER,
                          [kicad_version(), fab_cache.tool_version("ngspice", ("-v",))])
     b.step(f"{v.name}/rules", f"{v.name}: P1{'/S1' if v.has_s1 else ''} design rules", inputs,
-           lambda: check_rules(b.board(v), b.log, routed.read(b.current(pcb))))
+           lambda: check_rules(b.board(v), b.log, b.routed(v)))
 
 
 def si_step(b: Build, v: Variant, out_dir: Path):
@@ -186,12 +193,14 @@ def checks_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path, si_dir: Pa
             counts = record.kicad_counts(b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent, tmp)
         current = b.current(si_file)
         si = json.loads(current.read_text(encoding="utf-8")) if current.is_file() else None
-        (out / record.FILE).write_text(record.record(v, check(b.board(v)), counts, si), encoding="utf-8")
+        results = check(b.board(v), routed=b.routed(v))
+        (out / record.FILE).write_text(record.record(v, results, counts, si), encoding="utf-8")
         return {out_dir / record.FILE: out / record.FILE}
 
     files = [(rel(kicad_dir / f), b.current(kicad_dir / f)) for f in v.project_files]
     files += [(PARTS_TOML, project.ROOT / PARTS_TOML), (rel(si_file), b.current(si_file))]
-    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.review.record"], files, [kicad_version()])
+    inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.routed", "hwtools.review.record"],
+                         files + ROUTED_READER, [kicad_version(), fab_cache.tool_version("ngspice", ("-v",))])
     b.step(f"{v.name}/checks", f"{v.name}: check results -> {rel(out_dir)}/{record.FILE}", inputs, run)
 
 

@@ -70,18 +70,21 @@ def test_an_unrelated_module_changes_no_step(repo):
     assert proc.returncode == 0 and proc.stdout.count("skipped: inputs unchanged") == len(STEP_NAMES), proc.stdout
 
 
+RULES_AND_CHECKS = {"p1/rules", "p1s1/rules", "p1/checks", "p1s1/checks"}  # checks.json records the rules' figures
+
+
 @pytest.mark.parametrize("module, rerun", [("hwtools/bom.py", {"p1/export", "p1s1/export"}),
                                            ("hwtools/si/report.py", {"p1/si"}),
-                                           ("hwtools/rules/supply.py", {"p1/rules", "p1s1/rules"}),
-                                           ("hwtools/facts.py", {"p1/generate", "p1s1/generate", "p1/rules",
-                                                                 "p1s1/rules", "p1/si", "p1/export", "p1s1/export",
-                                                                 "p1/enclosure", "p1s1/enclosure"}),
+                                           ("hwtools/rules/supply.py", RULES_AND_CHECKS),
                                            # the circuit (rev 1.4), the BOM and the case read parts.toml
+                                           ("hwtools/facts.py", RULES_AND_CHECKS | {"p1/generate", "p1s1/generate",
+                                                                                   "p1/si", "p1/export", "p1s1/export",
+                                                                                   "p1/enclosure", "p1s1/enclosure"}),
                                            ("hwtools/layout.py", {"p1/generate", "p1s1/generate"}),
                                            # the rules read the routed board in a child process: its code is an input
-                                           ("hwtools/routed_job.py", {"p1/rules", "p1s1/rules"}),
-                                           ("hwtools/geometry.py", {"p1/generate", "p1s1/generate", "p1/rules",
-                                                                    "p1s1/rules", "p1/enclosure", "p1s1/enclosure"}),
+                                           ("hwtools/routed_job.py", RULES_AND_CHECKS),
+                                           ("hwtools/geometry.py", RULES_AND_CHECKS | {"p1/generate", "p1s1/generate",
+                                                                                      "p1/enclosure", "p1s1/enclosure"}),
                                            ("hwtools/pipeline.py", STEP_NAMES)])  # how the steps are wired
 def test_a_module_change_reruns_only_the_steps_that_read_it(repo, module, rerun):
     before = digests(repo)
