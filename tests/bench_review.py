@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "review"))
 
-from conftest import REPO, REV13, copy_side, listed, validated  # noqa: E402
+from review_helpers import REPO, REV13, copy_side, listed, validated  # noqa: E402
 from edits import EDITS  # noqa: E402
 from test_review_regenerate import d1_moved, edit, r3_value, scl_renamed, sources  # noqa: E402
 

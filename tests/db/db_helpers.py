@@ -26,10 +26,11 @@ ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifact
 
 # ---------------------------------------------------------------- the batch of simulated runs
 def station_dict(name: str, s1: bool) -> dict:
-    """A fast simulated station (small telegram set, short sub-steps) whose throughput ratio is judged (loosely:
-    the batch runs a few at a time on a loaded machine); without ``s1`` a bench with no S1 jig (its step is
-    SKIPPED)."""
-    return fast_station_dict(name=name, limits={"throughput_ratio": [0.6, 1.02]}, s1={"frames": 500} if s1 else None)
+    """A fast simulated station (small telegram set, short sub-steps); without ``s1`` a bench with no S1 jig (its
+    step is SKIPPED). Its throughput ratio is recorded, not judged, as on every test station: the batch runs a few
+    boards at a time on a loaded machine, and a ratio of 0.57 under load once failed a "pass" board (timing
+    belongs to `make bench`)."""
+    return fast_station_dict(name=name, s1={"frames": 500} if s1 else None)
 
 
 # What each board goes through, in order: "pass", an injected fault, "abort" (the operator stops the

@@ -20,7 +20,7 @@ from edits import value
 from hwtools import procs
 from hwtools.fab_cache import sha256_file
 
-from conftest import REPO, REV13, copy_side, listed, validated
+from review_helpers import REPO, REV13, copy_side, listed, validated
 
 GIVE_UP_S = 300  # polling limit on a loaded machine: never a timing assertion
 

@@ -11,7 +11,7 @@ from edits import EDITS
 from hwtools.review import run
 from hwtools.variant import VARIANTS
 
-from conftest import REV13, copy_side, listed, validated
+from review_helpers import REV13, copy_side, listed, validated
 
 
 @pytest.mark.parametrize("name", sorted(EDITS))

@@ -14,7 +14,7 @@ from PIL import Image
 from edits import board, moved, net_set, value
 from hwtools.review import run
 
-from conftest import REPO, REV13, copy_side, listed, validated
+from review_helpers import REPO, REV13, copy_side, listed, validated
 
 ARTIFACTS = Path(os.environ.get("P1READER_TEST_ARTIFACTS", REPO / "test-artifacts"))
 

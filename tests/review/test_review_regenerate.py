@@ -17,7 +17,7 @@ import pytest
 
 from hwtools.review import run
 
-from conftest import REPO, listed, validated
+from review_helpers import REPO, listed, validated
 
 IGNORE = shutil.ignore_patterns("__pycache__", ".fab", "*.egg-info")
 

@@ -17,7 +17,7 @@ from hwtools import generate
 from hwtools.review import run
 from hwtools.variant import P1
 
-from conftest import REPO, REV13, validated
+from review_helpers import REPO, REV13, validated
 
 # Rows of the table whose difference already existed in rev 1.2 (so a rev 1.2 → 1.3 review cannot list them).
 # None: rev12_circuit.py keeps v1.1's value, footprint and nets for every row of the table.
