@@ -91,7 +91,8 @@ def test_an_edit_through_the_generate_step_is_listed_exactly(make, base, tmp_pat
 def write_checks(side: Path, tmp: Path):
     """Each variant's checks.json for a layout edit, by the functions of `make fab`'s checks step: ERC and DRC
     counts by kicad-cli on the side's project, the design rules of the circuit (a placement edit leaves it as it
-    is), the SI figures the SI step recorded (its inputs do not include the placement, so `make fab` keeps them)."""
+    is) and of the side's routed board (the layout rules: the edit may move their figures), the SI figures the SI step recorded (its inputs do not include the placement, so `make fab` keeps them)."""
+    from hwtools import project, routed
     from hwtools.circuit import build_board
     from hwtools.review import record
     from hwtools.rules import check
@@ -103,8 +104,8 @@ def write_checks(side: Path, tmp: Path):
         work.mkdir()
         counts = record.kicad_counts(side / v.kicad_rel, work)
         (side / v.gerbers_rel).mkdir(parents=True, exist_ok=True)
-        (side / v.gerbers_rel / record.FILE).write_text(record.record(v, check(build_board(variant=v)), counts, si),
-                                                        encoding="utf-8")
+        results = check(build_board(variant=v), routed=routed.read(side / v.kicad_rel / f"{project.NAME}.kicad_pcb"))
+        (side / v.gerbers_rel / record.FILE).write_text(record.record(v, results, counts, si), encoding="utf-8")
 
 
 def test_one_edit_with_every_check_on_both_variants(tmp_path, review_cache):
