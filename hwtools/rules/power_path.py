@@ -162,7 +162,8 @@ def measure(board, facts) -> list[tuple[Config, dict]]:
     """Each configuration with its figures: U1's VOUT - VIN, the ESP32's VDD, its highest pin over VDD (V). The
     module's regulator is solved on, then off where EN came out below its threshold."""
     configs = configurations(board, facts)
-    solved = _solve(board, facts, configs, [True] * len(configs))
+    en_grounded = board.net_of("M1", 3) == board.net_of("M1", 17)  # rev 1.4: the module's regulator is never on
+    solved = _solve(board, facts, configs, [not en_grounded] * len(configs))
     threshold = facts["lolin_d32_power"]["en_threshold_v"]
     off = [i for i, at in enumerate(solved) if at("M1", "3") - at("M1", "17") < threshold]  # EN low after all
     for i, at in zip(off, _solve(board, facts, [configs[i] for i in off], [False] * len(off))):
@@ -195,8 +196,12 @@ def _reader(pins, plot):
 
 
 def power_path(board, facts, top):
+    return judge(board, facts, measure(board, facts))
+
+
+def judge(board, facts, runs):
+    """The rule's three results from `measure`'s figures."""
     esp, reg = facts["esp32"], part_facts(board, facts, "U1")
-    runs = measure(board, facts)
     back = max(runs, key=lambda r: r[1]["backfeed"])
     powered = [r for r in runs if documented_powered(board, r[0])]
     low = min(powered, key=lambda r: r[1]["vdd"])
@@ -219,7 +224,7 @@ def power_path(board, facts, top):
 
 def _diode_ma(volts):
     """The current the ESD diode model (DSI, IS 1e-14 A) carries at `volts` forward (mA)."""
-    return 1e-14 * math.expm1(min(volts, 1.2) / THERMAL_V) * 1e3
+    return 1e-14 * math.expm1(min(max(volts, 0.0), 1.2) / THERMAL_V) * 1e3  # none below 0 V
 
 
 RULES = [Rule("power-path", power_path)]

@@ -32,7 +32,7 @@ def test_rev14_has_no_header_and_every_configuration_is_safe():
     board, measured = runs("1.4")
     assert power_path.jumper_header(board) is None
     assert len(measured) == 3 * 4  # USB absent/4.75/5.25 V × P1 absent/4.9/5.5 V/crossed
-    results = power_path.power_path(board, load_facts(), None)
+    results = power_path.judge(board, load_facts(), measured)
     assert [str(r) for r in results if not r.passed] == []
     assert {r.what for r in results} == {"U1 VOUT over VIN, highest",
                                          "ESP32 VDD where the documents call it powered, lowest",
@@ -62,8 +62,8 @@ def test_rev13_header_gives_every_placement():
 
 
 def test_rev13_fails_the_rule():
-    board, _ = runs("1.3")
-    results = power_path.power_path(board, load_facts(), None)
+    board, measured = runs("1.3")
+    results = power_path.judge(board, load_facts(), measured)
     assert [r.passed for r in results] == [False, False, False], [str(r) for r in results]
 
 
