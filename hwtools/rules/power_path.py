@@ -2,14 +2,15 @@
 
 The configurations: each placement of the "ESP32 PWR" shunts a 2×2 header allows (none, each pair, both rows,
 both columns; a board without the header has one) × the D32's USB absent or at VBUS's lowest/highest ×
-P1 absent, at its lowest/highest, or crossed. Each is judged on three figures:
+P1 absent, at its lowest/highest, or crossed. Each is judged on four figures:
 
 - back-feed: the MCP1825S's VOUT never above its VIN + 0.3 V (its absolute maximum rating; above it the body
   diode carries another supply's current back into +5V, C1, C2 and the display);
 - powered: where the documents say the ESP32 runs (USB present — bringup/README.md step 1 — or P1 present and
   the module fed from U1), its 3V pad at or above the ESP32's minimum VDD;
 - pins: no ESP32 pin above its VDD + 0.3 V (its absolute maximum rating; an unpowered ESP32 fed through a pin's
-  ESD diode, like R3 into GPIO16 with the module on its own regulator and no USB).
+  ESD diode, like R3 into GPIO16 with the module on its own regulator and no USB);
+- no back-feed into a supply: the current into USB's VBUS or the meter's pin 1 at most a blocking diode's leakage.
 
 The parts are the crossed-cable deck's (hwtools/si/reverse.py: body and ESD diodes, loads), plus what powers
 the board: the meter's supply behind its source resistance, USB's VBUS on the module's USB pad, U1 and the
@@ -173,7 +174,12 @@ def measure(board, facts) -> list[tuple[Config, dict]]:
     for config, at in zip(configs, solved):
         vdd = at("M1", "16") - at("M1", "17")
         pin_over = max((at("M1", pin.num) - at("M1", "16"), pin.name) for pin in _esp32_pins(board))
-        out.append((config, {"backfeed": at("U1", u1["VO"]) - at("U1", u1["VI"]), "vdd": vdd, "pin_over": pin_over}))
+        sources = [("vusb", "USB VBUS")] * (config.usb_v is not None) + [("vmeter", "the meter's pin 1")] * (
+            config.p1 == "present")
+        # ngspice: a source's current > 0 flows into it; with no supply there is nothing to feed
+        into = max(((at.current(src) * 1e3, name) for src, name in sources), default=(-math.inf, "no supply"))
+        out.append((config, {"backfeed": at("U1", u1["VO"]) - at("U1", u1["VI"]), "vdd": vdd, "pin_over": pin_over,
+                             "into_supply": into}))
     return out
 
 
@@ -192,6 +198,7 @@ def _reader(pins, plot):
     def at(ref, pin):
         node = pins[ref][pin]
         return 0.0 if node == "0" else v.get(node.lower(), 0.0)
+    at.current = lambda source: float(plot.get(f"i({source})", [0.0])[0])  # 0 for a source the deck does not have
     return at
 
 
@@ -206,6 +213,9 @@ def judge(board, facts, runs):
     powered = [r for r in runs if documented_powered(board, r[0])]
     low = min(powered, key=lambda r: r[1]["vdd"])
     pin = max(runs, key=lambda r: r[1]["pin_over"][0])
+    fed = max(runs, key=lambda r: r[1]["into_supply"][0])
+    fed_ma, fed_what = fed[1]["into_supply"]
+    fed_max = facts["usb_vbus"]["backfeed_max_ma"]
     n = f"{len(runs)} configurations"
     vdd_over = pin[1]["pin_over"][0]
     return [
@@ -219,6 +229,9 @@ def judge(board, facts, runs):
                vdd_over <= esp["pin_abs_above_vdd_v"], "ESP32 pin over its VDD, highest",
                f"M1 {pin[1]['pin_over'][1]}",
                f"{n}; ESD diode current ≈ {_diode_ma(vdd_over):.3g} mA into the pin"),
+        Result("power-path", fed_ma, "mA", None, fed_max, fed[0].corner(), fed_ma <= fed_max,
+               "current back into a supply, highest", fed_what,
+               f"{n}; USB VBUS and the meter's pin 1 are sources: each OR diode blocks the other supply"),
     ]
 
 

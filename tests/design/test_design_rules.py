@@ -89,6 +89,8 @@ CASES = [
      "power-path", ["U1 VOUT over VIN", "≤ 0.3 V", "usb=5.25 V"]),
     ("D5 out", lambda: _connect(build_board(), "D5", "2", "GND"), "power-path",
      ["ESP32 VDD where the documents call it powered", "≥ 3 V", "usb=4.75 V"]),
+    ("USB pad straight on +5V (no D5)", lambda: _connect(build_board(), "M1", "2", "+5V"), "power-path",
+     ["current back into a supply", "USB VBUS", "usb=4.75 V", "p1=present 5.5 V", "≤ 1 mA"]),
     ("M1's 3V pad on USB_5V", lambda: _connect(build_board(), "M1", "16", "USB_5V"), "power-path",
      ["ESP32 pin over its VDD", "M1 GPIO16", "usb=absent", "p1=present"]),
 ]
