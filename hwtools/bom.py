@@ -3,7 +3,7 @@
 Read from the footprints of the `.kicad_pcb` (kiutils, read only): each carries the hidden fields `MPN` and
 `Manufacturer`. A part in the BOM without a real MPN is an error that names its references; parts marked
 "exclude from BOM" (the mounting holes) are skipped everywhere. `order_csv` adds the parts a maker buys
-that have no footprint (sockets, shunts: `[[bom_only]]` in parts.toml); `check_fit` proves each through-hole
+that have no footprint (the D32's sockets and header pins: `[[bom_only]]` in parts.toml); `check_fit` proves each through-hole
 MPN fits its footprint (pins, pitch, body: `[[tht_part]]` in parts.toml).
 """
 
@@ -195,7 +195,7 @@ BOM_ONLY_KEYS = ("for_ref", "qty", "designators", "value", "manufacturer", "mpn"
 
 
 def bom_only_items(parts: list[Part], facts: dict | None = None) -> list[dict]:
-    """Parts to buy without a footprint of their own (D32 sockets and headers, J3 shunts), for a board that has
+    """Parts to buy without a footprint of their own (D32 sockets and headers), for a board that has
     the part they belong to. They go into bom.csv and the iBoM (hwtools.ibom), never into components.json:
     AISLER would try to place them."""
     refs = {p.ref for p in parts}

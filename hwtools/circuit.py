@@ -190,8 +190,9 @@ def esd(b, p1_5v, data, drq, gnd):
     gnd += d3[3], d4[2], c10[2]
 
 
-def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
-    """D2 blocks a crossed cable; U1, a low-dropout regulator, makes 3.3 V; C1 rides through Wi-Fi bursts.
+def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
+    """D2 blocks a crossed cable; D5 ORs in the D32's USB supply; U1, a low-dropout regulator, makes 3.3 V for the
+    whole board from whichever is higher; C1 rides through Wi-Fi bursts.
 
     C6/C7 are the ceramic decoupling at U1's pins, C8 at the module's 3V pad; D1 shows 3V3 is up.
     """
@@ -213,18 +214,24 @@ def power(b, p1_5v, v5, v3v3, d32_3v, gnd):
     r6 = b.part("R6", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
     d1 = b.part("D1", "Device:LED", "LED", "LED_THT:LED_D5.0mm", "L-53GD", "Kingbright")
     led = b.net("PWR_LED")
+    # D5: the USB side of the diode-OR (rev 1.4, power-path): USB alone runs U1 and so the module, and neither supply
+    # can feed the other (D2 blocks USB → pin 1, D5 blocks P1 → the PC's VBUS)
+    d5 = b.part("D5", "Diode:1N5817", "1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal", "1N5817-T", "Diodes Inc.")
     p1_5v += d2["A"]
-    v5 += d2["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
+    usb_5v += d5["A"]
+    v5 += d2["K"], d5["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
     v3v3 += u1["VO"], c3[1], c4[1], r6[1], ceramics[1][1]
-    d32_3v += ceramics[2][1]
+    v3v3 += ceramics[2][1]
     gnd += u1["GND"], c1[2], c2[2], c3[2], c4[2], d1["K"], *(c[2] for c in ceramics)
     led += r6[2], d1["A"]
 
 
-def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
+def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None, usb_5v=None):
     """M1, the Lolin D32: UART2 RX on GPIO16, Data Request on GPIO12, I2C on GPIO22/21, S1 on GPIO4.
 
-    Pad 32 (second GND) stays unconnected as on the proven board: the module joins its GNDs inside.
+    Rev 1.4 (power-path): EN (the module's own regulator's enable) is tied to GND and the 3V pad to +3V3, so U1 is
+    the ESP32's only regulator; the USB pad's 5 V reaches U1 through D5 (`power`). No jumper: no setting to get
+    wrong. Pad 32 (second GND) stays unconnected as on the proven board: the module joins its GNDs inside.
     """
     m1 = b.part("M1", "p1reader:LolinD32", "LolinD32", "p1reader:LolinD32", "LOLIN D32", "WEMOS")
     rx += m1["GPIO16"]
@@ -234,6 +241,8 @@ def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
     d32_en += m1["EN"]
     d32_3v += m1["3V"]
     gnd += m1[17]
+    if usb_5v is not None:
+        usb_5v += m1["USB"]
     if s1_rx is not None:
         s1_rx += m1["GPIO4"]  # UART1 RX; not a strapping pin (0, 2, 5, 12, 15 are)
     for pin in m1.pins:
@@ -242,8 +251,8 @@ def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None):
 
 
 def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
-    """J3 "ESP32 PWR": jumper 1-2 holds EN low (the D32's own regulator off: USB cannot feed the ESP32), 3-4 feeds
-    the module from U1."""
+    """Rev 1.3's J3 "ESP32 PWR" (kept for the rev 1.3 fixture): jumper 1-2 holds EN low (the D32's own regulator
+    off: USB cannot feed the ESP32), 3-4 feeds the module from U1. Rev 1.4 has no jumper (`d32_module`)."""
     j3 = b.part("J3", "Connector_Generic:Conn_02x02_Odd_Even", "ESP32 Power",
                 "Connector_PinHeader_2.54mm:PinHeader_2x02_P2.54mm_Vertical", "TSW-102-07-G-D", "Samtec")
     gnd += j3[1]
@@ -313,16 +322,15 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     p1_5v, v5, gnd, v3v3 = b.net("P1_5V"), b.net("+5V"), b.net("GND"), b.net("+3V3")
     data, drq, rx = b.net("P1_DATA"), b.net("P1_DRQ"), b.net("RX")
     gpio_drq, scl, sda = b.net("GPIO12_DRQ"), b.net("I2C_SCL"), b.net("I2C_SDA")
-    d32_en, d32_3v = b.net("D32_EN"), b.net("D32_3V")
+    usb_5v = b.net("USB_5V")
 
     p1_jack(b, p1_5v, drq, data, gnd)
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     esd(b, p1_5v, data, drq, gnd)
-    power(b, p1_5v, v5, v3v3, d32_3v, gnd)
+    power(b, p1_5v, v5, v3v3, usb_5v, gnd)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
-    d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx)
-    power_jumpers(b, d32_en, d32_3v, v3v3, gnd)
+    d32_module(b, rx, gpio_drq, scl, sda, gnd, v3v3, gnd, s1_rx, usb_5v)
     i2c_header(b, scl, sda, v5, gnd)
     if s1_rx is not None:
         s1_port(b, s1_rx, v3v3, gnd)

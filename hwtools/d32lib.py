@@ -96,7 +96,7 @@ def footprint():
 # the signals from the P1 side arrive on the left in the order their blocks sit on the sheet (UART RX from
 # the inverter, Data Request, S1), the jumper and display header leave on the right, GND at the bottom.
 SYMBOL_LEFT = [22, 5, 21, 1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14]
-SYMBOL_RIGHT = [3, 16, 30, 27, 15, 18, 19, 20, 23, 24, 25, 26, 28, 29, 31]
+SYMBOL_RIGHT = [16, 30, 27, 3, 15, 18, 19, 20, 23, 24, 25, 26, 28, 29, 31]
 SYMBOL_BOTTOM = [17, 32]
 
 

@@ -1,4 +1,4 @@
-"""The interactive BOM (InteractiveHtmlBom), with the BOM-only lines of bom.csv (D32 sockets, headers, J3 shunts).
+"""The interactive BOM (InteractiveHtmlBom), with the BOM-only lines of bom.csv (D32 sockets, headers).
 
 InteractiveHtmlBom lists only footprints: by design it has no option for parts without one (as its maintainer
 answers on its issue tracker). Its Python API does take more components than the board has, so this module runs the

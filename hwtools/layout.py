@@ -4,8 +4,8 @@ Board coordinates are mm from the board's top-left corner (x right, y down, as K
 shifts the board to a tidy spot on KiCad's sheet. Rotation is KiCad's (degrees, counter-clockwise).
 
 What made the proven board usable, kept here: the RJ12 on the left edge so the cable plugs straight in,
-the D32's USB end on the right edge for programming, the "ESP32 PWR" jumpers and the I2C header at the
-top and bottom edges where fingers reach them, and an M3 hole in each corner.
+the D32's USB end on the right edge for programming, the I2C header at the
+top edge where fingers reach them, and an M3 hole in each corner.
 """
 
 from dataclasses import dataclass
@@ -68,7 +68,8 @@ PLACEMENT = [
     # (the module low enough, the jumpers left of its pins and the display header high enough that every
     # D32 pin's name fits on the silkscreen beside the module)
     Place("M1", 81.2, 33.5, 180),
-    Place("J3", 59.8, 50.8, 0),
+    # rev 1.4: D5, the USB side of the 5 V diode-OR, where rev 1.3's J3 jumpers were (its anode towards the USB pad)
+    Place("D5", 57.6, 53.0, 0),
     Place("J1", 68.75, 10.9, 90),
     # rev 1.4: test points — the P1 side's below the jack, the supplies' and RX along the top edge
     Place("TP1", 5.0, 33.5),
@@ -90,13 +91,8 @@ SILKSCREEN = [
 # Words that belong to a part, placed relative to it (its pin 1 / origin) so they move with it:
 # (text, ref, dx, dy, height mm, angle).
 PART_SILKSCREEN = [
-    # J3, "ESP32 PWR": what each shunt does. 1-2 holds EN low: the D32's own regulator (EN is its enable) is
-    # off, so USB cannot feed the ESP32 — it is not "module off": with 3-4 the module runs from U1. 1-3 would
-    # short the module's 3V rail to GND: marked along that column itself.
-    ("ESP32 PWR", "J3", 8.6, -1.45, 0.8, 0),  # above the shunts' words, below the module's pin names
-    ("1-2 D32 REG OFF", "J3", 10.0, 0.0, 0.8, 0),
-    ("3-4 FROM REG", "J3", 9.3, 2.54, 0.8, 0),
-    ("NEVER 1-3", "J3", -2.3, 1.27, 0.8, 90),
+    # D5: the three ways the board is powered (power-path), all safe; no jumper to set
+    ("PWR: P1, USB OR BOTH", "D5", 18.9, 0.0, 0.8, 0),
     ("SCL SDA 5V GND", "J1", 13.9, 0.0, 0.8, 0),  # J1's pins 1-4, left to right (clear of IO16's name)
 ]
 
@@ -107,7 +103,6 @@ S1_D32_FUNCTIONS = {21: "S1 RX"}
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
 # parts whose middle is between pads or whose body is drawn full of silk. Board mm.
 REFERENCE_AT = {
-    "J3": (57.1, 47.3),
     "J1": (65.2, 10.9),
     "U1": (26.5, 1.8),
     "C1": (37.75, 2.2),

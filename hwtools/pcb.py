@@ -18,8 +18,8 @@ from .fabrules import (DESIGN_VIA_DIAMETER_MM, DESIGN_VIA_DRILL_MM, POUR_CLEARAN
 from .sexpr import children, value
 
 GND = "GND"
-# Power symbols name global nets; D32_3V is a label. In the order they are routed (GND is the pour's).
-POWER_NETS = ("P1_5V", "+5V", "+3V3", "/D32_3V", GND)
+# Power symbols name global nets; USB_5V is a label. In the order they are routed (GND is the pour's).
+POWER_NETS = ("P1_5V", "+5V", "+3V3", "/USB_5V", GND)
 
 
 class LayoutError(HwtoolsError):

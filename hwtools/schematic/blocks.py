@@ -10,7 +10,7 @@ resistor or capacitor needs no edit here to draw cleanly.
 from dataclasses import dataclass, field
 
 # Supply nets drawn as KiCad power symbols; the value of the symbol is the net name (KiCad 9 names the net
-# after it), so the board and its checks see the same nets. D32_3V (behind the J3 jumper) stays a label.
+# after it), so the board and its checks see the same nets. USB_5V (the module's USB pad to D5) stays a label.
 POWER_SYMBOLS = {"GND": "power:GND", "+3V3": "power:+3V3", "P1_5V": "power:+5V", "+5V": "power:+5V"}
 # Nets fed by a connector (or through a diode) need a power flag so ERC knows they are driven; each is drawn
 # in the power block when its net exists.
@@ -80,8 +80,8 @@ BLOCKS = [
         "M1": (236.22, 88.9, 0, None),
         "C8": (261.62, 62.23, 0, None),  # rev 1.3 decoupling at the module's 3V pad
     }),
-    Block("jumpers", "ESP32 PWR jumpers / I2C display", (289.56, 35.56, 406.4, 142.24), {
-        "J3": (322.58, 71.12, 0, "x"),  # flipped: the 3-4 row (D32_3V, +3V3) on top, GND below
+    Block("jumpers", "USB 5 V into the diode-OR / I2C display", (289.56, 35.56, 406.4, 142.24), {
+        "D5": (322.58, 71.12, 180, None),  # rev 1.4: the module's USB pad (anode, right) → +5V (cathode, left)
         "J1": (327.66, 104.14, 0, None),
     }),
     Block("s1", "S1 port: RS-422 in, 120 Ω terminated and biased → GPIO4 (p1s1 variant)",

@@ -55,16 +55,16 @@ def test_a_part_that_cannot_fit_fails_by_name(parts, ref, change, words):
         bom.check_fit(_with(parts, ref, **change), LIBS)
 
 
-def test_sockets_headers_and_shunts_are_bom_lines_but_not_components(parts):
+def test_sockets_and_headers_are_bom_lines_but_not_components(parts):
     rows = list(csv.DictReader(io.StringIO(bom.order_csv(parts))))
     extra = {r["MPN"]: r for r in rows if not r["Footprint"]}
-    assert set(extra) == {"SSW-116-01-T-S", "TSW-116-07-T-S", "QPC02SXGN-RC"}
+    assert set(extra) == {"SSW-116-01-T-S", "TSW-116-07-T-S"}  # rev 1.4: no J3, no shunts
     assert all(int(r["Qty"]) == 2 for r in extra.values())
     placed = {c["mpn"] for c in json.loads(bom.components_json(parts))}
     assert not placed & set(extra)
 
 
-BOM_ONLY_MPNS = {"SSW-116-01-T-S": 2, "TSW-116-07-T-S": 2, "QPC02SXGN-RC": 2}
+BOM_ONLY_MPNS = {"SSW-116-01-T-S": 2, "TSW-116-07-T-S": 2}
 
 
 def _ibom_quantities(html: str) -> dict:
@@ -108,7 +108,7 @@ def test_bom_only_pieces_take_their_parts_outline_and_no_pads():
 def test_committed_bom_has_the_bom_only_lines():
     for out in (REPO / "gerbers", REPO / "gerbers" / "p1s1"):
         text = (out / f"{project.NAME}-bom.csv").read_text(encoding="utf-8")
-        assert "SSW-116-01-T-S" in text and "QPC02SXGN-RC" in text
+        assert "SSW-116-01-T-S" in text and "TSW-116-07-T-S" in text
         assert "SSW-116" not in (out / "components.json").read_text(encoding="utf-8")
 
 

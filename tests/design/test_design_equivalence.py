@@ -66,6 +66,7 @@ PADS = {  # (ref, pad) → anchor pad of the v1.1 board ("ref.pad") or a new net
 
 # Rev 1.4's differences from rev 1.3, in the same form (anchors are v1.1 pads or the nets rev 1.3 added).
 RECT = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"
+REMOVED = (None, None)  # a part the revision takes off the board, with its pads
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
 TEST_POINT_WHY = "a test point where the bench DMM and a scope probe (test-points rule)"
 PARTS_14 = {
@@ -74,10 +75,18 @@ PARTS_14 = {
     "D4": (("P6KE6.8CA", "Diode_THT:D_DO-15_P12.70mm_Horizontal"),
            "pin 1 clamped at the jack: a TVS with a 5.8 V stand-off above the meter's 5.5 V (esd-placement)"),
     "C10": (("100 nF", DISC), "pin 1's ceramic at the jack, beside its clamp"),
+    "D5": (("1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal"),
+           "USB's side of the 5 V diode-OR: USB alone runs U1 and the module, and no supply feeds another (power-path)"),
+    "J3": (REMOVED, "no jumper: every setting of rev 1.3's J3 either back-fed U1, left the module unpowered on USB or fed "
+                    "GPIO16 while unpowered (power-path)"),
     **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
 }
 PADS_14 = {
+    # power-path: no jumper — EN on GND (the module's own regulator always off), its 3V pad on U1's +3V3; the USB pad's
+    # 5 V into +5V through D5 (the diode-OR with D2)
+    ("M1", "3"): "J2.6", ("M1", "16"): "C3.1", ("C8", "1"): "C3.1", ("M1", "2"): "USB_5V",
+    ("D5", "1"): "+5V", ("D5", "2"): "USB_5V",
     ("D4", "1"): "J2.1", ("D4", "2"): "J2.6", ("C10", "1"): "J2.1", ("C10", "2"): "J2.6",
     ("TP1", "1"): "J2.1", ("TP2", "1"): "+5V", ("TP3", "1"): "C3.1", ("TP4", "1"): "J2.6", ("TP5", "1"): "Q1.1",
     ("TP6", "1"): "J2.5", ("TP7", "1"): "J2.2",
@@ -133,6 +142,9 @@ def applied(reference_dir, revisions):
     for _, parts_table, pads_table in revisions:
         for ref, ((value, footprint), _reason) in parts_table.items():
             parts[ref] = (value, footprint)
+            if (value, footprint) == REMOVED:
+                del parts[ref]
+                pad_net = {pad: net for pad, net in pad_net.items() if pad[0] != ref}
         for pad, target in pads_table.items():
             ref, _, num = target.partition(".")
             pad_net[pad] = original[(ref, num)] if num else f"new:{target}"

@@ -84,6 +84,15 @@ CASES = [
      ["C1: capacitor voltage", "against -0.5 V", "mapping=1-6 2-5 3-4"]),
     ("D3 off the data line", lambda: _connect(build_board(), "D3", "1", "GND"), "esd-p1-port",
      ["no ESD part on data (pin 5)", "≥ 8 kV"]),
+    # power-path, one case per failure mode on today's circuit (rev 1.3's J3 settings: test_design_power_path.py)
+    ("module regulator on, D5 out", lambda: _connect(_connect(build_board(), "M1", "3", "USB_5V"), "D5", "2", "GND"),
+     "power-path", ["U1 VOUT over VIN", "≤ 0.3 V", "usb=5.25 V"]),
+    ("D5 out", lambda: _connect(build_board(), "D5", "2", "GND"), "power-path",
+     ["ESP32 VDD where the documents call it powered", "≥ 3 V", "usb=4.75 V"]),
+    ("USB pad straight on +5V (no D5)", lambda: _connect(build_board(), "M1", "2", "+5V"), "power-path",
+     ["current back into a supply", "USB VBUS", "usb=4.75 V", "p1=present 5.5 V", "≤ 1 mA"]),
+    ("M1's 3V pad on USB_5V", lambda: _connect(build_board(), "M1", "16", "USB_5V"), "power-path",
+     ["ESP32 pin over its VDD", "M1 GPIO16", "usb=absent", "p1=present"]),
 ]
 
 

@@ -66,9 +66,9 @@ def test_labels_only_between_blocks_and_wires_inside_them(drawn):
 
 def test_supplies_are_power_symbols(drawn):
     nets = {net for _, net in drawn["sheet"].power_symbols}
-    supplies = {n for n in pcb.POWER_NETS if not n.startswith("/")}  # "/D32_3V" is the one labelled rail
+    supplies = {n for n in pcb.POWER_NETS if not n.startswith("/")}  # "/USB_5V" is the one labelled rail
     assert len(drawn["sheet"].power_symbols) >= 8 and nets == supplies
-    assert "D32_3V" in {net for net, _ in drawn["sheet"].labels}
+    assert "USB_5V" in {net for net, _ in drawn["sheet"].labels}
 
 
 def test_junctions_exactly_where_nets_branch(drawn):

@@ -101,7 +101,7 @@ def test_jack_mouth_and_usb_end_on_their_edges(kiboard):
 
 def test_silkscreen_names_the_product_and_the_connectors(kiboard):
     texts = {t.text for t in kiboard.graphicItems if type(t).__name__ == "GrText" and t.layer == "F.SilkS"}
-    assert {f"p1reader v{project.REVISION}", "P1", "ESP32 PWR", "SCL SDA 5V GND", "1"} <= texts
+    assert {f"p1reader v{project.REVISION}", "P1", "PWR: P1, USB OR BOTH", "SCL SDA 5V GND", "1"} <= texts
 
 
 def test_power_tracks_are_wide_and_signals_not_thin(kiboard):
