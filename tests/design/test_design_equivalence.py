@@ -74,6 +74,8 @@ PARTS_14 = {
     "D4": (("P6KE6.8CA", "Diode_THT:D_DO-15_P12.70mm_Horizontal"),
            "pin 1 clamped at the jack: a TVS with a 5.8 V stand-off above the meter's 5.5 V (esd-placement)"),
     "C10": (("100 nF", DISC), "pin 1's ceramic at the jack, beside its clamp"),
+    "C9": (("560 pF", DISC), "pulls Q1's stored charge out: every BC547 storage-time model reads right (SI)"),
+    "R10": (("5.6 kOhm", AXIAL), "a higher base at the line's LOW: Q1 turns on sooner when the meter releases (SI)"),
     **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
 }
