@@ -53,3 +53,13 @@ def test_rev13_inverter_fails_with_the_slowest_model():
     assert not report.passed and not report.models[slowest]["pass"]
     assert report.models[slowest]["distortion_pct"] > 20
     assert report.worst_case.model == slowest
+
+
+def test_fab_table_lists_each_model_with_its_verdict(model_sweep):
+    from hwtools.si.report import table
+
+    text = table(model_sweep)
+    assert f"worst: {model_sweep.worst_case.model}" in text
+    for name in MODELS:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert row.endswith("| PASS |") and f"{SPECS[name]['tr_s'] * 1e9:g} ns" in row
