@@ -135,8 +135,8 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     """
     r2 = b.part("R2", "Device:R", "1.2 kOhm", AXIAL, "MFR-50FBF52-1K2", "Yageo")
     r1 = b.part("R1", "Device:R", "6.8 kOhm", AXIAL, "MFR-50FBF52-6K8", "Yageo")
-    r10 = b.part("R10", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
-    c9 = b.part("C9", "Device:C", "220 pF", DISC, "C315C221J5G5TA", "KEMET")
+    r10 = b.part("R10", "Device:R", "5.6 kOhm", AXIAL, "MFR-50FBF52-5K6", "Yageo")
+    c9 = b.part("C9", "Device:C", "560 pF", DISC, "C315C561J5G5TA", "KEMET")
     r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
     # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
     # annular ring, below AISLER's 0.30 mm minimum; the wide variant (1.5 / 0.8 mm) meets it.

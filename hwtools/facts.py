@@ -26,6 +26,11 @@ def part_facts(board, facts, ref):
     raise KeyError(f"{ref}: no facts for MPN {mpn!r} in parts.toml")
 
 
+def bc547_models(facts) -> dict:
+    """The BC547 storage-time models of parts.toml [bc547_models], by name (each with tr_s and source)."""
+    return {name: m for name, m in facts["bc547_models"].items() if isinstance(m, dict)}
+
+
 def opto_ctr(facts, i_led):
     """The 4N35's worst CTR at LED current `i_led`: its 100 % minimum (IF 10 mA, VCE 10 V) times the typical
     curves' ratios for a lower LED current, saturation and 0-60 °C."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..facts import opto_ctr, part_facts
+from ..facts import bc547_models, opto_ctr, part_facts
 from .base import Rule, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range, _wire_ohm
 from .supply import supply_loads_ma
 
@@ -72,7 +72,41 @@ def q1_saturation(board, facts, top):
         f", {top.collector_r} {board.parts[top.collector_r].value}")
     return [Result("q1-saturation", od, "×", q["saturation_overdrive"], None, c, _judge(od, q["saturation_overdrive"]),
                    f"base overdrive IB·hFEmin/IC (IB {ib * 1e3:.3f} mA, IC {ic * 1e3:.2f} mA)", parts,
-                   "VBE(on) max +2 mV/°C below 25 °C, hFE min × 0.8 at 0 °C (typical curves)")]
+                   "VBE(on) max +2 mV/°C below 25 °C, hFE min × 0.8 at 0 °C (typical curves)"),
+            _stored_charge_bound(board, facts, top, ic, parts)]
+
+def _speedup_farads(board, top):
+    """The speed-up capacitor across the base resistor (C9), 0 if there is none."""
+    base_net = next(n for n in (board.net_of(top.base_r, 1), board.net_of(top.base_r, 2)) if n != top.data)
+    caps = [r for r in _net_parts(board, top.data) & _net_parts(board, base_net) if board.lib_ids[r] == "Device:C"]
+    return sum(board.value(r) for r in caps)
+
+def _stored_charge_bound(board, facts, top, ic, parts):
+    """Upper bound: the charge Q1 stores at its highest overdrive (BR × the slowest model's TR × the excess base
+    current) must not exceed what C9 pulls out of the base when the meter pulls the line LOW (C9 × the fall from
+    the released line's lowest level to DSMR's 1.0 V LOW). The bound is that charge as an overdrive."""
+    q, p1 = facts["bc547"], facts["p1_port"]
+    tau = facts["bc547_spice"]["params"]["BR"] * max(m["tr_s"] for m in bc547_models(facts).values())
+    r1, r2 = board.value(top.base_r), board.value(top.pullup)
+    vbe_hot = q["vbe_on_min_v"] + q["vbe_tempco_mv_per_c"] * 1e-3 * (facts["operating"]["ambient_max_c"] - 25)
+    fall = vbe_hot + (p1["supply_min_v"] - vbe_hot) * r1 / (r1 + r2) - p1["data_low_max_v"]
+    hfe = q["hfe_min"]
+    worst = None
+    for c in _grid(facts, cable_m=0.0):
+        vbe = q["vbe_on_min_v"] + q["vbe_tempco_mv_per_c"] * 1e-3 * (c["temp_c"] - 25)
+        i1 = (c["supply_v"] - vbe) / (_r(board, facts, top.pullup, -1) + _r(board, facts, top.base_r, -1))
+        ib = i1 - (vbe / _r(board, facts, top.base_pulldown, 1) if top.base_pulldown else 0.0)
+        if worst is None or ib > worst[0]:
+            worst = (ib, c)
+    ib, c = worst
+    cap = _speedup_farads(board, top)
+    bound = (cap * fall * q["storage_charge_max_ratio"] / tau + ic / hfe) * hfe / ic
+    od = ib * hfe / ic
+    return Result("q1-saturation", od, "×", None, bound, c, _judge(od, hi=bound),
+                  f"highest base overdrive IB·hFEmin/IC (IB {ib * 1e3:.3f} mA) against the stored charge C9 pulls out",
+                  parts + f", C9 {cap * 1e12:.0f} pF",
+                  f"stored {tau * 1e9:.0f} ns × IB (BR × slowest TR) ≤ C9 × {fall:.2f} V (released line at "
+                  f"{p1['supply_min_v']:g} V, VBE(on) min hot, to the 1.0 V LOW)")
 
 def rx_levels(board, facts, top):
     """RX HIGH while the meter holds the line LOW anywhere in 0-1.0 V, and RX LOW while Q1 is saturated.

@@ -31,7 +31,18 @@ def table(report) -> str:
         lines.append(f"| {r.name} | {value} {r.unit} | {r.limit} | {'PASS' if r.passed else 'FAIL'} |")
     lines += ["", f"Propagation delay (ideal edge → VDD/2): RX rising {s['delay_rise_ns']:.0f} ns, "
                   f"RX falling {s['delay_fall_ns']:.0f} ns.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _model_lines(s))
+
+
+def _model_lines(s: dict) -> list[str]:
+    """Each BC547 storage-time model's worst distortion (parts.toml [bc547_models]); the worst model named."""
+    lines = [f"BC547 storage-time models (every corner with each; worst: {s['worst_model']}):", "",
+             "| model | TR | worst distortion | its worst case | result |", "|---|---|---|---|---|"]
+    for name, m in s["models"].items():
+        dist = "no edge" if m["distortion_pct"] is None else f"{_round(m['distortion_pct'])} % of a bit"
+        lines.append(f"| {name} | {_round(m['tr_ns'])} ns | {dist} | {m['worst_case']} | "
+                     f"{'PASS' if m['pass'] else 'FAIL'} |")
+    return lines + [""]
 
 
 def _round(v: float) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import procs
+from ..facts import bc547_models
 from . import spice
 from .limits import BAUD, MAX_BAUD, TIMING, electrical
 from .measure import Metrics, measure
@@ -68,6 +69,7 @@ class Report:
     line_low: list = field(default_factory=list)  # (case, [(line V, RX V)])
     line_low_max_v: float = 0.0
     temp_c: tuple = (25.0, 25.0)
+    models: dict = field(default_factory=dict)  # BC547 model → its worst figures at 115200 Bd (`per_model`)
 
     @property
     def passed(self) -> bool:
@@ -85,6 +87,7 @@ class Report:
             "max_baud": self.max_baud, "drq_volts": r("drq_volts", 3), "drq_ma": r("drq_ma", 3),
             "line_low_max_v": round(self.line_low_max_v, 2), "temp_c": [self.temp_c[0], self.temp_c[1]],
             "cases": len(self.runs), "worst_case": self.worst_case.name if self.worst_case else None,
+            "worst_model": self.worst_case.model if self.worst_case else None, "models": self.models,
             "pass": self.passed,
         }
 
@@ -109,25 +112,32 @@ def _temps(facts):
     return (float(op["ambient_min_c"]), float(op["ambient_max_c"]))
 
 
-def corner_cases(facts: dict, path: DataPath) -> list[Case]:
+def model_names(facts: dict) -> list[str]:
+    """The BC547 storage-time models every corner runs with (parts.toml [bc547_models]), in file order."""
+    return list(bc547_models(facts))
+
+
+def corner_cases(facts: dict, path: DataPath, models: list[str] | None = None) -> list[Case]:
     """Full factorial of the extremes: resistors (all -tol / all +tol), both supplies, BC547 gain, meter CTR, cable
-    length, ambient 0/60 °C and the meter's MARK level at 0 and its 1.0 V maximum."""
+    length, ambient 0/60 °C and the meter's MARK level at 0 and its 1.0 V maximum — with each BC547 model."""
     tol = facts["resistor_mfr50"]["tolerance"]
     c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
     cases = []
-    for signs, v5, v33, hfe, ic, cable, temp, low in itertools.product(
-            _signs(path), c["p1_supply_v"], c["rail_3v3_v"], (q["hfe_min"], q["hfe_max"]),
-            (m["ic_sink_min_ma"], m["ic_sink_max_ma"]), (cab["length_min_m"], cab["length_max_m"]), _temps(facts),
-            (0.0, facts["p1_port"]["data_low_max_v"])):
+    for model, signs, v5, v33, hfe, ic, cable, temp, low in itertools.product(
+            models or model_names(facts), _signs(path), c["p1_supply_v"], c["rail_3v3_v"],
+            (q["hfe_min"], q["hfe_max"]), (m["ic_sink_min_ma"], m["ic_sink_max_ma"]),
+            (cab["length_min_m"], cab["length_max_m"]), _temps(facts), (0.0, facts["p1_port"]["data_low_max_v"])):
         mult = tuple((ref, 1 + s * tol) for ref, s in signs)
         name = (f"R{'+' if signs[0][1] > 0 else '-'} {v5:g}V {v33:g}V hFE{hfe:g} sink{ic:g}mA {cable:g}m {temp:g}C "
-                f"low{low:g}V")
-        cases.append(Case(name, mult, v5, v33, hfe, ic, cable, temp, low))
+                f"low{low:g}V {model}")
+        cases.append(Case(name, mult, v5, v33, hfe, ic, cable, temp, low, model))
     return cases
 
 
-def mc_cases(facts: dict, path: DataPath, runs: int, seed: int) -> list[Case]:
-    """Monte Carlo: resistors normal with the tolerance as 3 σ (clipped); everything else uniform in its range."""
+def mc_cases(facts: dict, path: DataPath, runs: int, seed: int, models: list[str] | None = None) -> list[Case]:
+    """Monte Carlo: resistors normal with the tolerance as 3 σ (clipped); everything else uniform in its range;
+    the BC547 models take turns."""
+    models = models or model_names(facts)
     rng = np.random.default_rng(seed)
     tol = facts["resistor_mfr50"]["tolerance"]
     c, q, m, cab = facts["si_corners"], facts["bc547"], facts["meter_opto"], facts["p1_cable"]
@@ -136,12 +146,12 @@ def mc_cases(facts: dict, path: DataPath, runs: int, seed: int) -> list[Case]:
     cases = []
     for i in range(runs):
         mult = tuple((ref, float(1 + np.clip(rng.normal(0, tol / 3), -tol, tol))) for ref in refs)
-        cases.append(Case(f"MC{i:03d}", mult, float(rng.uniform(*c["p1_supply_v"])),
+        cases.append(Case(f"MC{i:03d} {models[i % len(models)]}", mult, float(rng.uniform(*c["p1_supply_v"])),
                           float(rng.uniform(*c["rail_3v3_v"])), float(rng.uniform(q["hfe_min"], q["hfe_max"])),
                           float(rng.uniform(m["ic_sink_min_ma"], m["ic_sink_max_ma"])),
                           float(rng.uniform(cab["length_min_m"], cab["length_max_m"])),
                           float(rng.uniform(*_temps(facts))),
-                          float(rng.uniform(0.0, facts["p1_port"]["data_low_max_v"]))))
+                          float(rng.uniform(0.0, facts["p1_port"]["data_low_max_v"])), models[i % len(models)]))
     return cases
 
 
@@ -277,8 +287,27 @@ def headroom(m: Metrics, baud: float) -> float:
     return min(TIMING[key].headroom(value) for key, value in _timing(m, baud).items())
 
 
+def per_model(runs: list[Run], facts: dict) -> dict:
+    """Each BC547 model's worst distortion and sampling margin over its runs, and whether all its runs pass."""
+    out = {}
+    for model, spec in bc547_models(facts).items():
+        mine = [r for r in runs if r.case.model == model]
+        if not mine:
+            continue
+        worst = max(mine, key=lambda r: r.metrics.distortion_pct)
+        out[model] = {"tr_ns": round(spec["tr_s"] * 1e9, 3), "source": spec["source"], "cases": len(mine),
+                      "distortion_pct": _json_round(worst.metrics.distortion_pct, 2), "worst_case": worst.case.name,
+                      "sample_margin_pct": _json_round(min(r.metrics.sample_margin_pct for r in mine), 1),
+                      "pass": all(timing_ok(r.metrics, BAUD) for r in mine)}
+    return out
+
+
+def _json_round(v: float, nd: int):
+    return round(v, nd) if math.isfinite(v) else None
+
+
 def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, workers: int = WORKERS,
-            corners: bool = True, log=lambda msg: None) -> Report:
+            corners: bool = True, log=lambda msg: None, models: list[str] | None = None) -> Report:
     """Simulate every corner and Monte Carlo case; return the worst figures judged against the limits."""
     from ..facts import load_facts
 
@@ -290,11 +319,12 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
     spice.find_ngspice()  # fail early with a clear message
     c = facts["si_corners"]
     mc_runs = c["mc_runs"] if mc_runs is None else mc_runs
-    cases = (corner_cases(facts, path) if corners else []) + mc_cases(facts, path, mc_runs, c["mc_seed"])
+    models = models or model_names(facts)
+    cases = (corner_cases(facts, path, models) if corners else []) + mc_cases(facts, path, mc_runs, c["mc_seed"], models)
     stim = Stimulus(worst_window(), BAUD)
     report = Report(path)
     log(f"{len(cases)} cases ({f'{len(cases) - mc_runs} corners + ' if corners else ''}{mc_runs} Monte Carlo) on {workers} worker(s), "
-        f"stimulus {stim.data!r} at {BAUD} Bd")
+        f"stimulus {stim.data!r} at {BAUD} Bd, BC547 models {', '.join(models)}")
     # worker processes that die with this one (and take their ngspice along)
     with ProcessPoolExecutor(max_workers=workers, initializer=procs.pool_initializer, initargs=(os.getpid(),)) as pool:
         drq = pool.submit(simulate_drq_batch, path, drq_cases(facts, path), facts)  # operating points: one batch
@@ -309,6 +339,7 @@ def analyse(board=None, facts: dict | None = None, mc_runs: int | None = None, w
             report.baud_runs.setdefault(int(run.baud), []).append(run)
     report.baud_runs[BAUD] = report.runs
     report.line_low_max_v = line_low_max(report.line_low, facts)
+    report.models = per_model(report.runs, facts)
     temps = [r.case.temp_c for r in report.runs] + [c.temp_c for c, *_ in report.drq]
     report.temp_c = (min(temps), max(temps))
     for baud in STANDARD_BAUDS:  # report.max_baud starts at 0

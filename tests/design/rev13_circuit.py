@@ -1,7 +1,7 @@
 """The rev 1.3 circuit as a test fixture: the rules issue 26 added must catch on it what the rev 1.4 review caught.
-Its two changed blocks are kept here verbatim (the ESD array alone on pins 2 and 5; the regulator's 100 nF
-ceramics); the rest is today's code without the test points. Its routed board is the committed rev 1.3 file in
-tests/data/rev-1.3/ (never re-routed)."""
+Its three changed blocks are kept here verbatim (the ESD array alone on pins 2 and 5; the regulator's 100 nF
+ceramics; the inverter's 220 pF speed-up capacitor and 4.7 kΩ base resistor); the rest is today's code without
+the test points. Its routed board is the committed rev 1.3 file in tests/data/rev-1.3/ (never re-routed)."""
 
 from design_paths import REPO
 from hwtools import circuit
@@ -9,6 +9,22 @@ from hwtools.circuit import AXIAL, DISC
 from hwtools.variant import P1
 
 BOARDS = REPO / "tests" / "data" / "rev-1.3" / "kicad"
+
+
+def inverter(b, p1_5v, data, rx, v3v3, gnd):
+    r2 = b.part("R2", "Device:R", "1.2 kOhm", AXIAL, "MFR-50FBF52-1K2", "Yageo")
+    r1 = b.part("R1", "Device:R", "6.8 kOhm", AXIAL, "MFR-50FBF52-6K8", "Yageo")
+    r10 = b.part("R10", "Device:R", "4.7 kOhm", AXIAL, "MFR-50FBF52-4K7", "Yageo")
+    c9 = b.part("C9", "Device:C", "220 pF", DISC, "C315C221J5G5TA", "KEMET")
+    r3 = b.part("R3", "Device:R", "2.2 kOhm", AXIAL, "MFR-50FBF52-2K2", "Yageo")
+    q1 = b.part("Q1", "Transistor_BJT:BC547", "BC547", "Package_TO_SOT_THT:TO-92_Inline_Wide", "BC547BTA", "onsemi")
+    base = b.net("Q1_BASE")
+    p1_5v += r2[1]
+    data += r2[2], r1[1], c9[1]
+    base += r1[2], q1["B"], r10[1], c9[2]
+    v3v3 += r3[1]
+    rx += r3[2], q1["C"]
+    gnd += q1["E"], r10[2]
 
 
 def esd(b, data, drq, gnd):
@@ -52,7 +68,7 @@ def build_rev13(variant=P1):
     gpio_drq, scl, sda = b.net("GPIO12_DRQ"), b.net("I2C_SCL"), b.net("I2C_SDA")
     d32_en, d32_3v = b.net("D32_EN"), b.net("D32_3V")
     circuit.p1_jack(b, p1_5v, drq, data, gnd)
-    circuit.inverter(b, p1_5v, data, rx, v3v3, gnd)
+    inverter(b, p1_5v, data, rx, v3v3, gnd)
     circuit.data_request(b, gpio_drq, p1_5v, drq, gnd)
     esd(b, data, drq, gnd)
     power(b, p1_5v, v5, v3v3, d32_3v, gnd)

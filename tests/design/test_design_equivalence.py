@@ -79,6 +79,8 @@ PARTS_14 = {
            "USB's side of the 5 V diode-OR: USB alone runs U1 and the module, and no supply feeds another (power-path)"),
     "J3": (REMOVED, "no jumper: every setting of rev 1.3's J3 either back-fed U1, left the module unpowered on USB or fed "
                     "GPIO16 while unpowered (power-path)"),
+    "C9": (("560 pF", DISC), "pulls Q1's stored charge out: every BC547 storage-time model reads right (SI)"),
+    "R10": (("5.6 kOhm", AXIAL), "a higher base at the line's LOW: Q1 turns on sooner when the meter releases (SI)"),
     **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
 }

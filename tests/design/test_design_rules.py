@@ -59,6 +59,16 @@ def test_rev12_fails_what_the_review_caught():
     assert rev.worst_case["part"] in ("U1", "C1", "C2", "M1") and rev.figure < 0
 
 
+def test_rev13_fails_the_stored_charge_bound():
+    """Rev 1.3's 220 pF cannot pull out what the slowest BC547 model stores at its 72 × overdrive (the SI sweep's
+    nxp_tr300n fails there too: tests/si/test_si_storage.py); rev 1.4's 560 pF can."""
+    from rev13_circuit import build_rev13
+
+    low, high = by_rule(build_rev13())["q1-saturation"]
+    assert low.passed and not high.passed and high.figure > high.limit_max
+    assert "C9 220 pF" in str(high) and high.worst_case["supply_v"] == 5.5
+
+
 def _connect(board, ref, pin, net):
     p = board.parts[ref][pin]
     p.disconnect()
@@ -72,6 +82,8 @@ CASES = [
      ["pin 4 (n.c.) is connected to GND", "J2"]),
     ("R2 470 Ohm", lambda: build_board({"R2": "470 Ohm"}), "p1-data-current", ["R2 = 470 Ohm", "11.8 mA", "≤ 5 mA"]),
     ("R1 1 MOhm", lambda: build_board({"R1": "1 MOhm"}), "q1-saturation", ["R1 1 MOhm", "≥ 2 ×", "supply_v=4.9"]),
+    ("C9 220 pF", lambda: build_board({"C9": "220 pF"}), "q1-saturation",
+     ["C9 220 pF", "stored charge", "≤ 42.6", "supply_v=5.5", "temp_c=60"]),
     ("R10 100 kOhm", lambda: build_board({"R10": "100 kOhm"}), "rx-levels",
      ["R10 100 kOhm", "RX HIGH", "≥ 2.41", "temp_c=60"]),
     ("R5 100 Ohm", lambda: build_board({"R5": "100 Ohm"}), "drq-level-v", ["R5 100 Ohm", "≥ 4 V", "cable_m=5"]),

@@ -99,8 +99,8 @@ def test_weak_base_divider_reads_a_high_mark_wrong():
 def test_esd_capacitance_and_speedup_are_in_the_deck(board):
     p = DataPath.from_board(board)
     deck = data_deck(p, Case("t", temp_c=60.0, line_low_v=1.0), Stimulus(b"A", 115200).light(), 1e-4, 1e-8, FACTS)
-    assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_BASE 2.2e-10" in deck
-    assert "temp=60" in deck and "VLOW mlow 0 1" in deck and "R10 Q1_BASE 0 4700" in deck
+    assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_BASE 5.6e-10" in deck
+    assert "temp=60" in deck and "VLOW mlow 0 1" in deck and "R10 Q1_BASE 0 5600" in deck
 
 
 def test_data_request_deck_is_the_rev13_switch_and_its_label_says_so(board, nominal):
