@@ -339,8 +339,10 @@ def run(config_path, uart_path=None, state_dir="/data", s1_path=None):
     except KeyboardInterrupt:
         pass
     finally:
-        if reader.client is not None:  # a clean stop: say offline, the will is for an unclean one
+        if reader.client is not None:  # a clean stop: what is pending, then offline (the will is for an unclean one)
             try:
+                while reader.pending:  # the last tick's counters (a host run stops right after its @D line)
+                    reader.publish_some()
                 reader.publish("status", "offline", retain=True)
                 reader.client.disconnect()
             except OSError:
