@@ -12,8 +12,8 @@ from hwtools import board_job, layout, pcb, variant
 stage = Path(sys.argv[1])
 parts, _ = pcb.read_netlist(stage / "p1reader.net")
 today = layout.for_variant
-# rev 1.3's places of the parts rev 1.4 moved to make room for D4, C10 and the test points
-REV13_PLACES = {"C2": (24.0, 13.0, 0), "C4": (31.0, 13.0, 0), "C6": (12.0, 3.5, 0), "C7": (36.8, 15.0, 0),
+# rev 1.3's places of the parts rev 1.4 moved to make room for D4, C10 and the test points, and of J3 (gone in rev 1.4)
+REV13_PLACES = {"J3": (59.8, 50.8, 0), "C2": (24.0, 13.0, 0), "C4": (31.0, 13.0, 0), "C6": (12.0, 3.5, 0), "C7": (36.8, 15.0, 0),
                 "R3": (24.0, 21.0, 0), "R2": (24.0, 26.0, 0), "R1": (24.0, 31.0, 0), "D3": (9.0, 36.0, 0)}
 
 
@@ -26,7 +26,9 @@ def at_rev13_place(place):
 
 def only_the_circuits_parts(v=variant.P1):
     lay = today(v)
-    return dataclasses.replace(lay, places=[at_rev13_place(p) for p in lay.places if p.ref in parts])
+    gone = [layout.Place(ref, *REV13_PLACES[ref]) for ref in REV13_PLACES
+            if ref in parts and all(p.ref != ref for p in lay.places)]
+    return dataclasses.replace(lay, places=[at_rev13_place(p) for p in lay.places if p.ref in parts] + gone)
 
 
 layout.for_variant = only_the_circuits_parts
