@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from ..errors import HwtoolsError
 from .base import _net_parts, _pin_named, _resistor_between
+
+
+class TopologyError(HwtoolsError):
+    """The rules cannot find a function of the P1 input on the board by its connections."""
 
 
 @dataclass
@@ -34,6 +39,23 @@ class Topology:
 
     @classmethod
     def of(cls, board) -> "Topology":
+        """Each function found by connection; one missing is named (a miswired circuit is an error the user can
+        act on, not a crash in whichever rule reads it first)."""
+        try:
+            top = cls._find(board)
+        except (StopIteration, KeyError) as e:
+            raise TopologyError(f"the design rules cannot find the P1 input's parts by their connections "
+                                f"(stopped at {e!r}): is the circuit wired as the rules expect?") from None
+        missing = [f.name for f in fields(cls) if "None" not in str(f.type) and f.name != "routed"
+                   and getattr(top, f.name) is None]
+        if missing:
+            raise TopologyError("the design rules cannot find " + ", ".join(missing) + " by their connections "
+                                "(hwtools/rules/topology.py says where each is looked for): is the circuit wired "
+                                "as the rules expect?")
+        return top
+
+    @classmethod
+    def _find(cls, board) -> "Topology":
         supply, drq, gnd, data = (board.net_of("J2", n) for n in (1, 2, 3, 5))
         reg_in = board.net_of("U1", _pin_named(board, "U1", "VI"))
         rail = board.net_of("U1", _pin_named(board, "U1", "VO"))

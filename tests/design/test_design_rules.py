@@ -165,3 +165,12 @@ def test_every_fact_has_a_source():
             continue
         assert facts.get("source"), section
         assert all(re.fullmatch(r"[a-z0-9_]+", k) for k in facts), section
+
+
+def test_a_circuit_the_rules_cannot_read_is_named_not_a_crash():
+    """R3 off the 3.3 V rail: the rules cannot find the RX pull-up; before, the first rule to read it crashed with
+    a KeyError (exit 3); now a known error naming the function (exit 2 on the command line)."""
+    from hwtools.errors import HwtoolsError
+
+    with pytest.raises(HwtoolsError, match="cannot find collector_r by their connections"):
+        by_rule(_connect(build_board(), "R3", "1", "GND"))
