@@ -52,6 +52,7 @@ class Build:
         self.view: dict[Path, Path] = {}  # target file → the staged file that replaces it this run
         self.boards = {}
         self.routed_boards = {}
+        self.rule_results_of = {}
         self.digests: dict[str, str] | None = None  # a dict: only compute the input hashes, run nothing
         self.declared: set[str] = set()  # the names of every step (and export) this run has, run or skipped
 
@@ -101,13 +102,24 @@ class Build:
             self.routed_boards[variant.name] = routed.read(self.current(variant.kicad_dir / f"{project.NAME}.kicad_pcb"))
         return self.routed_boards[variant.name]
 
+    def rule_results(self, variant: Variant):
+        """Every rule's figures for `variant`, computed once per run: the rules step gates on them, the checks
+        step records them."""
+        if variant.name not in self.rule_results_of:
+            from .rules import check
 
-def check_rules(board, log, routed=None):
+            self.rule_results_of[variant.name] = check(self.board(variant), routed=self.routed(variant))
+        return self.rule_results_of[variant.name]
+
+
+def check_rules(board, log, routed=None, results=None):
     """The design rules of the board's variant, each figure logged; CheckFailed naming the rules that failed.
-    `routed`: the variant's routed board (hwtools/routed.py), for the layout rules."""
-    from .rules import check
+    `routed`: the variant's routed board (hwtools/routed.py), for the layout rules; `results`: the figures when
+    this run already has them (Build.rule_results)."""
+    if results is None:
+        from .rules import check
 
-    results = check(board, routed=routed)
+        results = check(board, routed=routed)
     for r in results:
         log(f"  {r}")
     failed = [r for r in results if not r.passed]
@@ -155,7 +167,7 @@ def rules_step(b: Build, v: Variant):
     inputs = step_inputs(["hwtools.rules", "hwtools.circuit", "hwtools.routed"], files + ROUTED_READER,
                          [kicad_version(), fab_cache.tool_version("ngspice", ("-v",))])
     b.step(f"{v.name}/rules", f"{v.name}: P1{'/S1' if v.has_s1 else ''} design rules", inputs,
-           lambda: check_rules(b.board(v), b.log, b.routed(v)))
+           lambda: check_rules(b.board(v), b.log, results=b.rule_results(v)))
 
 
 def si_step(b: Build, v: Variant, out_dir: Path):
@@ -186,15 +198,13 @@ def checks_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path, si_dir: Pa
 
     def run():
         from .procs import temp_dir
-        from .rules import check
 
         out = b.stage.path("checks", v.name)
         with temp_dir("checks") as tmp:
             counts = record.kicad_counts(b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent, tmp)
         current = b.current(si_file)
         si = json.loads(current.read_text(encoding="utf-8")) if current.is_file() else None
-        results = check(b.board(v), routed=b.routed(v))
-        (out / record.FILE).write_text(record.record(v, results, counts, si), encoding="utf-8")
+        (out / record.FILE).write_text(record.record(v, b.rule_results(v), counts, si), encoding="utf-8")
         return {out_dir / record.FILE: out / record.FILE}
 
     files = [(rel(kicad_dir / f), b.current(kicad_dir / f)) for f in v.project_files]
