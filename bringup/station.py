@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from firmware import p1frame
 from hwtools.facts import load_facts
 from meter.flavours import PROFILES
 from meter.lines import P1_BAUD, S1_BAUD, S1_LINE_FRAMES_PER_S
@@ -211,8 +212,9 @@ class LoopbackConfig(_Section):
     # 13 minutes at line rate.
     throughput_count: Annotated[int, Field(ge=2, le=10_000)] = 30
     builder_set: Literal["full", "small"] = "full"  # "small": fewer telegrams, for fast tests
-    # Line quiet time after a truncated frame before expecting its verdict (the firmware's is 20 ms).
-    idle_s: Annotated[float, Field(gt=0, le=10)] = 0.1
+    # Line quiet time after a truncated frame before expecting its verdict: longer than the firmware's own
+    # (p1frame.IDLE_MS, after which it reports the frame), with half of it again as margin.
+    idle_s: Annotated[float, Field(gt=0, le=10)] = 1.5 * p1frame.IDLE_MS / 1000
 
 
 class SimConfig(_Section):
@@ -289,6 +291,9 @@ def from_dict(data: dict, source: str = "<dict>") -> Station:
                 raise StationError("is required for a bench station", source, key)
         if station.s1 is not None and not station.s1.url:
             raise StationError("is required for a bench station with an s1: section", source, "s1.url")
+        if station.loopback.idle_s <= p1frame.IDLE_MS / 1000:  # the simulated board idles sooner (bringup.sim)
+            raise StationError(f"must be longer than the firmware's {p1frame.IDLE_MS} ms of silence that ends a "
+                               "frame", source, "loopback.idle_s")
     return station
 
 

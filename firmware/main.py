@@ -21,7 +21,7 @@ RX_PIN = 16  # output of the transistor inverter: normal polarity, 3.3 V level
 TX_PIN = 17  # nothing is sent to the meter; named so UART2 does not claim another pin
 DRQ_PIN = 12  # HIGH = request: GPIO -> 220 ohm -> 4N35 LED. Strapping pin (MTDI): must be low at reset
 UART_RXBUF = 4096  # ~350 ms of line time, so a slow console write loses nothing
-IDLE_MS = 200  # a meter sends a telegram in < 100 ms; 200 ms of silence ends an unfinished frame
+IDLE_MS = p1frame.IDLE_MS
 HEARTBEAT_MS = 1000
 RX_CHUNK = 256
 POLL_MS = 5  # loop sleep, spent waiting for console input

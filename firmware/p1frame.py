@@ -8,6 +8,7 @@ bytes.hex(sep). A telegram runs from '/' to the CR LF after '!' and its CRC (fou
 P1_BAUD = 115200  # the P1 line, 8N1 (DSMR P1 5.0.2): the firmware's UART2 and every host tool
 PROTOCOL_VERSION = 3  # 3: verdict ok-nocrc, 1-4 digit CRCs, @T flag= and reason=, @H ok_nocrc=
 FIRMWARE_VERSION = "1.2.0"
+IDLE_MS = 200  # silence inside a frame that ends it: a meter sends a telegram in < 100 ms
 MAX_TELEGRAM = 4096  # bytes buffered per telegram; beyond -> overflow
 # A line may be as long as a telegram (a long text message in 0-0:96.13.0): the line check costs
 # no memory (a counter), so it can never drop a telegram the buffer could hold.

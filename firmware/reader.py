@@ -26,7 +26,7 @@ import s1frame
 import seam
 from umqtt.simple import MQTTClient
 
-IDLE_MS = 200  # silence inside a frame that ends it (a meter sends a telegram in < 100 ms)
+IDLE_MS = p1frame.IDLE_MS
 NO_DATA_S = 30  # a line silent this long: the `no-data` status
 SOCKET_TIMEOUT_S = 0.1  # the most an MQTT call may hold the loop
 BACKOFF_S = (1, 60)  # MQTT reconnect backoff, doubling

@@ -127,3 +127,21 @@ def test_merge_keys_may_still_be_overridden(tmp_path):
     p.write_text("kind: sim\nsupply: &inst {timeout_ms: 1500}\ndmm:\n  <<: *inst\n  timeout_ms: 900\n")
     st = station.load(p)
     assert (st.supply.timeout_ms, st.dmm.timeout_ms) == (1500, 900)
+
+
+@pytest.mark.parametrize("idle_s, refused", [(0.2, True), (0.21, False)])
+def test_a_bench_station_waits_longer_than_the_firmware_before_judging_a_cut_off_frame(tmp_path, idle_s, refused):
+    """The D32's firmware reports an unfinished frame after p1frame.IDLE_MS of silence; a bench that looks
+    sooner judges the board before it has spoken (the simulated board idles sooner, so sim stations may)."""
+    from firmware import p1frame
+
+    data = yaml.safe_load(station.SIM_STATION.with_name("example.yaml").read_text(encoding="utf-8"))
+    assert data["kind"] == "bench" and data["loopback"]["idle_s"] > p1frame.IDLE_MS / 1000
+    data["loopback"]["idle_s"] = idle_s
+    p = _write(tmp_path, data)
+    if refused:
+        with pytest.raises(station.StationError) as e:
+            station.load(p)
+        assert e.value.key == "loopback.idle_s" and f"{p1frame.IDLE_MS} ms" in str(e.value)
+    else:
+        assert station.load(p).loopback.idle_s == idle_s
