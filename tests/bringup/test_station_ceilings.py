@@ -145,3 +145,13 @@ def test_a_bench_station_waits_longer_than_the_firmware_before_judging_a_cut_off
         assert e.value.key == "loopback.idle_s" and f"{p1frame.IDLE_MS} ms" in str(e.value)
     else:
         assert station.load(p).loopback.idle_s == idle_s
+
+
+def test_the_example_bench_supply_sits_above_any_usb_vbus_so_the_idle_current_is_the_whole_boards():
+    """P1 and USB are diode-ORed into U1 (rev 1.4): below the PC's VBUS the supply carries only a share of the
+    board, and a good board's idle current could fall under the window's floor."""
+    from hwtools.facts import load_facts
+
+    st = station.load(station.SIM_STATION.with_name("example.yaml"))
+    vbus = load_facts()["usb_vbus"]["vbus_max_v"]
+    assert st.supply.voltage_v > vbus and st.limits.supply_voltage_v[0] > vbus
