@@ -127,16 +127,18 @@ def export_netlist(stage: Path):
     net.write_text(project.normalise_netlist(net.read_text(encoding="utf-8"), stage), encoding="utf-8")
 
 
-def stage(stage_dir: Path, log=print, build=build_board, variant: Variant = P1):
-    """Write and check the whole project in `stage_dir` (ERC, netlist, board, DRC); return the built circuit."""
+def stage(stage_dir: Path, log=print, build=build_board, variant: Variant = P1, reports: dict | None = None):
+    """Write and check the whole project in `stage_dir` (ERC, netlist, board, DRC); return the built circuit.
+    `reports`, if given, receives kicad-cli's "erc" and "drc" reports (the checks step counts them)."""
+    reports = {} if reports is None else reports
     board = stage_project(stage_dir, log, build, variant)
     log("  ERC (kicad-cli)")
-    check_erc(stage_dir)
+    reports["erc"] = check_erc(stage_dir)
     log("  netlist (kicad-cli)")
     export_netlist(stage_dir)
     stage_board(stage_dir, log, variant)
     log("  DRC with schematic parity (kicad-cli)")
-    check_drc(stage_dir)
+    reports["drc"] = check_drc(stage_dir)
     return board
 
 

@@ -51,6 +51,7 @@ class Build:
         self.records = records  # None: custom folders, nothing recorded or skipped
         self.view: dict[Path, Path] = {}  # target file → the staged file that replaces it this run
         self.boards = {}
+        self.kicad_reports = {}  # variant → the ERC/DRC reports of this run's generation (checks counts them)
         self.routed_boards = {}
         self.rule_results_of = {}
         self.digests: dict[str, str] | None = None  # a dict: only compute the input hashes, run nothing
@@ -145,7 +146,8 @@ def generate_step(b: Build, v: Variant, kicad_dir: Path):
         from . import generate
 
         out = b.stage.path("kicad", v.name)
-        b.boards[v.name] = generate.stage(out, lambda m: b.log(m), variant=v)
+        b.kicad_reports[v.name] = {}
+        b.boards[v.name] = generate.stage(out, lambda m: b.log(m), variant=v, reports=b.kicad_reports[v.name])
         return {kicad_dir / f: out / f for f in v.project_files}
 
     inputs = step_inputs(["hwtools.generate", "hwtools.board_job"], [(PARTS_TOML, project.ROOT / PARTS_TOML)],
@@ -200,8 +202,12 @@ def checks_step(b: Build, v: Variant, kicad_dir: Path, out_dir: Path, si_dir: Pa
         from .procs import temp_dir
 
         out = b.stage.path("checks", v.name)
-        with temp_dir("checks") as tmp:
-            counts = record.kicad_counts(b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent, tmp)
+        reports = b.kicad_reports.get(v.name)
+        if reports:  # generated in this run: its own ERC and DRC reports, of the very files checks.json describes
+            counts = record.counts_of(reports["erc"], reports["drc"])
+        else:
+            with temp_dir("checks") as tmp:
+                counts = record.kicad_counts(b.current(kicad_dir / f"{project.NAME}.kicad_pcb").parent, tmp)
         current = b.current(si_file)
         si = json.loads(current.read_text(encoding="utf-8")) if current.is_file() else None
         (out / record.FILE).write_text(record.record(v, b.rule_results(v), counts, si), encoding="utf-8")

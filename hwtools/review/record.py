@@ -32,6 +32,11 @@ def kicad_counts(kicad_dir: Path, tmp: Path) -> dict:
     shutil.copytree(kicad_dir, copy, ignore=shutil.ignore_patterns(*SUBFOLDERS, "*.json"))
     erc = kicad_cli.erc(copy / f"{project.NAME}.kicad_sch", tmp / "erc.json")
     drc = kicad_cli.drc(copy / f"{project.NAME}.kicad_pcb", tmp / "drc.json")
+    return counts_of(erc, drc)
+
+
+def counts_of(erc: dict, drc: dict) -> dict:
+    """The counts checks.json records, from kicad-cli's ERC and DRC reports."""
     every = [v for s in erc.get("sheets", []) for v in s.get("violations", [])]
     count = lambda vs, sev: sum(1 for v in vs if v.get("severity") == sev and not v.get("excluded", False))
     return {"erc": {"errors": count(every, "error"), "warnings": count(every, "warning"),
