@@ -196,17 +196,23 @@ def drq_level_v(board, facts, top):
                    {"supply_v": p1["supply_max_v"], "cable_m": 0.0, "drq_ma": p1["drq_current_min_ma"]},
                    _judge(hi_v, hi=p1["drq_high_max_v"]), "Data Request at the meter, highest", parts)]
 
-def drq_level_burst(board, facts, top):
-    """Data Request at the meter while the Wi-Fi burst train pulls pin 1 down (supply.burst_train): ≥ 4.0 V at
-    every meter DSMR allows (≥ 4.9 V at 250 mA: the 4.9 V source behind DSMR's line is left out), 0 and 60 °C."""
+def drq_lowest_during(board, facts, top, train):
+    """Data Request's lowest at the meter, and its corner, over burst-train results (each with its meter, cable
+    and pin 1's lowest) at the meters DSMR allows (≥ 4.9 V at 250 mA), 0 and 60 °C."""
     p1 = facts["p1_port"]
     amps = p1["drq_current_max_ma"] * 1e-3
-    legal = [r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(p1)]
-    worst = min(((_drq_stage(board, facts, top, c, amps, v_board=r.lowest_pin1_v)[0],
-                  {**r.corner(), "temp_c": c["temp_c"], "pin1_v": round(r.lowest_pin1_v, 4)})
-                 for r in legal for c in _grid(facts, supply_v=r.meter.emf_v, cable_m=r.cable_m)), key=lambda x: x[0])
-    return [Result("drq-level-v", worst[0], "V", p1["drq_high_min_v"], None, {**worst[1], "drq_ma": p1["drq_current_max_ma"]},
-                   _judge(worst[0], p1["drq_high_min_v"]), "Data Request at the meter, lowest during the burst",
+    return min(((_drq_stage(board, facts, top, c, amps, v_board=r.lowest_pin1_v)[0],
+                 {**r.corner(), "temp_c": c["temp_c"], "pin1_v": round(r.lowest_pin1_v, 4)})
+                for r in train if r.meter.delivers_dsmr_minimum(p1)
+                for c in _grid(facts, supply_v=r.meter.emf_v, cable_m=r.cable_m)), key=lambda x: x[0])
+
+def drq_level_burst(board, facts, top):
+    """Data Request at the meter while the Wi-Fi burst train pulls pin 1 down (supply.burst_train): ≥ 4.0 V at
+    every meter DSMR allows (the 4.9 V source behind DSMR's line gives 4.3 V at 250 mA: left out), 0 and 60 °C."""
+    p1 = facts["p1_port"]
+    volts, corner = drq_lowest_during(board, facts, top, burst_train(board, facts, top))
+    return [Result("drq-level-v", volts, "V", p1["drq_high_min_v"], None, {**corner, "drq_ma": p1["drq_current_max_ma"]},
+                   _judge(volts, p1["drq_high_min_v"]), "Data Request at the meter, lowest during the burst",
                    _drq_parts(board, top), "pin 1's lowest in the burst-train transient (p1-peak-current's)")]
 
 def _drq_parts(board, top):

@@ -139,6 +139,12 @@ def p1_inrush(board, facts, top):
                    f"C1 {board.parts['C1'].value}, U1, M1 booting", "fold-back line 0 mA @ 0 V .. 260 mA @ 4.9 V")]
 
 
+def bulk_min_v(board, facts, top, burst):
+    """The lowest regulator input that still gives the ESP32 its minimum VDD during `burst` (the rail's load at the
+    burst current through U1's guaranteed dropout)."""
+    amps = sum(rail_loads_ma(board, facts, top, burst["current_ma"]).values()) * 1e-3
+    return facts["esp32"]["vdd_min_v"] + _dropout(_regulator(board, facts), amps)
+
 def burst_train(board, facts, top):
     """The burst-train study of the board (hwtools/si/burst.py), run once per check: the rules that read it share it."""
     if top.burst is None:

@@ -22,7 +22,7 @@ from .model import pwl, spice_node
 from .reverse import MODELS
 
 PIN_SIDE = ("pull-up", "Data Request output", "switch base", "leakage")  # loads on pin 1, before D2
-BURSTS = 3
+BURSTS = 6  # behind a current limit the bulk capacitor settles into its periodic state within ≈ 5 bursts
 ESR_SCALES = (0.5, 3.0)  # [bulk_esr] is an assumption: the study runs at half and three times it
 
 
@@ -44,6 +44,7 @@ class BurstResult:
     esr_scale: float
     peak_ma: float        # the highest current out of the meter's pin 1 at any instant
     lowest_pin1_v: float  # pin 1 at the board during the train (Data Request's supply)
+    lowest_bulk_v: float  # the regulator's input during the train
 
     def corner(self) -> dict:
         return {"meter": self.meter.name, "supply_v": self.meter.emf_v, "source_ohm": round(self.meter.source_ohm, 3),
@@ -68,8 +69,9 @@ def _train(burst, esp) -> str:
     return pwl(points)
 
 
-def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1.0) -> str:
-    """One corner's transient; `burst` a declaration from parts.toml ([wifi_frame] or [wifi_burst])."""
+def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1.0, limiter: str = "") -> str:
+    """One corner's transient; `burst` a declaration from parts.toml ([wifi_frame] or [wifi_burst]); `limiter`: a
+    candidate input stage between D2's cathode (node lim_in) and the bulk capacitors (lim_out), hwtools/si/limiter.py."""
     top = Topology.of(board)
     n = lambda net: spice_node(net, top.gnd)  # noqa: E731
     loads = supply_loads_ma(board, facts, top)
@@ -80,7 +82,8 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
              f"RSRC m jack {max(meter.source_ohm, 1e-4):.6g}",
              f"RCAB jack {n(top.supply)} {max(2 * facts['p1_cable']['r_ohm_per_m'] * cable_m, 1e-4):.6g}",
              f"ILOADP1 {n(top.supply)} 0 {pin_ma * 1e-3:.6g}",
-             f"D{top.reverse_diode} {n(top.supply)} {n(top.regulator_in)} DSCH",
+             f"D{top.reverse_diode} {n(top.supply)} {'lim_in' if limiter else n(top.regulator_in)} DSCH",
+             limiter.replace("lim_out", n(top.regulator_in)),
              f"ILOAD {n(top.regulator_in)} 0 {rail_ma * 1e-3:.6g}",
              f"IBURST {n(top.regulator_in)} 0 {_train(burst, facts['esp32'])}"]
     esr = facts["bulk_esr"]["esr_ohm"]
@@ -89,19 +92,20 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
             r = esr.get(board.parts[ref].fields.get("MPN"), 0.01) * esr_scale
             lines += [f"{ref} {n(top.regulator_in)} esr_{ref} {board.value(ref):.6g}", f"RESR_{ref} esr_{ref} 0 {r:.6g}"]
     period = burst["period_ms"] * 1e-3
-    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) v({n(top.supply)})", ".end"]
+    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) v({n(top.supply)}) v({n(top.regulator_in)})",
+              ".end"]
     return "\n".join(lines) + "\n"
 
 
-def study(board, facts=None, burst=None, esr_scales=ESR_SCALES) -> list[BurstResult]:
+def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, limiter: str = "") -> list[BurstResult]:
     """Every corner of meter (stiff / DSMR line × 4.9 / 5.5 V) × cable (0 / 5 m) × ESR scale, in one ngspice
-    process. `burst`: the declaration (default the issue's, [wifi_frame])."""
+    process. `burst`: the declaration (default the issue's, [wifi_frame]); `limiter`: as `deck` takes it."""
     facts = facts or load_facts()
     burst = burst or facts["wifi_frame"]
     top = Topology.of(board)
     cab = facts["p1_cable"]
     corners = list(itertools.product(meters(facts), (cab["length_min_m"], cab["length_max_m"]), esr_scales))
-    plots = spice.run_batch([deck(board, facts, burst, *c) for c in corners])
-    pin = f"v({spice_node(top.supply, top.gnd).lower()})"
-    return [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])))
+    plots = spice.run_batch([deck(board, facts, burst, *c, limiter=limiter) for c in corners])
+    pin, bulk = (f"v({spice_node(net, top.gnd).lower()})" for net in (top.supply, top.regulator_in))
+    return [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])), float(min(p[0][bulk])))
             for (m, cable, scale), p in zip(corners, plots)]
