@@ -36,6 +36,7 @@ class Topology:
     q2_pullup_r: str | None = None  # R11
     gpio_drq: str = ""
     routed: object = None  # the routed board, for the layout rules (None: the circuit alone)
+    burst: list | None = None  # the burst-train study's results, once a rule ran it (supply.burst_train)
 
     @classmethod
     def of(cls, board) -> "Topology":
@@ -46,7 +47,7 @@ class Topology:
         except (StopIteration, KeyError) as e:
             raise TopologyError(f"the design rules cannot find the P1 input's parts by their connections "
                                 f"(stopped at {e!r}): is the circuit wired as the rules expect?") from None
-        missing = [f.name for f in fields(cls) if "None" not in str(f.type) and f.name != "routed"
+        missing = [f.name for f in fields(cls) if "None" not in str(f.type) and f.name not in ("routed", "burst")
                    and getattr(top, f.name) is None]
         if missing:
             raise TopologyError("the design rules cannot find " + ", ".join(missing) + " by their connections "
