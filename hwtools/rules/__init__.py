@@ -7,11 +7,11 @@ reads), and each rule returns one `Result` per figure — its limit, the worst c
 from __future__ import annotations
 
 from ..facts import load_facts
-from . import layout, p1port, power_path, s1, supply
+from . import i2c, layout, p1port, power_path, s1, supply
 from .base import CIRCUIT, ROUTED_BOARD, Result, Rule
 from .topology import Topology
 
-ALL: list[Rule] = p1port.RULES + supply.RULES + power_path.RULES + s1.RULES + layout.RULES
+ALL: list[Rule] = p1port.RULES + supply.RULES + power_path.RULES + i2c.RULES + s1.RULES + layout.RULES
 
 __all__ = ["ALL", "CIRCUIT", "ROUTED_BOARD", "Result", "Rule", "Topology", "check", "rules_for"]
 
