@@ -24,6 +24,11 @@ TVS = "Diode_THT:D_DO-15_P12.70mm_Horizontal"  # DO-15 (DO-204AC), 7.6 mm body: 
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
 
 
+# The BOM line of J1 (rev 1.4): i2c-levels passes with the backpack's own pull-ups fitted or removed
+DISPLAY_HEADER_NOTE = ("right-angle 1x04 header for a 5 V 16x2 LCD on a PCF8574 I2C backpack (SCL SDA 5V GND); leave "
+                       "the backpack's own SDA/SCL pull-ups on: they sit on the 5 V side of the Q3/Q4 level shifter")
+
+
 class CircuitError(HwtoolsError):
     """The circuit description is incomplete or inconsistent (floating net, unmarked pin...)."""
 
@@ -292,6 +297,8 @@ def i2c_header(b, scl, sda, v5, gnd):
     ESP32 through `i2c_level_shifter`."""
     j1 = b.part("J1", "Connector_Generic:Conn_01x04", "LCD pin header",
                 "Connector_PinHeader_2.54mm:PinHeader_1x04_P2.54mm_Horizontal", "TSW-104-08-G-S-RA", "Samtec")
+    if scl.name.endswith("_5V"):  # behind the level shifter: the BOM line says what the backpack's pull-ups do
+        j1.fields["BOM note"] = DISPLAY_HEADER_NOTE  # hwtools/pcb.py BOM_NOTE
     scl += j1[1]
     sda += j1[2]
     v5 += j1[3]  # behind D2: a crossed cable cannot reach the display either
