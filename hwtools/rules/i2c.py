@@ -8,8 +8,9 @@ tolerance) or not × the display powered (at its rail's lowest and highest) or n
 by the ESP32 (its VOL maximum) or by the display (its VOL at its IOL) — whichever is powered — × 0 and 60 °C.
 
 Figures: no ESP32 pin above its VDD + 0.3 V (its absolute maximum: above it the pin's protection diode feeds the
-ESP32 from the display's side), and with both powered: the display reads the released line as HIGH (≥ 0.7 × its VDD) and the ESP32's LOW as LOW (≤ 0.3 × VDD), the ESP32 reads the display's LOW as LOW
-(≤ 0.25 × its VDD), and the display sinks no more than its guaranteed IOL when it pulls low.
+ESP32 from the display's side), and with both powered: the display reads the released line as HIGH (≥ 0.7 × its
+VDD) and the ESP32's LOW as LOW (≤ 0.3 × VDD), the ESP32 reads the display's LOW as LOW (≤ 0.25 × its VDD),
+and the display sinks no more than its guaranteed IOL when it pulls low.
 """
 
 from __future__ import annotations
@@ -178,8 +179,10 @@ def measure(board, facts) -> list[tuple[State, str, dict]]:
     """(state, line, figures) for every configuration and line: volts at the ESP32's pin and VDD, at the display's
     pin and VDD, and the current the display sinks (mA)."""
     from ..si import spice
+    from ..si.model import spice_node
 
     blk = block(board)
+    node = lambda net: spice_node(net, blk.gnd)  # noqa: E731
     runs = states(board, facts, blk)
     decks = [deck(board, facts, blk, s) for s in runs]
     plots = spice.run_batch([text for text, _ in decks])
@@ -189,16 +192,10 @@ def measure(board, facts) -> list[tuple[State, str, dict]]:
         at = lambda n: 0.0 if n == "0" else v.get(n.lower(), 0.0)  # noqa: E731
         for line in LINES:
             sink = float(plot[0].get(f"i(vdislow{line.lower()})", [0.0])[0]) * 1e3
-            out.append((state, line, {"esp": at(spice_node_of(blk.esp_net[line], blk)), "esp_vdd": at(nodes["esp"]),
-                                      "display": at(spice_node_of(blk.display_net[line], blk)),
-                                      "display_vdd": at(nodes["display"]), "sink_ma": sink}))
+            out.append((state, line, {"esp": at(node(blk.esp_net[line])), "esp_vdd": at(nodes["esp"]),
+                                      "display": at(node(blk.display_net[line])), "display_vdd": at(nodes["display"]),
+                                      "sink_ma": sink}))
     return out
-
-
-def spice_node_of(net, blk):
-    from ..si.model import spice_node
-
-    return spice_node(net, blk.gnd)
 
 
 def i2c_levels(board, facts, top):
@@ -231,7 +228,8 @@ def _worst(what, runs, figure, limit, is_max, parts, n) -> Result:
     """The run with the least margin (figure against its limit at that run)."""
     unit = "mA" if "current" in what else "V"
     if not runs:  # no configuration has both sides powered: nothing can be read, which is a failure
-        return Result("i2c-levels", None, unit, None, None, {}, False, what, parts, "no configuration with both powered")
+        return Result("i2c-levels", None, unit, None, None, {}, False, what, parts,
+                      "no configuration with both powered")
     margin = lambda r: (limit(r[2]) - figure(r[2])) if is_max else (figure(r[2]) - limit(r[2]))  # noqa: E731
     state, line, f = min(runs, key=margin)
     lim = round(limit(f), 6)

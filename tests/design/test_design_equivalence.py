@@ -69,7 +69,8 @@ RECT = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"
 REMOVED = (None, None)  # a part the revision takes off the board, with its pads
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
 TEST_POINT_WHY = "a test point where the bench DMM and a scope probe (test-points rule)"
-SHIFTER_WHY = "the display's 5 V I2C behind a level shifter: never above the ESP32's VDD + 0.3 V, a HIGH the PCF8574 reads (i2c-levels)"
+SHIFTER_WHY = ("the display's 5 V I2C behind a level shifter: never above the ESP32's VDD + 0.3 V, a HIGH the PCF8574 "
+               "reads (i2c-levels)")
 PARTS_14 = {
     "C6": (("1 µF", RECT), "the regulator's datasheet ceramic (≥ 1 µF) within 5 mm of VIN (regulator-caps)"),
     "C7": (("1 µF", RECT), "the MCP1825S's ≥ 1 µF output ceramic (DS22056B) within 5 mm of VOUT and GND"),

@@ -62,7 +62,8 @@ def test_rev14_passes_every_figure_in_every_configuration():
 def test_every_power_state_and_drive_is_simulated():
     board, facts = circuit.build_board(), load_facts()
     runs = i2c.states(board, facts, i2c.block(board))
-    assert {(s.esp_v is None, s.display_v is None) for s in runs} == {(a, b) for a in (True, False) for b in (True, False)}
+    powered = {(s.esp_v is None, s.display_v is None) for s in runs}
+    assert powered == {(a, b) for a in (True, False) for b in (True, False)}
     assert {s.drive for s in runs if s.esp_v is None} == {"released", "display low"}  # an unpowered ESP32 pulls nothing
     assert {s.backpack_pullups for s in runs} == {True, False}
     assert {s.display_v for s in runs} == {None, *i2c.rail_range(board, facts, "+5V")}
