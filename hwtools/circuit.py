@@ -4,7 +4,7 @@ Reference designators, values and footprints are the proven v1.1 board's (tracea
 carries a real, orderable MPN. Rev 1.3 adds to that topology only what the worst-case rules (hwtools/rules/)
 demand, each change argued in docs/rev-1.3.md; rev 1.4 adds what the layout rules demand (pin 1's clamp and ceramic,
 the regulator's 1 µF ceramics, test points: docs/rev-1.4.md). Read top to bottom: P1 jack → inverter → Data
-Request → ESD → power → D32 → test points.
+Request → ESD → power → D32 → I2C level shifter and display header → test points.
 """
 
 from dataclasses import dataclass, field
@@ -22,6 +22,11 @@ DISC = "Capacitor_THT:C_Disc_D3.8mm_W2.6mm_P2.50mm"  # KEMET Goldmax C315: 3.81 
 DISC_1UF = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"  # KEMET Goldmax C320: 5.08 × 3.18 mm, 2.54 mm leads
 TVS = "Diode_THT:D_DO-15_P12.70mm_Horizontal"  # DO-15 (DO-204AC), 7.6 mm body: 12.7 mm leaves the 1 mm lead bends
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
+
+
+# The BOM line of J1 (rev 1.4): i2c-levels passes with the backpack's own pull-ups fitted or removed
+DISPLAY_HEADER_NOTE = ("right-angle 1x04 header for a 5 V 16x2 LCD on a PCF8574 I2C backpack (SCL SDA 5V GND); leave "
+                       "the backpack's own SDA/SCL pull-ups on: they sit on the 5 V side of the Q3/Q4 level shifter")
 
 
 class CircuitError(HwtoolsError):
@@ -261,10 +266,39 @@ def power_jumpers(b, d32_en, d32_3v, v3v3, gnd):
     v3v3 += j3[4]
 
 
+def i2c_level_shifter(b, scl, sda, scl_5v, sda_5v, v3v3, v5):
+    """Q3/Q4: NXP AN10441's bidirectional level shifter, one N-MOSFET per line, gate on +3V3, a pull-up on each side.
+
+    Released, each side sits at its own rail (the display's PCF8574 reads a HIGH only from 0.7 × 5 V = 3.5 V up); the
+    ESP32 pulling low turns the MOSFET on, the display pulling low pulls the ESP32's side down through the body diode
+    until the MOSFET turns on; with +3V3 down the MOSFET stays off and the body diode blocks, so a powered display
+    cannot feed the ESP32 (i2c-levels). BSS138, SMD: parts.toml [bss138] smd_reason. 10 kΩ each side: with a
+    backpack's own 4.7 kΩ the display sinks ≤ 2.1 mA of its 3 mA.
+    """
+    for q, r_low, r_high, low, high in (("Q3", "R15", "R17", scl, scl_5v), ("Q4", "R16", "R18", sda, sda_5v)):
+        fet = b.part(q, "Transistor_FET:BSS138", "BSS138", "Package_TO_SOT_SMD:SOT-23", "BSS138", "onsemi")
+        pull_low = b.part(r_low, "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")
+        pull_high = b.part(r_high, "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")
+        v3v3 += fet["G"], pull_low[1]
+        low += fet["S"], pull_low[2]
+        v5 += pull_high[1]
+        high += fet["D"], pull_high[2]
+
+
+def i2c_display(b, scl, sda, v3v3, v5, gnd):
+    """The ESP32's I2C bus to the 5 V display: the level shifter, then J1 on its 5 V side (rev 1.4, i2c-levels)."""
+    scl_5v, sda_5v = b.net("I2C_SCL_5V"), b.net("I2C_SDA_5V")
+    i2c_level_shifter(b, scl, sda, scl_5v, sda_5v, v3v3, v5)
+    i2c_header(b, scl_5v, sda_5v, v5, gnd)
+
+
 def i2c_header(b, scl, sda, v5, gnd):
-    """J1: a 5 V I2C display (the D32's 3.3 V I2C levels are read as HIGH by a 5 V PCF8574 backpack)."""
+    """J1: a 5 V I2C display (a 16×2 LCD on a PCF8574 backpack, parts.toml [i2c_display]); rev 1.4 joins it to the
+    ESP32 through `i2c_level_shifter`."""
     j1 = b.part("J1", "Connector_Generic:Conn_01x04", "LCD pin header",
                 "Connector_PinHeader_2.54mm:PinHeader_1x04_P2.54mm_Horizontal", "TSW-104-08-G-S-RA", "Samtec")
+    if scl.name.endswith("_5V"):  # behind the level shifter: the BOM line says what the backpack's pull-ups do
+        j1.fields["BOM note"] = DISPLAY_HEADER_NOTE  # hwtools/pcb.py BOM_NOTE
     scl += j1[1]
     sda += j1[2]
     v5 += j1[3]  # behind D2: a crossed cable cannot reach the display either
@@ -331,7 +365,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     power(b, p1_5v, v5, v3v3, usb_5v, gnd)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, gnd, v3v3, gnd, s1_rx, usb_5v)
-    i2c_header(b, scl, sda, v5, gnd)
+    i2c_display(b, scl, sda, v3v3, v5, gnd)
     if s1_rx is not None:
         s1_port(b, s1_rx, v3v3, gnd)
     test_points(b)

@@ -79,6 +79,14 @@ PLACEMENT = [
     Place("TP2", 55.0, 3.5),
     Place("TP3", 59.2, 3.5),
     Place("TP5", 63.4, 3.5),
+    # rev 1.4: the I2C level shifter (i2c-levels) — Q3/Q4 between the test points and the module's pin names, their
+    # drains towards J1; the 3.3 V side's pull-ups R15/R16 below C3, the 5 V side's R17/R18 right of D2
+    Place("Q3", 58.6, 9.5, 0),
+    Place("Q4", 63.0, 9.5, 0),
+    Place("R15", 41.6, 13.9, 0),
+    Place("R16", 41.6, 18.2, 0),
+    Place("R17", 106.1, 12.6, 180),  # its pad right of "IO4 S1 RX" (p1s1)
+    Place("R18", 105.6, 8.0, 180),
 ]
 
 
@@ -93,11 +101,14 @@ SILKSCREEN = [
 PART_SILKSCREEN = [
     # D5: the three ways the board is powered (power-path), all safe; no jumper to set
     ("PWR: P1, USB OR BOTH", "D5", 18.9, 0.0, 0.8, 0),
-    ("SCL SDA 5V GND", "J1", 13.9, 0.0, 0.8, 0),  # J1's pins 1-4, left to right (clear of IO16's name)
+    # J1's pins 1-4 left to right, under them: the first letter under pin 1 (the 0.8 mm text is 10.5 mm long, wider
+    # than the three pitches); the module's IO22/IO21 names below carry no function words, so there is room
+    ("SCL SDA 5V GND", "J1", 4.9, 2.0, 0.8, 0),
 ]
 
 # What the board uses each D32 pin for, printed after the pin's name beside the module (layout.d32_pin_labels).
-D32_FUNCTIONS = {22: "P1 RX", 5: "DATA REQ", 27: "SDA", 30: "SCL"}
+# (rev 1.4: IO21/IO22 without "SDA"/"SCL": the words reached up under J1, whose legend now names the display's lines)
+D32_FUNCTIONS = {22: "P1 RX", 5: "DATA REQ"}
 S1_D32_FUNCTIONS = {21: "S1 RX"}
 
 # Reference designators sit in the middle of each part's courtyard (on its body) unless listed here:
@@ -121,6 +132,7 @@ REFERENCE_AT = {
     "C10": (20.7, 19.5),
     "TP1": (5.0, 36.4), "TP6": (9.2, 36.4), "TP7": (13.4, 36.4), "TP4": (9.8, 41.0),
     "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (63.4, 6.4),
+    "Q3": (58.4, 12.6), "Q4": (62.6, 12.6),  # below the SOT-23s (their middle is between the pads), clear of "J1"
 }
 
 

@@ -21,6 +21,8 @@ GND = "GND"
 # Power symbols name global nets; USB_5V is a label. In the order they are routed (GND is the pour's).
 POWER_NETS = ("P1_5V", "+5V", "+3V3", "/USB_5V", GND)
 
+BOM_NOTE = "BOM note"  # a part's field (hwtools/circuit.py) that becomes its BOM line's description
+
 
 class LayoutError(HwtoolsError):
     """Placement or board construction problem, naming the parts involved."""
@@ -112,6 +114,8 @@ def build(netlist: Path, lib_dir: Path, board_path: Path, lay: "layout.Layout | 
                 field.SetVisible(False)
                 field.SetLayer(pcbnew.F_Fab)
                 fp.AddField(field)
+        if part.fields.get(BOM_NOTE):  # what the BOM line says instead of the footprint's own description
+            fp.GetFieldByName("Description").SetText(part.fields[BOM_NOTE])
         if part.fields.get("exclude_from_bom") == "yes" or ref.startswith("H"):
             fp.SetExcludedFromBOM(True)
         board.Add(fp)

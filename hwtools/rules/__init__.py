@@ -7,11 +7,11 @@ reads), and each rule returns one `Result` per figure — its limit, the worst c
 from __future__ import annotations
 
 from ..facts import load_facts
-from . import layout, p1port, power_path, s1, supply
+from . import i2c, layout, p1port, power_path, s1, supply
 from .base import CIRCUIT, ROUTED_BOARD, Result, Rule
 from .topology import Topology
 
-ALL: list[Rule] = p1port.RULES + supply.RULES + power_path.RULES + s1.RULES + layout.RULES
+ALL: list[Rule] = p1port.RULES + supply.RULES + power_path.RULES + i2c.RULES + s1.RULES + layout.RULES
 # Figures `p1reader check` reports but no gate reads (not in ALL, `check --json` or `make fab`): rules rev 1.4 does
 # not pass yet (docs/rev-1.4.md, "The meter's peak current"). A rule joins ALL once both variants pass it.
 OUTSIDE_GATE: list[Rule] = supply.OUTSIDE_GATE + p1port.OUTSIDE_GATE

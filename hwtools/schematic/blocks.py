@@ -80,10 +80,16 @@ BLOCKS = [
         "M1": (236.22, 88.9, 0, None),
         "C8": (261.62, 62.23, 0, None),  # rev 1.3 decoupling at the module's 3V pad
     }),
-    Block("jumpers", "USB 5 V into the diode-OR / I2C display", (289.56, 35.56, 406.4, 142.24), {
+    Block("jumpers", "USB 5 V into the diode-OR / I2C level shifter and display", (289.56, 35.56, 406.4, 142.24), {
         "D5": (322.58, 71.12, 180, None),  # rev 1.4: the module's USB pad (anode, right) → +5V (cathode, left)
         "J1": (327.66, 104.14, 0, None),
-    }),
+    }, revisions={"Q3": {  # rev 1.4: the I2C level shifter (AN10441), each line left to right: the ESP32's side with
+        # its pull-up to +3V3, the MOSFET (gate up to +3V3, source left, drain right), the display's side with its
+        # pull-up to +5V, J1
+        "R15": (337.82, 92.71, 0, None), "Q3": (345.44, 93.98, 270, None), "R17": (353.06, 92.71, 0, None),
+        "R16": (337.82, 113.03, 0, None), "Q4": (345.44, 114.3, 270, None), "R18": (353.06, 113.03, 0, None),
+        "J1": (375.92, 99.06, 0, None),
+    }}),
     Block("s1", "S1 port: RS-422 in, 120 Ω terminated and biased → GPIO4 (p1s1 variant)",
           (190.5, 165.1, 299.72, 248.92), {
               "J4": (205.74, 205.74, 0, None),

@@ -69,6 +69,8 @@ RECT = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"
 REMOVED = (None, None)  # a part the revision takes off the board, with its pads
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
 TEST_POINT_WHY = "a test point where the bench DMM and a scope probe (test-points rule)"
+SHIFTER_WHY = ("the display's 5 V I2C behind a level shifter: never above the ESP32's VDD + 0.3 V, a HIGH the PCF8574 "
+               "reads (i2c-levels)")
 PARTS_14 = {
     "C6": (("1 µF", RECT), "the regulator's datasheet ceramic (≥ 1 µF) within 5 mm of VIN (regulator-caps)"),
     "C7": (("1 µF", RECT), "the MCP1825S's ≥ 1 µF output ceramic (DS22056B) within 5 mm of VOUT and GND"),
@@ -83,6 +85,8 @@ PARTS_14 = {
     "R10": (("5.6 kOhm", AXIAL), "a higher base at the line's LOW: Q1 turns on sooner when the meter releases (SI)"),
     **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
+    **{q: (("BSS138", "Package_TO_SOT_SMD:SOT-23"), SHIFTER_WHY) for q in ("Q3", "Q4")},
+    **{r: (("10 kOhm", AXIAL), SHIFTER_WHY) for r in ("R15", "R16", "R17", "R18")},
 }
 PADS_14 = {
     # power-path: no jumper — EN on GND (the module's own regulator always off), its 3V pad on U1's +3V3; the USB pad's
@@ -92,6 +96,13 @@ PADS_14 = {
     ("D4", "1"): "J2.1", ("D4", "2"): "J2.6", ("C10", "1"): "J2.1", ("C10", "2"): "J2.6",
     ("TP1", "1"): "J2.1", ("TP2", "1"): "+5V", ("TP3", "1"): "C3.1", ("TP4", "1"): "J2.6", ("TP5", "1"): "Q1.1",
     ("TP6", "1"): "J2.5", ("TP7", "1"): "J2.2",
+    # i2c-levels: the display's SCL/SDA (J1.1/J1.2) behind Q3/Q4 (gate +3V3, source the ESP32's line, drain the
+    # display's), 10 kΩ to +3V3 on the ESP32's side (R15/R16) and to +5V on the display's (R17/R18)
+    **{pad: net for line, m1_pad, q, r_low, r_high, j1_pad in (("SCL", "30", "Q3", "R15", "R17", "1"),
+                                                               ("SDA", "27", "Q4", "R16", "R18", "2"))
+       for pad, net in (((q, "1"), "C3.1"), ((q, "2"), f"M1.{m1_pad}"), ((q, "3"), f"I2C_{line}_5V"),
+                        ((r_low, "1"), "C3.1"), ((r_low, "2"), f"M1.{m1_pad}"), ((r_high, "1"), "+5V"),
+                        ((r_high, "2"), f"I2C_{line}_5V"), (("J1", j1_pad), f"I2C_{line}_5V"))},
 }
 REVISIONS = [("1.3", PARTS, PADS), ("1.4", PARTS_14, PADS_14)]
 S1_BLOCK = {"J4", "U3", "R7", "R8", "R9", "C5"}

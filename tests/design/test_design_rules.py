@@ -105,6 +105,9 @@ CASES = [
      ["current back into a supply", "USB VBUS", "usb=4.75 V", "p1=present 5.5 V", "≤ 1 mA"]),
     ("M1's 3V pad on USB_5V", lambda: _connect(build_board(), "M1", "16", "USB_5V"), "power-path",
      ["ESP32 pin over its VDD", "M1 GPIO16", "usb=absent", "p1=present"]),
+    # i2c-levels: one case per failure mode in test_design_i2c.py (plain 3.3 V bus, 3.0 V threshold, rev 1.3)
+    ("Q4's gate on +5V", lambda: _connect(build_board(), "Q4", "1", "+5V"), "i2c-levels",
+     ["ESP32 SDA/SCL over its VDD", "≤ 0.3 V", "line=SDA", "esp32=off"]),
 ]
 
 

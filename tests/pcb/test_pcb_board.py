@@ -116,3 +116,20 @@ def test_power_tracks_are_wide_and_signals_not_thin(kiboard):
             assert min(ws) >= 0.5, name
         else:
             assert min(ws) >= 0.25, name
+
+
+def test_j1_legend_starts_under_pin_1():
+    """J1's "SCL SDA 5V GND" lies under its pins, its first letter under pin 1 (rev 1.3's started two pitches right of
+    the pins); 0.8 mm text is wider than the three pitches, so only the first letter is aligned."""
+    import pcbnew
+
+    board = pcbnew.LoadBoard(str(KICAD / "p1reader.kicad_pcb"))
+    (legend,) = [d for d in board.GetDrawings() if d.GetClass() == "PCB_TEXT" and d.GetText() == "SCL SDA 5V GND"]
+    box = legend.GetBoundingBox()
+    j1 = next(fp for fp in board.GetFootprints() if fp.GetReference() == "J1")
+    pins = sorted(j1.Pads(), key=lambda p: int(p.GetNumber()))
+    pin1, bottom = pins[0].GetPosition(), max(p.GetBoundingBox().GetBottom() for p in pins)
+    char = box.GetWidth() / len(legend.GetText())
+    assert box.GetLeft() <= pin1.x <= box.GetLeft() + char
+    assert 0 < box.GetTop() - bottom <= pcbnew.FromMM(1.0)  # right under the pads, not on them
+    assert {p.GetPosition().y for p in pins} == {pin1.y}  # the pins in a row above it
