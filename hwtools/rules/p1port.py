@@ -82,11 +82,11 @@ def _speedup_farads(board, top):
     return sum(board.value(r) for r in caps)
 
 def _stored_charge_bound(board, facts, top, ic, parts):
-    """Upper bound: the charge Q1 stores at its highest overdrive (BR × the slowest model's TR × the excess base
+    """Upper bound: the charge Q1 stores at its highest overdrive (the largest BR × TR of the models × the excess base
     current) must not exceed what C9 pulls out of the base when the meter pulls the line LOW (C9 × the fall from
     the released line's lowest level to DSMR's 1.0 V LOW). The bound is that charge as an overdrive."""
     q, p1 = facts["bc547"], facts["p1_port"]
-    tau = facts["bc547_spice"]["params"]["BR"] * max(m["tr_s"] for m in bc547_models(facts).values())
+    tau = max(m.get("params", facts["bc547_spice"]["params"])["BR"] * m["tr_s"] for m in bc547_models(facts).values())
     r1, r2 = board.value(top.base_r), board.value(top.pullup)
     vbe_hot = q["vbe_on_min_v"] + q["vbe_tempco_mv_per_c"] * 1e-3 * (facts["operating"]["ambient_max_c"] - 25)
     fall = vbe_hot + (p1["supply_min_v"] - vbe_hot) * r1 / (r1 + r2) - p1["data_low_max_v"]
@@ -105,7 +105,7 @@ def _stored_charge_bound(board, facts, top, ic, parts):
     return Result("q1-saturation", od, "×", None, bound, c, _judge(od, hi=bound),
                   f"highest base overdrive IB·hFEmin/IC (IB {ib * 1e3:.3f} mA) against the stored charge C9 pulls out",
                   parts + f", C9 {cap * 1e12:.0f} pF",
-                  f"stored {tau * 1e9:.0f} ns × IB (BR × slowest TR) ≤ C9 × {fall:.2f} V (released line at "
+                  f"stored {tau * 1e9:.0f} ns × IB (largest BR × TR of the models) ≤ C9 × {fall:.2f} V (released line at "
                   f"{p1['supply_min_v']:g} V, VBE(on) min hot, to the 1.0 V LOW)")
 
 def rx_levels(board, facts, top):

@@ -153,12 +153,12 @@ def _card(name: str, kind: str, params: dict) -> str:
 
 
 def bc547_card(facts: dict, hfe: float, model: str = DESIGN_MODEL) -> str:
-    """The NXP BC547B card, BF scaled so the gain at the operating point is `hfe`, with the storage time (TR) of
-    `model` in parts.toml [bc547_models]."""
-    spice = facts["bc547_spice"]
-    p = dict(spice["params"])
+    """The BC547B card of `model` in parts.toml [bc547_models] (its own `params`, else the NXP card's) with its
+    storage time (TR), BF scaled by `hfe` over the datasheet's typical gain."""
+    spice, spec = facts["bc547_spice"], facts["bc547_models"][model]
+    p = dict(spec.get("params", spice["params"]))
     p["BF"] = p["BF"] * hfe / spice["hfe_typ"]
-    p["TR"] = facts["bc547_models"][model]["tr_s"]
+    p["TR"] = spec["tr_s"]
     return _card("QBC547", "NPN", p)
 
 
