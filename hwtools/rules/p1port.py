@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from ..facts import bc547_models, opto_ctr, part_facts
+from ..si.model import speedup_parts
 from .base import Rule, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range, _wire_ohm
 from .supply import supply_loads_ma
 
@@ -78,8 +79,8 @@ def q1_saturation(board, facts, top):
 def _speedup_farads(board, top):
     """The speed-up capacitor across the base resistor (C9), 0 if there is none."""
     base_net = next(n for n in (board.net_of(top.base_r, 1), board.net_of(top.base_r, 2)) if n != top.data)
-    caps = [r for r in _net_parts(board, top.data) & _net_parts(board, base_net) if board.lib_ids[r] == "Device:C"]
-    return sum(board.value(r) for r in caps)
+    cap, _ = speedup_parts(board, top.data, base_net)  # directly across R1, or through R13 (rev 1.4)
+    return board.value(cap) if cap else 0.0
 
 def _stored_charge_bound(board, facts, top, ic, parts):
     """Upper bound: the charge Q1 stores at its highest overdrive (the largest BR × TR of the models × the excess base

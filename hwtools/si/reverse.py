@@ -20,15 +20,14 @@ from dataclasses import dataclass
 
 from ..facts import part_facts
 from . import spice
-from .model import bc547_card, spice_node
+from .model import D1N4148, bc547_card, spice_node
 
 MODELS = """.model DSI D(IS=1e-14 N=1)
 .model DSCH D(IS=3e-6 N=1.05 RS=0.05 BV=20 IBV=1e-3)
 .model DLED D(IS=1e-20 N=2 BV=5 IBV=1e-6)
 .model DIRLED D(IS=1e-15 N=2 BV=6 IBV=1e-6)
 .model DZ26 D(IS=1e-12 N=1 BV=26.2 IBV=1e-3)
-.model D1N4148 D(IS=4e-9 N=1.9 RS=0.6 BV=100 IBV=5e-6)
-"""
+""" + D1N4148 + "\n"
 
 
 @dataclass(frozen=True)
