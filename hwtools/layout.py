@@ -48,7 +48,13 @@ PLACEMENT = [
     Place("R2", 26.5, 26.0, 0),
     Place("R1", 25.5, 31.0, 0),
     Place("Q1", 41.0, 31.0, 0),
-    Place("C9", 37.5, 36.5, 0),   # speed-up capacitor across R1
+    Place("C9", 42.0, 22.0, 0),   # speed-up capacitor from the data line (R2's end), through R13 to the base
+    # rev 1.4, the ESD pulse: R13 in series with C9 beside the module, D6 (Q1's base clamp) below Q1, D7 (across Q2's
+    # emitter-base) beside it, C11 (Data Request's filter) where C9 was
+    Place("R13", 54.2, 19.5, 270),
+    Place("D6", 43.3, 34.5, 270),
+    Place("D7", 46.6, 42.9, 90),
+    Place("C11", 37.8, 35.6, 0),
     # Data Request
     Place("R5", 20.5, 36.5, 0),
     Place("U2", 32.0, 42.0, 0),
@@ -110,9 +116,10 @@ REFERENCE_AT = {
     "C3": (48.25, 2.4),
     "C4": (36.3, 15.5),
     "D1": (12.0, 46.0),
-    "Q1": (43.5, 34.8),
-    "Q2": (44.54, 44.0),
-    "C9": (38.75, 39.2),
+    "Q1": (44.5, 26.9),  # rev 1.4: above it, D6 takes the space below
+    "C11": (39.05, 38.9),
+    "Q2": (40.4, 49.4),  # rev 1.4: below-left of it, clear of D7's cathode mark
+    "C9": (43.25, 19.6),
     "C6": (19.2, 9.0),
     "C7": (33.0, 10.3),
     "C8": (54.05, 34.6),
