@@ -14,6 +14,7 @@ breakdown voltage and its clamping voltage at its peak pulse current (`reverse.c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ..facts import part_facts
@@ -100,7 +101,7 @@ def stresses(board, facts) -> list[Stress]:
     one ngspice process."""
     runs = discharges(facts)
     decks = [deck(board, facts, pin, kv) for pin, kv in runs]
-    plots = spice.run_batch([text for text, _ in decks], timeout=120)
+    plots = _simulate(tuple(text for text, _ in decks))
     out = []
     for (pin, kv), (_, pins), plot in zip(runs, decks, plots):
         zero = plot[0]["time"] * 0
@@ -111,6 +112,12 @@ def stresses(board, facts) -> list[Stress]:
 
         out += [Stress(ref, what, float(volts.max()), limit, pin, kv) for ref, what, volts, limit in _ratings(board, facts, v)]
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _simulate(decks: tuple[str, ...]):
+    """The decks' plots; the same netlists (one board, checked by several callers in one process) run once."""
+    return spice.run_batch(list(decks), timeout=120)
 
 
 def worst_by_pin(board, facts) -> dict[int, Stress]:
