@@ -21,7 +21,7 @@ from ..facts import part_facts
 from ..rules.topology import Topology
 from . import spice
 from .model import bc547_card, spice_node
-from .reverse import MODELS, _part_lines, clamp_model
+from .reverse import MODELS, clamp_model, part_lines
 
 PINS = {1: "+5 V", 2: "Data Request", 5: "data"}
 STOP_S, STEP_S = 400e-9, 0.05e-9  # eight of the generator's 49.5 ns time constants
@@ -92,8 +92,8 @@ def _esd_lines(board, facts, ref, part, p) -> list[str]:
             out += [f"D{ref}a{line} {p[line]} {ref}m{line} DTVS{ref}", f"D{ref}b{line} {p['3']} {ref}m{line} DTVS{ref}"]
         return out
     if lib == "Device:D_TVS":
-        return [clamp_model(f"DTVS{ref}", part_facts(board, facts, ref))] + _part_lines(board, ref, part, p)
-    return _part_lines(board, ref, part, p)
+        return [clamp_model(f"DTVS{ref}", part_facts(board, facts, ref))] + part_lines(board, ref, part, p)
+    return part_lines(board, ref, part, p)
 
 
 def stresses(board, facts) -> list[Stress]:
@@ -114,7 +114,7 @@ def stresses(board, facts) -> list[Stress]:
     return out
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=2)  # a board's twelve plots take about 22 MB
 def _simulate(decks: tuple[str, ...]):
     """The decks' plots; the same netlists (one board, checked by several callers in one process) run once."""
     return spice.run_batch(list(decks), timeout=120)
