@@ -137,6 +137,10 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     base, so a MARK anywhere up to the meter's 1.0 V LOW keeps Q1 off even hot; C9 carries the edges past the
     divider, so the switching speed does not pay for the higher DC threshold; R3 pulls RX to 3.3 V while the
     meter's output is low (idle line = MARK = RX high).
+
+    Behind pin 5's clamp (the IEC 61000-4-2 pulse, hwtools/si/esd.py): the array holds a discharge at tens of volts,
+    and C9 carries that edge to the base. R13 in series with C9 limits its current; D6 keeps the base above about
+    -1 V (the BC547's emitter-base rating is 6 V). R13's 123 ns with C9 are little to an 8.7 µs bit.
     """
     r2 = b.part("R2", "Device:R", "1.2 kOhm", AXIAL, "MFR-50FBF52-1K2", "Yageo")
     r1 = b.part("R1", "Device:R", "6.8 kOhm", AXIAL, "MFR-50FBF52-6K8", "Yageo")
@@ -146,13 +150,16 @@ def inverter(b, p1_5v, data, rx, v3v3, gnd):
     # TO-92_Inline_Wide, not the original's TO-92_Inline: its 1.05 mm pads on 0.75 mm drills leave a 0.15 mm
     # annular ring, below AISLER's 0.30 mm minimum; the wide variant (1.5 / 0.8 mm) meets it.
     q1 = b.part("Q1", "Transistor_BJT:BC547", "BC547", "Package_TO_SOT_THT:TO-92_Inline_Wide", "BC547BTA", "onsemi")
-    base = b.net("Q1_BASE")
+    r13 = b.part("R13", "Device:R", "220 Ohm", AXIAL, "MFR-50FBF52-220R", "Yageo")
+    d6 = b.part("D6", "Diode:1N4148", "1N4148", "Diode_THT:D_DO-35_SOD27_P7.62mm_Horizontal", "1N4148", "onsemi")
+    base, speedup = b.net("Q1_BASE"), b.net("Q1_SPEEDUP")
     p1_5v += r2[1]
     data += r2[2], r1[1], c9[1]
-    base += r1[2], q1["B"], r10[1], c9[2]
+    speedup += c9[2], r13[1]
+    base += r1[2], q1["B"], r10[1], r13[2], d6["K"]
     v3v3 += r3[1]
     rx += r3[2], q1["C"]
-    gnd += q1["E"], r10[2]
+    gnd += q1["E"], r10[2], d6["A"]
 
 
 def data_request(b, gpio_drq, p1_5v, drq, gnd):
@@ -182,17 +189,26 @@ def data_request(b, gpio_drq, p1_5v, drq, gnd):
     u2[6] += b.nc  # base left open: the LED alone switches the transistor
 
 
-def esd(b, p1_5v, data, drq, gnd):
+def esd(b, p1_5v, data, drq, gnd, drq_switched, q2_base):
     """Every live pin of the jack clamped where the cable enters: D3, a low-capacitance two-line ESD array, on data
     (pin 5) and Data Request (pin 2); D4, a 6.8 V bidirectional TVS (stand-off 5.8 V, above the meter's 5.5 V), on
-    +5 V (pin 1), and C10, pin 1's ceramic, both at the jack."""
+    +5 V (pin 1), and C10, pin 1's ceramic, both at the jack.
+
+    Behind pin 2's clamp (the IEC 61000-4-2 pulse, hwtools/si/esd.py): C11 with R5 (10 µs) keeps the clamped pin, at
+    tens of volts, off Q2's collector (the BC557's VEBO 5 V, VCEO 45 V); D7 across Q2's emitter-base junction holds
+    its base within a diode drop of the emitter when pin 1 is struck negative. Pin 5's part of it is in `inverter`."""
     d3 = b.part("D3", "Power_Protection:NUP2105L", "NUP2105L", "Package_TO_SOT_SMD:SOT-23", "NUP2105LT1G", "onsemi")
     d4 = b.part("D4", "Device:D_TVS", "P6KE6.8CA", TVS, "P6KE6.8CA", "Littelfuse")
     c10 = b.part("C10", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET")
+    c11 = b.part("C11", "Device:C", "1 µF", DISC_1UF, "C320C105K5R5TA", "KEMET")
+    d7 = b.part("D7", "Diode:1N4148", "1N4148", "Diode_THT:D_DO-35_SOD27_P7.62mm_Horizontal", "1N4148", "onsemi")
     data += d3[1]
     drq += d3[2]
     p1_5v += d4[1], c10[1]
-    gnd += d3[3], d4[2], c10[2]
+    drq_switched += c11[1]
+    q2_base += d7["A"]
+    p1_5v += d7["K"]
+    gnd += d3[3], d4[2], c10[2], c11[2]
 
 
 def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
@@ -361,7 +377,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     p1_jack(b, p1_5v, drq, data, gnd)
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
-    esd(b, p1_5v, data, drq, gnd)
+    esd(b, p1_5v, data, drq, gnd, b.board.nets["DRQ_SW"], b.board.nets["DRQ_Q2_BASE"])
     power(b, p1_5v, v5, v3v3, usb_5v, gnd)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, gnd, v3v3, gnd, s1_rx, usb_5v)

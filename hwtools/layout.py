@@ -48,7 +48,13 @@ PLACEMENT = [
     Place("R2", 26.5, 26.0, 0),
     Place("R1", 25.5, 31.0, 0),
     Place("Q1", 41.0, 31.0, 0),
-    Place("C9", 37.5, 36.5, 0),   # speed-up capacitor across R1
+    Place("C9", 42.0, 22.0, 0),   # speed-up capacitor from the data line (R2's end), through R13 to the base
+    # rev 1.4, the ESD pulse: R13 in series with C9 beside the module, D6 (Q1's base clamp) below Q1, D7 (across Q2's
+    # emitter-base) beside it, C11 (Data Request's filter) where C9 was
+    Place("R13", 54.2, 19.5, 270),
+    Place("D6", 43.3, 34.5, 270),
+    Place("D7", 46.6, 42.9, 90),
+    Place("C11", 37.8, 35.6, 0),
     # Data Request
     Place("R5", 20.5, 36.5, 0),
     Place("U2", 32.0, 42.0, 0),
@@ -78,13 +84,13 @@ PLACEMENT = [
     Place("TP4", 5.0, 41.0),
     Place("TP2", 55.0, 3.5),
     Place("TP3", 59.2, 3.5),
-    Place("TP5", 63.4, 3.5),
+    Place("TP5", 24.0, 52.5),  # RX beside R4, its pull-up: RX runs no detour to the top edge
     # rev 1.4: the I2C level shifter (i2c-levels) — Q3/Q4 between the test points and the module's pin names, their
     # drains towards J1; the 3.3 V side's pull-ups R15/R16 below C3, the 5 V side's R17/R18 right of D2
-    Place("Q3", 58.6, 9.5, 0),
+    Place("Q3", 64.4, 13.4, 0),
     Place("Q4", 63.0, 9.5, 0),
-    Place("R15", 41.6, 13.9, 0),
-    Place("R16", 41.6, 18.2, 0),
+    Place("R15", 41.6, 13.45, 0),
+    Place("R16", 38.5, 17.2, 0),
     Place("R17", 106.1, 12.6, 180),  # its pad right of "IO4 S1 RX" (p1s1)
     Place("R18", 105.6, 8.0, 180),
 ]
@@ -121,9 +127,10 @@ REFERENCE_AT = {
     "C3": (48.25, 2.4),
     "C4": (36.3, 15.5),
     "D1": (12.0, 46.0),
-    "Q1": (43.5, 34.8),
-    "Q2": (44.54, 44.0),
-    "C9": (38.75, 39.2),
+    "Q1": (44.5, 26.9),  # rev 1.4: above it, D6 takes the space below
+    "C11": (39.05, 38.9),
+    "Q2": (40.4, 49.4),  # rev 1.4: below-left of it, clear of D7's cathode mark
+    "C9": (47.2, 22.0),
     "C6": (19.2, 9.0),
     "C7": (33.0, 10.3),
     "C8": (54.05, 34.6),
@@ -131,8 +138,8 @@ REFERENCE_AT = {
     "D3": (21.2, 24.9),
     "C10": (20.7, 19.5),
     "TP1": (5.0, 36.4), "TP6": (9.2, 36.4), "TP7": (13.4, 36.4), "TP4": (9.8, 41.0),
-    "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (63.4, 6.4),
-    "Q3": (58.4, 12.6), "Q4": (62.6, 12.6),  # below the SOT-23s (their middle is between the pads), clear of "J1"
+    "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (24.0, 49.6),
+    "Q3": (61.7, 13.4), "Q4": (60.2, 9.5),  # left of each SOT-23, clear of its pads and of "J1"
 }
 
 

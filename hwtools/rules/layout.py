@@ -89,7 +89,8 @@ def _clamps(board, facts, net, gnd):
 def esd_placement(board, facts, top):
     """Pins 1, 2 and 5 each clamped to ground by a part with a stand-off above the P1 supply's maximum, its pad
     within `[esd] copper_max_mm` of copper from the jack's pad with no other pad on the way (the pulse meets the clamp
-    first)."""
+    first); and an IEC 61000-4-2 contact discharge into each pin leaves every part behind the clamp within its
+    absolute maximum (`_pulse_results`)."""
     limit, supply_max = facts["esd"]["copper_max_mm"], facts["p1_port"]["supply_max_v"]
     results = []
     for pin, label in JACK_PINS.items():
@@ -110,6 +111,22 @@ def esd_placement(board, facts, top):
         results.append(Result("esd-placement", mm, "mm", None, limit, {"pin": pin, "clamp": ref,
                                                                         "pads_on_the_way": ", ".join(through) or "none"},
                               mm <= limit and not through, f"copper from J2.{pin} to its clamp", f"J2, {ref}", note))
+    return results + _pulse_results(board, facts)
+
+
+def _pulse_results(board, facts) -> list[Result]:
+    """The IEC 61000-4-2 contact discharge into each live pin (hwtools/si/esd.py): the part behind the clamp closest to
+    its absolute maximum, at the worst discharge."""
+    from ..si.esd import worst_by_pin
+
+    g, results = facts["iec61000_4_2"], []
+    for pin, s in sorted(worst_by_pin(board, facts).items()):
+        results.append(Result("esd-placement", s.volts, "V", None, s.limit,
+                              {"pin": pin, "discharge_kv": round(s.kv, 2), "part": s.ref, "rating": s.what},
+                              s.volts <= s.limit, f"IEC 61000-4-2 ±{g['level_kv']:g} kV contact on pin {pin}: the part "
+                              "nearest its absolute maximum", s.ref,
+                              f"{s.ref} {s.what} {s.volts:.2f} V of {s.limit:g} V ({s.kv:+.2f} kV: "
+                              f"{g['c_pf']:g} pF / {g['r_ohm']:g} Ω)"))
     return results
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from ..facts import bc547_models, opto_ctr, part_facts
+from ..si.model import speedup_parts
 from .base import Rule, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range, _wire_ohm
 from .supply import burst_train, supply_loads_ma
 
@@ -78,15 +79,15 @@ def q1_saturation(board, facts, top):
 def _speedup_farads(board, top):
     """The speed-up capacitor across the base resistor (C9), 0 if there is none."""
     base_net = next(n for n in (board.net_of(top.base_r, 1), board.net_of(top.base_r, 2)) if n != top.data)
-    caps = [r for r in _net_parts(board, top.data) & _net_parts(board, base_net) if board.lib_ids[r] == "Device:C"]
-    return sum(board.value(r) for r in caps)
+    cap, _ = speedup_parts(board, top.data, base_net)  # directly across R1, or through R13 (rev 1.4)
+    return board.value(cap) if cap else 0.0
 
 def _stored_charge_bound(board, facts, top, ic, parts):
-    """Upper bound: the charge Q1 stores at its highest overdrive (BR × the slowest model's TR × the excess base
+    """Upper bound: the charge Q1 stores at its highest overdrive (the largest BR × TR of the models × the excess base
     current) must not exceed what C9 pulls out of the base when the meter pulls the line LOW (C9 × the fall from
     the released line's lowest level to DSMR's 1.0 V LOW). The bound is that charge as an overdrive."""
     q, p1 = facts["bc547"], facts["p1_port"]
-    tau = facts["bc547_spice"]["params"]["BR"] * max(m["tr_s"] for m in bc547_models(facts).values())
+    tau = max(m.get("params", facts["bc547_spice"]["params"])["BR"] * m["tr_s"] for m in bc547_models(facts).values())
     r1, r2 = board.value(top.base_r), board.value(top.pullup)
     vbe_hot = q["vbe_on_min_v"] + q["vbe_tempco_mv_per_c"] * 1e-3 * (facts["operating"]["ambient_max_c"] - 25)
     fall = vbe_hot + (p1["supply_min_v"] - vbe_hot) * r1 / (r1 + r2) - p1["data_low_max_v"]
@@ -105,7 +106,7 @@ def _stored_charge_bound(board, facts, top, ic, parts):
     return Result("q1-saturation", od, "×", None, bound, c, _judge(od, hi=bound),
                   f"highest base overdrive IB·hFEmin/IC (IB {ib * 1e3:.3f} mA) against the stored charge C9 pulls out",
                   parts + f", C9 {cap * 1e12:.0f} pF",
-                  f"stored {tau * 1e9:.0f} ns × IB (BR × slowest TR) ≤ C9 × {fall:.2f} V (released line at "
+                  f"stored {tau * 1e9:.0f} ns × IB (largest BR × TR of the models) ≤ C9 × {fall:.2f} V (released line at "
                   f"{p1['supply_min_v']:g} V, VBE(on) min hot, to the 1.0 V LOW)")
 
 def rx_levels(board, facts, top):

@@ -70,7 +70,8 @@ class Topology:
         rx = board.parts[q1]["C"].net.name
         drq_r = next(r for r in sorted(_net_parts(board, drq)) if board.lib_ids[r] == "Device:R")
         sw_net = next(n for n in (board.net_of(drq_r, 1), board.net_of(drq_r, 2)) if n != drq)
-        switch = next(r for r in sorted(_net_parts(board, sw_net)) if r != drq_r)
+        switch = next(r for r in sorted(_net_parts(board, sw_net))  # not C11, the ESD filter on the same net
+                      if r != drq_r and not board.lib_ids[r].startswith("Device:C"))
         opto = next(r for r, lib in sorted(board.lib_ids.items()) if lib.startswith("Isolator:"))
         led_net = board.net_of(opto, 1)
         led_r = next(r for r in sorted(_net_parts(board, led_net)) if board.lib_ids[r] == "Device:R")

@@ -17,6 +17,8 @@ from ..facts import load_facts, opto_ctr
 
 
 DESIGN_MODEL = "nxp_tr100n"  # the BC547 storage-time model of every deck not swept over [bc547_models]
+# 1N4148 (D6, Q1's base clamp): CJO is [diode_1n4148] capacitance_max_pf, the edge it adds to the base
+D1N4148 = ".model D1N4148 D(IS=4e-9 N=1.9 RS=0.6 BV=100 IBV=5e-6 CJO=4e-12)"
 
 
 class ModelError(HwtoolsError):
@@ -57,6 +59,8 @@ class DataPath:
     switch_base: Resistor | None = None    # R12: switch base → optocoupler collector
     switch_pullup: Resistor | None = None  # R11: switch base → emitter
     speedup_pf: float = 0.0                # C9: speed-up capacitor across the base resistor (rev 1.3)
+    speedup_r: Resistor | None = None      # R13: in series with C9 (rev 1.4, ESD)
+    base_clamp: str = ""                   # D6: diode from ground to the base (rev 1.4, ESD)
 
     @classmethod
     def from_board(cls, board) -> "DataPath":
@@ -86,8 +90,13 @@ class DataPath:
         if q_nets[2] != gnd:
             raise ModelError(f"{q} emitter is on {q_nets[2]}, not on ground {gnd}")
         pulldown = [r for r in resistors if set(nets(r)) == {base_net, gnd}]
-        speedup = [r for r, lib in board.lib_ids.items() if lib == "Device:C" and set(nets(r)) == {data, base_net}]
-        extra = {"speedup_pf": board.value(speedup[0]) * 1e12} if speedup else {}
+        cap, series = speedup_parts(board, data, base_net)
+        extra = {"speedup_pf": board.value(cap) * 1e12} if cap else {}
+        if series:
+            extra["speedup_r"] = res(series)
+        clamps = [r for r, lib in board.lib_ids.items() if lib.startswith("Diode:") and set(nets(r)) == {base_net, gnd}]
+        if clamps:
+            extra["base_clamp"] = only("diode from the base to ground", clamps)
         rx = q_nets[0]
         coll_r = only(f"pull-up on {q} collector", [r for r in resistors if rx in nets(r)])
         rail = next(n for n in nets(coll_r) if n != rx)
@@ -97,7 +106,8 @@ class DataPath:
                   and sec.get("mpn") == board.parts[r].fields.get("MPN"))
         drq_out = only("resistor on RJ12 pin 2", [r for r in resistors if drq in nets(r)])
         switched = next(n for n in nets(drq_out) if n != drq)
-        driver = only("Data Request driver", [r for r, _ in board.pins_on(switched) if r != drq_out])
+        driver = only("Data Request driver", [r for r, _ in board.pins_on(switched)  # not C11, the ESD filter
+                                              if r != drq_out and not board.lib_ids[r].startswith("Device:C")])
         opto = driver  # v1.1: the optocoupler's own transistor feeds pin 2
         if board.lib_ids[driver].startswith("Transistor_BJT:"):  # rev 1.3: PNP switch, the opto drives its base
             sp = board.parts[driver]
@@ -116,6 +126,22 @@ class DataPath:
 
     def node(self, net: str) -> str:
         return spice_node(net, self.gnd)
+
+
+def speedup_parts(board, data: str, base_net: str) -> tuple[str | None, str | None]:
+    """The speed-up capacitor from the data line to the base (C9) and the resistor in series with it (R13, rev 1.4),
+    by reference; (None, None) without one."""
+    def nets(ref):
+        return {board.net_of(ref, 1), board.net_of(ref, 2)}
+
+    for cap in sorted(r for r, lib in board.lib_ids.items() if lib == "Device:C" and data in nets(r)):
+        far = next(iter(nets(cap) - {data}))
+        if far == base_net:
+            return cap, None
+        series = sorted(r for r, lib in board.lib_ids.items() if lib == "Device:R" and nets(r) == {far, base_net})
+        if series:
+            return cap, series[0]
+    return None, None
 
 
 def spice_node(net: str | None, gnd: str) -> str | None:
@@ -153,12 +179,12 @@ def _card(name: str, kind: str, params: dict) -> str:
 
 
 def bc547_card(facts: dict, hfe: float, model: str = DESIGN_MODEL) -> str:
-    """The NXP BC547B card, BF scaled so the gain at the operating point is `hfe`, with the storage time (TR) of
-    `model` in parts.toml [bc547_models]."""
-    spice = facts["bc547_spice"]
-    p = dict(spice["params"])
+    """The BC547B card of `model` in parts.toml [bc547_models] (its own `params`, else the NXP card's) with its
+    storage time (TR), BF scaled by `hfe` over the datasheet's typical gain."""
+    spice, spec = facts["bc547_spice"], facts["bc547_models"][model]
+    p = dict(spec.get("params", spice["params"]))
     p["BF"] = p["BF"] * hfe / spice["hfe_typ"]
-    p["TR"] = facts["bc547_models"][model]["tr_s"]
+    p["TR"] = spec["tr_s"]
     return _card("QBC547", "NPN", p)
 
 
@@ -208,9 +234,8 @@ def data_deck(path: DataPath, case: Case, light, tstop: float, tmax: float, fact
         f"CCAB2 {n(path.data)} 0 {c_cable / 2 + 1e-15:.6g}",
         "* board: values and nets from the circuit description",
     ]
-    lines += _inverter_lines(path, case)
+    lines += _inverter_lines(path, case) + _speedup_lines(path, case)
     lines += [
-        f"CSPEED {n(path.base.nets[0])} {n(path.base.nets[1])} {max(path.speedup_pf, 1e-3) * 1e-12:.6g}",
         f"* ESD array on the data line: {path.esd_pf:g} pF (its datasheet maximum)",
         f"CESD {n(path.data)} 0 {max(path.esd_pf, 1e-3) * 1e-12:.6g}",
         "* ESP32 GPIO16 pad + board capacitance",
@@ -293,6 +318,22 @@ def drq_deck(path: DataPath, case: Case, facts: dict | None = None) -> str:
     ]
     return "\n".join(lines) + "\n"
 
+
+
+def _speedup_lines(path: DataPath, case: Case) -> list[str]:
+    """C9 from the data line to the base (through R13 where the board has it) and D6, the base's clamp diode."""
+    n, c = path.node, max(path.speedup_pf, 1e-3) * 1e-12
+    base_net = next(x for x in path.base.nets if x != path.data)
+    data, base = n(path.data), n(base_net)
+    if path.speedup_r is None:
+        lines = [f"CSPEED {data} {base} {c:.6g}"]
+    else:
+        r = path.speedup_r
+        mid = n(next(x for x in r.nets if x != base_net))
+        lines = [f"CSPEED {data} {mid} {c:.6g}", f"{r.ref} {mid} {base} {r.ohms * case.r(r.ref):.6g}"]
+    if path.base_clamp:
+        lines += [D1N4148, f"D{path.base_clamp} 0 {base} D1N4148"]
+    return lines
 
 
 def _inverter_lines(path: DataPath, case: Case) -> list[str]:

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 
 from ..facts import part_facts
 from . import spice
-from .model import bc547_card, spice_node
+from .model import D1N4148, bc547_card, spice_node
 
 MODELS = """.model DSI D(IS=1e-14 N=1)
 .model DSCH D(IS=3e-6 N=1.05 RS=0.05 BV=20 IBV=1e-3)
 .model DLED D(IS=1e-20 N=2 BV=5 IBV=1e-6)
 .model DIRLED D(IS=1e-15 N=2 BV=6 IBV=1e-6)
 .model DZ26 D(IS=1e-12 N=1 BV=26.2 IBV=1e-3)
-.model D1N4148 D(IS=4e-9 N=1.9 RS=0.6 BV=100 IBV=5e-6)
-"""
+""" + D1N4148 + "\n"
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def deck(board, facts) -> tuple[str, dict]:
     for ref, part in sorted(board.parts.items()):
         if board.lib_ids[ref] == "Device:D_TVS":
             lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
-        lines += _part_lines(board, ref, part, pins[ref])
+        lines += part_lines(board, ref, part, pins[ref])
     # every node needs a DC path for the solver; 1 GΩ to ground changes no figure
     nodes = sorted({n for p in pins.values() for n in p.values() if n and n != "0"})
     lines += [f"RLEAK{i} {n} 0 1G" for i, n in enumerate(nodes)]
@@ -78,7 +77,7 @@ def clamp_model(name: str, f: dict) -> str:
     return f".model {name} D(IS=1e-12 N=1 BV={f['breakdown_min_v']} IBV=1e-3 RS={rs:.4g})"
 
 
-def _part_lines(board, ref: str, part, p: dict) -> list[str]:
+def part_lines(board, ref: str, part, p: dict) -> list[str]:
     """The netlist lines of one part (`p`: its {pin: node}), by what the part is."""
     lib, out = board.lib_ids[ref], []
     names = {pin.name: pin.num for pin in part.pins}

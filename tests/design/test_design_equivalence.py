@@ -68,6 +68,7 @@ PADS = {  # (ref, pad) → anchor pad of the v1.1 board ("ref.pad") or a new net
 RECT = "Capacitor_THT:C_Rect_L4.6mm_W3.8mm_P2.50mm_MKS02_FKP02"
 REMOVED = (None, None)  # a part the revision takes off the board, with its pads
 TEST_POINT = "TestPoint:TestPoint_Keystone_5005-5009_Compact"
+DO35 = "Diode_THT:D_DO-35_SOD27_P7.62mm_Horizontal"
 TEST_POINT_WHY = "a test point where the bench DMM and a scope probe (test-points rule)"
 SHIFTER_WHY = ("the display's 5 V I2C behind a level shifter: never above the ESP32's VDD + 0.3 V, a HIGH the PCF8574 "
                "reads (i2c-levels)")
@@ -83,6 +84,10 @@ PARTS_14 = {
                     "GPIO16 while unpowered (power-path)"),
     "C9": (("560 pF", DISC), "pulls Q1's stored charge out: every BC547 storage-time model reads right (SI)"),
     "R10": (("5.6 kOhm", AXIAL), "a higher base at the line's LOW: Q1 turns on sooner when the meter releases (SI)"),
+    "R13": (("220 Ohm", AXIAL), "in series with C9: limits the clamped pin 5's edge into Q1's base (the ESD pulse)"),
+    "D6": (("1N4148", DO35), "Q1's base clamp: keeps its emitter-base reverse voltage under 6 V (the ESD pulse)"),
+    "C11": (("1 µF", RECT), "with R5 keeps the clamped pin 2 off Q2's collector (the ESD pulse)"),
+    "D7": (("1N4148", DO35), "across Q2's emitter-base: pin 1 struck negative stays within its 5 V VEBO (the ESD pulse)"),
     **{f"TP{n}": ((net, TEST_POINT), TEST_POINT_WHY) for n, net in
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
     **{q: (("BSS138", "Package_TO_SOT_SMD:SOT-23"), SHIFTER_WHY) for q in ("Q3", "Q4")},
@@ -103,6 +108,9 @@ PADS_14 = {
        for pad, net in (((q, "1"), "C3.1"), ((q, "2"), f"M1.{m1_pad}"), ((q, "3"), f"I2C_{line}_5V"),
                         ((r_low, "1"), "C3.1"), ((r_low, "2"), f"M1.{m1_pad}"), ((r_high, "1"), "+5V"),
                         ((r_high, "2"), f"I2C_{line}_5V"), (("J1", j1_pad), f"I2C_{line}_5V"))},
+    # the ESD pulse: C9 reaches the base through R13; D6 base → GND; D7 Q2's base → pin 1; C11 Q2's collector → GND
+    ("C9", "2"): "Q1_SPEEDUP", ("R13", "1"): "Q1_SPEEDUP", ("R13", "2"): "Q1.2", ("D6", "1"): "Q1.2",
+    ("D6", "2"): "J2.6", ("D7", "1"): "J2.1", ("D7", "2"): "DRQ_Q2_BASE", ("C11", "1"): "R5.1", ("C11", "2"): "J2.6",
 }
 REVISIONS = [("1.3", PARTS, PADS), ("1.4", PARTS_14, PADS_14)]
 S1_BLOCK = {"J4", "U3", "R7", "R8", "R9", "C5"}

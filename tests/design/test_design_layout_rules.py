@@ -24,7 +24,8 @@ def committed():
 
 
 def results_of(board=None, facts=None, routed_board=None):
-    """The layout rules' results alone (the circuit rules have their own tests: no ngspice run here)."""
+    """The layout rules' results alone (the circuit rules have their own tests). esd-placement's IEC 61000-4-2 pulse runs
+    ngspice once per circuit (hwtools/si/esd.py keeps the last few decks' results)."""
     board = board or build_board()
     top = rules.Topology.of(board)
     top.routed = routed_board or committed()

@@ -97,9 +97,11 @@ def test_weak_base_divider_reads_a_high_mark_wrong():
 
 
 def test_esd_capacitance_and_speedup_are_in_the_deck(board):
+    """The ESD array's capacitance, C9 through R13 (rev 1.4), and D6, the base's clamp diode with its capacitance."""
     p = DataPath.from_board(board)
     deck = data_deck(p, Case("t", temp_c=60.0, line_low_v=1.0), Stimulus(b"A", 115200).light(), 1e-4, 1e-8, FACTS)
-    assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_BASE 5.6e-10" in deck
+    assert "CESD P1_DATA 0 3e-11" in deck and "CSPEED P1_DATA Q1_SPEEDUP 5.6e-10" in deck
+    assert "R13 Q1_SPEEDUP Q1_BASE 220" in deck and "DD6 0 Q1_BASE D1N4148" in deck and "CJO=4e-12" in deck
     assert "temp=60" in deck and "VLOW mlow 0 1" in deck and "R10 Q1_BASE 0 5600" in deck
 
 
