@@ -60,7 +60,7 @@ PLACEMENT = [
     Place("U2", 32.0, 42.0, 0),
     Place("R4", 34.0, 52.0, 0),
     # power LED
-    Place("R6", 29.2, 44.5, 180),
+    Place("R6", 28.2, 44.5, 180),
     Place("D1", 11.5, 50.5, 0),
     # rev 1.3: Q1's base-emitter resistor beside Q1, the Data Request switch beside U2, the reverse diode
     # above the module, the module's ceramic by the jumpers

@@ -2,7 +2,7 @@
 
 1. Every scripted edit of the staged fixture (tests/review/edits.py) on both variants, with both sides' checks.json
    and pictures: precision and recall of the listed changes.
-2. The edits through `p1reader fab` on a copy of the repository (a value, two pins swapped, a part moved, a net
+2. The edits through `p1reader fab` on a copy of the repository (a value, the ESP32's two I2C pins swapped, a part moved, a net
    renamed, a silkscreen text added: found in today's code), every check on both variants.
    Only `--variant`-wide edits of the real board: each `make fab` of a copy takes ~40 s.
 3. The CPU time (this process and its children) of `p1reader review` for the one-value edit with the base side
@@ -53,12 +53,13 @@ def score(data: dict, want: dict[str, set]) -> tuple[float, float]:
     return (tp / got if got else 1.0), (tp / made if made else 1.0)
 
 
-def j1_pins_swapped(code: Path):
-    """The display header's SCL and SDA pins swapped (R3's pins would make a rule crash: see the report)."""
+def i2c_pins_swapped(code: Path):
+    """The ESP32's SCL and SDA pins swapped (GPIO22/GPIO21; R3's pins would make a rule crash: see the report)."""
     path = code / "hwtools/circuit.py"
     text = path.read_text(encoding="utf-8")
-    assert "+= j1[1]" in text and "+= j1[2]" in text, "J1's pins 1 and 2 are no longer wired in circuit.py"
-    path.write_text(text.replace("+= j1[1]", "+= j1[@]").replace("+= j1[2]", "+= j1[1]").replace("+= j1[@]", "+= j1[2]"),
+    assert 'scl += m1["GPIO22"]' in text and 'sda += m1["GPIO21"]' in text, "the module's I2C pins moved in circuit.py"
+    path.write_text(text.replace('scl += m1["GPIO22"]', 'scl += m1["GPIO21"]').replace('sda += m1["GPIO21"]',
+                                                                                     'sda += m1["GPIO22"]'),
                     encoding="utf-8")
     return {("net-rewired", "/I2C_SCL"), ("net-rewired", "/I2C_SDA")}
 
@@ -86,7 +87,7 @@ def staged(tmp: Path) -> dict:
 def through_fab(tmp: Path) -> tuple[dict, Path]:
     results, value_side = {}, None
     tmp.mkdir()
-    for make in (r3_value, j1_pins_swapped, d1_moved, scl_renamed, silkscreen_text):
+    for make in (r3_value, i2c_pins_swapped, d1_moved, scl_renamed, silkscreen_text):
         code = sources(tmp / make.__name__, outputs=True)
         want = make(code)
         proc = subprocess.run([sys.executable, "-m", "p1reader", "fab"], capture_output=True, text=True, cwd=code)
