@@ -52,7 +52,7 @@ PLACEMENT = [
     # rev 1.4, the ESD pulse: R13 in series with C9 beside the module, D6 (Q1's base clamp) below Q1, D7 (across Q2's
     # emitter-base) beside it, C11 (Data Request's filter) where C9 was
     Place("R13", 54.2, 19.5, 270),
-    Place("D6", 43.3, 34.5, 270),
+    Place("D6", 43.3, 42.12, 90),
     Place("D7", 46.6, 42.9, 90),
     Place("C11", 37.8, 35.6, 0),
     # Data Request
