@@ -178,3 +178,13 @@ def test_the_power_path_and_the_crossed_cable_pass_behind_the_limit(limited_boar
     for rule in (r for r in rules.ALL if r.id in ("power-path", "reverse-cable")):
         results = rule.check(limited_board, FACTS, top)
         assert results and all(r.passed for r in results), [str(r) for r in results if not r.passed]
+
+
+def test_p1_inrush_counts_the_limit_while_c1_charges():
+    """The board must come up behind its own limit: the design's passes; a limit under the booting module's draw
+    (R21 1 kΩ: ≈ 66 mA) leaves C1 nothing to charge from."""
+    p1_inrush = rules.supply.p1_inrush
+    ok = build_board(limiter.LIMITED_VALUES, limited=True)
+    starved = build_board({**limiter.LIMITED_VALUES, "R21": "1 kOhm"}, limited=True)
+    (good,), (bad,) = (p1_inrush(b, FACTS, Topology.of(b)) for b in (ok, starved))
+    assert good.passed and not bad.passed and bad.figure < 0
