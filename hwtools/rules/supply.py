@@ -7,8 +7,8 @@ Dropout and the reverse diode's VF are guaranteed maxima moved from their test p
 from __future__ import annotations
 
 from ..facts import part_facts
-from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _resistor_between,
-                   _vout_range, _wire_ohm)
+from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
+                   _wire_ohm)
 
 
 # rail-3v3's burst on a board without a current limit; behind one it reads the burst train's [wifi_frame]
@@ -61,12 +61,11 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
 
 def _limit_quiescent_ma(board, facts, top):
     """The op-amp's supply current and the reference's branch (through its bias resistor to GND) at the highest supply."""
-    from ..si.limiter import limiter_parts
+    from ..si.limiter import divider, limiter_parts
 
-    refs = limiter_parts(board, top)
-    op = next(part_facts(board, facts, r) for r in refs if board.lib_ids[r].startswith("Amplifier_Operational:"))
-    shunt = next(r for r in refs if board.lib_ids[r].startswith("Reference_Voltage:"))
-    bias = _resistor_between(board, board.parts[shunt]["A"].net.name, top.gnd)
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    bias = divider(board, top)[1]
     return op["supply_current_max_ma"] + facts["p1_port"]["supply_max_v"] / _r(board, facts, bias, -1) * 1e3
 
 
@@ -235,19 +234,13 @@ def p1_peak_current(board, facts, top):
 def _reference_current(board, facts, top):
     """The limit's shunt reference keeps regulating down to the op-amp's lowest supply (below it the op-amp does
     not hold the limit either): its bias resistor's current at the resistor's highest, less the divider's across it."""
-    from ..si.limiter import limiter_parts
+    from ..si.limiter import divider, limiter_parts
 
-    refs = limiter_parts(board, top)
-    shunt = next(r for r in refs if board.lib_ids[r].startswith("Reference_Voltage:"))
-    op = next(part_facts(board, facts, r) for r in refs if board.lib_ids[r].startswith("Amplifier_Operational:"))
-    ref, anode = part_facts(board, facts, shunt), board.parts[shunt]["A"].net.name
-    bias = _resistor_between(board, anode, top.gnd)
-    bottom = next(r for r in refs if board.lib_ids[r] == "Device:R" and r != bias
-                  and anode in (board.net_of(r, 1), board.net_of(r, 2)))
-    tap = next(n for n in (board.net_of(bottom, 1), board.net_of(bottom, 2)) if n != anode)
-    divider = board.value(bottom) + board.value(_resistor_between(board, top.limiter_in, tap))
-    v = op["supply_min_v"]
-    ma = ((v - ref["vref_v"]) / _r(board, facts, bias, +1) - ref["vref_v"] / divider) * 1e3
+    shunt, bias, upper, lower = divider(board, top)
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    ref, v = part_facts(board, facts, shunt), op["supply_min_v"]
+    ma = ((v - ref["vref_v"]) / _r(board, facts, bias, +1) - ref["vref_v"] / (board.value(upper) + board.value(lower))) * 1e3
     return Result("p1-peak-current", ma, "mA", ref["i_min_ma"], None, {"supply_v": v}, _judge(ma, lo=ref["i_min_ma"]),
                   f"current limit's reference {shunt}: its current at the op-amp's lowest supply", f"{shunt}, {bias}",
                   "the bias resistor at its highest, the divider across the reference")

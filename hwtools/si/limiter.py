@@ -87,19 +87,30 @@ def corners(facts) -> list[Corner]:
 
 def limit_ma(board, top, facts, corner: Corner = Corner("nominal")) -> float:
     """The limit the circuit sets, from its parts: (the reference × the divider's ratio + the offset) / R_sense."""
-    refs = limiter_parts(board, top)
-    lib = board.lib_ids
-    ohms = lambda a, b: [board.value(r) for r in refs if lib[r] == "Device:R"  # noqa: E731
-                         and {board.net_of(r, 1), board.net_of(r, 2)} == {a, b}]
-    shunt = next(r for r in refs if lib[r].startswith("Reference_Voltage:"))
-    anode = board.net_of(shunt, _pins_named(board, shunt, "A")[0].num)
-    emitter = board.parts[_pass(board, top)]["E"].net.name
-    r_sense = _sense_ohm(board, top)
-    tap = next(n for r in refs if lib[r] == "Device:R" and top.limiter_in in (n1 := {board.net_of(r, 1), board.net_of(r, 2)})
-               for n in n1 - {top.limiter_in, emitter} if ohms(n, anode))
-    (top_r,), (bottom_r,) = ohms(top.limiter_in, tap), ohms(tap, anode)
+    shunt, _, upper, lower = divider(board, top)
     vref = part_facts(board, facts, shunt)["vref_v"] * corner.sense_scale
-    return (vref * top_r / (top_r + bottom_r) + corner.vos_mv * 1e-3) / r_sense * 1e3
+    ratio = board.value(upper) / (board.value(upper) + board.value(lower))
+    return (vref * ratio + corner.vos_mv * 1e-3) / _sense_ohm(board, top) * 1e3
+
+
+def divider(board, top) -> tuple[str, str, str, str]:
+    """The shunt reference, its bias resistor (anode to GND) and the divider across it that sets the limit: the
+    resistor from the anode up to the tap, and the one from the tap up to D2's cathode."""
+    refs = limiter_parts(board, top)
+    shunt = next(r for r in refs if board.lib_ids[r].startswith("Reference_Voltage:"))
+    anode = board.parts[shunt]["A"].net.name
+    bias = _resistors(board, refs, anode, top.gnd)[0]
+    lower = next(r for r in refs if board.lib_ids[r] == "Device:R" and r != bias and anode in _nets(board, r))
+    tap = next(n for n in _nets(board, lower) if n != anode)
+    return shunt, bias, _resistors(board, refs, top.limiter_in, tap)[0], lower
+
+
+def _nets(board, ref) -> set:
+    return {board.net_of(ref, 1), board.net_of(ref, 2)}
+
+
+def _resistors(board, refs, a, b) -> list[str]:
+    return [r for r in refs if board.lib_ids[r] == "Device:R" and _nets(board, r) == {a, b}]
 
 
 def _pass(board, top):
@@ -108,17 +119,15 @@ def _pass(board, top):
 
 def _sense_ohm(board, top):
     emitter = board.parts[_pass(board, top)]["E"].net.name
-    return 1 / sum(1 / board.value(r) for r in limiter_parts(board, top) if board.lib_ids[r] == "Device:R"
-                   and {board.net_of(r, 1), board.net_of(r, 2)} == {top.limiter_in, emitter})
+    return 1 / sum(1 / board.value(r) for r in _resistors(board, limiter_parts(board, top), top.limiter_in, emitter))
 
 
 def pass_base_ma(board, top, facts, amps_ma: float) -> float:
     """What the sense resistor counts and +5V does not get at `amps_ma`: the pass transistor's base current at its
     minimum gain, and its base-emitter resistor's current at its highest VBE."""
     q = _pass(board, top)
-    pins = {board.parts[q][name].net.name for name in ("B", "E")}
-    r_be = next(board.value(r) for r in limiter_parts(board, top) if board.lib_ids[r] == "Device:R"
-                and {board.net_of(r, 1), board.net_of(r, 2)} == pins)
+    base, emitter = (board.parts[q][name].net.name for name in ("B", "E"))
+    r_be = board.value(_resistors(board, limiter_parts(board, top), base, emitter)[0])
     qf = part_facts(board, facts, q)
     return amps_ma / qf["hfe_min"] + qf["vbe_on_max_v"] / r_be * 1e3
 
@@ -144,7 +153,7 @@ def fragment(board, top, facts=None, corner: Corner = Corner("nominal")) -> str:
             lines += _opamp(ref, pins, part_facts(board, facts, ref), corner)
         elif lib.startswith("Reference_Voltage:"):
             v = part_facts(board, facts, ref)["vref_v"] * corner.sense_scale
-            k, a = (board.net_of(ref, p.num) for p in _pins_named(board, ref, "K", "A"))
+            k, a = (board.parts[ref][name].net.name for name in ("K", "A"))
             lines.append(f"B{ref} {n(k)} {n(a)} I = max(V({n(k)},{n(a)}) - {v:.6g}, 0) / {SHUNT_OHM}")
         elif lib.startswith("Transistor_BJT:"):
             lines += _pnp(board, ref, n, part_facts(board, facts, ref))
@@ -161,11 +170,6 @@ def dc_lines(board, facts) -> tuple[set, list[str]]:
     top = Topology.of(board)
     refs = set(limiter_parts(board, top))
     return refs, [fragment(board, top, facts)] if refs else []
-
-
-def _pins_named(board, ref, *names):
-    by_name = {p.name: p for p in board.parts[ref].pins}
-    return [by_name[name] for name in names]
 
 
 def _opamp(ref, pins, op, corner) -> list[str]:
