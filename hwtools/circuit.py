@@ -257,7 +257,7 @@ def current_limit(b, lim_in, v5, gnd):
     u5 = b.part("U5", "Reference_Voltage:LM4040LP-2.0", "LM4040A-1.2", "Package_TO_SOT_THT:TO-92_Inline_Wide",
                 "LM4040AIZ-1.2/NOPB", "Texas Instruments")
     # BD140, not a BC327: at plug-in Q5 carries the limit with up to 5 V across it while C1 charges (parts.toml [bd140])
-    q5 = b.part("Q5", "Transistor_BJT:BD140", "BD140-16", "Package_TO_SOT_THT:TO-126-3_Vertical", "BD14016STU",
+    q5 = b.part("Q5", "Transistor_BJT:BD140", "BD140-16", "Package_TO_SOT_THT:TO-126-3_Vertical", "BD140-16",
                 "STMicroelectronics")
     lim_in += r19[1], r21[1], u5["K"], u4[8], c14[1]
     lim_s += r19[2], q5["E"], r25[1], r26[1]

@@ -227,7 +227,8 @@ def p1_peak_current(board, facts, top):
     results = [Result("p1-peak-current", worst.peak_ma, "mA", None, limit, worst.corner(), _judge(worst.peak_ma, hi=limit),
                       "current out of the meter's pin 1 during the Wi-Fi burst train, highest", parts, note)]
     if top.limiter_in:
-        results += [_limit_over_average(board, facts, top), _reference_current(board, facts, top)]
+        results += [_limit_over_average(board, facts, top), _reference_current(board, facts, top),
+                    _limit_supply(board, facts, top)]
     return results
 
 
@@ -244,6 +245,22 @@ def _reference_current(board, facts, top):
     return Result("p1-peak-current", ma, "mA", ref["i_min_ma"], None, {"supply_v": v}, _judge(ma, lo=ref["i_min_ma"]),
                   f"current limit's reference {shunt}: its current at the op-amp's lowest supply", f"{shunt}, {bias}",
                   "the bias resistor at its highest, the divider across the reference")
+
+
+def _limit_supply(board, facts, top):
+    """The limit's op-amp runs from D2's cathode: at its lowest in the burst train (the meters DSMR allows, every
+    tolerance corner of the limit) it stays within the op-amp's supply range (its inputs, 0.2 V under that supply,
+    are inside its rail-to-rail common-mode range at any supply)."""
+    from ..si.limiter import limiter_parts
+
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
+              key=lambda r: r.lowest_limit_in_v)
+    return Result("p1-peak-current", low.lowest_limit_in_v, "V", op["supply_min_v"], op["supply_max_v"], low.corner(),
+                  _judge(low.lowest_limit_in_v, op["supply_min_v"], op["supply_max_v"]),
+                  "current limit's op-amp supply (D2's cathode) during the burst train, lowest", top.reverse_diode,
+                  "ngspice burst-train transient")
 
 
 def _limit_over_average(board, facts, top):

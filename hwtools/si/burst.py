@@ -48,6 +48,7 @@ class BurstResult:
     lowest_pin1_v: float  # pin 1 at the board during the train (Data Request's supply)
     lowest_bulk_v: float  # the regulator's input during the train
     limit: str = ""       # the tolerance corner of the board's current limit ("" without one)
+    lowest_limit_in_v: float | None = None  # D2's cathode, the limit's op-amp supply (None without a limit)
 
     def corner(self) -> dict:
         return {"meter": self.meter.name, "supply_v": self.meter.emf_v, "source_ohm": round(self.meter.source_ohm, 3),
@@ -99,8 +100,8 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
             lines += [f"{ref} {n(top.regulator_in)} esr_{ref} {board.value(ref) * low:.6g}",
                       f"RESR_{ref} esr_{ref} 0 {r:.6g}"]
     period = burst["period_ms"] * 1e-3
-    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) v({n(top.supply)}) v({n(top.regulator_in)})",
-              ".end"]
+    saved = " ".join(f"v({n(net)})" for net in (top.supply, top.regulator_in, top.limiter_in) if net)
+    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) {saved}", ".end"]
     return "\n".join(lines) + "\n"
 
 
@@ -113,6 +114,8 @@ def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, corner=None) -> 
     cab = facts["p1_cable"]
     corners = list(itertools.product(meters(facts), (cab["length_min_m"], cab["length_max_m"]), esr_scales))
     plots = spice.run_batch([deck(board, facts, burst, *c, corner=corner) for c in corners])
-    pin, bulk = (f"v({spice_node(net, top.gnd).lower()})" for net in (top.supply, top.regulator_in))
+    pin, bulk, lim = (f"v({spice_node(net, top.gnd).lower()})" if net else None
+                      for net in (top.supply, top.regulator_in, top.limiter_in))
     return [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])), float(min(p[0][bulk])),
-                        corner.name if corner else "") for (m, cable, scale), p in zip(corners, plots)]
+                        corner.name if corner else "", float(min(p[0][lim])) if lim else None)
+            for (m, cable, scale), p in zip(corners, plots)]

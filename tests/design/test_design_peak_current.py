@@ -125,12 +125,15 @@ def limited(limited_board):
 
 def test_behind_the_limit_the_meter_stays_under_250ma_at_every_tolerance_corner(limited):
     results, top = limited
-    peak, average, reference = results["p1-peak-current"]
+    peak, average, reference, op_supply = results["p1-peak-current"]
     assert {r.limit for r in top.burst} == {"nominal", "limit low", "limit high"} and len(top.burst) == 48
     assert peak.passed and peak.figure < FACTS["p1_port"]["supply_continuous_max_ma"]
     assert peak.figure == max(r.peak_ma for r in top.burst) and peak.worst_case["meter"] == "stiff"
     assert average.passed and average.worst_case == {"limit": "limit low"} and average.figure >= average.limit_min
     assert reference.passed and reference.worst_case == {"supply_v": FACTS["lmc6482a"]["supply_min_v"]}
+    legal = [r for r in top.burst if r.meter.delivers_dsmr_minimum(FACTS["p1_port"])]
+    assert op_supply.passed and op_supply.figure == min(r.lowest_limit_in_v for r in legal)
+    assert op_supply.figure < min(r.lowest_pin1_v for r in legal)  # D2's drop: the cathode, not pin 1
 
 
 def test_a_starved_reference_fails():
