@@ -211,7 +211,7 @@ def esd(b, p1_5v, data, drq, gnd, drq_switched, q2_base):
     gnd += d3[3], d4[2], c10[2], c11[2]
 
 
-def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
+def power(b, p1_5v, v5, v3v3, usb_5v, gnd, limited=False):
     """D2 blocks a crossed cable; D5 ORs in the D32's USB supply; U1, a low-dropout regulator, makes 3.3 V for the
     whole board from whichever is higher; C1 rides through Wi-Fi bursts.
 
@@ -240,11 +240,56 @@ def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
     d5 = b.part("D5", "Diode:1N5817", "1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal", "1N5817-T", "Diodes Inc.")
     p1_5v += d2["A"]
     usb_5v += d5["A"]
-    v5 += d2["K"], d5["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
+    if limited:  # D2 → the current limit → +5V; USB joins after it (not limited by it)
+        current_limit(b, b.net("LIM_IN"), v5, gnd)
+        b.board.nets["LIM_IN"] += d2["K"]
+    else:
+        v5 += d2["K"]
+    v5 += d5["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
     v3v3 += u1["VO"], c3[1], c4[1], r6[1], ceramics[1][1]
     v3v3 += ceramics[2][1]
     gnd += u1["GND"], c1[2], c2[2], c3[2], c4[2], d1["K"], *(c[2] for c in ceramics)
     led += r6[2], d1["A"]
+
+
+def current_limit(b, lim_in, v5, gnd):
+    """Issue 26's p1-peak-current: the meter's current held at ≈ 183 mA during a Wi-Fi burst, C1 carrying the rest.
+
+    R19 (1 Ω) senses the current after D2; U5, a 1.225 V shunt reference biased by R23, with the 0.1 % divider
+    R21/R22 across it puts U4A's + input 185.3 mV below D2's cathode (1 Ω, not 0.5: the op-amp's offset is half
+    the share of the limit's ± 3.5 % window); U4A integrates the difference (R26, C13) and
+    drives Q5's base through R24: below the limit its output sits at 0 V and Q5 is saturated, above it Q5 turns
+    down. U4 runs from D2's cathode (rail-to-rail input: the sense voltage sits 0.1 V under its supply); U4B is a
+    follower at 0 V (unused). Figures and tolerance: docs/rev-1.4.md, "The meter's peak current".
+    """
+    lim_s, lim_x, lim_r, lim_n, lim_o, lim_b, spare = (b.net(n) for n in (
+        "LIM_S", "LIM_X", "LIM_REF", "LIM_N", "LIM_O", "LIM_B", "LIM_SPARE"))
+    r19 = b.part("R19", "Device:R", "1 Ohm", AXIAL, "MFR-50FBF52-1R", "Yageo")
+    r21 = b.part("R21", "Device:R", "2.94 kOhm", AXIAL, "MFP-50BRD52-2K94", "Yageo")  # 0.1 %: the limit's divider
+    r22 = b.part("R22", "Device:R", "16.5 kOhm", AXIAL, "MFP-50BRD52-16K5", "Yageo")
+    r23 = b.part("R23", "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")  # U5's bias: ≥ 60 µA left at 3 V
+    r24 = b.part("R24", "Device:R", "1.2 kOhm", AXIAL, "MFR-50FBF52-1K2", "Yageo")
+    r25 = b.part("R25", "Device:R", "10 kOhm", AXIAL, "MFR-50FBF52-10K", "Yageo")
+    r26 = b.part("R26", "Device:R", "1 kOhm", AXIAL, "MFR-50FBF52-1K", "Yageo")
+    c13 = b.part("C13", "Device:C", "1 nF", DISC, "C315C102K5R5TA", "KEMET")
+    c14 = b.part("C14", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET")
+    u4 = b.part("U4", "Amplifier_Operational:LMC6482", "LMC6482A", "Package_DIP:DIP-8_W7.62mm", "LMC6482AIN/NOPB",
+                "Texas Instruments")
+    u5 = b.part("U5", "Reference_Voltage:LM4040LP-2.0", "LM4040A-1.2", "Package_TO_SOT_THT:TO-92_Inline_Wide",
+                "LM4040AIZ-1.2/NOPB", "Texas Instruments")
+    # BD140, not a BC327: at plug-in Q5 carries the limit with up to 5 V across it while C1 charges (parts.toml [bd140])
+    q5 = b.part("Q5", "Transistor_BJT:BD140", "BD140-16", "Package_TO_SOT_THT:TO-126-3_Vertical", "BD140-16",
+                "STMicroelectronics")
+    lim_in += r19[1], r21[1], u5["K"], u4[8], c14[1]
+    lim_s += r19[2], q5["E"], r25[1], r26[1]
+    lim_x += r21[2], r22[1], u4[3]
+    lim_r += r22[2], u5["A"], r23[1]
+    lim_n += r26[2], c13[1], u4[2]
+    lim_o += c13[2], u4[1], r24[1]
+    lim_b += r24[2], q5["B"], r25[2]
+    v5 += q5["C"]
+    spare += u4[6], u4[7]
+    gnd += r23[2], u4[4], u4[5], c14[2]
 
 
 def d32_module(b, rx, gpio_drq, scl, sda, d32_en, d32_3v, gnd, s1_rx=None, usb_5v=None):
@@ -363,8 +408,9 @@ def mounting_holes(b):
                "", "", in_bom=False)
 
 
-def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1) -> Board:
-    """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
+def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1, limited: bool = False) -> Board:
+    """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks).
+    `limited`: with the current limit between D2 and +5V (`current_limit`; not on the board until it is laid out)."""
     from .project import LIB_DIR
 
     b = _Builder(values or {}, lib_dir or LIB_DIR)
@@ -378,7 +424,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1)
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     esd(b, p1_5v, data, drq, gnd, b.board.nets["DRQ_SW"], b.board.nets["DRQ_Q2_BASE"])
-    power(b, p1_5v, v5, v3v3, usb_5v, gnd)
+    power(b, p1_5v, v5, v3v3, usb_5v, gnd, limited)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, gnd, v3v3, gnd, s1_rx, usb_5v)
     i2c_display(b, scl, sda, v3v3, v5, gnd)

@@ -11,7 +11,9 @@ from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_pa
                    _wire_ohm)
 
 
-RAIL_BURST = "wifi_burst"  # rail-3v3's burst; [wifi_frame] (issue 26's) once a design carries it (docs/rev-1.4.md)
+# rail-3v3's burst on a board without a current limit; behind one it reads the burst train's [wifi_frame]
+# (_rail_during_train). [wifi_burst] goes once the limit is on the board (docs/rev-1.4.md).
+RAIL_BURST = "wifi_burst"
 
 
 def _diode_drop(board, facts, top, amps, temp_c):
@@ -48,11 +50,29 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
              "I2C display on J1": facts["i2c_display"]["supply_ma"]}
     if top.q2_base_r:
         loads[f"Data Request switch base {top.q2_base_r}"] = p1["supply_max_v"] / _r(board, facts, top.q2_base_r, -1) * 1e3
+    if top.limiter_in:  # the current limit's op-amp and reference, from D2's cathode (hwtools/si/limiter.py)
+        loads["current limit op-amp and reference"] = _limit_quiescent_ma(board, facts, top)
     for ref in sorted(_net_parts(board, top.supply) & _net_parts(board, top.gnd)):
         leak = _facts_or_none(board, facts, ref)
         if leak and "leakage_max_ua" in leak:  # a clamp on pin 1: its maximum leakage (specified at its stand-off)
             loads[f"{ref} leakage"] = leak["leakage_max_ua"] * 1e-3
     return loads
+
+
+def _limit_quiescent_ma(board, facts, top):
+    """The op-amp's supply current and the reference's branch (through its bias resistor to GND) at the highest supply."""
+    from ..si.limiter import divider, limiter_parts
+
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    bias = divider(board, top)[1]
+    return op["supply_current_max_ma"] + facts["p1_port"]["supply_max_v"] / _r(board, facts, bias, -1) * 1e3
+
+
+def _limit_drop(board, facts, top, amps):
+    from ..si.limiter import drop_v
+
+    return drop_v(board, top, facts, amps)
 
 
 def _facts_or_none(board, facts, ref):
@@ -77,11 +97,16 @@ def rail_3v3(board, facts, top):
     c1_min = c1 * (1 - facts["electrolytic"]["tolerance"])
     results = []
     for label, esp_ma in (("steady", None), ("burst", burst["current_ma"])):
+        if label == "burst" and top.limiter_in:
+            results.append(_rail_during_train(board, facts, top))
+            continue
         amps_rail = sum(rail_loads_ma(board, facts, top, esp_ma).values()) * 1e-3
         amps_steady = sum(supply_loads_ma(board, facts, top).values()) * 1e-3
         worst = None
         for c in _grid(facts):
             v_in = _board_supply(facts, c, amps_steady) - _diode_drop(board, facts, top, amps_steady, c["temp_c"])
+            if top.limiter_in:
+                v_in -= _limit_drop(board, facts, top, amps_steady)
             if label == "burst":
                 extra = amps_rail - sum(rail_loads_ma(board, facts, top).values()) * 1e-3
                 v_in -= extra * burst["length_ms"] * 1e-3 / c1_min
@@ -100,6 +125,23 @@ def rail_3v3(board, facts, top):
                           _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest",
                           f"U1 {board.parts['U1'].value}"))
     return results
+
+def _rail_during_train(board, facts, top):
+    """Behind a current limit the meter carries the limit through the burst and C1 only the rest: the rail's
+    lowest is U1's input at its lowest in the burst-train transient ([wifi_frame], every tolerance corner of the
+    limit, the meters DSMR allows) less U1's dropout at the burst's load."""
+    esp, reg, frame = facts["esp32"], _regulator(board, facts), facts["wifi_frame"]
+    amps = sum(rail_loads_ma(board, facts, top, frame["current_ma"]).values()) * 1e-3
+    low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
+              key=lambda r: r.lowest_bulk_v)
+    v_out = min(_vout_range(reg)[0], low.lowest_bulk_v - _dropout(reg, amps))
+    return Result("rail-3v3", v_out, "V", esp["vdd_min_v"], esp["vdd_max_v"],
+                  {**low.corner(), "bulk_v": round(low.lowest_bulk_v, 4), "load_ma": round(amps * 1e3, 1)},
+                  _judge(v_out, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, burst, lowest",
+                  f"U1 {board.parts['U1'].value}, {top.reverse_diode}, the current limit",
+                  f"U1's input in the burst-train transient ({frame['current_ma']} mA for {frame['length_ms']} ms) less "
+                  f"the dropout at {amps * 1e3:.0f} mA")
+
 
 def p1_supply_budget(board, facts, top):
     loads = supply_loads_ma(board, facts, top)
@@ -121,22 +163,35 @@ def p1_inrush(board, facts, top):
     boot_rail = sum(rail_loads_ma(board, facts, top, esp["cpu_active_ma"]).values()) * 1e-3
     others = (facts["i2c_display"]["supply_ma"] + p1["supply_max_v"] / _r(board, facts, top.pullup, -1) * 1e3) * 1e-3
     slope = p1["supply_trip_min_ma"] * 1e-3 / p1["supply_min_v"]
+    own_limit, own_drop = _inrush_own_limit(board, facts, top, boot_rail)
     worst = None
     for c in _grid(facts, supply_v=p1["supply_min_v"]):
         v_final = _board_supply(facts, c, boot_rail)
         for k in range(10, int(v_final * 100) + 1, 5):
             vb = k / 100
             v_rail = max(0.0, min(reg["vout_v"], vb - _diode_drop(board, facts, top, boot_rail, c["temp_c"])
-                                  - _dropout(reg, boot_rail)))
+                                  - own_drop - _dropout(reg, boot_rail)))
             load = boot_rail * v_rail / reg["vout_v"] + (reg["quiescent_max_ma"] * 1e-3 + others) * vb / p1["supply_nominal_v"]
             v_meter = vb + 2 * _wire_ohm(facts, c["cable_m"]) * load
-            limit = min(slope * v_meter, p1["supply_trip_min_ma"] * 1e-3)
+            limit = min(slope * v_meter, p1["supply_trip_min_ma"] * 1e-3, own_limit)
             margin = (limit - load) * 1e3
             if worst is None or margin < worst[0]:
                 worst = (margin, {**c, "board_v": vb})
     return [Result("p1-inrush", worst[0], "mA", 0.0, None, worst[1], worst[0] > 0,
                    "charging current left under the meter's fold-back, lowest",
                    f"C1 {board.parts['C1'].value}, U1, M1 booting", "fold-back line 0 mA @ 0 V .. 260 mA @ 4.9 V")]
+
+
+def _inrush_own_limit(board, facts, top, amps):
+    """The board's own current limit (A) and its drop (V) while C1 charges: its lowest corner, less what its pass
+    transistor's base takes; none on a board without one. (Below the op-amp's 3 V supply minimum its output can
+    only hold Q5 off or on: off, nothing loads D2's cathode and it rises to where U4 runs; on, C1 charges.)"""
+    if not top.limiter_in:
+        return float("inf"), 0.0
+    from ..si import limiter
+
+    low = min(limiter.limit_ma(board, top, facts, c) for c in limiter.corners(facts))
+    return (low - limiter.pass_base_ma(board, top, facts, low)) * 1e-3, limiter.drop_v(board, top, facts, amps)
 
 
 def bulk_min_v(board, facts, top, burst):
@@ -146,11 +201,14 @@ def bulk_min_v(board, facts, top, burst):
     return facts["esp32"]["vdd_min_v"] + _dropout(_regulator(board, facts), amps)
 
 def burst_train(board, facts, top):
-    """The burst-train study of the board (hwtools/si/burst.py), run once per check: the rules that read it share it."""
+    """The burst-train study of the board (hwtools/si/burst.py), run once per check: the rules that read it share it.
+    With a current limit on the board, at each of its tolerance corners (hwtools/si/limiter.py)."""
     if top.burst is None:
-        from ..si.burst import study  # it reads this module's loads: imported here, not at the top
+        from ..si import limiter  # they read this module's loads: imported here, not at the top
+        from ..si.burst import study
 
-        top.burst = study(board, facts)
+        corners = limiter.corners(facts) if top.limiter_in else [None]
+        top.burst = [r for corner in corners for r in study(board, facts, corner=corner)]
     return top.burst
 
 def p1_peak_current(board, facts, top):
@@ -166,8 +224,64 @@ def p1_peak_current(board, facts, top):
     parts = ", ".join(([top.reverse_diode] if top.reverse_diode else []) + [f"{r} {board.parts[r].value}" for r in bulk])
     note = (f"ngspice transient: {BURSTS} bursts of {frame['current_ma']} mA for {frame['length_ms']} ms every "
             f"{frame['period_ms']} ms; [bulk_esr] × {ESR_SCALES[0]:g} … {ESR_SCALES[-1]:g}")
-    return [Result("p1-peak-current", worst.peak_ma, "mA", None, limit, worst.corner(), _judge(worst.peak_ma, hi=limit),
-                   "current out of the meter's pin 1 during the Wi-Fi burst train, highest", parts, note)]
+    results = [Result("p1-peak-current", worst.peak_ma, "mA", None, limit, worst.corner(), _judge(worst.peak_ma, hi=limit),
+                      "current out of the meter's pin 1 during the Wi-Fi burst train, highest", parts, note)]
+    if top.limiter_in:
+        results += [_limit_over_average(board, facts, top), _reference_current(board, facts, top),
+                    _limit_supply(board, facts, top)]
+    return results
+
+
+def _reference_current(board, facts, top):
+    """The limit's shunt reference keeps regulating down to the op-amp's lowest supply (below it the op-amp does
+    not hold the limit either): its bias resistor's current at the resistor's highest, less the divider's across it."""
+    from ..si.limiter import divider, limiter_parts
+
+    shunt, bias, upper, lower = divider(board, top)
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    ref, v = part_facts(board, facts, shunt), op["supply_min_v"]
+    ma = ((v - ref["vref_v"]) / _r(board, facts, bias, +1) - ref["vref_v"] / (board.value(upper) + board.value(lower))) * 1e3
+    return Result("p1-peak-current", ma, "mA", ref["i_min_ma"], None, {"supply_v": v}, _judge(ma, lo=ref["i_min_ma"]),
+                  f"current limit's reference {shunt}: its current at the op-amp's lowest supply", f"{shunt}, {bias}",
+                  "the bias resistor at its highest, the divider across the reference")
+
+
+def _limit_supply(board, facts, top):
+    """The limit's op-amp runs from D2's cathode: at its lowest in the burst train (the meters DSMR allows, every
+    tolerance corner of the limit) it stays within the op-amp's supply range (its inputs, 0.2 V under that supply,
+    are inside its rail-to-rail common-mode range at any supply)."""
+    from ..si.limiter import limiter_parts
+
+    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
+              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+    low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
+              key=lambda r: r.lowest_limit_in_v)
+    return Result("p1-peak-current", low.lowest_limit_in_v, "V", op["supply_min_v"], op["supply_max_v"], low.corner(),
+                  _judge(low.lowest_limit_in_v, op["supply_min_v"], op["supply_max_v"]),
+                  "current limit's op-amp supply (D2's cathode) during the burst train, lowest", top.reverse_diode,
+                  "ngspice burst-train transient")
+
+
+def _limit_over_average(board, facts, top):
+    """The current limit at its lowest must carry +5V's average draw through the burst train (the steady draw
+    and each burst's extra over its period) and the pass transistor's base current, or the bulk capacitor never
+    recovers and U1's input runs down burst after burst — slower than the six-burst transient shows."""
+    from ..si import limiter
+    from ..si.burst import LIMIT_LOADS, PIN_SIDE
+
+    frame, esp = facts["wifi_frame"], facts["esp32"]
+    rail = sum(v for k, v in supply_loads_ma(board, facts, top).items()
+               if not k.startswith(LIMIT_LOADS) and not any(w in k for w in PIN_SIDE))
+    average = rail + (frame["current_ma"] - esp["wifi_rx_listen_ma"]) * frame["length_ms"] / frame["period_ms"]
+    low = min(limiter.corners(facts), key=lambda c: limiter.limit_ma(board, top, facts, c))
+    lowest = limiter.limit_ma(board, top, facts, low)
+    need = average + limiter.pass_base_ma(board, top, facts, lowest)
+    return Result("p1-peak-current", lowest, "mA", need, None, {"limit": low.name}, _judge(lowest, lo=need),
+                  "current limit at its lowest, against +5V's average draw in the burst train and the pass's base",
+                  ", ".join(limiter.limiter_parts(board, top)),
+                  f"+5V average {average:.1f} mA + base current at the minimum hFE; sense ±"
+                  f"{limiter.sense_tolerance(facts):.2%}, offset ±{facts['lmc6482a']['vos_max_temp_mv']} mV")
 
 
 RULES = [

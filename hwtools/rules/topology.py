@@ -22,7 +22,7 @@ class Topology:
     drq: str
     regulator_in: str
     rail: str
-    reverse_diode: str | None  # a diode in series between pin 1 and the regulator
+    reverse_diode: str | None  # a diode in series between pin 1 and the regulator (or its current limit)
     pullup: str  # R2
     base_r: str  # R1
     base_pulldown: str | None  # R10
@@ -35,6 +35,7 @@ class Topology:
     q2_base_r: str | None = None  # R12
     q2_pullup_r: str | None = None  # R11
     gpio_drq: str = ""
+    limiter_in: str | None = None  # the net between the reverse diode and a current limit before the regulator
     routed: object = None  # the routed board, for the layout rules (None: the circuit alone)
     burst: list | None = None  # the burst-train study's results, once a rule ran it (supply.burst_train)
 
@@ -60,9 +61,12 @@ class Topology:
         supply, drq, gnd, data = (board.net_of("J2", n) for n in (1, 2, 3, 5))
         reg_in = board.net_of("U1", _pin_named(board, "U1", "VI"))
         rail = board.net_of("U1", _pin_named(board, "U1", "VO"))
-        diode = None
+        diode, limiter_in = None, None
         if reg_in != supply:
             diode = next((r for r in _net_parts(board, supply) & _net_parts(board, reg_in) if r.startswith("D")), None)
+        if reg_in != supply and diode is None:  # a current limit between the diode's cathode and the regulator
+            diode = next(r for r in sorted(_net_parts(board, supply)) if board.lib_ids[r].startswith("Diode:"))
+            limiter_in = board.parts[diode]["K"].net.name
         pullup = _resistor_between(board, data, supply)
         base_r = next(r for r in sorted(_net_parts(board, data)) if board.lib_ids[r] == "Device:R" and r != pullup)
         base_net = next(n for n in (board.net_of(base_r, 1), board.net_of(base_r, 2)) if n != data)
@@ -77,7 +81,8 @@ class Topology:
         led_r = next(r for r in sorted(_net_parts(board, led_net)) if board.lib_ids[r] == "Device:R")
         gpio = next(n for n in (board.net_of(led_r, 1), board.net_of(led_r, 2)) if n != led_net)
         top = cls(supply, gnd, data, drq, reg_in, rail, diode, pullup, base_r, _resistor_between(board, base_net, gnd),
-                  q1, _resistor_between(board, rx, rail), drq_r, switch, opto, led_r, gpio_drq=gpio)
+                  q1, _resistor_between(board, rx, rail), drq_r, switch, opto, led_r, gpio_drq=gpio,
+                  limiter_in=limiter_in)
         if switch != opto:  # a transistor switch driven by the optocoupler
             b_net = board.parts[switch]["B"].net.name
             top.q2_pullup_r = _resistor_between(board, b_net, board.parts[switch]["E"].net.name)

@@ -1,6 +1,7 @@
 """The meter's current during a train of Wi-Fi bursts: an ngspice transient of the meter → the cable → pin 1 →
-D2 → the +5V bulk capacitors (with their series resistance) → the regulator as a load (an LDO draws what its
-output draws). `p1-peak-current` (hwtools/rules/supply.py) reads its figures.
+D2 → the board's current limit, if it has one (hwtools/si/limiter.py, from its own parts) → the +5V bulk capacitors
+(electrolytics at −20 %, with their series resistance) → the regulator as a load (an LDO draws what its output
+draws). `p1-peak-current` (hwtools/rules/supply.py) reads its figures.
 
 The meter: DSMR guarantees ≥ 4.9 V at ≤ 250 mA and ≤ 5.5 V unloaded, nothing about its source resistance, so
 both ends are legal: a stiff source (0 Ω, the worst case for the peak) and the DSMR line (2.4 Ω: 5.5 V unloaded,
@@ -22,6 +23,7 @@ from .model import pwl, spice_node
 from .reverse import MODELS
 
 PIN_SIDE = ("pull-up", "Data Request output", "switch base", "leakage")  # loads on pin 1, before D2
+LIMIT_LOADS = "current limit"  # supply_loads_ma's own draw of the limit: its parts are in the deck themselves
 BURSTS = 6  # behind a current limit the bulk capacitor settles into its periodic state within ≈ 5 bursts
 ESR_SCALES = (0.5, 3.0)  # [bulk_esr] is an assumption: the study runs at half and three times it
 
@@ -45,10 +47,12 @@ class BurstResult:
     peak_ma: float        # the highest current out of the meter's pin 1 at any instant
     lowest_pin1_v: float  # pin 1 at the board during the train (Data Request's supply)
     lowest_bulk_v: float  # the regulator's input during the train
+    limit: str = ""       # the tolerance corner of the board's current limit ("" without one)
+    lowest_limit_in_v: float | None = None  # D2's cathode, the limit's op-amp supply (None without a limit)
 
     def corner(self) -> dict:
         return {"meter": self.meter.name, "supply_v": self.meter.emf_v, "source_ohm": round(self.meter.source_ohm, 3),
-                "cable_m": self.cable_m, "esr_scale": self.esr_scale}
+                "cable_m": self.cable_m, "esr_scale": self.esr_scale, **({"limit": self.limit} if self.limit else {})}
 
 
 def meters(facts) -> list[Meter]:
@@ -69,12 +73,14 @@ def _train(burst, esp) -> str:
     return pwl(points)
 
 
-def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1.0, limiter: str = "") -> str:
-    """One corner's transient; `burst` a declaration from parts.toml ([wifi_frame] or [wifi_burst]); `limiter`: a
-    candidate input stage between D2's cathode (node lim_in) and the bulk capacitors (lim_out), hwtools/si/limiter.py."""
+def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1.0, corner=None) -> str:
+    """One corner's transient; `burst` a declaration from parts.toml ([wifi_frame] or [wifi_burst]); `corner`: the
+    tolerance corner of the board's current limit, if it has one (hwtools/si/limiter.py)."""
+    from . import limiter  # it reads the deck's node names: imported here
+
     top = Topology.of(board)
     n = lambda net: spice_node(net, top.gnd)  # noqa: E731
-    loads = supply_loads_ma(board, facts, top)
+    loads = {k: v for k, v in supply_loads_ma(board, facts, top).items() if not k.startswith(LIMIT_LOADS)}
     pin_ma = sum(v for k, v in loads.items() if any(w in k for w in PIN_SIDE))
     rail_ma = sum(loads.values()) - pin_ma
     lines = [f"* burst train: {meter.name} meter {meter.emf_v:g} V, cable {cable_m:g} m, ESR x{esr_scale:g} "
@@ -82,30 +88,34 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
              f"RSRC m jack {max(meter.source_ohm, 1e-4):.6g}",
              f"RCAB jack {n(top.supply)} {max(2 * facts['p1_cable']['r_ohm_per_m'] * cable_m, 1e-4):.6g}",
              f"ILOADP1 {n(top.supply)} 0 {pin_ma * 1e-3:.6g}",
-             f"D{top.reverse_diode} {n(top.supply)} {'lim_in' if limiter else n(top.regulator_in)} DSCH",
-             limiter.replace("lim_out", n(top.regulator_in)),
+             f"D{top.reverse_diode} {n(top.supply)} {n(top.limiter_in or top.regulator_in)} DSCH",
+             limiter.fragment(board, top, facts, corner or limiter.Corner("nominal")),
              f"ILOAD {n(top.regulator_in)} 0 {rail_ma * 1e-3:.6g}",
              f"IBURST {n(top.regulator_in)} 0 {_train(burst, facts['esp32'])}"]
     esr = facts["bulk_esr"]["esr_ohm"]
     for ref in sorted(r for r, lib in board.lib_ids.items() if lib.startswith("Device:C")):
         if {board.net_of(ref, 1), board.net_of(ref, 2)} == {top.regulator_in, top.gnd}:
             r = esr.get(board.parts[ref].fields.get("MPN"), 0.01) * esr_scale
-            lines += [f"{ref} {n(top.regulator_in)} esr_{ref} {board.value(ref):.6g}", f"RESR_{ref} esr_{ref} 0 {r:.6g}"]
+            low = 1 - facts["electrolytic"]["tolerance"] if board.lib_ids[ref] == "Device:C_Polarized" else 1
+            lines += [f"{ref} {n(top.regulator_in)} esr_{ref} {board.value(ref) * low:.6g}",
+                      f"RESR_{ref} esr_{ref} 0 {r:.6g}"]
     period = burst["period_ms"] * 1e-3
-    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) v({n(top.supply)}) v({n(top.regulator_in)})",
-              ".end"]
+    saved = " ".join(f"v({n(net)})" for net in (top.supply, top.regulator_in, top.limiter_in) if net)
+    lines += [f".tran 20u {period * (BURSTS + 0.5):.6g} 0 20u", f".save i(VIM) {saved}", ".end"]
     return "\n".join(lines) + "\n"
 
 
-def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, limiter: str = "") -> list[BurstResult]:
+def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, corner=None) -> list[BurstResult]:
     """Every corner of meter (stiff / DSMR line × 4.9 / 5.5 V) × cable (0 / 5 m) × ESR scale, in one ngspice
-    process. `burst`: the declaration (default the issue's, [wifi_frame]); `limiter`: as `deck` takes it."""
+    process. `burst`: the declaration (default the issue's, [wifi_frame]); `corner`: as `deck` takes it."""
     facts = facts or load_facts()
     burst = burst or facts["wifi_frame"]
     top = Topology.of(board)
     cab = facts["p1_cable"]
     corners = list(itertools.product(meters(facts), (cab["length_min_m"], cab["length_max_m"]), esr_scales))
-    plots = spice.run_batch([deck(board, facts, burst, *c, limiter=limiter) for c in corners])
-    pin, bulk = (f"v({spice_node(net, top.gnd).lower()})" for net in (top.supply, top.regulator_in))
-    return [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])), float(min(p[0][bulk])))
+    plots = spice.run_batch([deck(board, facts, burst, *c, corner=corner) for c in corners])
+    pin, bulk, lim = (f"v({spice_node(net, top.gnd).lower()})" if net else None
+                      for net in (top.supply, top.regulator_in, top.limiter_in))
+    return [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])), float(min(p[0][bulk])),
+                        corner.name if corner else "", float(min(p[0][lim])) if lim else None)
             for (m, cable, scale), p in zip(corners, plots)]

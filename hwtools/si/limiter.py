@@ -1,24 +1,27 @@
-"""Candidate input stages for p1-peak-current (docs/rev-1.4.md, "The meter's peak current"): an active current
-limit between D2 and the bulk capacitor, simulated in the burst-train deck (hwtools/si/burst.py) at every meter
-corner and at both ends of the limit's tolerance. A study: no board part yet.
+"""The board's current limit between D2 and +5V (hwtools/circuit.py `current_limit`) as an ngspice fragment for the
+burst-train deck (hwtools/si/burst.py), built from the board's own parts by their connections, and its tolerance
+corners. `python -m hwtools.si.limiter` prints the figures docs/rev-1.4.md gives.
 
-The op-amp high-side limiter: a sense resistor after D2, a shunt reference (LM4040-1.2) hanging from D2's cathode
-with a divider that sets the sense voltage, a rail-to-rail op-amp (LMC6482: its input range includes its supply
-rail, where the sense voltage sits) integrating the error, a PNP pass (BC327) between the sense resistor and the
-bulk capacitor. Below the limit the op-amp sits at its low rail and the PNP is saturated.
+The op-amp high-side limiter: a sense resistor after D2, a shunt reference hanging from D2's cathode with a divider
+that sets the sense voltage, a rail-to-rail op-amp integrating the error, a PNP pass between the sense resistor and
+the bulk capacitor. Below the limit the op-amp sits at its low rail and the PNP is saturated.
+
+Models are stand-ins, every figure from parts.toml (no vendor macro-model of the LMC6482 or card of the BD140 with a
+citable source was found): the op-amp a single pole at its typical GBW with its slew rate limit over temperature and
+its guaranteed output swing; the PNP a Gummel-Poon card whose gain is the data sheet's minimum hFE; the reference a
+shunt regulating at its voltage once it draws current (below that it lets go, as a starved shunt does).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ..facts import load_facts
-from . import burst, spice
+from ..facts import load_facts, part_facts
+from .model import spice_node
 
-# A single-pole op-amp with its slew rate and rail-to-rail output, its internal node clamped at the rails as a real
-# stage saturates (behavioural: the LMC6482's datasheet figures, GBW 1.5 MHz, 0.9 V/µs — no vendor macro-model is
-# stored here).
+# A single-pole op-amp: transconductance into CP (the dominant pole at the GBW), its current limited to the slew
+# rate, the internal node clamped at the rails as a real stage saturates, the output within its guaranteed swing.
 OPAMP = """.subckt RROPA inp inn vdd vss out
 BGM 0 g I = max(min(1m*(V(inp)-V(inn)), {slew}), -{slew})
 CP g 0 {cp}
@@ -26,98 +29,193 @@ RP g 0 1e8
 DHI g vdd DCLAMP
 DLO vss g DCLAMP
 .model DCLAMP D(IS=1e-12 N=0.05)
-BOUT o1 0 V = max(min(V(g), V(vdd)-0.02), V(vss)+0.02)
+BOUT o1 0 V = max(min(V(g), V(vdd)-{high_drop}), V(vss)+{low})
 RO o1 out 50
-.ends
-"""
-PNP = ".model QPASS PNP(IS=2e-14 BF=250 VAF=60 IKF=0.6 RB=5 RC=0.3 RE=0.1 CJE=60p CJC=25p TF=0.8n TR=50n BR=8)"
+.ends"""
+# What the limit needs behind it (docs/rev-1.4.md): C1 4700 µF, for `build_board(LIMITED_VALUES, limited=True)` while
+# the limit is not on the board (its can is not chosen yet)
+LIMITED_VALUES = {"C1": "4700 µF"}
+# The dual op-amp's DIP-8 pinout (+, −, out per unit; V+ 8, V− 4): LM2904 / LMC6482
+DUAL_UNITS = (("3", "2", "1"), ("5", "6", "7"))
+DUAL_SUPPLY = ("8", "4")
+SHUNT_OHM = 0.5  # the reference's dynamic impedance once it regulates (LM4040-1.2: 0.5 Ω typical)
 
 
 @dataclass(frozen=True)
-class OpampLimiter:
-    rs_ohm: float = 0.5        # sense resistor
-    sense_mv: float = 91.5     # the limit (183 mA) sense voltage, set by the divider across the reference: the middle of
-                               # the window between the average draw and Data Request's 4.0 V (docs/rev-1.4.md)
-    vref_v: float = 1.225      # LM4040-1.2
-    rb_ohm: float = 1200.0     # op-amp output to the PNP's base: ≥ 2.5 mA saturates it at the steady draw
-    cc_f: float = 1e-9         # integrator, RI·CC = 1 µs: the burst's edge overshoots the limit by ≈ 5 mA, no ringing
-    ri_ohm: float = 1e3
-    vos_mv: float = 0.0        # the op-amp's offset (a tolerance corner)
-    gbw_hz: float = 1.5e6
-    slew_v_per_us: float = 0.9
+class Corner:
+    """A tolerance corner of the limit: the sense voltage scaled by `sense_scale` (reference, divider, sense
+    resistor and their drifts together) and the op-amp's offset `vos_mv` (the limit is (sense + vos) / R_sense)."""
 
-    @property
-    def limit_ma(self) -> float:
-        return (self.sense_mv + self.vos_mv) / self.rs_ohm
-
-    def fragment(self) -> str:
-        cp = 1e-3 / (2 * math.pi * self.gbw_hz)
-        rd1 = 10e3 * self.sense_mv * 1e-3 / self.vref_v
-        return "\n".join([
-            OPAMP.format(slew=f"{self.slew_v_per_us * 1e6 * cp:.6g}", cp=f"{cp:.6g}").strip(), PNP,
-            f"RSENSE lim_in lim_s {self.rs_ohm:g}", "QPASS lim_out lim_b lim_s QPASS", "RBE lim_b lim_s 10k",
-            f"RB lim_b lim_o {self.rb_ohm:g}",
-            f"VREF lim_in lim_r {self.vref_v:g}", "RZ lim_r 0 33k",  # the shunt reference, biased to GND
-            f"RD1 lim_in lim_x {rd1:.6g}", f"RD2 lim_x lim_r {10e3 - rd1:.6g}",
-            f"VOS lim_x lim_xo {self.vos_mv * 1e-3:g}",  # the input sits vos below X: the limit is (sense + vos) / rs
-            f"RI lim_s lim_n {self.ri_ohm:g}", f"CC lim_n lim_o {self.cc_f:g}",
-            "XOP lim_xo lim_n lim_in 0 lim_o RROPA"])
+    name: str
+    sense_scale: float = 1.0
+    vos_mv: float = 0.0
 
 
-def study(board, design: OpampLimiter, facts=None, esr_scales=burst.ESR_SCALES) -> list[burst.BurstResult]:
-    """`design` between D2 and the bulk capacitor at every corner of hwtools.si.burst.study."""
+def limiter_parts(board, top) -> list[str]:
+    """The parts between D2's cathode and the regulator's input: every part reached from D2's cathode net without
+    crossing the regulator's input or GND (none on a board without a limit)."""
+    if top.limiter_in is None:
+        return []
+    stop, seen, nets, todo = {top.regulator_in, top.gnd}, {top.reverse_diode}, set(), [top.limiter_in]
+    while todo:
+        net = todo.pop()
+        nets.add(net)
+        for pin in board.nets[net].pins:
+            ref = pin.part.ref
+            if ref in seen:
+                continue
+            seen.add(ref)
+            todo += [p.net.name for p in board.parts[ref].pins if p.is_connected() and p.net.name not in stop | nets]
+    return sorted(seen - {top.reverse_diode})
+
+
+def sense_tolerance(facts) -> float:
+    """The limit's spread from everything but the offset: the reference (initial and drift), the divider's two
+    resistors and the sense resistor (each with its drift) over the operating range around 25 °C."""
+    ref, res, op = facts["lm4040a_1v2"], facts["sense_resistor"], facts["operating"]
+    dt = max(25 - op["ambient_min_c"], op["ambient_max_c"] - 25)
+    return (ref["tolerance"] + ref["tempco_ppm_per_c"] * 1e-6 * dt
+            + 2 * (res["divider_tolerance"] + res["divider_tempco_ppm_per_c"] * 1e-6 * dt)
+            + res["tolerance"] + res["tempco_ppm_per_c"] * 1e-6 * dt)
+
+
+def corners(facts) -> list[Corner]:
+    """Nominal, and the limit at its lowest and highest."""
+    frac, vos = sense_tolerance(facts), facts["lmc6482a"]["vos_max_temp_mv"]
+    return [Corner("nominal"), Corner("limit low", 1 - frac, -vos), Corner("limit high", 1 + frac, vos)]
+
+
+def limit_ma(board, top, facts, corner: Corner = Corner("nominal")) -> float:
+    """The limit the circuit sets, from its parts: (the reference × the divider's ratio + the offset) / R_sense."""
+    shunt, _, upper, lower = divider(board, top)
+    vref = part_facts(board, facts, shunt)["vref_v"] * corner.sense_scale
+    ratio = board.value(upper) / (board.value(upper) + board.value(lower))
+    return (vref * ratio + corner.vos_mv * 1e-3) / _sense_ohm(board, top) * 1e3
+
+
+def divider(board, top) -> tuple[str, str, str, str]:
+    """The shunt reference, its bias resistor (anode to GND) and the divider across it that sets the limit: the
+    resistor from the anode up to the tap, and the one from the tap up to D2's cathode."""
+    refs = limiter_parts(board, top)
+    shunt = next(r for r in refs if board.lib_ids[r].startswith("Reference_Voltage:"))
+    anode = board.parts[shunt]["A"].net.name
+    bias = _resistors(board, refs, anode, top.gnd)[0]
+    lower = next(r for r in refs if board.lib_ids[r] == "Device:R" and r != bias and anode in _nets(board, r))
+    tap = next(n for n in _nets(board, lower) if n != anode)
+    return shunt, bias, _resistors(board, refs, top.limiter_in, tap)[0], lower
+
+
+def _nets(board, ref) -> set:
+    return {board.net_of(ref, 1), board.net_of(ref, 2)}
+
+
+def _resistors(board, refs, a, b) -> list[str]:
+    return [r for r in refs if board.lib_ids[r] == "Device:R" and _nets(board, r) == {a, b}]
+
+
+def _pass(board, top):
+    return next(r for r in limiter_parts(board, top) if board.lib_ids[r].startswith("Transistor_BJT:"))
+
+
+def _sense_ohm(board, top):
+    emitter = board.parts[_pass(board, top)]["E"].net.name
+    return 1 / sum(1 / board.value(r) for r in _resistors(board, limiter_parts(board, top), top.limiter_in, emitter))
+
+
+def pass_base_ma(board, top, facts, amps_ma: float) -> float:
+    """What the sense resistor counts and +5V does not get at `amps_ma`: the pass transistor's base current at its
+    minimum gain, and its base-emitter resistor's current at its highest VBE."""
+    q = _pass(board, top)
+    base, emitter = (board.parts[q][name].net.name for name in ("B", "E"))
+    r_be = board.value(_resistors(board, limiter_parts(board, top), base, emitter)[0])
+    qf = part_facts(board, facts, q)
+    return amps_ma / qf["hfe_min"] + qf["vbe_on_max_v"] / r_be * 1e3
+
+
+def drop_v(board, top, facts, amps: float) -> float:
+    """The limit's drop below its limit: the sense resistor at its highest and the saturated pass transistor."""
+    r = _sense_ohm(board, top) * (1 + facts["sense_resistor"]["tolerance"])
+    return amps * r + part_facts(board, facts, _pass(board, top))["vce_sat_max_v"]
+
+
+def fragment(board, top, facts=None, corner: Corner = Corner("nominal")) -> str:
+    """The limit's parts as SPICE lines on the deck's nodes (node names from hwtools.si.model.spice_node)."""
     facts = facts or load_facts()
-    return burst.study(board, facts, facts["wifi_frame"], esr_scales, design.fragment())
-
-
-def tolerance_corners(design: OpampLimiter, frac: float, vos_max_mv: float):
-    """The design at its lowest and highest limit: sense voltage ± `frac` (reference, divider, sense resistor
-    together) and the op-amp's offset at ± its maximum."""
-    return (replace(design, sense_mv=design.sense_mv * (1 - frac), vos_mv=-vos_max_mv),
-            replace(design, sense_mv=design.sense_mv * (1 + frac), vos_mv=vos_max_mv))
-
-
-def figures(board, design, facts, frac, vos_max_mv) -> list[str]:
-    """One line per tolerance corner of `design` on `board`: the limit, the meter's peak, U1's input and Data
-    Request at their lowest (the levels at the meters DSMR allows), each with its worst corner."""
-    from ..rules.p1port import drq_lowest_during
-    from ..rules.supply import bulk_min_v
-    from ..rules.topology import Topology
-
-    top, p1 = Topology.of(board), facts["p1_port"]
-    need = bulk_min_v(board, facts, top, facts["wifi_frame"])
+    n = lambda net: spice_node(net, top.gnd)  # noqa: E731
     lines = []
-    for d in (design, *tolerance_corners(design, frac, vos_max_mv)):
-        figs = study(board, d, facts)
-        peak = max(figs, key=lambda f: f.peak_ma)
-        bulk = min((f for f in figs if f.meter.delivers_dsmr_minimum(p1)), key=lambda f: f.lowest_bulk_v)
-        drq, corner = drq_lowest_during(board, facts, top, figs)
-        lines.append(f"limit {d.limit_ma:.1f} mA: peak {peak.peak_ma:.1f} mA ({_where(peak)}); U1 input lowest "
-                     f"{bulk.lowest_bulk_v:.3f} V, needs {need:.3f} ({_where(bulk)}); Data Request lowest {drq:.3f} V "
-                     f"({corner['meter']} {corner['supply_v']:g} V, {corner['cable_m']:g} m, {corner['temp_c']} °C)")
+    for ref in limiter_parts(board, top):
+        lib = board.lib_ids[ref]
+        pins = {p.num: n(p.net.name) for p in board.parts[ref].pins if p.is_connected()}
+        if lib.startswith("Device:R") or lib.startswith("Device:C"):
+            lines.append(f"{'R' if lib.startswith('Device:R') else 'C'}{ref} {pins['1']} {pins['2']} "
+                         f"{board.value(ref):.6g}")
+        elif lib.startswith("Amplifier_Operational:"):
+            lines += _opamp(ref, pins, part_facts(board, facts, ref), corner)
+        elif lib.startswith("Reference_Voltage:"):
+            v = part_facts(board, facts, ref)["vref_v"] * corner.sense_scale
+            k, a = (board.parts[ref][name].net.name for name in ("K", "A"))
+            lines.append(f"B{ref} {n(k)} {n(a)} I = max(V({n(k)},{n(a)}) - {v:.6g}, 0) / {SHUNT_OHM}")
+        elif lib.startswith("Transistor_BJT:"):
+            lines += _pnp(board, ref, n, part_facts(board, facts, ref))
+        else:
+            raise ValueError(f"{ref} ({lib}): no model for it in the current limit's deck (hwtools/si/limiter.py)")
+    return "\n".join(lines)
+
+
+def dc_lines(board, facts) -> tuple[set, list[str]]:
+    """The current limit's parts and their lines, for the whole-board DC decks (power-path, the crossed cable),
+    which netlist every other part themselves."""
+    from ..rules.topology import Topology  # the rules import this module: imported here
+
+    top = Topology.of(board)
+    refs = set(limiter_parts(board, top))
+    return refs, [fragment(board, top, facts)] if refs else []
+
+
+def _opamp(ref, pins, op, corner) -> list[str]:
+    cp = 1e-3 / (2 * math.pi * op["gbw_mhz"] * 1e6)
+    sub = OPAMP.format(slew=f"{op['slew_min_v_per_us'] * 1e6 * cp:.6g}", cp=f"{cp:.6g}",
+                       high_drop=op["swing_high_min_drop_v"], low=op["swing_low_max_v"])
+    vdd, vss = (pins[p] for p in DUAL_SUPPLY)
+    lines = [sub.replace("RROPA", f"RROPA_{ref}"), f"IS_{ref} {vdd} {vss} {op['supply_current_max_ma'] * 1e-3:g}"]
+    for k, (plus, minus, out) in enumerate(DUAL_UNITS):
+        unit = f"{ref}{'AB'[k]}"
+        # the offset as a source in series with the + input: the limit is (sense + vos) / R_sense
+        lines += [f"VOS_{unit} {pins[plus]} os_{unit} {corner.vos_mv * 1e-3:g}",
+                  f"X{unit} os_{unit} {pins[minus]} {vdd} {vss} {pins[out]} RROPA_{ref}"]
     return lines
 
 
-def _where(f) -> str:
-    return f"{f.meter.name} {f.meter.emf_v:g} V, {f.cable_m:g} m, ESR × {f.esr_scale:g}"
+def _pnp(board, ref, n, q) -> list[str]:
+    """A stand-in Gummel-Poon card: the data sheet's minimum gain (the most base current the op-amp must give)."""
+    c, b, e = (n(board.parts[ref][name].net.name) for name in ("C", "B", "E"))
+    return [f".model QPASS_{ref} PNP(IS=1e-13 BF={q['hfe_min']} VAF=100 IKF=1 RB=2 RC=0.2 RE=0.1 CJE=100p "
+            "CJC=50p TF=3n TR=100n BR=10)", f"Q{ref} {c} {b} {e} QPASS_{ref}"]
 
 
 def main():
-    """`python -m hwtools.si.limiter`: the candidate's figures as docs/rev-1.4.md gives them (C1 at −20 %)."""
+    """`python -m hwtools.si.limiter`: the limited board's figures at each corner of the limit (C1 4700 µF, the deck
+    takes it at −20 %)."""
     from ..circuit import build_board
+    from ..rules.p1port import drq_lowest_during
+    from ..rules.supply import bulk_min_v
+    from ..rules.topology import Topology
+    from . import burst
 
     facts = load_facts()
-    for c1 in ("4700 µF", "3300 µF"):
-        low = f"{float(c1.split()[0]) * (1 - facts['electrolytic']['tolerance']):g} µF"
-        print(f"op-amp limiter, C1 {c1} (−20 %: {low}), sense ±{SENSE_TOL:.1%}, offset ±{VOS_MAX_MV} mV")
-        for line in figures(build_board({"C1": low}), OpampLimiter(), facts, SENSE_TOL, VOS_MAX_MV):
-            print("  " + line)
+    board = build_board(LIMITED_VALUES, limited=True)
+    top, p1 = Topology.of(board), facts["p1_port"]
+    need = bulk_min_v(board, facts, top, facts["wifi_frame"])
+    print(f"C1 {board.parts['C1'].value}, sense ±{sense_tolerance(facts):.2%}, offset "
+          f"±{facts['lmc6482a']['vos_max_temp_mv']} mV")
+    for corner in corners(facts):
+        figs = burst.study(board, facts, corner=corner)
+        peak = max(figs, key=lambda f: f.peak_ma)
+        bulk = min((f for f in figs if f.meter.delivers_dsmr_minimum(p1)), key=lambda f: f.lowest_bulk_v)
+        drq, where = drq_lowest_during(board, facts, top, figs)
+        print(f"  {corner.name}: peak {peak.peak_ma:.1f} mA ({peak.corner()}); U1 input lowest "
+              f"{bulk.lowest_bulk_v:.3f} V, needs {need:.3f} ({bulk.corner()}); Data Request lowest {drq:.3f} V ({where})")
 
-
-# The limit's tolerance (docs/rev-1.4.md): LM4040A ±0.1 %, the divider's 0.1 % resistors ±0.2 %, the 0.5 Ω sense
-# resistor ±1 % and ±100 ppm/°C over 25 ± 35 °C; the LMC6482A's offset 1.35 mV maximum over temperature.
-SENSE_TOL = 0.017
-VOS_MAX_MV = 1.35
 
 if __name__ == "__main__":
     main()

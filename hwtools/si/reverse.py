@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..facts import part_facts
-from . import spice
+from . import limiter, spice
 from .model import D1N4148, bc547_card, spice_node
 
 MODELS = """.model DSI D(IS=1e-14 N=1)
@@ -58,10 +58,13 @@ def deck(board, facts) -> tuple[str, dict]:
         f"QMOUT {j2['2']} mobase mdgnd QBC547", "RMOB mobase mdgnd 1Meg",  # data output, off
         f"DMIN {j2['5']} mdgnd DIRLED",  # Data Request input LED
     ]
+    limit_refs, limit_lines = limiter.dc_lines(board, facts)
     for ref, part in sorted(board.parts.items()):
         if board.lib_ids[ref] == "Device:D_TVS":
             lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
-        lines += part_lines(board, ref, part, pins[ref])
+        if ref not in limit_refs:
+            lines += part_lines(board, ref, part, pins[ref])
+    lines += limit_lines
     # every node needs a DC path for the solver; 1 GΩ to ground changes no figure
     nodes = sorted({n for p in pins.values() for n in p.values() if n and n != "0"})
     lines += [f"RLEAK{i} {n} 0 1G" for i, n in enumerate(nodes)]

@@ -1,46 +1,57 @@
-"""The op-amp current limit studied for p1-peak-current (hwtools/si/limiter.py, not on the board yet): behind it the
-meter stays under 250 mA at every corner while U1 keeps its input; set too high, Data Request sags under 4.0 V."""
-
-from dataclasses import replace
+"""The current limit between D2 and +5V (hwtools/circuit.py `current_limit`, not on the board yet) read from the
+circuit by its connections: its parts, the limit they set, its tolerance corners and the deck lines they become."""
 
 import pytest
 
 from hwtools.circuit import build_board
 from hwtools.facts import load_facts
-from hwtools.rules.p1port import drq_lowest_during
-from hwtools.rules.supply import bulk_min_v, supply_loads_ma
 from hwtools.rules.topology import Topology
 from hwtools.si import limiter
-from hwtools.si.burst import PIN_SIDE
 
 FACTS = load_facts()
+LIMIT_REFS = ["C13", "C14", "Q5", "R19", "R21", "R22", "R23", "R24", "R25", "R26", "U4", "U5"]
 
 
 @pytest.fixture(scope="module")
-def board():
-    return build_board({"C1": "3760 µF"})  # 4700 µF at −20 %
+def limited():
+    board = build_board(limiter.LIMITED_VALUES, limited=True)
+    return board, Topology.of(board)
 
 
-@pytest.fixture(scope="module")
-def nominal(board):
-    return limiter.study(board, limiter.OpampLimiter())
+def test_the_limit_is_found_between_d2_and_the_regulator(limited):
+    b, top = limited
+    board = build_board()
+    assert top.reverse_diode == "D2" and top.limiter_in == "LIM_IN"
+    assert limiter.limiter_parts(b, top) == LIMIT_REFS
+    unlimited = Topology.of(board)
+    assert unlimited.limiter_in is None and limiter.limiter_parts(board, unlimited) == []
 
 
-def test_the_limiter_holds_the_meter_at_its_limit_plus_the_pin_1_loads(board, nominal):
-    design, figs = limiter.OpampLimiter(), nominal
-    pin_side = sum(v for k, v in supply_loads_ma(board, FACTS, Topology.of(board)).items()
-                   if any(w in k for w in PIN_SIDE))
-    assert len(figs) == 16
-    peak = max(f.peak_ma for f in figs)
-    assert design.limit_ma + pin_side < peak < design.limit_ma + pin_side + 15  # limiting, ≤ 15 mA at the edge
-    assert peak < FACTS["p1_port"]["supply_continuous_max_ma"]
-    need = bulk_min_v(board, FACTS, Topology.of(board), FACTS["wifi_frame"])
-    assert min(f.lowest_bulk_v for f in figs if f.meter.delivers_dsmr_minimum(FACTS["p1_port"])) > need
+def test_the_limit_is_what_the_reference_divider_and_sense_resistor_set(limited):
+    b, top = limited
+    r21, r22, r19 = (b.value(r) for r in ("R21", "R22", "R19"))
+    expected = FACTS["lm4040a_1v2"]["vref_v"] * r21 / (r21 + r22) / r19 * 1e3
+    assert limiter.limit_ma(b, top, FACTS) == pytest.approx(expected)
+    higher = build_board({**limiter.LIMITED_VALUES, "R21": "3.16 kOhm"}, limited=True)
+    assert limiter.limit_ma(higher, Topology.of(higher), FACTS) > expected + 10
 
 
-def test_a_limit_set_too_high_lets_data_request_sag_under_4v(board, nominal):
-    top = Topology.of(board)
-    ok = drq_lowest_during(board, FACTS, top, nominal)
-    high = drq_lowest_during(board, FACTS, top, limiter.study(board, replace(limiter.OpampLimiter(), sense_mv=100.0)))
-    assert ok[0] >= FACTS["p1_port"]["drq_high_min_v"] > high[0]
-    assert high[1]["meter"] == "stiff" and high[1]["cable_m"] == 5.0
+def test_the_tolerance_corners_bracket_the_limit_by_every_part_s_spread(limited):
+    """Reference ± 0.1 % and 100 ppm/°C, the divider's two 0.1 % / 25 ppm/°C resistors, the sense resistor's 1 % and
+    100 ppm/°C over 25 ± 35 °C: ± 2.175 %; the op-amp's offset ± 1.35 mV on top."""
+    b, top = limited
+    assert limiter.sense_tolerance(FACTS) == pytest.approx(0.02175)
+    nominal, low, high = (limiter.limit_ma(b, top, FACTS, c) for c in limiter.corners(FACTS))
+    spread = nominal * 0.02175 + 1.35 / b.value("R19")
+    assert low == pytest.approx(nominal - spread) and high == pytest.approx(nominal + spread)
+
+
+def test_the_deck_holds_the_board_s_own_parts_and_the_corner_s_offset(limited):
+    b, top = limited
+    low = limiter.corners(FACTS)[1]
+    text = limiter.fragment(b, top, FACTS, low)
+    assert "RR19 LIM_IN LIM_S 1\n" in text and "RR21 LIM_IN LIM_X 2940\n" in text
+    assert "QQ5 N_5V LIM_B LIM_S QPASS_Q5" in text and f"BF={FACTS['bd140']['hfe_min']}" in text
+    assert "VOS_U4A LIM_X os_U4A -0.00135" in text  # the low corner's offset on U4A's + input
+    vref = FACTS["lm4040a_1v2"]["vref_v"] * low.sense_scale
+    assert f"BU5 LIM_IN LIM_REF I = max(V(LIM_IN,LIM_REF) - {vref:.6g}, 0)" in text
