@@ -11,7 +11,8 @@ import math
 from ..facts import bc547_models, opto_ctr, part_facts
 from ..si.model import speedup_parts
 from .base import Rule, Result, _board_supply, _grid, _judge, _net_parts, _r, _regulator, _vout_range, _wire_ohm
-from .supply import burst_train, supply_loads_ma
+from .loads import supply_loads_ma
+from .supply import burst_train
 
 
 def p1_pinout(board, facts, top):

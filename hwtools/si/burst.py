@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 
 from ..facts import load_facts
-from ..rules.supply import supply_loads_ma
+from ..rules.loads import supply_loads_ma
 from ..rules.topology import Topology
 from . import spice
 from .model import pwl, spice_node

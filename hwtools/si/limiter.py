@@ -1,6 +1,6 @@
 """The board's current limit between D2 and +5V (hwtools/circuit.py `current_limit`) as an ngspice fragment for the
 burst-train deck (hwtools/si/burst.py), built from the board's own parts by their connections, and its tolerance
-corners. `python -m hwtools.si.limiter` prints the figures docs/rev-1.4.md gives.
+corners. `python -m hwtools.si.limiter_report` prints the figures docs/rev-1.4.md gives.
 
 The op-amp high-side limiter: a sense resistor after D2, a shunt reference hanging from D2's cathode with a divider
 that sets the sense voltage, a rail-to-rail op-amp integrating the error, a PNP pass between the sense resistor and
@@ -191,31 +191,3 @@ def _pnp(board, ref, n, q) -> list[str]:
     c, b, e = (n(board.parts[ref][name].net.name) for name in ("C", "B", "E"))
     return [f".model QPASS_{ref} PNP(IS=1e-13 BF={q['hfe_min']} VAF=100 IKF=1 RB=2 RC=0.2 RE=0.1 CJE=100p "
             "CJC=50p TF=3n TR=100n BR=10)", f"Q{ref} {c} {b} {e} QPASS_{ref}"]
-
-
-def main():
-    """`python -m hwtools.si.limiter`: the limited board's figures at each corner of the limit (C1 4700 µF, the deck
-    takes it at −20 %)."""
-    from ..circuit import build_board
-    from ..rules.p1port import drq_lowest_during
-    from ..rules.supply import bulk_min_v
-    from ..rules.topology import Topology
-    from . import burst
-
-    facts = load_facts()
-    board = build_board(LIMITED_VALUES, limited=True)
-    top, p1 = Topology.of(board), facts["p1_port"]
-    need = bulk_min_v(board, facts, top, facts["wifi_frame"])
-    print(f"C1 {board.parts['C1'].value}, sense ±{sense_tolerance(facts):.2%}, offset "
-          f"±{facts['lmc6482a']['vos_max_temp_mv']} mV")
-    for corner in corners(facts):
-        figs = burst.study(board, facts, corner=corner)
-        peak = max(figs, key=lambda f: f.peak_ma)
-        bulk = min((f for f in figs if f.meter.delivers_dsmr_minimum(p1)), key=lambda f: f.lowest_bulk_v)
-        drq, where = drq_lowest_during(board, facts, top, figs)
-        print(f"  {corner.name}: peak {peak.peak_ma:.1f} mA ({peak.corner()}); U1 input lowest "
-              f"{bulk.lowest_bulk_v:.3f} V, needs {need:.3f} ({bulk.corner()}); Data Request lowest {drq:.3f} V ({where})")
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,8 @@ from hwtools.circuit import build_board
 from hwtools.cli import report_outside_gate
 from hwtools.facts import load_facts
 from hwtools.rules.p1port import drq_lowest_during
-from hwtools.rules.supply import RAIL_BURST, _limit_over_average, _reference_current, rail_3v3, supply_loads_ma
+from hwtools.rules.loads import supply_loads_ma
+from hwtools.rules.supply import RAIL_BURST, _limit_over_average, _reference_current, rail_3v3
 from hwtools.rules.topology import Topology
 from hwtools.si import burst, limiter
 from hwtools.variant import P1, P1S1

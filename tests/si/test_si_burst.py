@@ -5,7 +5,7 @@ import pytest
 
 from hwtools.circuit import build_board
 from hwtools.facts import load_facts
-from hwtools.rules.supply import supply_loads_ma
+from hwtools.rules.loads import supply_loads_ma
 from hwtools.rules.topology import Topology
 from hwtools.si.burst import study
 
