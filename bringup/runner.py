@@ -216,6 +216,8 @@ class _Sequence:
         recorded = {st["index"] for st in self.record.data["steps"]}
         if self.results and self.results[-1].index not in recorded:
             self.failed = self.results[-1]
+            if self.failed.outcome is not Outcome.ERROR:  # the signal came between the step's start and its own
+                self.failed.outcome, self.failed.error = Outcome.ERROR, _abort_reason(e)  # handler: not a PASS
         else:
             i = len(self.results)
             self.failed = StepResult(i + 1, STEPS[i].name if i < len(STEPS) else "end", "Aborted",

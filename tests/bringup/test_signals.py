@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bringup_helpers import REPO, fast_station_dict
@@ -108,3 +109,26 @@ def test_a_signal_at_any_early_moment_is_one_line_and_exit_1(tmp_path):
         # OFF once the supply was opened; "not opened" if the signal came while the bench started
         assert rec["supply_output_after"] in ("OFF", "not opened"), (name, rec["supply_output_after"])
         assert str(records[0]) in lines[0] and out.splitlines()[-1].startswith(f"ABORTED {name} ")
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_a_signal_as_a_step_starts_is_that_steps_abort_not_a_pass(tmp_path, step):
+    """A signal between a step's start (its "[k/7]" line) and the step's own handler: the record names the abort
+    on that step as an ERROR — before, the step kept its default PASS and the one line read " in step 1 …" (seen
+    under load in the signal test above). Deterministic: the progress callback raises as the step starts."""
+    from bringup import runner, station as station_mod
+    from bringup.interrupts import Interrupted
+    from bringup.measurement import Outcome
+
+    def progress(kind, obj):
+        if kind == "start" and obj.index == step:
+            raise Interrupted(signal.SIGINT)
+
+    st = station_mod.from_dict(fast_station_dict(s1=None), "t")
+    res = runner.run(st, "SIG-1", str(tmp_path), progress=progress)
+    assert res.aborted and res.failed.index == step
+    assert res.failed.outcome is Outcome.ERROR and res.failed.error == "aborted by operator (Ctrl-C)"
+    record = json.loads(Path(res.record_path).read_text(encoding="utf-8"))
+    recorded = {s["index"]: s for s in record["steps"]}
+    assert recorded[step]["outcome"] == "ERROR" and recorded[step]["error"] == "aborted by operator (Ctrl-C)"
+    assert res.supply_output_after in ("OFF", "not opened")
