@@ -75,8 +75,7 @@ def deck(board, facts, config, module_on=True) -> tuple[str, dict]:
     """The netlist of one configuration and {ref: {pin: node}}; `module_on`: the D32's own regulator enabled (its
     EN is decided outside the solve, `measure`: a regulator switched by its own output's loop stalls ngspice)."""
     from ..si.model import bc547_card, spice_node
-    from ..si.limiter import dc_lines
-    from ..si.reverse import MODELS, part_lines, clamp_model
+    from ..si.reverse import MODELS, board_lines
 
     gnd = board.net_of("J2", 3)
     pins = {ref: {p.num: spice_node(p.net.name if p.is_connected() else None, gnd) or f"nc_{ref}_{p.num}"
@@ -86,13 +85,7 @@ def deck(board, facts, config, module_on=True) -> tuple[str, dict]:
              card.replace("QBC547 NPN", "QBC557 PNP")]
     lines += _meter_lines(facts, config, pins["J2"])
     header = jumper_header(board)
-    limit_refs, limit_lines = dc_lines(board, facts)
-    for ref, part in sorted(board.parts.items()):
-        if board.lib_ids[ref] == "Device:D_TVS":
-            lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
-        if ref != header and ref not in limit_refs:
-            lines += part_lines(board, ref, part, pins[ref])
-    lines += limit_lines
+    lines += board_lines(board, facts, pins, skip={header})
     lines += [f"RJ{header}{name.replace('-', '')} {pins[header][a]} {pins[header][b]} 10m"
               for name, (a, b) in _PAIRS.items() if name in config.shunts] if header else []
     lines += _regulator_lines(board, facts, pins["U1"]) + _module_lines(facts, config, pins["M1"], module_on)

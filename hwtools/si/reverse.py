@@ -58,18 +58,25 @@ def deck(board, facts) -> tuple[str, dict]:
         f"QMOUT {j2['2']} mobase mdgnd QBC547", "RMOB mobase mdgnd 1Meg",  # data output, off
         f"DMIN {j2['5']} mdgnd DIRLED",  # Data Request input LED
     ]
-    limit_refs, limit_lines = limiter.dc_lines(board, facts)
-    for ref, part in sorted(board.parts.items()):
-        if board.lib_ids[ref] == "Device:D_TVS":
-            lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
-        if ref not in limit_refs:
-            lines += part_lines(board, ref, part, pins[ref])
-    lines += limit_lines
+    lines += board_lines(board, facts, pins)
     # every node needs a DC path for the solver; 1 GΩ to ground changes no figure
     nodes = sorted({n for p in pins.values() for n in p.values() if n and n != "0"})
     lines += [f"RLEAK{i} {n} 0 1G" for i, n in enumerate(nodes)]
     lines += [".options gmin=1e-12", ".op", ".end"]
     return "\n".join(lines) + "\n", pins
+
+
+def board_lines(board, facts, pins: dict, skip=()) -> list[str]:
+    """Every part of the board but `skip` as the whole-board DC decks netlist it (the crossed cable here, the power
+    path): each clamp's fitted model, each part's lines, the current limit (if any) from its own deck fragment."""
+    limit_refs, limit_lines = limiter.dc_lines(board, facts)
+    lines = []
+    for ref, part in sorted(board.parts.items()):
+        if board.lib_ids[ref] == "Device:D_TVS":
+            lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
+        if ref not in skip and ref not in limit_refs:
+            lines += part_lines(board, ref, part, pins[ref])
+    return lines + limit_lines
 
 
 def clamp_model(name: str, f: dict) -> str:
