@@ -211,17 +211,19 @@ def esd(b, p1_5v, data, drq, gnd, drq_switched, q2_base):
     gnd += d3[3], d4[2], c10[2], c11[2]
 
 
-def power(b, p1_5v, v5, v3v3, usb_5v, gnd, limited=False):
-    """D2 blocks a crossed cable; D5 ORs in the D32's USB supply; U1, a low-dropout regulator, makes 3.3 V for the
-    whole board from whichever is higher; C1 rides through Wi-Fi bursts.
+def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
+    """D2 blocks a crossed cable; the current limit (`current_limit`) holds the meter's current during a Wi-Fi burst
+    while C1 carries the rest; D5 ORs in the D32's USB supply after the limit; U1, a low-dropout regulator, makes
+    3.3 V for the whole board from whichever is higher.
 
     C6/C7 are the ceramic decoupling at U1's pins, C8 at the module's 3V pad; D1 shows 3V3 is up.
     """
     d2 = b.part("D2", "Diode:1N5817", "1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal", "1N5817-T", "Diodes Inc.")
     u1 = b.part("U1", "Regulator_Linear:MCP1825S", "MCP1825S-3.3", "Package_TO_SOT_THT:TO-220-3_Vertical",
                 "MCP1825S-3302E/AB", "Microchip")
-    c1 = b.part("C1", "Device:C_Polarized", "1000 µF", "Capacitor_THT:CP_Radial_D8.0mm_P3.50mm",
-                "EEU-FR1A102L", "Panasonic")  # L: the ø8 mm can; plain EEU-FR1A102 is ø10 (parts.toml [[tht_part]])
+    # C1 carries the burst above the limit: 4700 µF (docs/rev-1.4.md "The meter's peak current"), a ø16 × 25 mm can
+    c1 = b.part("C1", "Device:C_Polarized", "4700 µF", "Capacitor_THT:CP_Radial_D16.0mm_P7.50mm",
+                "RGA472M1ABK-1625G", "Lelon")
     # 5 mm cans have 2.0 mm leads (parts.toml [tht_parts]): the v1.1 footprints had 2.5 mm
     c2 = b.part("C2", "Device:C_Polarized", "1 µF", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                 "UVR1H010MDD", "Nichicon")
@@ -240,11 +242,8 @@ def power(b, p1_5v, v5, v3v3, usb_5v, gnd, limited=False):
     d5 = b.part("D5", "Diode:1N5817", "1N5817", "Diode_THT:D_DO-41_SOD81_P10.16mm_Horizontal", "1N5817-T", "Diodes Inc.")
     p1_5v += d2["A"]
     usb_5v += d5["A"]
-    if limited:  # D2 → the current limit → +5V; USB joins after it (not limited by it)
-        current_limit(b, b.net("LIM_IN"), v5, gnd)
-        b.board.nets["LIM_IN"] += d2["K"]
-    else:
-        v5 += d2["K"]
+    current_limit(b, b.net("LIM_IN"), v5, gnd)  # D2 → the limit → +5V; USB joins after it (not limited by it)
+    b.board.nets["LIM_IN"] += d2["K"]
     v5 += d5["K"], u1["VI"], c1[1], c2[1], ceramics[0][1]
     v3v3 += u1["VO"], c3[1], c4[1], r6[1], ceramics[1][1]
     v3v3 += ceramics[2][1]
@@ -408,9 +407,8 @@ def mounting_holes(b):
                "", "", in_bom=False)
 
 
-def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1, limited: bool = False) -> Board:
-    """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks).
-    `limited`: with the current limit between D2 and +5V (`current_limit`; not on the board until it is laid out)."""
+def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1) -> Board:
+    """Build the whole board in a fresh circuit; `values` overrides part values by ref (for what-if checks)."""
     from .project import LIB_DIR
 
     b = _Builder(values or {}, lib_dir or LIB_DIR)
@@ -424,7 +422,7 @@ def build_board(values=None, lib_dir: Path | None = None, variant: Variant = P1,
     inverter(b, p1_5v, data, rx, v3v3, gnd)
     data_request(b, gpio_drq, p1_5v, drq, gnd)
     esd(b, p1_5v, data, drq, gnd, b.board.nets["DRQ_SW"], b.board.nets["DRQ_Q2_BASE"])
-    power(b, p1_5v, v5, v3v3, usb_5v, gnd, limited)
+    power(b, p1_5v, v5, v3v3, usb_5v, gnd)
     s1_rx = b.net("S1_RX") if variant.has_s1 else None
     d32_module(b, rx, gpio_drq, scl, sda, gnd, v3v3, gnd, s1_rx, usb_5v)
     i2c_display(b, scl, sda, v3v3, v5, gnd)

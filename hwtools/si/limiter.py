@@ -32,9 +32,6 @@ DLO vss g DCLAMP
 BOUT o1 0 V = max(min(V(g), V(vdd)-{high_drop}), V(vss)+{low})
 RO o1 out 50
 .ends"""
-# What the limit needs behind it (docs/rev-1.4.md): C1 4700 µF, for `build_board(LIMITED_VALUES, limited=True)` while
-# the limit is not on the board (its can is not chosen yet)
-LIMITED_VALUES = {"C1": "4700 µF"}
 # The dual op-amp's DIP-8 pinout (+, −, out per unit; V+ 8, V− 4): LM2904 / LMC6482
 DUAL_UNITS = (("3", "2", "1"), ("5", "6", "7"))
 DUAL_SUPPLY = ("8", "4")

@@ -15,10 +15,10 @@ def main():
     from ..rules.supply import bulk_min_v
     from ..rules.topology import Topology
     from . import burst
-    from .limiter import LIMITED_VALUES, corners, sense_tolerance
+    from .limiter import corners, sense_tolerance
 
     facts = load_facts()
-    board = build_board(LIMITED_VALUES, limited=True)
+    board = build_board()
     top, p1 = Topology.of(board), facts["p1_port"]
     need = bulk_min_v(board, facts, top, facts["wifi_frame"])
     print(f"C1 {board.parts['C1'].value}, sense ±{sense_tolerance(facts):.2%}, offset "
