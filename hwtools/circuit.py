@@ -272,7 +272,7 @@ def current_limit(b, lim_in, v5, gnd):
     r26 = b.part("R26", "Device:R", "1 kOhm", AXIAL, "MFR-50FBF52-1K", "Yageo")
     c13 = b.part("C13", "Device:C", "1 nF", DISC, "C315C102K5R5TA", "KEMET")
     c14 = b.part("C14", "Device:C", "100 nF", DISC, "C315C104K5R5TA", "KEMET")
-    u4 = b.part("U4", "Amplifier_Operational:LMC6482", "LMC6482A", "Package_DIP:DIP-8_W7.62mm", "LMC6482AIN/NOPB",
+    u4 = b.part("U4", "p1reader:OpAmp_Dual_DIP8", "LMC6482A", "Package_DIP:DIP-8_W7.62mm", "LMC6482AIN/NOPB",
                 "Texas Instruments")
     u5 = b.part("U5", "Reference_Voltage:LM4040LP-2.0", "LM4040A-1.2", "Package_TO_SOT_THT:TO-92_Inline_Wide",
                 "LM4040AIZ-1.2/NOPB", "Texas Instruments")

@@ -1,4 +1,5 @@
-"""The Lolin D32 module as a KiCad symbol and footprint, generated with kiutils into the project library.
+"""The project's own KiCad library, generated with kiutils: the Lolin D32 module as a symbol and footprint, and a
+dual op-amp drawn as one unit (`dual_opamp_symbol`).
 
 The footprint reproduces the one the proven v1.1 board used (pauls-3d-things `LolinD32`) pad for pad and
 adds what the original lacked: a fab outline and a courtyard around the whole module, USB end included.
@@ -12,7 +13,7 @@ from kiutils.items.fpitems import FpLine, FpText
 from kiutils.items.syitems import SyRect
 from kiutils.symbol import Symbol, SymbolLib, SymbolPin
 
-from .project import D32_NAME
+from .project import D32_NAME, OPAMP_LIB_ID
 
 LIBRARY = "p1reader"
 NAME = D32_NAME  # its home is project.py, where the fab pipeline reads it without loading kiutils
@@ -128,11 +129,41 @@ def symbol():
     return sym
 
 
+# The dual op-amp in one unit: the schematic draws one symbol per part, and KiCad's own dual op-amps have three
+# units whose pins share places. LMC6482 pinout (DIP-8): inputs left, outputs right, V+ up, V- down.
+OPAMP_NAME = OPAMP_LIB_ID.split(":")[1]
+OPAMP_PINS = {"left": [(3, "+INA"), (2, "-INA"), (5, "+INB"), (6, "-INB")], "right": [(1, "OUTA"), (7, "OUTB")],
+              "top": [(8, "V+")], "bottom": [(4, "V-")]}
+
+
+def dual_opamp_symbol():
+    """A dual op-amp (8 pins) as one box, so each pin has its own place on the sheet."""
+    sym = Symbol.create_new(OPAMP_NAME, "U", "OpAmp_Dual", footprint="Package_DIP:DIP-8_W7.62mm")
+    sym.properties[0].position = Position(X=2.54, Y=8.89, angle=0)
+    sym.properties[1].position = Position(X=2.54, Y=-8.89, angle=0)
+    body = Symbol.create_new(f"{OPAMP_NAME}_0_1", "", "")
+    body.libId, body.properties, body.inBom, body.onBoard = f"{OPAMP_NAME}_0_1", [], None, None
+    body.graphicItems.append(SyRect(start=Position(X=-5.08, Y=6.35), end=Position(X=5.08, Y=-6.35),
+                                    stroke=Stroke(width=0.254, type="default")))
+    body.graphicItems[0].fill.type = "background"
+    pins = Symbol.create_new(f"{OPAMP_NAME}_1_1", "", "")
+    pins.libId, pins.properties, pins.inBom, pins.onBoard = f"{OPAMP_NAME}_1_1", [], None, None
+    places = [(n, name, "input", -7.62, 3.81 - PITCH * i, 0) for i, (n, name) in enumerate(OPAMP_PINS["left"])]
+    places += [(n, name, "output", 7.62, 2.54 - 2 * PITCH * i, 180) for i, (n, name) in enumerate(OPAMP_PINS["right"])]
+    places += [(n, name, "power_in", 0, 8.89, 270) for n, name in OPAMP_PINS["top"]]
+    places += [(n, name, "power_in", 0, -8.89, 90) for n, name in OPAMP_PINS["bottom"]]
+    for number, name, kind, x, y, angle in places:
+        pins.pins.append(SymbolPin(electricalType=kind, graphicalStyle="line", name=name, number=str(number),
+                                   position=Position(X=x, Y=round(y, 2), angle=angle), length=2.54))
+    sym.units = [body, pins]
+    return sym
+
+
 def write_library(lib_dir: Path):
-    """Write `<lib_dir>/p1reader.kicad_sym` and `<lib_dir>/p1reader.pretty/LolinD32.kicad_mod`."""
+    """Write `<lib_dir>/p1reader.kicad_sym` (the D32, the dual op-amp) and `<lib_dir>/p1reader.pretty/LolinD32.kicad_mod`."""
     pretty = lib_dir / f"{LIBRARY}.pretty"
     pretty.mkdir(parents=True, exist_ok=True)
     footprint().to_file(str(pretty / f"{NAME}.kicad_mod"), encoding="utf-8")
     lib = SymbolLib(version="20211014", generator="p1reader")
-    lib.symbols.append(symbol())
+    lib.symbols += [symbol(), dual_opamp_symbol()]
     lib.to_file(str(lib_dir / f"{LIBRARY}.kicad_sym"), encoding="utf-8")

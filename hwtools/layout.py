@@ -14,7 +14,10 @@ from . import project
 from .variant import P1, Variant
 
 ORIGIN = (100.0, 100.0)  # the board's top-left corner on KiCad's sheet (also the aux/drill origin)
-WIDTH, HEIGHT = 114.0, 56.0  # within the original 114.9 × 60.0 mm; rev 1.3 took 8 mm more width for its parts
+# Rev 1.3's 114 × 56 mm (within the original 114.9 × 60.0; it took 8 mm more width for its parts) plus, from rev 1.4, a
+# band along the bottom for the meter's current limit (p1-peak-current): its 4700 µF can and twelve parts had no room
+LIMIT_BAND_MM = 22.0
+WIDTH, HEIGHT = 114.0, 56.0 + LIMIT_BAND_MM
 CORNER_HOLE_INSET = 4.0  # hole centre from both edges: an M3 washer (7 mm) stays on the board
 SOCKETED = {"M1"}  # the D32 module sits on sockets, ~10 mm above the board: tracks may run under it
 
@@ -32,7 +35,6 @@ PLACEMENT = [
     # P1 side: the jack's mouth flush with the left edge, the regulator and its capacitors above it.
     Place("J2", 17.3, 19.0, 270),
     Place("U1", 24.0, 6.5, 0),
-    Place("C1", 36.0, 7.5, 0),
     Place("C2", 24.5, 15.5, 0),   # at U1's input pin
     Place("C3", 47.0, 7.5, 0),
     Place("C4", 31.0, 15.5, 0),   # at U1's output pin
@@ -65,7 +67,6 @@ PLACEMENT = [
     # rev 1.3: Q1's base-emitter resistor beside Q1, the Data Request switch beside U2, the reverse diode
     # above the module, the module's ceramic by the jumpers
     Place("R10", 50.0, 37.0, 90),
-    Place("D2", 80.0, 8.0, 0),
     Place("Q2", 42.0, 47.5, 0),
     Place("R11", 50.1, 54.3, 90),
     Place("R12", 53.95, 54.3, 90),
@@ -78,10 +79,10 @@ PLACEMENT = [
     Place("D5", 57.6, 53.0, 0),
     Place("J1", 68.75, 10.9, 90),
     # rev 1.4: test points — the P1 side's below the jack, the supplies' and RX along the top edge
-    Place("TP1", 5.0, 33.5),
-    Place("TP6", 9.2, 33.5),
-    Place("TP7", 13.4, 33.5),
-    Place("TP4", 5.0, 41.0),
+    Place("TP1", 5.0, 37.0),
+    Place("TP6", 9.2, 37.0),
+    Place("TP7", 13.4, 37.0),
+    Place("TP4", 5.0, 47.5),
     Place("TP2", 55.0, 3.5),
     Place("TP3", 59.2, 3.5),
     Place("TP5", 24.0, 52.5),  # RX beside R4, its pull-up: RX runs no detour to the top edge
@@ -93,6 +94,22 @@ PLACEMENT = [
     Place("R16", 38.5, 17.2, 0),
     Place("R17", 106.1, 12.6, 180),  # its pad right of "IO4 S1 RX" (p1s1)
     Place("R18", 105.6, 8.0, 180),
+    # rev 1.4: D2 under the jack (P1_5V stays short), its cathode down the left edge to the current limit's band:
+    # R19 senses, U5/R21..R23 set the limit, U4 integrates (R26, C13), Q5 passes it to +5V and C1
+    Place("D2", 3.0, 32.0, 0),
+    Place("R19", 6.0, 60.0, 0),
+    Place("U5", 6.5, 66.0, 0),
+    Place("R23", 9.0, 70.5, 0),
+    Place("R21", 21.5, 72.7, 90),
+    Place("R22", 25.0, 72.7, 90),
+    Place("U4", 30.0, 61.0, 0),
+    Place("C13", 30.0, 73.0, 0),
+    Place("C14", 40.5, 60.0, 0),
+    Place("R26", 44.0, 72.7, 90),
+    Place("R24", 47.5, 72.7, 90),
+    Place("R25", 51.0, 72.7, 90),
+    Place("Q5", 55.0, 62.0, 0),
+    Place("C1", 66.5, 67.0, 0),
 ]
 
 
@@ -122,7 +139,6 @@ S1_D32_FUNCTIONS = {21: "S1 RX"}
 REFERENCE_AT = {
     "J1": (65.2, 10.9),
     "U1": (26.5, 1.8),
-    "C1": (37.75, 2.2),
     "C2": (21.5, 13.4),
     "C3": (48.25, 2.4),
     "C4": (36.3, 15.5),
@@ -134,10 +150,10 @@ REFERENCE_AT = {
     "C6": (19.2, 9.0),
     "C7": (33.0, 10.3),
     "C8": (54.05, 34.6),
-    "C5": (37.4, 73.5),
+    "C5": (37.4, HEIGHT + 17.5),
     "D3": (21.2, 24.9),
     "C10": (20.7, 19.5),
-    "TP1": (5.0, 36.4), "TP6": (9.2, 36.4), "TP7": (13.4, 36.4), "TP4": (9.8, 41.0),
+    "TP1": (5.0, 39.9), "TP6": (9.2, 39.9), "TP7": (13.4, 39.9), "TP4": (5.0, 44.6),
     "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (24.0, 49.6),
     "Q3": (61.7, 13.4), "Q4": (60.2, 9.5),  # left of each SOT-23, clear of its pads and of "J1"
 }
@@ -147,16 +163,16 @@ REFERENCE_AT = {
 # beside the P1 jack, the RS-422 receiver and its termination next to it).
 S1_BAND_MM = 20.0
 S1_PLACEMENT = [
-    Place("J4", 17.3, 58.0, 270),
-    Place("U3", 34.0, 69.0, 180),
-    Place("R7", 40.0, 60.0, 0),
-    Place("R8", 40.0, 64.5, 0),
-    Place("R9", 40.0, 69.0, 0),
-    Place("C5", 40.0, 73.5, 0),
+    Place("J4", 17.3, HEIGHT + 2.0, 270),
+    Place("U3", 34.0, HEIGHT + 13.0, 180),
+    Place("R7", 40.0, HEIGHT + 4.0, 0),
+    Place("R8", 40.0, HEIGHT + 8.5, 0),
+    Place("R9", 40.0, HEIGHT + 13.0, 0),
+    Place("C5", 40.0, HEIGHT + 17.5, 0),
 ]
 S1_SILKSCREEN = [
-    ("S1", 4.0, 50.0, 2.0, 0),
-    ("1", 19.8, 56.6, 1.0, 0),  # RJ12 pin 1 of the S1 jack
+    ("S1", 10.0, HEIGHT + 15.5, 2.0, 0),
+    ("1", 19.8, HEIGHT + 0.6, 1.0, 0),  # RJ12 pin 1 of the S1 jack
 ]
 
 

@@ -11,6 +11,7 @@ OUTPUTS = ("kicad", "gerbers", "mech", STEP_RECORDS)
 NAME = "p1reader"
 REVISION = "1.4"
 D32_NAME = "LolinD32"  # the D32 module's symbol and footprint in the project library (hwtools/d32lib.py)
+OPAMP_LIB_ID = "p1reader:OpAmp_Dual_DIP8"  # the dual op-amp, one unit (hwtools/d32lib.py); the rules find it by it
 
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on
 # the user's global KiCad configuration (a fresh machine has none).

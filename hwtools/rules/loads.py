@@ -5,6 +5,7 @@ burst-train deck's steady loads). Below both, so the deck (hwtools/si/burst.py) 
 from __future__ import annotations
 
 from ..facts import part_facts
+from ..project import OPAMP_LIB_ID
 from .base import _net_parts, _r, _regulator, _vout_range
 
 
@@ -47,7 +48,7 @@ def _limit_quiescent_ma(board, facts, top):
     from ..si.limiter import divider, limiter_parts
 
     op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+              if board.lib_ids[r] == OPAMP_LIB_ID)
     bias = divider(board, top)[1]
     return op["supply_current_max_ma"] + facts["p1_port"]["supply_max_v"] / _r(board, facts, bias, -1) * 1e3
 

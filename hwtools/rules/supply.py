@@ -7,6 +7,7 @@ Dropout and the reverse diode's VF are guaranteed maxima moved from their test p
 from __future__ import annotations
 
 from ..facts import part_facts
+from ..project import OPAMP_LIB_ID
 from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
                    _wire_ohm)
 from .loads import rail_loads_ma, supply_loads_ma
@@ -190,7 +191,7 @@ def _reference_current(board, facts, top):
 
     shunt, bias, upper, lower = divider(board, top)
     op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+              if board.lib_ids[r] == OPAMP_LIB_ID)
     ref, v = part_facts(board, facts, shunt), op["supply_min_v"]
     ma = ((v - ref["vref_v"]) / _r(board, facts, bias, +1) - ref["vref_v"] / (board.value(upper) + board.value(lower))) * 1e3
     return Result("p1-peak-current", ma, "mA", ref["i_min_ma"], None, {"supply_v": v}, _judge(ma, lo=ref["i_min_ma"]),
@@ -205,7 +206,7 @@ def _limit_supply(board, facts, top):
     from ..si.limiter import limiter_parts
 
     op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r].startswith("Amplifier_Operational:"))
+              if board.lib_ids[r] == OPAMP_LIB_ID)
     low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
               key=lambda r: r.lowest_limit_in_v)
     return Result("p1-peak-current", low.lowest_limit_in_v, "V", op["supply_min_v"], op["supply_max_v"], low.corner(),

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from ..facts import load_facts, part_facts
+from ..project import OPAMP_LIB_ID
 from .model import spice_node
 
 # A single-pole op-amp: transconductance into CP (the dominant pole at the GBW), its current limited to the slew
@@ -146,7 +147,7 @@ def fragment(board, top, facts=None, corner: Corner = Corner("nominal")) -> str:
         if lib.startswith("Device:R") or lib.startswith("Device:C"):
             lines.append(f"{'R' if lib.startswith('Device:R') else 'C'}{ref} {pins['1']} {pins['2']} "
                          f"{board.value(ref):.6g}")
-        elif lib.startswith("Amplifier_Operational:"):
+        elif lib == OPAMP_LIB_ID:
             lines += _opamp(ref, pins, part_facts(board, facts, ref), corner)
         elif lib.startswith("Reference_Voltage:"):
             v = part_facts(board, facts, ref)["vref_v"] * corner.sense_scale
