@@ -132,7 +132,7 @@ def symbol():
 # The dual op-amp in one unit: the schematic draws one symbol per part, and KiCad's own dual op-amps have three
 # units whose pins share places. LMC6482 pinout (DIP-8): inputs left, outputs right, V+ up, V- down.
 OPAMP_NAME = OPAMP_LIB_ID.split(":")[1]
-OPAMP_PINS = {"left": [(3, "+INA"), (2, "-INA"), (5, "+INB"), (6, "-INB")], "right": [(1, "OUTA"), (7, "OUTB")],
+OPAMP_PINS = {"left": [(2, "-INA"), (3, "+INA"), (6, "-INB"), (5, "+INB")], "right": [(1, "OUTA"), (7, "OUTB")],
               "top": [(8, "V+")], "bottom": [(4, "V-")]}
 
 
@@ -143,13 +143,13 @@ def dual_opamp_symbol():
     sym.properties[1].position = Position(X=2.54, Y=-8.89, angle=0)
     body = Symbol.create_new(f"{OPAMP_NAME}_0_1", "", "")
     body.libId, body.properties, body.inBom, body.onBoard = f"{OPAMP_NAME}_0_1", [], None, None
-    body.graphicItems.append(SyRect(start=Position(X=-5.08, Y=6.35), end=Position(X=5.08, Y=-6.35),
+    body.graphicItems.append(SyRect(start=Position(X=-7.62, Y=6.35), end=Position(X=7.62, Y=-6.35),
                                     stroke=Stroke(width=0.254, type="default")))
     body.graphicItems[0].fill.type = "background"
     pins = Symbol.create_new(f"{OPAMP_NAME}_1_1", "", "")
     pins.libId, pins.properties, pins.inBom, pins.onBoard = f"{OPAMP_NAME}_1_1", [], None, None
-    places = [(n, name, "input", -7.62, 3.81 - PITCH * i, 0) for i, (n, name) in enumerate(OPAMP_PINS["left"])]
-    places += [(n, name, "output", 7.62, 2.54 - 2 * PITCH * i, 180) for i, (n, name) in enumerate(OPAMP_PINS["right"])]
+    places = [(n, name, "input", -10.16, 3.81 - PITCH * i, 0) for i, (n, name) in enumerate(OPAMP_PINS["left"])]
+    places += [(n, name, "output", 10.16, 2.54 - 2 * PITCH * i, 180) for i, (n, name) in enumerate(OPAMP_PINS["right"])]
     places += [(n, name, "power_in", 0, 8.89, 270) for n, name in OPAMP_PINS["top"]]
     places += [(n, name, "power_in", 0, -8.89, 90) for n, name in OPAMP_PINS["bottom"]]
     for number, name, kind, x, y, angle in places:

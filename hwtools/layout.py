@@ -97,19 +97,19 @@ PLACEMENT = [
     # rev 1.4: D2 under the jack (P1_5V stays short), its cathode down the left edge to the current limit's band:
     # R19 senses, U5/R21..R23 set the limit, U4 integrates (R26, C13), Q5 passes it to +5V and C1
     Place("D2", 3.0, 32.0, 0),
-    Place("R19", 6.0, 60.0, 0),
-    Place("U5", 6.5, 66.0, 0),
-    Place("R23", 9.0, 70.5, 0),
-    Place("R21", 21.5, 72.7, 90),
-    Place("R22", 25.0, 72.7, 90),
-    Place("U4", 30.0, 61.0, 0),
-    Place("C13", 30.0, 73.0, 0),
-    Place("C14", 40.5, 60.0, 0),
-    Place("R26", 44.0, 72.7, 90),
-    Place("R24", 47.5, 72.7, 90),
-    Place("R25", 51.0, 72.7, 90),
-    Place("Q5", 55.0, 62.0, 0),
-    Place("C1", 66.5, 67.0, 0),
+    Place("R19", 6.0, 58.0, 0),
+    Place("U5", 6.5, 65.5, 0),
+    Place("R23", 15.5, 74.0, 90),
+    Place("R21", 24.5, 72.7, 90),
+    Place("R22", 28.5, 72.7, 90),
+    Place("U4", 33.0, 61.0, 0),
+    Place("C13", 33.0, 73.0, 0),
+    Place("C14", 44.0, 68.0, 90),
+    Place("R26", 48.0, 72.7, 90),
+    Place("R24", 52.0, 72.7, 90),
+    Place("R25", 56.0, 72.7, 90),
+    Place("Q5", 61.0, 62.0, 0),
+    Place("C1", 73.0, 67.0, 0),
 ]
 
 
@@ -156,6 +156,8 @@ REFERENCE_AT = {
     "TP1": (5.0, 39.9), "TP6": (9.2, 39.9), "TP7": (13.4, 39.9), "TP4": (5.0, 44.6),
     "TP2": (55.0, 6.4), "TP3": (59.2, 6.4), "TP5": (24.0, 49.6),
     "Q3": (61.7, 13.4), "Q4": (60.2, 9.5),  # left of each SOT-23, clear of its pads and of "J1"
+    # rev 1.4, the current limit's band: beside the bodies their silk fills (Q5, C1's can, C13's disc, U5)
+    "Q5": (63.3, 65.0), "C1": (86.0, 67.0), "C13": (34.25, 75.8), "U5": (9.0, 62.2), "C14": (44.0, 63.2),
 }
 
 

@@ -16,7 +16,7 @@ OPAMP_LIB_ID = "p1reader:OpAmp_Dual_DIP8"  # the dual op-amp, one unit (hwtools/
 # KiCad libraries the project uses, listed in the project's own tables so that ERC/DRC do not depend on
 # the user's global KiCad configuration (a fresh machine has none).
 SYMBOL_LIBS = ["Connector", "Connector_Generic", "Device", "Diode", "Interface_UART", "Isolator", "Mechanical",
-               "Power_Protection", "Regulator_Linear", "Transistor_BJT", "Transistor_FET", "power"]
+               "Power_Protection", "Reference_Voltage", "Regulator_Linear", "Transistor_BJT", "Transistor_FET", "power"]
 FOOTPRINT_LIBS = ["Capacitor_THT", "Connector_PinHeader_2.54mm", "Connector_RJ", "Diode_THT", "LED_THT", "MountingHole",
                   "Package_DIP", "Package_TO_SOT_SMD", "Package_TO_SOT_THT", "Resistor_THT"]
 

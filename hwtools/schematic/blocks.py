@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 POWER_SYMBOLS = {"GND": "power:GND", "+3V3": "power:+3V3", "P1_5V": "power:+5V", "+5V": "power:+5V"}
 # Nets fed by a connector (or through a diode) need a power flag so ERC knows they are driven; each is drawn
 # in the power block when its net exists.
-POWER_FLAGS = {"#FLG01": "P1_5V", "#FLG02": "GND", "#FLG03": "+5V"}
+POWER_FLAGS = {"#FLG01": "P1_5V", "#FLG02": "GND", "#FLG03": "+5V", "#FLG04": "LIM_IN"}  # LIM_IN: D2 → the limit
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,17 @@ BLOCKS = [
         "C3": (121.92, 186.69, 0, None), "C4": (134.62, 186.69, 0, None), "C7": (147.32, 186.69, 0, None),
         "R6": (160.02, 186.69, 0, None), "D1": (160.02, 199.39, 90, None),
     }}),
+    # rev 1.4: the meter's current limit between D2 and +5V — the current path along the top (R19 senses, Q5 passes,
+    # its base down to the integrator's output), the reference and its divider (U5, R21..R23) on the left feeding U4's
+    # + input, the integrator (U4, R26 from the sense node, C13) in the middle
+    Block("current_limit", "Current limit: D2 → R19, Q5 → +5V", (20.32, 241.3, 190.5, 281.94), {
+        "#FLG04": (40.64, 248.92, 0, None), "R19": (53.34, 251.46, 90, None),
+        "U5": (38.1, 265.43, 90, None), "R21": (48.26, 261.62, 0, None), "R22": (48.26, 273.05, 0, None),
+        "R23": (38.1, 275.59, 0, None),
+        "R26": (66.04, 259.08, 0, None), "U4": (83.82, 267.97, 0, None), "C13": (83.82, 256.54, 90, None),
+        "C14": (142.24, 267.97, 0, None),
+        "Q5": (127.0, 251.46, 90, "y"), "R25": (116.84, 256.54, 0, None), "R24": (127.0, 262.89, 0, None),
+    }),
     Block("d32", "Lolin D32 (ESP32)", (190.5, 35.56, 281.94, 142.24), {
         "M1": (236.22, 88.9, 0, None),
         "C8": (261.62, 62.23, 0, None),  # rev 1.3 decoupling at the module's 3V pad

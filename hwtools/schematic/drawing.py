@@ -67,7 +67,9 @@ class Drawing:
         self.titles = []  # ((x, y) mm, words)
         self.home = assign(board)
         self.flags = {ref: net for ref, net in POWER_FLAGS.items() if net in board.nets}
-        self.home.update({ref: "power" for ref in self.flags})
+        # a flag belongs to the block whose template places it (LIM_IN's: the current limit's), else the power block
+        self.home.update({ref: next((b.name for b in BLOCKS if ref in b.places(self.flags)), "power")
+                          for ref in self.flags})
 
     # --- parts -------------------------------------------------------------------------------------------
     def pin_nets(self, ref):

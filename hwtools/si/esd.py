@@ -92,8 +92,8 @@ def _esd_lines(board, facts, ref, part, p) -> list[str]:
             out += [f"D{ref}a{line} {p[line]} {ref}m{line} DTVS{ref}", f"D{ref}b{line} {p['3']} {ref}m{line} DTVS{ref}"]
         return out
     if lib == "Device:D_TVS":
-        return [clamp_model(f"DTVS{ref}", part_facts(board, facts, ref))] + part_lines(board, ref, part, p)
-    return part_lines(board, ref, part, p)
+        return [clamp_model(f"DTVS{ref}", part_facts(board, facts, ref))] + part_lines(board, facts, ref, part, p)
+    return part_lines(board, facts, ref, part, p)
 
 
 def stresses(board, facts) -> list[Stress]:
@@ -136,9 +136,8 @@ def _ratings(board, facts, v):
         lib = board.lib_ids[ref]
         n = {pin.name: pin.num for pin in part.pins}
         if lib.startswith("Transistor_BJT:"):
-            pnp = "557" in lib
-            f = facts["bc557" if pnp else "bc547"]
-            sign = -1 if pnp else 1
+            f = part_facts(board, facts, ref)
+            sign = -1 if f["polarity"] == "pnp" else 1  # a PNP's emitter-base junction is reversed by its base
             yield ref, "emitter-base reverse", sign * (v(ref, n["E"]) - v(ref, n["B"])), f["vebo_v"]
             yield ref, "collector-emitter", sign * (v(ref, n["C"]) - v(ref, n["E"])), f["vceo_v"]
         elif lib.startswith("Isolator:"):

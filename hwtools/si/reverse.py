@@ -75,7 +75,7 @@ def board_lines(board, facts, pins: dict, skip=()) -> list[str]:
         if board.lib_ids[ref] == "Device:D_TVS":
             lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
         if ref not in skip and ref not in limit_refs:
-            lines += part_lines(board, ref, part, pins[ref])
+            lines += part_lines(board, facts, ref, part, pins[ref])
     return lines + limit_lines
 
 
@@ -87,14 +87,14 @@ def clamp_model(name: str, f: dict) -> str:
     return f".model {name} D(IS=1e-12 N=1 BV={f['breakdown_min_v']} IBV=1e-3 RS={rs:.4g})"
 
 
-def part_lines(board, ref: str, part, p: dict) -> list[str]:
+def part_lines(board, facts, ref: str, part, p: dict) -> list[str]:
     """The netlist lines of one part (`p`: its {pin: node}), by what the part is."""
     lib, out = board.lib_ids[ref], []
     names = {pin.name: pin.num for pin in part.pins}
     if lib == "Device:R":
         out.append(f"R{ref} {p['1']} {p['2']} {board.value(ref):.6g}")
     elif lib.startswith("Transistor_BJT:"):
-        model = "QBC557" if "557" in lib else "QBC547"
+        model = "QBC557" if part_facts(board, facts, ref)["polarity"] == "pnp" else "QBC547"
         out.append(f"Q{ref} {p[names['C']]} {p[names['B']]} {p[names['E']]} {model}")
     elif lib == "Device:LED":
         out.append(f"D{ref} {p[names['A']]} {p[names['K']]} DLED")
@@ -164,8 +164,9 @@ def reverse_margins(board, facts) -> list[Margin]:
                 if pin.is_connected() and pin.name.startswith("GPIO"):
                     check(ref, f"{pin.name} to GND", at(ref, pin.num) - at(ref, "17"), -esp["pin_abs_below_gnd_v"])
         elif lib.startswith("Transistor_BJT:"):
-            fact = facts["bc557" if "557" in lib else "bc547"]
-            reverse = (at(ref, names["B"]) - at(ref, names["E"])) if "557" in lib else (at(ref, names["E"]) - at(ref, names["B"]))
+            fact = part_facts(board, facts, ref)
+            sign = -1 if fact["polarity"] == "pnp" else 1  # a PNP's emitter-base junction is reversed by its base
+            reverse = sign * (at(ref, names["E"]) - at(ref, names["B"]))
             check(ref, "emitter-base reverse voltage", reverse, fact["vebo_v"], low_is_bad=False)
         elif lib.startswith("Isolator:"):
             o = facts["cny_4n35"]
