@@ -50,7 +50,7 @@ PLACEMENT = [
     Place("R2", 26.5, 26.0, 0),
     Place("R1", 25.5, 31.0, 0),
     Place("Q1", 41.0, 31.0, 0),
-    Place("C9", 42.0, 22.0, 0),   # speed-up capacitor from the data line (R2's end), through R13 to the base
+    Place("C9", 42.0, 20.7, 0),   # speed-up capacitor from the data line (R2's end), through R13 to the base
     # rev 1.4, the ESD pulse: R13 in series with C9 beside the module, D6 (Q1's base clamp) below Q1, D7 (across Q2's
     # emitter-base) beside it, C11 (Data Request's filter) where C9 was
     Place("R13", 54.2, 19.5, 270),
