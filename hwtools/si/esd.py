@@ -18,8 +18,9 @@ import functools
 from dataclasses import dataclass
 
 from ..facts import part_facts
+from ..project import OPAMP_LIB_ID
 from ..rules.topology import Topology
-from . import spice
+from . import limiter, spice
 from .model import bc547_card, spice_node
 from .reverse import MODELS, clamp_model, part_lines
 
@@ -54,8 +55,11 @@ def deck(board, facts, pin: int, kv: float) -> tuple[str, dict]:
     card = bc547_card(facts, facts["bc547_spice"]["hfe_typ"])
     lines = [f"* IEC 61000-4-2 contact discharge {kv:+g} kV into J2 pin {pin} (hwtools.si.esd)", MODELS.strip(),
              card, card.replace("QBC547 NPN", "QBC557 PNP"), *generator_lines(facts, kv, pins["J2"][str(pin)])]
+    limit_refs, limit_lines = limiter.dc_lines(board, facts)  # the current limit: its own deck fragment
     for ref, part in sorted(board.parts.items()):
-        lines += _esd_lines(board, facts, ref, part, pins[ref])
+        if ref not in limit_refs:
+            lines += _esd_lines(board, facts, ref, part, pins[ref])
+    lines += limit_lines
     # the capacitance the SI deck gives RX: the ESP32's pad and the board's tracks (Q1's collector-base capacitance
     # couples the base's dip into it)
     q1 = Topology.of(board).q1
@@ -150,6 +154,12 @@ def _ratings(board, facts, v):
             yield ref, "reverse", v(ref, n["K"]) - v(ref, n["A"]), facts["schottky_1n5817"]["vrrm_v"]
         elif lib == "Device:LED":
             yield ref, "reverse", v(ref, n["K"]) - v(ref, n["A"]), facts["led_green_5mm"]["vr_max_v"]
+        elif lib == OPAMP_LIB_ID:
+            op, vdd, vss = part_facts(board, facts, ref), v(ref, "8"), v(ref, "4")
+            yield ref, "supply", vdd - vss, op["supply_abs_max_v"]
+            for pin in ("2", "3", "5", "6"):
+                yield ref, f"input {pin} over V+", v(ref, pin) - vdd, op["input_abs_beyond_rail_v"]
+                yield ref, f"input {pin} under V-", vss - v(ref, pin), op["input_abs_beyond_rail_v"]
         elif lib.startswith("Regulator_Linear:"):
             yield ref, "VIN to GND", v(ref, n["VI"]) - v(ref, n["GND"]), part_facts(board, facts, ref)["vin_max_v"]
         elif lib.startswith("Device:C") and part.fields.get("MPN") in caps:

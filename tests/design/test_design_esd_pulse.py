@@ -95,3 +95,15 @@ def test_pin1_without_q2s_base_diode_fails():
     board = _move(build_board(), "D7", "2", "P1_5V")  # its anode: both ends on the emitter
     s = _worst(board)[1]
     assert (s.ref, s.what) == ("Q2", "emitter-base reverse") and s.volts > FACTS["bc557"]["vebo_v"]
+
+
+def test_the_current_limit_is_in_the_deck_and_judged_by_its_own_ratings():
+    """The limit's op-amp (supply, inputs against its rails) and its PNP pass transistor are struck with the rest;
+    the op-amp's limits are its own data sheet's, not another part's."""
+    stresses = esd.stresses(build_board(), FACTS)
+    judged = {(s.ref, s.what): s.limit for s in stresses if s.ref in ("U4", "Q5")}
+    op = FACTS["lmc6482a"]
+    assert judged[("U4", "supply")] == op["supply_abs_max_v"]
+    assert judged[("U4", "input 3 over V+")] == judged[("U4", "input 2 under V-")] == op["input_abs_beyond_rail_v"]
+    assert judged[("Q5", "emitter-base reverse")] == FACTS["bd140"]["vebo_v"]
+
