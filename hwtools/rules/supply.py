@@ -53,7 +53,8 @@ def rail_3v3(board, facts, top):
                    _judge(worst[0], esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, steady, lowest", parts, note),
             _rail_during_train(board, facts, top),
             Result("rail-3v3", vhi, "V", esp["vdd_min_v"], esp["vdd_max_v"], {"regulator": "+tolerance"},
-                   _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest", f"U1 {board.parts['U1'].value}")]
+                   _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest",
+                   f"U1 {board.parts['U1'].value}")]
 
 def _rail_during_train(board, facts, top):
     """The meter carries what it can (behind a current limit, the limit) and the bulk capacitors the rest: the rail's
@@ -66,7 +67,8 @@ def _rail_during_train(board, facts, top):
     v_out = min(_vout_range(reg)[0], low.lowest_bulk_v - _dropout(reg, amps))
     bulk = sorted(r for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
     parts = ", ".join([f"U1 {board.parts['U1'].value}"] + ([top.reverse_diode] if top.reverse_diode else [])
-                      + (["the current limit"] if top.limiter_in else []) + [f"{r} {board.parts[r].value}" for r in bulk])
+                      + (["the current limit"] if top.limiter_in else [])
+                      + [f"{r} {board.parts[r].value}" for r in bulk])
     return Result("rail-3v3", v_out, "V", esp["vdd_min_v"], esp["vdd_max_v"],
                   {**low.corner(), "bulk_v": round(low.lowest_bulk_v, 4), "load_ma": round(amps * 1e3, 1)},
                   _judge(v_out, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, burst, lowest", parts,

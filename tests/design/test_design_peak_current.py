@@ -86,8 +86,8 @@ def test_rev14_holds_data_request_and_the_rail_during_the_burst(rev14, variant):
 
 
 def test_every_corner_is_run_and_the_stiff_meter_draws_more(rev13):
-    """Meter stiff / DSMR line × 4.9 / 5.5 V × cable 0 / 5 m × ESR ½ / 3 ×: 16 transients on a board without a limit;
-    a stiff source draws more than one behind DSMR's 2.4 Ω at the same voltage and cable."""
+    """Meter stiff / DSMR line × 4.9 / 5.5 V × cable 0 / 5 m × ESR ½ / 3 ×: 16 transients on a board without a
+    limit; a stiff source draws more than one behind DSMR's 2.4 Ω at the same voltage and cable."""
     train = rev13[1].burst
     assert len({(r.meter, r.cable_m, r.esr_scale) for r in train}) == 16
     by = {(r.meter.name, r.meter.emf_v, r.cable_m, r.esr_scale): r.peak_ma for r in train}
@@ -129,7 +129,8 @@ def test_a_starved_reference_fails():
 
 
 def test_a_limit_set_too_high_lets_data_request_sag_under_4v():
-    """R21 3.16 kΩ: the limit at ≈ 199 mA — the meter carries more, pin 1 sags further at a stiff 4.9 V meter, 5 m."""
+    """R21 3.16 kΩ: the limit at ≈ 199 mA — the meter carries more, pin 1 sags further at a stiff 4.9 V meter,
+    5 m."""
     board = build_board({"R21": "3.16 kOhm"})
     top = Topology.of(board)
     volts, corner = drq_lowest_during(board, FACTS, top, burst.study(board, FACTS, corner=limiter.Corner("nominal")))
