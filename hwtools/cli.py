@@ -62,17 +62,8 @@ def _check(variant, kicad_dir: Path, log):
             f"parity problems (rules: {kicad_dir}/{project.NAME}.kicad_dru) in {time.monotonic() - t:.1f} s")
     board = build_board(lib_dir=kicad_dir / "lib", variant=variant)
     check_rules(board, log, routed.read(kicad_dir / f"{project.NAME}.kicad_pcb"))
-    report_outside_gate(board, log)
     if variant.simulates_si:
         check_si(board, log)
-
-
-def report_outside_gate(board, log):
-    """The figures of the rules outside the gate (hwtools.rules.OUTSIDE_GATE), logged; none fails the check."""
-    from .rules import check_outside_gate
-
-    for r in check_outside_gate(board):
-        log(f"  outside the gate: {r}")
 
 
 def check_json(variants, out) -> bool:

@@ -12,12 +12,8 @@ from .base import CIRCUIT, ROUTED_BOARD, Result, Rule
 from .topology import Topology
 
 ALL: list[Rule] = p1port.RULES + supply.RULES + power_path.RULES + i2c.RULES + s1.RULES + layout.RULES
-# Figures `p1reader check` reports but no gate reads (not in ALL, `check --json` or `make fab`): rules rev 1.4 does
-# not pass yet (docs/rev-1.4.md, "The meter's peak current"). A rule joins ALL once both variants pass it.
-OUTSIDE_GATE: list[Rule] = supply.OUTSIDE_GATE + p1port.OUTSIDE_GATE
 
-__all__ = ["ALL", "CIRCUIT", "OUTSIDE_GATE", "ROUTED_BOARD", "Result", "Rule", "Topology", "check",
-           "check_outside_gate", "rules_for"]
+__all__ = ["ALL", "CIRCUIT", "ROUTED_BOARD", "Result", "Rule", "Topology", "check", "rules_for"]
 
 
 def rules_for(variant) -> list[Rule]:
@@ -40,9 +36,3 @@ def check(board, facts=None, routed=None, circuit_only=False) -> list[Result]:
         results += rule.check(board, facts, top)
     return results
 
-
-def check_outside_gate(board, facts=None) -> list[Result]:
-    """The figures of the rules outside the gate (OUTSIDE_GATE), for the report; nothing fails on them."""
-    facts = facts or load_facts()
-    top = Topology.of(board)
-    return [r for rule in OUTSIDE_GATE for r in rule.check(board, facts, top)]

@@ -1,5 +1,5 @@
-"""Supply rules: the 3.3 V rail, the steady draw from the meter's pin 1, the plug-in inrush, and — outside the
-gate while rev 1.4 fails it — the meter's peak current during the Wi-Fi burst train.
+"""Supply rules: the 3.3 V rail, the steady draw from the meter's pin 1, the plug-in inrush, and the meter's peak
+current during the Wi-Fi burst train.
 
 Dropout and the reverse diode's VF are guaranteed maxima moved from their test points with the typical curves.
 """
@@ -11,11 +11,6 @@ from ..project import OPAMP_LIB_ID
 from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
                    _wire_ohm)
 from .loads import rail_loads_ma, supply_loads_ma
-
-
-# rail-3v3's burst on a board without a current limit; behind one it reads the burst train's [wifi_frame]
-# (_rail_during_train). [wifi_burst] goes once the limit is on the board (docs/rev-1.4.md).
-RAIL_BURST = "wifi_burst"
 
 
 def _diode_drop(board, facts, top, amps, temp_c):
@@ -35,64 +30,51 @@ def _limit_drop(board, facts, top, amps):
 
 def rail_3v3(board, facts, top):
     """The 3.3 V rail within the ESP32's 3.0-3.6 V: steady at the lowest supply, the longest cable and the worst
-    load, and at the end of a Wi-Fi burst carried by C1.
+    load, and at its lowest in the Wi-Fi burst train (_rail_during_train).
 
     Dropout is the guaranteed maximum moved from its test current with the typical curve; the reverse diode's VF
-    likewise (and +1.5 mV/°C towards 0 °C). Burst: RAIL_BURST's current for its length, C1 at -20 %, no help
-    from the cable (the cable's resistance only slows the meter's share).
+    likewise (and +1.5 mV/°C towards 0 °C).
     """
-    esp, reg, burst = facts["esp32"], _regulator(board, facts), facts[RAIL_BURST]
+    esp, reg = facts["esp32"], _regulator(board, facts)
     vlo, vhi = _vout_range(reg)
-    bulk = sorted(r for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
-    c1 = sum(board.value(r) for r in bulk)
-    bulk_text = " + ".join(f"{r} {board.parts[r].value}" for r in bulk)
-    c1_min = c1 * (1 - facts["electrolytic"]["tolerance"])
-    results = []
-    for label, esp_ma in (("steady", None), ("burst", burst["current_ma"])):
-        if label == "burst" and top.limiter_in:
-            results.append(_rail_during_train(board, facts, top))
-            continue
-        amps_rail = sum(rail_loads_ma(board, facts, top, esp_ma).values()) * 1e-3
-        amps_steady = sum(supply_loads_ma(board, facts, top).values()) * 1e-3
-        worst = None
-        for c in _grid(facts):
-            v_in = _board_supply(facts, c, amps_steady) - _diode_drop(board, facts, top, amps_steady, c["temp_c"])
-            if top.limiter_in:
-                v_in -= _limit_drop(board, facts, top, amps_steady)
-            if label == "burst":
-                extra = amps_rail - sum(rail_loads_ma(board, facts, top).values()) * 1e-3
-                v_in -= extra * burst["length_ms"] * 1e-3 / c1_min
-            headroom = v_in - _dropout(reg, amps_rail)
-            v_out = min(vlo, headroom)
-            if worst is None or (v_out, headroom) < worst[:2]:
-                worst = (v_out, headroom, {**c, "load_ma": round(amps_rail * 1e3, 1)})
-        note = (f"dropout {reg['dropout_max_v']} V max @ {reg['dropout_test_a']} A moved to the load with the typical "
-                f"curve" + (f"; burst {burst['current_ma']} mA for {burst['length_ms']} ms from {bulk_text} -20 %"
-                            if label == "burst" else ""))
-        results.append(Result("rail-3v3", worst[0], "V", esp["vdd_min_v"], esp["vdd_max_v"], worst[2],
-                              _judge(worst[0], esp["vdd_min_v"], esp["vdd_max_v"]), f"3.3 V rail, {label}, lowest",
-                              f"U1 {board.parts['U1'].value}" + (f", {top.reverse_diode}" if top.reverse_diode else ""),
-                              note))
-    results.append(Result("rail-3v3", vhi, "V", esp["vdd_min_v"], esp["vdd_max_v"], {"regulator": "+tolerance"},
-                          _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest",
-                          f"U1 {board.parts['U1'].value}"))
-    return results
+    amps_rail = sum(rail_loads_ma(board, facts, top).values()) * 1e-3
+    amps_steady = sum(supply_loads_ma(board, facts, top).values()) * 1e-3
+    worst = None
+    for c in _grid(facts):
+        v_in = _board_supply(facts, c, amps_steady) - _diode_drop(board, facts, top, amps_steady, c["temp_c"])
+        if top.limiter_in:
+            v_in -= _limit_drop(board, facts, top, amps_steady)
+        headroom = v_in - _dropout(reg, amps_rail)
+        v_out = min(vlo, headroom)
+        if worst is None or (v_out, headroom) < worst[:2]:
+            worst = (v_out, headroom, {**c, "load_ma": round(amps_rail * 1e3, 1)})
+    parts = f"U1 {board.parts['U1'].value}" + (f", {top.reverse_diode}" if top.reverse_diode else "")
+    note = f"dropout {reg['dropout_max_v']} V max @ {reg['dropout_test_a']} A moved to the load with the typical curve"
+    return [Result("rail-3v3", worst[0], "V", esp["vdd_min_v"], esp["vdd_max_v"], worst[2],
+                   _judge(worst[0], esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, steady, lowest", parts, note),
+            _rail_during_train(board, facts, top),
+            Result("rail-3v3", vhi, "V", esp["vdd_min_v"], esp["vdd_max_v"], {"regulator": "+tolerance"},
+                   _judge(vhi, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, highest",
+                   f"U1 {board.parts['U1'].value}")]
 
 def _rail_during_train(board, facts, top):
-    """Behind a current limit the meter carries the limit through the burst and C1 only the rest: the rail's
+    """The meter carries what it can (behind a current limit, the limit) and the bulk capacitors the rest: the rail's
     lowest is U1's input at its lowest in the burst-train transient ([wifi_frame], every tolerance corner of the
-    limit, the meters DSMR allows) less U1's dropout at the burst's load."""
+    limit, the meters DSMR allows) less U1's guaranteed dropout at the burst's load."""
     esp, reg, frame = facts["esp32"], _regulator(board, facts), facts["wifi_frame"]
     amps = sum(rail_loads_ma(board, facts, top, frame["current_ma"]).values()) * 1e-3
     low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
               key=lambda r: r.lowest_bulk_v)
     v_out = min(_vout_range(reg)[0], low.lowest_bulk_v - _dropout(reg, amps))
+    bulk = sorted(r for r in _net_parts(board, top.regulator_in) if board.lib_ids[r] == "Device:C_Polarized")
+    parts = ", ".join([f"U1 {board.parts['U1'].value}"] + ([top.reverse_diode] if top.reverse_diode else [])
+                      + (["the current limit"] if top.limiter_in else [])
+                      + [f"{r} {board.parts[r].value}" for r in bulk])
     return Result("rail-3v3", v_out, "V", esp["vdd_min_v"], esp["vdd_max_v"],
                   {**low.corner(), "bulk_v": round(low.lowest_bulk_v, 4), "load_ma": round(amps * 1e3, 1)},
-                  _judge(v_out, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, burst, lowest",
-                  f"U1 {board.parts['U1'].value}, {top.reverse_diode}, the current limit",
-                  f"U1's input in the burst-train transient ({frame['current_ma']} mA for {frame['length_ms']} ms) less "
-                  f"the dropout at {amps * 1e3:.0f} mA")
+                  _judge(v_out, esp["vdd_min_v"], esp["vdd_max_v"]), "3.3 V rail, burst, lowest", parts,
+                  f"U1's input in the burst-train transient ({frame['current_ma']} mA for {frame['length_ms']} ms, "
+                  f"electrolytics −20 %) less the dropout at {amps * 1e3:.0f} mA")
 
 
 def p1_supply_budget(board, facts, top):
@@ -240,10 +222,5 @@ RULES = [
     Rule("rail-3v3", rail_3v3),
     Rule("p1-supply-budget", p1_supply_budget),
     Rule("p1-inrush", p1_inrush),
-]
-
-# Reported by `p1reader check`, outside the gate (not in ALL: not in `check --json` nor `make fab`) while rev 1.4
-# fails them; they join RULES, and [wifi_frame] becomes RAIL_BURST, together with a design that passes.
-OUTSIDE_GATE = [
     Rule("p1-peak-current", p1_peak_current),
 ]

@@ -7,7 +7,7 @@ The meter: DSMR guarantees ≥ 4.9 V at ≤ 250 mA and ≤ 5.5 V unloaded, nothi
 both ends are legal: a stiff source (0 Ω, the worst case for the peak) and the DSMR line (2.4 Ω: 5.5 V unloaded,
 4.9 V at 250 mA), each at 4.9 and 5.5 V. The cable's two power conductors are in series. Loads before D2 (the
 data pull-up, Data Request, the clamp's leakage) draw from pin 1; the rest from +5V, the Wi-Fi part stepping up
-for each burst of the declaration passed in (`[wifi_frame]`, the issue's burst; `[wifi_burst]`, the earlier one).
+for each burst of the declaration passed in (default `[wifi_frame]`, the issue's burst).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _train(burst, esp) -> str:
 
 
 def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1.0, corner=None) -> str:
-    """One corner's transient; `burst` a declaration from parts.toml ([wifi_frame] or [wifi_burst]); `corner`: the
+    """One corner's transient; `burst` a burst declaration as parts.toml's [wifi_frame]; `corner`: the
     tolerance corner of the board's current limit, if it has one (hwtools/si/limiter.py)."""
     from . import limiter  # it reads the deck's node names: imported here
 

@@ -8,8 +8,8 @@ from ..facts import load_facts
 
 
 def main():
-    """`python -m hwtools.si.limiter_report`: the limited board's figures at each corner of the limit (C1 4700 µF, the deck
-    takes it at −20 %)."""
+    """`python -m hwtools.si.limiter_report`: the board's burst figures at each corner of its current limit (C1
+    4700 µF, the deck takes it at −20 %)."""
     from ..circuit import build_board
     from ..rules.p1port import drq_lowest_during
     from ..rules.supply import bulk_min_v

@@ -35,12 +35,12 @@ def _with(parts, ref, **change):
 BAD = [
     ("C2", dict(footprint="Capacitor_THT:CP_Radial_D7.5mm_P2.50mm"), ["C2 UVR1H010MDD", "lead pitch 2 mm", "2.5 mm"]),
     ("C4", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.50mm"), ["C4 UVR1H2R2MDD", "lead pitch 2 mm"]),
-    ("C1", dict(footprint="Capacitor_THT:CP_Radial_D5.0mm_P2.00mm"), ["C1 EEU-FR1A102", "body 8 × 8 mm", "3.5 mm"]),
+    # rev 1.4's ø16 mm C1 (7.5 mm leads) on rev 1.3's ø8 mm / 3.5 mm footprint
+    ("C1", dict(footprint="Capacitor_THT:CP_Radial_D8.0mm_P3.50mm"),
+     ["C1 RGA472M1ABK-1625G", "lead pitch 7.5 mm", "3.5 mm", "body 16 × 16 mm"]),
     ("Q1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P12.70mm_Horizontal"), ["Q1 BC547BTA: 3 pins"]),
     ("R1", dict(footprint="Resistor_THT:R_Axial_DIN0309_L9.0mm_D3.2mm_P5.08mm_Vertical"), ["needs ≥ 11.5 mm lead spacing"]),
     ("R1", dict(mpn="CFR-25JB-52-6K8"), ["R1 CFR-25JB-52-6K8: no [[tht_part]] row"]),
-    # the plain EEU-FR1A102 is the ø10 mm can with 5 mm leads: only the L part fits v1.1's ø8 / 3.5 mm one
-    ("C1", dict(mpn="EEU-FR1A102"), ["C1 EEU-FR1A102: lead pitch 5 mm", "3.5 mm", "body 10 × 10 mm"]),
     # the decoupling ceramics' 2.54 mm leads on the 5 mm disc footprint rev 1.3 first had
     ("C8", dict(footprint="Capacitor_THT:C_Disc_D5.0mm_W2.5mm_P5.00mm"), ["C8 C315C104K5R5TA: lead pitch 2.54 mm", "5 mm"]),
 ]

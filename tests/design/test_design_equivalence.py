@@ -92,6 +92,28 @@ PARTS_14 = {
        enumerate(("P1_5V", "+5V", "+3V3", "GND", "RX", "P1_DATA", "P1_DRQ"), start=1)},
     **{q: (("BSS138", "Package_TO_SOT_SMD:SOT-23"), SHIFTER_WHY) for q in ("Q3", "Q4")},
     **{r: (("10 kOhm", AXIAL), SHIFTER_WHY) for r in ("R15", "R16", "R17", "R18")},
+    # the current limit between D2 and +5V (p1-peak-current, docs/rev-1.4.md "The meter's peak current")
+    "C1": (("4700 µF", "Capacitor_THT:CP_Radial_D16.0mm_P7.50mm"),
+           "carries the burst above the limit: U1's input holds through a 12.4 ms frame (rail-3v3), a ø16 mm can"),
+    "R19": (("1 Ohm", AXIAL), "the limit's sense resistor after D2 (1 Ω: the op-amp's offset a small share of the limit)"),
+    "R21": (("2.94 kOhm", AXIAL), "0.1 % divider, upper leg: U4A's + input 185 mV below D2's cathode sets the limit"),
+    "R22": (("16.5 kOhm", AXIAL), "0.1 % divider, lower leg, across the reference U5"),
+    "R23": (("10 kOhm", AXIAL), "U5's bias: its 60 µA minimum left at the op-amp's 3 V minimum supply"),
+    "R24": (("1.2 kOhm", AXIAL), "U4A's output into the pass transistor Q5's base"),
+    "R25": (("10 kOhm", AXIAL), "Q5's base to its emitter: Q5 off when U4A's output lets go"),
+    "R26": (("1 kOhm", AXIAL), "with C13 the limit's integrator: U4A's − input from the sense node"),
+    "C13": (("1 nF", DISC), "the integrator's capacitor (U4A's output to its − input): the loop around Q5 settles"),
+    "C14": (("100 nF", DISC), "U4's supply decoupling on D2's cathode"),
+    "U4": (("LMC6482A", "Package_DIP:DIP-8_W7.62mm"),
+           "rail-to-rail input op-amp from D2's cathode: senses 0.2 V under its own supply; U4B a follower at 0 V"),
+    "U5": (("LM4040A-1.2", TO92), "the limit's 1.225 V shunt reference, 0.1 %"),
+    "Q5": (("BD140-16", "Package_TO_SOT_THT:TO-126-3_Vertical"),
+           "the limit's PNP pass: up to 5 V across it at the limit while C1 charges at plug-in"),
+}
+LIMIT_NETS = {  # the current limit's pads by net (GND: J2.6); D2's cathode moves from +5V to LIM_IN
+    "LIM_IN": "D2.1 R19.1 R21.1 C14.1 U4.8 U5.2", "LIM_S": "R19.2 Q5.1 R25.1 R26.1", "LIM_X": "R21.2 R22.1 U4.3",
+    "LIM_REF": "R22.2 U5.3 R23.1", "LIM_N": "R26.2 C13.1 U4.2", "LIM_O": "C13.2 U4.1 R24.1", "LIM_B": "R24.2 Q5.3 R25.2",
+    "LIM_SPARE": "U4.6 U4.7", "+5V": "Q5.2", "J2.6": "R23.2 U4.4 U4.5 C14.2",
 }
 PADS_14 = {
     # power-path: no jumper — EN on GND (the module's own regulator always off), its 3V pad on U1's +3V3; the USB pad's
@@ -111,6 +133,7 @@ PADS_14 = {
     # the ESD pulse: C9 reaches the base through R13; D6 base → GND; D7 Q2's base → pin 1; C11 Q2's collector → GND
     ("C9", "2"): "Q1_SPEEDUP", ("R13", "1"): "Q1_SPEEDUP", ("R13", "2"): "Q1.2", ("D6", "1"): "Q1.2",
     ("D6", "2"): "J2.6", ("D7", "1"): "J2.1", ("D7", "2"): "DRQ_Q2_BASE", ("C11", "1"): "R5.1", ("C11", "2"): "J2.6",
+    **{tuple(pad.split(".")): net for net, pads in LIMIT_NETS.items() for pad in pads.split()},
 }
 REVISIONS = [("1.3", PARTS, PADS), ("1.4", PARTS_14, PADS_14)]
 S1_BLOCK = {"J4", "U3", "R7", "R8", "R9", "C5"}

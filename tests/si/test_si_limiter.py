@@ -1,5 +1,8 @@
-"""The current limit between D2 and +5V (hwtools/circuit.py `current_limit`, not on the board yet) read from the
-circuit by its connections: its parts, the limit they set, its tolerance corners and the deck lines they become."""
+"""The current limit between D2 and +5V (hwtools/circuit.py `current_limit`) read from the circuit by its
+connections: its parts, the limit they set, its tolerance corners and the deck lines they become."""
+
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,22 +12,25 @@ from hwtools.rules.topology import Topology
 from hwtools.si import limiter
 
 FACTS = load_facts()
+sys.path.insert(0, str(Path(__file__).parents[1] / "design"))
+from rev13_circuit import build_rev13  # noqa: E402
+
 LIMIT_REFS = ["C13", "C14", "Q5", "R19", "R21", "R22", "R23", "R24", "R25", "R26", "U4", "U5"]
 
 
 @pytest.fixture(scope="module")
 def limited():
-    board = build_board(limiter.LIMITED_VALUES, limited=True)
+    board = build_board()
     return board, Topology.of(board)
 
 
 def test_the_limit_is_found_between_d2_and_the_regulator(limited):
     b, top = limited
-    board = build_board()
+    rev13 = build_rev13()
     assert top.reverse_diode == "D2" and top.limiter_in == "LIM_IN"
     assert limiter.limiter_parts(b, top) == LIMIT_REFS
-    unlimited = Topology.of(board)
-    assert unlimited.limiter_in is None and limiter.limiter_parts(board, unlimited) == []
+    unlimited = Topology.of(rev13)
+    assert unlimited.limiter_in is None and limiter.limiter_parts(rev13, unlimited) == []
 
 
 def test_the_limit_is_what_the_reference_divider_and_sense_resistor_set(limited):
@@ -32,7 +38,7 @@ def test_the_limit_is_what_the_reference_divider_and_sense_resistor_set(limited)
     r21, r22, r19 = (b.value(r) for r in ("R21", "R22", "R19"))
     expected = FACTS["lm4040a_1v2"]["vref_v"] * r21 / (r21 + r22) / r19 * 1e3
     assert limiter.limit_ma(b, top, FACTS) == pytest.approx(expected)
-    higher = build_board({**limiter.LIMITED_VALUES, "R21": "3.16 kOhm"}, limited=True)
+    higher = build_board({"R21": "3.16 kOhm"})
     assert limiter.limit_ma(higher, Topology.of(higher), FACTS) > expected + 10
 
 
