@@ -25,6 +25,7 @@ class Block:
     parts: dict = field(default_factory=dict)  # ref → (x, y, angle, mirror)
     rails: tuple = ()  # supplies drawn here as a wired rail with one power symbol, not a symbol per pin
     # A revision of the block, recognised by a part only it has: {that part: {ref: place}} replacing places
+    # (a place of None: the part is drawn in another block from that revision on)
     revisions: dict = field(default_factory=dict)
 
     def places(self, refs):
@@ -33,7 +34,7 @@ class Block:
         for marker, places in self.revisions.items():
             if marker in refs:
                 found.update(places)
-        return {ref: place for ref, place in found.items() if ref in refs}
+        return {ref: place for ref, place in found.items() if ref in refs and place is not None}
 
 
 BLOCKS = [
@@ -75,12 +76,12 @@ BLOCKS = [
         "U1": (101.6, 182.88, 0, None),
         "C3": (121.92, 186.69, 0, None), "C4": (134.62, 186.69, 0, None), "C7": (147.32, 186.69, 0, None),
         "R6": (160.02, 186.69, 0, None), "D1": (160.02, 199.39, 90, None),
-    }}),
-    # rev 1.4: the meter's current limit between D2 and +5V — the current path along the top (R19 senses, Q5 passes,
+    }, "Q5": {"D2": None}}),  # rev 1.4: D2 feeds the current limit, drawn with it
+    # rev 1.4: the meter's current limit between D2 and +5V — the current path along the top (D2, R19 senses, Q5 passes,
     # its base down to the integrator's output), the reference and its divider (U5, R21..R23) on the left feeding U4's
     # + input, the integrator (U4, R26 from the sense node, C13) in the middle
     Block("current_limit", "Current limit: D2 → R19, Q5 → +5V", (20.32, 241.3, 190.5, 281.94), {
-        "#FLG04": (40.64, 248.92, 0, None), "R19": (53.34, 251.46, 90, None),
+        "D2": (27.94, 251.46, 180, None), "#FLG04": (40.64, 248.92, 0, None), "R19": (53.34, 251.46, 90, None),
         "U5": (38.1, 265.43, 90, None), "R21": (48.26, 261.62, 0, None), "R22": (48.26, 273.05, 0, None),
         "R23": (38.1, 275.59, 0, None),
         "R26": (66.04, 259.08, 0, None), "U4": (83.82, 267.97, 0, None), "C13": (83.82, 256.54, 90, None),

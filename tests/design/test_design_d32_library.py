@@ -39,10 +39,20 @@ def test_footprint_has_courtyard_and_fab_around_every_pad():
 
 def test_symbol_pins_are_the_module_pads():
     lib = SymbolLib.from_file(str(KICAD / "lib/p1reader.kicad_sym"))
-    (sym,) = lib.symbols
-    pins = {p.number: p.name for unit in sym.units for p in unit.pins}
+    assert [s.entryName for s in lib.symbols] == [d32lib.NAME, d32lib.OPAMP_NAME]
+    pins = {p.number: p.name for unit in lib.symbols[0].units for p in unit.pins}
     assert pins == {str(n): name for n, name, _ in d32lib.PINS}
     assert pins["22"] == "GPIO16" and pins["5"] == "GPIO12" and pins["16"] == "3V"
+
+
+def test_the_dual_op_amp_symbol_has_each_pin_of_the_dip8_once_in_one_unit():
+    """KiCad's dual op-amps put units A and B on the same pin places; the project's symbol is one unit of 8 pins
+    with the LMC6482's pinout (LMC6482 data sheet: 1 OUTA, 2 -INA, 3 +INA, 4 V-, 5 +INB, 6 -INB, 7 OUTB, 8 V+)."""
+    sym = SymbolLib.from_file(str(KICAD / "lib/p1reader.kicad_sym")).symbols[1]
+    pins = [p for unit in sym.units for p in unit.pins]
+    assert {p.number: p.name for p in pins} == {"1": "OUTA", "2": "-INA", "3": "+INA", "4": "V-", "5": "+INB",
+                                                 "6": "-INB", "7": "OUTB", "8": "V+"}
+    assert len({(p.position.X, p.position.Y) for p in pins}) == 8
 
 
 def test_kicad_loads_the_generated_libraries(tmp_path):
