@@ -136,12 +136,12 @@ def bulk_min_v(board, facts, top, burst):
 
 def burst_train(board, facts, top):
     """The burst-train study of the board (hwtools/si/burst.py), run once per check: the rules that read it share it.
-    With a current limit on the board, at each of its tolerance corners (hwtools/si/limiter.py)."""
+    With a current limit on the board, at the lowest and highest corner of its tolerance (hwtools/si/limiter.py)."""
     if top.burst is None:
         from ..si import limiter  # they read this module's loads: imported here, not at the top
         from ..si.burst import study
 
-        corners = limiter.corners(facts) if top.limiter_in else [None]
+        corners = limiter.extremes(facts) if top.limiter_in else [None]
         top.burst = [r for corner in corners for r in study(board, facts, corner=corner)]
     return top.burst
 

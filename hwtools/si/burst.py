@@ -107,7 +107,7 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
 
 
 # The results of each set of decks already run in this process, by the decks' text: every check of the same board
-# (each test, each variant's rules) simulates the same 48 transients; the text is the whole input, so equal text is
+# (each test, each variant's rules) simulates the same 32 transients; the text is the whole input, so equal text is
 # an equal result.
 _STUDIED: dict[str, list[BurstResult]] = {}
 

@@ -83,6 +83,12 @@ def corners(facts) -> list[Corner]:
     return [Corner("nominal"), Corner("limit low", 1 - frac, -vos), Corner("limit high", 1 + frac, vos)]
 
 
+def extremes(facts) -> list[Corner]:
+    """The limit at its lowest and highest: the corners a worst case needs (every figure of the burst train moves one
+    way with the limit, so the nominal lies between them; `python -m hwtools.si.limiter_report` prints all three)."""
+    return corners(facts)[1:]
+
+
 def limit_ma(board, top, facts, corner: Corner = Corner("nominal")) -> float:
     """The limit the circuit sets, from its parts: (the reference × the divider's ratio + the offset) / R_sense."""
     shunt, _, upper, lower = divider(board, top)

@@ -24,7 +24,7 @@ BURST_RULES = ("p1-peak-current", "drq-level-v", "rail-3v3")  # the rules that r
 
 
 def burst_rules(board, facts=FACTS):
-    """The rules that read the burst train, by rule, sharing one train (48 transients behind the limit, 16 without);
+    """The rules that read the burst train, by rule, sharing one train (32 transients behind the limit, 16 without);
     returns them and the topology that holds the train."""
     top = Topology.of(board)
     out = {}
@@ -61,7 +61,7 @@ def test_both_rules_are_in_the_gate_on_both_variants():
 def test_rev14_holds_the_meter_under_250ma_at_every_tolerance_corner(rev14, variant):
     results, top = rev14[variant]
     peak, average, reference, op_supply = results["p1-peak-current"]
-    assert {r.limit for r in top.burst} == {"nominal", "limit low", "limit high"} and len(top.burst) == 48
+    assert {r.limit for r in top.burst} == {"limit low", "limit high"} and len(top.burst) == 32
     assert peak.passed and peak.figure <= P1_PORT["supply_continuous_max_ma"]
     assert peak.figure == max(r.peak_ma for r in top.burst)
     assert peak.worst_case["meter"] == "stiff" and peak.worst_case["limit"] in ("limit low", "limit high")

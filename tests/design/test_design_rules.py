@@ -35,7 +35,7 @@ def by_rule(board, facts=None, routed_board=None):
 
 @pytest.fixture(scope="module")
 def todays(board):
-    """Every rule on today's board and its committed routed board, once (the burst train alone is 48 transients)."""
+    """Every rule on today's board and its committed routed board, once (the burst train alone is 32 transients)."""
     return by_rule(board, routed_board=committed_routed())
 
 
