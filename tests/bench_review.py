@@ -65,8 +65,8 @@ def i2c_pins_swapped(code: Path):
 
 
 def silkscreen_text(code: Path):
-    # a free spot of the rev 1.4 board (between TP4 and the lower-left mounting hole)
-    edit(code / "hwtools/layout.py", r"SILKSCREEN = \[\n", 'SILKSCREEN = [\n    ("REV X", 6.0, 46.0, 1.0, 0),\n')
+    # a free spot of the rev 1.4 board (in the current limit's band, right of C1's can)
+    edit(code / "hwtools/layout.py", r"SILKSCREEN = \[\n", 'SILKSCREEN = [\n    ("REV X", 96.0, 62.0, 1.0, 0),\n')
     return {("silkscreen", None)}
 
 
