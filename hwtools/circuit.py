@@ -252,7 +252,7 @@ def power(b, p1_5v, v5, v3v3, usb_5v, gnd):
 
 
 def current_limit(b, lim_in, v5, gnd):
-    """Issue 26's p1-peak-current: the meter's current held at ≈ 183 mA during a Wi-Fi burst, C1 carrying the rest.
+    """Issue 26's p1-peak-current: the meter's current held at ≈ 185 mA during a Wi-Fi burst, C1 carrying the rest.
 
     R19 (1 Ω) senses the current after D2; U5, a 1.225 V shunt reference biased by R23, with the 0.1 % divider
     R21/R22 across it puts U4A's + input 185.3 mV below D2's cathode (1 Ω, not 0.5: the op-amp's offset is half

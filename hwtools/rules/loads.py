@@ -5,8 +5,10 @@ burst-train deck's steady loads). Below both, so the deck (hwtools/si/burst.py) 
 from __future__ import annotations
 
 from ..facts import part_facts
-from ..project import OPAMP_LIB_ID
 from .base import _net_parts, _r, _regulator, _vout_range
+
+# The current limit's own draw in supply_loads_ma: the burst-train deck leaves it out, the limit's parts being in the deck
+LIMIT_LOAD = "current limit op-amp and reference"
 
 
 def rail_loads_ma(board, facts, top, esp_ma=None):
@@ -35,7 +37,7 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
     if top.q2_base_r:
         loads[f"Data Request switch base {top.q2_base_r}"] = p1["supply_max_v"] / _r(board, facts, top.q2_base_r, -1) * 1e3
     if top.limiter_in:  # the current limit's op-amp and reference, from D2's cathode (hwtools/si/limiter.py)
-        loads["current limit op-amp and reference"] = _limit_quiescent_ma(board, facts, top)
+        loads[LIMIT_LOAD] = _limit_quiescent_ma(board, facts, top)
     for ref in sorted(_net_parts(board, top.supply) & _net_parts(board, top.gnd)):
         leak = _facts_or_none(board, facts, ref)
         if leak and "leakage_max_ua" in leak:  # a clamp on pin 1: its maximum leakage (specified at its stand-off)
@@ -45,10 +47,9 @@ def supply_loads_ma(board, facts, top, esp_ma=None):
 
 def _limit_quiescent_ma(board, facts, top):
     """The op-amp's supply current and the reference's branch (through its bias resistor to GND) at the highest supply."""
-    from ..si.limiter import divider, limiter_parts
+    from ..si.limiter import divider, opamp_facts
 
-    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r] == OPAMP_LIB_ID)
+    op = opamp_facts(board, top, facts)
     bias = divider(board, top)[1]
     return op["supply_current_max_ma"] + facts["p1_port"]["supply_max_v"] / _r(board, facts, bias, -1) * 1e3
 

@@ -7,10 +7,9 @@ Dropout and the reverse diode's VF are guaranteed maxima moved from their test p
 from __future__ import annotations
 
 from ..facts import part_facts
-from ..project import OPAMP_LIB_ID
 from .base import (Rule, Result, _board_supply, _dropout, _grid, _judge, _net_parts, _r, _regulator, _vout_range,
                    _wire_ohm)
-from .loads import rail_loads_ma, supply_loads_ma
+from .loads import LIMIT_LOAD, rail_loads_ma, supply_loads_ma
 
 
 def _diode_drop(board, facts, top, amps, temp_c):
@@ -169,11 +168,10 @@ def p1_peak_current(board, facts, top):
 def _reference_current(board, facts, top):
     """The limit's shunt reference keeps regulating down to the op-amp's lowest supply (below it the op-amp does
     not hold the limit either): its bias resistor's current at the resistor's highest, less the divider's across it."""
-    from ..si.limiter import divider, limiter_parts
+    from ..si.limiter import divider, opamp_facts
 
     shunt, bias, upper, lower = divider(board, top)
-    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r] == OPAMP_LIB_ID)
+    op = opamp_facts(board, top, facts)
     ref, v = part_facts(board, facts, shunt), op["supply_min_v"]
     ma = ((v - ref["vref_v"]) / _r(board, facts, bias, +1) - ref["vref_v"] / (board.value(upper) + board.value(lower))) * 1e3
     return Result("p1-peak-current", ma, "mA", ref["i_min_ma"], None, {"supply_v": v}, _judge(ma, lo=ref["i_min_ma"]),
@@ -185,10 +183,9 @@ def _limit_supply(board, facts, top):
     """The limit's op-amp runs from D2's cathode: at its lowest in the burst train (the meters DSMR allows, every
     tolerance corner of the limit) it stays within the op-amp's supply range (its inputs, 0.2 V under that supply,
     are inside its rail-to-rail common-mode range at any supply)."""
-    from ..si.limiter import limiter_parts
+    from ..si.limiter import opamp_facts
 
-    op = next(part_facts(board, facts, r) for r in limiter_parts(board, top)
-              if board.lib_ids[r] == OPAMP_LIB_ID)
+    op = opamp_facts(board, top, facts)
     low = min((r for r in burst_train(board, facts, top) if r.meter.delivers_dsmr_minimum(facts["p1_port"])),
               key=lambda r: r.lowest_limit_in_v)
     return Result("p1-peak-current", low.lowest_limit_in_v, "V", op["supply_min_v"], op["supply_max_v"], low.corner(),
@@ -202,11 +199,11 @@ def _limit_over_average(board, facts, top):
     and each burst's extra over its period) and the pass transistor's base current, or the bulk capacitor never
     recovers and U1's input runs down burst after burst — slower than the six-burst transient shows."""
     from ..si import limiter
-    from ..si.burst import LIMIT_LOADS, PIN_SIDE
+    from ..si.burst import PIN_SIDE
 
     frame, esp = facts["wifi_frame"], facts["esp32"]
     rail = sum(v for k, v in supply_loads_ma(board, facts, top).items()
-               if not k.startswith(LIMIT_LOADS) and not any(w in k for w in PIN_SIDE))
+               if k != LIMIT_LOAD and not any(w in k for w in PIN_SIDE))
     average = rail + (frame["current_ma"] - esp["wifi_rx_listen_ma"]) * frame["length_ms"] / frame["period_ms"]
     low = min(limiter.corners(facts), key=lambda c: limiter.limit_ma(board, top, facts, c))
     lowest = limiter.limit_ma(board, top, facts, low)

@@ -17,14 +17,13 @@ import itertools
 from dataclasses import dataclass
 
 from ..facts import load_facts
-from ..rules.loads import supply_loads_ma
+from ..rules.loads import LIMIT_LOAD, supply_loads_ma
 from ..rules.topology import Topology
 from . import spice
 from .model import pwl, spice_node
 from .reverse import MODELS
 
 PIN_SIDE = ("pull-up", "Data Request output", "switch base", "leakage")  # loads on pin 1, before D2
-LIMIT_LOADS = "current limit"  # supply_loads_ma's own draw of the limit: its parts are in the deck themselves
 BURSTS = 6  # behind a current limit the bulk capacitor settles into its periodic state within ≈ 5 bursts
 ESR_SCALES = (0.5, 3.0)  # [bulk_esr] is an assumption: the study runs at half and three times it
 
@@ -81,7 +80,7 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
 
     top = Topology.of(board)
     n = lambda net: spice_node(net, top.gnd)  # noqa: E731
-    loads = {k: v for k, v in supply_loads_ma(board, facts, top).items() if not k.startswith(LIMIT_LOADS)}
+    loads = {k: v for k, v in supply_loads_ma(board, facts, top).items() if k != LIMIT_LOAD}
     pin_ma = sum(v for k, v in loads.items() if any(w in k for w in PIN_SIDE))
     rail_ma = sum(loads.values()) - pin_ma
     lines = [f"* burst train: {meter.name} meter {meter.emf_v:g} V, cable {cable_m:g} m, ESR x{esr_scale:g} "

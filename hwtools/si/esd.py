@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from ..facts import part_facts
 from ..project import OPAMP_LIB_ID
 from ..rules.topology import Topology
-from . import limiter, spice
+from . import spice
 from .model import bc547_card, spice_node
-from .reverse import MODELS, clamp_model, part_lines
+from .reverse import MODELS, board_lines, clamp_model, part_lines
 
 PINS = {1: "+5 V", 2: "Data Request", 5: "data"}
 STOP_S, STEP_S = 400e-9, 0.05e-9  # eight of the generator's 49.5 ns time constants
@@ -55,11 +55,7 @@ def deck(board, facts, pin: int, kv: float) -> tuple[str, dict]:
     card = bc547_card(facts, facts["bc547_spice"]["hfe_typ"])
     lines = [f"* IEC 61000-4-2 contact discharge {kv:+g} kV into J2 pin {pin} (hwtools.si.esd)", MODELS.strip(),
              card, card.replace("QBC547 NPN", "QBC557 PNP"), *generator_lines(facts, kv, pins["J2"][str(pin)])]
-    limit_refs, limit_lines = limiter.dc_lines(board, facts)  # the current limit: its own deck fragment
-    for ref, part in sorted(board.parts.items()):
-        if ref not in limit_refs:
-            lines += _esd_lines(board, facts, ref, part, pins[ref])
-    lines += limit_lines
+    lines += board_lines(board, facts, pins, lines_of=_esd_lines)
     # the capacitance the SI deck gives RX: the ESP32's pad and the board's tracks (Q1's collector-base capacitance
     # couples the base's dip into it)
     q1 = Topology.of(board).q1
@@ -81,8 +77,8 @@ def generator_lines(facts, kv: float, node: str) -> list[str]:
 
 
 def _esd_lines(board, facts, ref, part, p) -> list[str]:
-    """One part's netlist lines: capacitors (electrolytics with their series resistance) and the clamps fitted to
-    their datasheets here, everything else as the crossed-cable deck has it."""
+    """One part's netlist lines: capacitors (electrolytics with their series resistance) and the ESD arrays fitted to
+    their datasheets here, everything else as the crossed-cable deck has it (the TVS's model: `board_lines`)."""
     lib = board.lib_ids[ref]
     if lib.startswith("Device:C"):
         mpn = part.fields.get("MPN", "")
@@ -95,8 +91,6 @@ def _esd_lines(board, facts, ref, part, p) -> list[str]:
         for line in ("1", "2"):
             out += [f"D{ref}a{line} {p[line]} {ref}m{line} DTVS{ref}", f"D{ref}b{line} {p['3']} {ref}m{line} DTVS{ref}"]
         return out
-    if lib == "Device:D_TVS":
-        return [clamp_model(f"DTVS{ref}", part_facts(board, facts, ref))] + part_lines(board, facts, ref, part, p)
     return part_lines(board, facts, ref, part, p)
 
 

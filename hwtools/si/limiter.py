@@ -117,6 +117,11 @@ def _resistors(board, refs, a, b) -> list[str]:
     return [r for r in refs if board.lib_ids[r] == "Device:R" and _nets(board, r) == {a, b}]
 
 
+def opamp_facts(board, top, facts) -> dict:
+    """The parts.toml section of the limit's op-amp."""
+    return part_facts(board, facts, next(r for r in limiter_parts(board, top) if board.lib_ids[r] == OPAMP_LIB_ID))
+
+
 def _pass(board, top):
     return next(r for r in limiter_parts(board, top) if board.lib_ids[r].startswith("Transistor_BJT:"))
 

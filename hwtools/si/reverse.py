@@ -66,16 +66,18 @@ def deck(board, facts) -> tuple[str, dict]:
     return "\n".join(lines) + "\n", pins
 
 
-def board_lines(board, facts, pins: dict, skip=()) -> list[str]:
-    """Every part of the board but `skip` as the whole-board DC decks netlist it (the crossed cable here, the power
-    path): each clamp's fitted model, each part's lines, the current limit (if any) from its own deck fragment."""
+def board_lines(board, facts, pins: dict, skip=(), lines_of=None) -> list[str]:
+    """Every part of the board but `skip` as the whole-board decks netlist it (the crossed cable here, the power
+    path, the ESD pulse): each clamp's fitted model, each part's lines (`lines_of`, default `part_lines`), the current
+    limit (if any) from its own deck fragment."""
+    lines_of = lines_of or part_lines
     limit_refs, limit_lines = limiter.dc_lines(board, facts)
     lines = []
     for ref, part in sorted(board.parts.items()):
         if board.lib_ids[ref] == "Device:D_TVS":
             lines.append(clamp_model(f"DTVS{ref}", part_facts(board, facts, ref)))
         if ref not in skip and ref not in limit_refs:
-            lines += part_lines(board, facts, ref, part, pins[ref])
+            lines += lines_of(board, facts, ref, part, pins[ref])
     return lines + limit_lines
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hwtools.circuit import build_board
 from hwtools.facts import load_facts
-from hwtools.rules.loads import supply_loads_ma
+from hwtools.rules.loads import LIMIT_LOAD, supply_loads_ma
 from hwtools.rules.topology import Topology
 from hwtools.si import burst, limiter
 
@@ -37,7 +37,7 @@ def test_behind_the_limit_the_meter_carries_the_limit_and_what_hangs_before_it()
     board = build_board()
     top = Topology.of(board)
     loads = _loads(board)
-    before = sum(v for k, v in loads.items() if k.startswith(burst.LIMIT_LOADS) or any(w in k for w in burst.PIN_SIDE))
+    before = sum(v for k, v in loads.items() if k == LIMIT_LOAD or any(w in k for w in burst.PIN_SIDE))
     ceiling = limiter.limit_ma(board, top, FACTS) + before
     for r in burst.study(board, FACTS, esr_scales=(1.0,)):
         assert r.peak_ma <= ceiling + 2.0, r  # 2 mA: the integrator's overshoot at the burst's edge
