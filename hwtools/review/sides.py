@@ -69,8 +69,11 @@ def opened(base: str, head: str | None, repo: Path, force: str | None = None):
                 sides.append(Side(label, Path(where), None))
                 continue
             tree = tmp / f"side{i}"
-            _git(repo, "worktree", "add", "--detach", "--quiet", str(tree), where)
+            # --no-checkout: `worktree add` would check out in a child of its own, which outlives a killed review
+            # and keeps writing into the folder the next review removes; our own `reset --hard` dies with us.
+            _git(repo, "worktree", "add", "--detach", "--no-checkout", "--quiet", str(tree), where)
             stack.callback(_remove_worktree, repo, tree)
+            _git(tree, "reset", "--hard", "--quiet")
             if not (tree / "kicad").is_dir():
                 raise ReviewError(f"{label}: revision {where[:12]} has no kicad/ folder")
             sides.append(Side(label, tree, where))

@@ -1,6 +1,7 @@
 """Nothing lost while the broker is away: `p1reader reader run --speed 500` on the meter model's telegrams, the
-broker out of reach for two simulated hours — every quarter arrives once on <base>/quarter/history, in order,
-equal to the model's; the live state of the outage is never replayed.
+broker out of reach for two simulated hours — every quarter arrives on <base>/quarter/history, in order, equal to
+the model's; the live state of the outage is never replayed. History is QoS 1, at least once: the record in flight
+when the connection is cut may arrive twice (its PUBACK lost), whole and next to itself, so `start` identifies it.
 
 The model's meter sends a telegram every 5 s of its clock here (a real one sends one a second): the runner sends
 them one per simulated second ÷ 500, so two hours of the meter's clock take 3 s, and the test stays within the
@@ -53,7 +54,7 @@ def quarter_ends(out) -> list[datetime]:
     return [datetime.fromisoformat(line.split()[2].rstrip(":")) for line in out.quarters()]
 
 
-def test_two_hours_offline_every_quarter_once_in_order(tmp_path, broker, observer):
+def test_two_hours_offline_every_quarter_arrives_in_order(tmp_path, broker, observer):
     model = model_telegrams(tmp_path / "day.txt", 13)  # 2 h offline, with room for a slow reaction
     outage = Outage(broker)
     out = Lines()
@@ -80,7 +81,9 @@ def test_two_hours_offline_every_quarter_once_in_order(tmp_path, broker, observe
     assert max(int(line.rsplit(" ", 1)[1]) for line in out.quarters()) >= 8  # the ring held the outage's quarters
     wait_for(lambda: len(observer.all("p1test/quarter/history")) >= len(model.quarters), "the history replayed",
              give_up_s=120)
-    history = [json.loads(m) for m in observer.all("p1test/quarter/history")]
+    received = [json.loads(m) for m in observer.all("p1test/quarter/history")]
+    history = [h for i, h in enumerate(received) if i == 0 or h != received[i - 1]]  # a re-sent record, once
+    assert len(received) - len(history) <= 1, "more re-sends than the one record in flight at the cut"
     assert [h["start"] for h in history] == [q.start.isoformat() for q in model.quarters]
     for h, q in zip(history, model.quarters):
         assert abs(Decimal(h["average_kw"]) * 1000 - q.average_w) <= 4
