@@ -185,7 +185,7 @@ def measure(board, facts) -> list[tuple[State, str, dict]]:
     node = lambda net: spice_node(net, blk.gnd)  # noqa: E731
     runs = states(board, facts, blk)
     decks = [deck(board, facts, blk, s) for s in runs]
-    plots = spice.run_batch([text for text, _ in decks])
+    plots = spice.run_batch([text for text, _ in decks], jobs=spice.JOBS)
     out = []
     for state, (_, nodes), plot in zip(runs, decks, plots):
         v = {k[2:-1]: float(x[0]) for k, x in plot[0].items() if k.startswith("v(")}

@@ -184,7 +184,7 @@ def _solve(board, facts, configs, module_on):
     from ..si import spice
 
     decks = [deck(board, facts, c, on) for c, on in zip(configs, module_on)]
-    plots = spice.run_batch([text for text, _ in decks]) if decks else []
+    plots = spice.run_batch([text for text, _ in decks], jobs=spice.JOBS) if decks else []
     return [_reader(pins, plot[0]) for (_, pins), plot in zip(decks, plots)]
 
 

@@ -122,7 +122,7 @@ def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, corner=None) -> 
     decks = [deck(board, facts, burst, *c, corner=corner) for c in corners]
     key = hashlib.sha256("\0".join([corner.name if corner else "", *decks]).encode()).hexdigest()
     if key not in _STUDIED:
-        plots = spice.run_batch(decks)
+        plots = spice.run_batch(decks, jobs=spice.JOBS)
         pin, bulk, lim = (f"v({spice_node(net, top.gnd).lower()})" if net else None
                           for net in (top.supply, top.regulator_in, top.limiter_in))
         _STUDIED[key] = [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])),

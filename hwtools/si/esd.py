@@ -115,7 +115,7 @@ def stresses(board, facts) -> list[Stress]:
 @functools.lru_cache(maxsize=2)  # a board's twelve plots take about 22 MB
 def _simulate(decks: tuple[str, ...]):
     """The decks' plots; the same netlists (one board, checked by several callers in one process) run once."""
-    return spice.run_batch(list(decks), timeout=120)
+    return spice.run_batch(list(decks), timeout=120, jobs=spice.JOBS)
 
 
 def worst_by_pin(board, facts) -> dict[int, Stress]:

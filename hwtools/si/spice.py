@@ -9,15 +9,21 @@ without the start-up cost of each.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from .. import procs
 from ..errors import HwtoolsError
+
+
+# ngspice processes side by side for a study run from the main process (burst train, ESD, power path, I2C)
+JOBS = os.cpu_count() or 1
 
 
 class NgspiceError(HwtoolsError):
@@ -49,12 +55,25 @@ def run(deck: str, timeout: float = 60.0) -> list[dict[str, np.ndarray]]:
         return read_raw(raw.read_bytes())
 
 
-def run_batch(decks: list[str], timeout: float = 60.0) -> list[list[dict[str, np.ndarray]]]:
-    """Simulate every deck in one ngspice process; the result of each as `run` returns it, in order.
+def batches(items: list, workers: int, per_worker: int = 1) -> list[list]:
+    """`items` in order, cut into about workers × per_worker batches (each one ngspice process)."""
+    n = max(1, min(len(items), workers * per_worker))
+    size = -(-len(items) // n) if items else 1
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
-    When the batch reports any error, the decks run again one by one, so the failing one raises with its
+
+def run_batch(decks: list[str], timeout: float = 60.0, jobs: int = 1) -> list[list[dict[str, np.ndarray]]]:
+    """Simulate every deck in one ngspice process; the result of each as `run` returns it, in order. `jobs` > 1
+    cuts the decks into that many batches, each its own ngspice process, run side by side (a caller that is not
+    itself one of many workers: each deck's result does not depend on its batch).
+
+    When a batch reports any error, its decks run again one by one, so the failing one raises with its
     own message.
     """
+    parts = batches(decks, jobs)
+    if len(parts) > 1:
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:  # threads only wait for their ngspice
+            return [plot for part in pool.map(lambda part: run_batch(part, timeout), parts) for plot in part]
     exe = find_ngspice()
     with procs.temp_dir("ngspice") as tmp:
         script = ["* hwtools.si batch", ".control", "set filetype=binary"]

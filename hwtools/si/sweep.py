@@ -231,16 +231,9 @@ def simulate_drq_batch(path: DataPath, cases: list[Case], facts: dict) -> list[t
     return [_drq_result(path, case, p[0]) for case, p in zip(cases, plots)]
 
 
-def batches(items: list, workers: int, per_worker: int = BATCHES_PER_WORKER) -> list[list]:
-    """`items` in order, cut into about workers × per_worker batches (each one ngspice process)."""
-    n = max(1, min(len(items), workers * per_worker))
-    size = -(-len(items) // n) if items else 1
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
 def _run_batched(pool, path: DataPath, jobs: list[tuple[Case, Stimulus]], facts: dict, workers: int) -> list[Run]:
     work = functools.partial(simulate_batch, path, facts=facts)
-    return [run for result in pool.map(work, batches(jobs, workers)) for run in result]
+    return [run for result in pool.map(work, spice.batches(jobs, workers, BATCHES_PER_WORKER)) for run in result]
 
 
 def _line_low_result(path: DataPath, case: Case, dc: dict) -> tuple[Case, list]:
