@@ -105,6 +105,13 @@ def _unroute(net):
     return change
 
 
+def _electrolytic(board, ref, value):
+    """`ref` declared as an electrolytic of `value` (what a builder might fit in its place)."""
+    board.lib_ids[ref] = "Device:C_Polarized"
+    board.parts[ref].value = value
+    return board
+
+
 def _off_net(ref, net=""):
     def change(board):
         board.pad(ref, "1")["net"] = net
@@ -125,6 +132,8 @@ CASES = [
      ["no clamp joined to the pin by copper"]),
     ("output ceramic too small", lambda: build_board({"C7": "100 nF"}), None, None, "regulator-caps",
      ["no ceramic ≥ 1 µF on +3V3"]),
+    ("an electrolytic in the output ceramic's place", lambda: _electrolytic(build_board(), "C7", "10 µF"), None, None,
+     "regulator-caps", ["no ceramic ≥ 1 µF on +3V3", "C7 10 µF is Device:C_Polarized"]),
     ("ceramic beyond the limit", None, lambda: _with("mcp1825s_3v3", "caps_copper_max_mm", 3.0), None,
      "regulator-caps", ["output ceramic", "≤ 3 mm", "C7"]),
     ("ceramic not joined by copper", None, None, _unroute("+3V3"), "regulator-caps",
