@@ -16,16 +16,15 @@ and the display sinks no more than its guaranteed IOL when it pulls low.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 from ..errors import HwtoolsError
 from ..facts import part_facts
+from ..si.model import nmos_lines
 from .base import Result, Rule, _pin_named, _vout_range
 
 LINES = {"SCL": ("GPIO22", "1"), "SDA": ("GPIO21", "2")}  # the line: its ESP32 pin, its J1 pin
 DRIVES = ("released", "ESP32 low", "display low")
-THERMAL_V = 0.02585  # kT/q at 25 °C
 
 
 @dataclass(frozen=True)
@@ -101,20 +100,6 @@ def states(board, facts, blk) -> list[State]:
     return out
 
 
-def _fet_model(name, f, temp_c) -> str:
-    """The MOSFET from its guaranteed figures: threshold at its maximum moved to `temp_c`, transconductance from its
-    maximum on-resistance at that threshold (level 1, W = L)."""
-    vto = f["vgs_th_max_v"] + f["vgs_th_tempco_mv_per_c"] * 1e-3 * (temp_c - 25)
-    kp = 1 / (f["rds_on_max_ohm"] * (f["rds_on_vgs_v"] - f["vgs_th_max_v"]))
-    return f".model {name} NMOS(LEVEL=1 VTO={vto:.4g} KP={kp:.4g})"
-
-
-def _body_diode(name, f) -> str:
-    """IS 1e-14 A, the series resistance that gives the maximum VSD at its test current."""
-    rs = max(0.0, (f["vsd_max_v"] - THERMAL_V * math.log(f["vsd_test_a"] / 1e-14)) / f["vsd_test_a"])
-    return f".model {name} D(IS=1e-14 N=1 RS={rs:.4g})"
-
-
 def deck(board, facts, blk, state) -> tuple[str, dict]:
     """The netlist of one configuration and {name: node} of what is measured."""
     from ..si.model import spice_node
@@ -163,10 +148,7 @@ def _part_lines(board, facts, ref, node, temp_c) -> list[str]:
     if lib == "Device:R":
         return [f"R{ref} {nums['1']} {nums['2']} {board.value(ref):.6g}"]
     if lib.startswith("Transistor_FET:"):
-        f = part_facts(board, facts, ref)
-        d, g, s = pins["D"], pins["G"], pins["S"]
-        return [_fet_model(f"NM{ref}", f, temp_c), _body_diode(f"DB{ref}", f), f"M{ref} {d} {g} {s} {s} NM{ref}",
-                f"D{ref}body {s} {d} DB{ref}", f"R{ref}leak {d} {s} {f['idss_test_v'] / (f['idss_max_ua'] * 1e-6):.6g}"]
+        return nmos_lines(ref, part_facts(board, facts, ref), pins["D"], pins["G"], pins["S"], temp_c)
     raise I2cModelError(f"i2c-levels: {ref} ({lib}) on the I2C lines has no model (hwtools/rules/i2c.py models "
                         "resistors and N-MOSFETs)")
 

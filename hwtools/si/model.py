@@ -178,6 +178,21 @@ def _card(name: str, kind: str, params: dict) -> str:
     return f".model {name} {kind}({body})"
 
 
+THERMAL_V = 0.02585  # kT/q at 25 °C
+
+
+def nmos_lines(ref: str, f: dict, d: str, g: str, s: str, temp_c: float) -> list[str]:
+    """An N-MOSFET (parts.toml facts `f`) from its guaranteed figures, between nodes d, g, s: level 1, threshold at
+    its maximum moved to `temp_c`, transconductance from its maximum on-resistance at that threshold (W = L); its
+    body diode fitted to the maximum VSD at its test current (IS 1e-14 A); IDSS as a resistance."""
+    vto = f["vgs_th_max_v"] + f["vgs_th_tempco_mv_per_c"] * 1e-3 * (temp_c - 25)
+    kp = 1 / (f["rds_on_max_ohm"] * (f["rds_on_vgs_v"] - f["vgs_th_max_v"]))
+    rs = max(0.0, (f["vsd_max_v"] - THERMAL_V * math.log(f["vsd_test_a"] / 1e-14)) / f["vsd_test_a"])
+    return [f".model NM{ref} NMOS(LEVEL=1 VTO={vto:.4g} KP={kp:.4g})", f".model DB{ref} D(IS=1e-14 N=1 RS={rs:.4g})",
+            f"M{ref} {d} {g} {s} {s} NM{ref}", f"D{ref}body {s} {d} DB{ref}",
+            f"R{ref}leak {d} {s} {f['idss_test_v'] / (f['idss_max_ua'] * 1e-6):.6g}"]
+
+
 def bc547_card(facts: dict, hfe: float, model: str = DESIGN_MODEL) -> str:
     """The BC547B card of `model` in parts.toml [bc547_models] (its own `params`, else the NXP card's) with its
     storage time (TR), BF scaled by `hfe` over the datasheet's typical gain."""

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import HwtoolsError
 from ..facts import part_facts
 from . import limiter, spice
-from .model import D1N4148, bc547_card, spice_node
+from .model import D1N4148, bc547_card, nmos_lines, spice_node
+
+# Part kinds with no lines in the whole-board DC decks: capacitors are open at DC (the ESD deck adds them itself),
+# holes and test points carry nothing, and the jacks are where each deck puts its source.
+NOT_IN_DC_DECKS = ("Device:C", "Mechanical:MountingHole", "Connector:TestPoint", "Connector:RJ12")
 
 MODELS = """.model DSI D(IS=1e-14 N=1)
 .model DSCH D(IS=3e-6 N=1.05 RS=0.05 BV=20 IBV=1e-3)
@@ -131,7 +136,17 @@ def part_lines(board, facts, ref: str, part, p: dict) -> list[str]:
         out += [f"DJ1sub {p['4']} {p['3']} DSI", f"RJ1load {p['3']} {p['4']} 200"]
     elif ref == "J3":  # "ESP32 PWR": both jumpers fitted
         out += [f"RJ3a {p['1']} {p['2']} 10m", f"RJ3b {p['3']} {p['4']} 10m"]
+    elif lib.startswith("Transistor_FET:"):  # the I2C level shifter: at the hottest corner, its lowest threshold
+        out += nmos_lines(ref, part_facts(board, facts, ref), p[names["D"]], p[names["G"]], p[names["S"]],
+                          facts["operating"]["ambient_max_c"])
+    elif not lib.startswith(NOT_IN_DC_DECKS):
+        raise ReverseModelError(f"{ref} ({lib}) has no lines in the whole-board decks (hwtools/si/reverse.py "
+                                "part_lines): a part left out would leave its paths out of every figure")
     return out
+
+
+class ReverseModelError(HwtoolsError):
+    """A part kind the whole-board decks cannot netlist."""
 
 
 def reverse_margins(board, facts) -> list[Margin]:
