@@ -10,8 +10,9 @@ BC547B card (the BC557 as the same card with PNP polarity); diodes for the optoc
 Schottky; the ESD array as back-to-back 26 V zeners; a regulator as its body/substrate diodes (output to
 input, ground to input and output) — the path that drags +3V3 negative; the ESP32 module and the RS-422
 receiver as their supply's substrate diode plus a load, every connected GPIO with its two ESD diodes; the
-display on J1 as a load with a substrate diode; the J3 jumpers fitted. Capacitors are open at DC; a
-polarised one's reverse voltage is a checked figure.
+display on J1 as a load with a substrate diode; the J3 jumpers fitted; the I2C shifter's N-MOSFETs from their
+guaranteed figures. Capacitors are open at DC; a polarised one's reverse voltage is a checked figure. A part of a
+kind with no lines here is an error (`ReverseModelError`), not a gap.
 """
 
 from __future__ import annotations
