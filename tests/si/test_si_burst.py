@@ -9,7 +9,8 @@ from hwtools.circuit import build_board
 from hwtools.facts import load_facts
 from hwtools.rules.loads import LIMIT_LOAD, supply_loads_ma
 from hwtools.rules.topology import Topology
-from hwtools.si import burst, limiter
+from hwtools.si import burst, limiter, spice
+from hwtools.si.model import spice_node
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "design"))
 from rev13_circuit import build_rev13  # noqa: E402
@@ -44,3 +45,20 @@ def test_behind_the_limit_the_meter_carries_the_limit_and_what_hangs_before_it()
         assert r.peak_ma < sum(loads.values()) + 0.25 * EXTRA_MA, r
         if r.meter.delivers_dsmr_minimum(FACTS["p1_port"]):
             assert r.peak_ma > ceiling - 2.0, r  # the limit does regulate: the meter gives what it allows
+
+
+def test_the_trains_step_moves_no_figure():
+    """burst.STEP_S against a step ten times finer, at the worst corners: the peak's (stiff 5.5 V, 0 m) and Data
+    Request's (stiff 4.9 V, 5 m, 4 mV from its limit), the limit at its high corner."""
+    board = build_board()
+    top = Topology.of(board)
+    meters = {(m.name, m.emf_v): m for m in burst.meters(FACTS)}
+    high = limiter.extremes(FACTS)[-1]
+    corners = [(meters["stiff", 5.5], 0.0, 0.5), (meters["stiff", 4.9], 5.0, 0.5)]
+    steps = (burst.STEP_S, burst.STEP_S / 10)
+    decks = [burst.deck(board, FACTS, FACTS["wifi_frame"], *c, corner=high, step_s=s) for c in corners for s in steps]
+    plots = [p[0] for p in spice.run_batch(decks, jobs=spice.JOBS)]
+    nodes = [f"v({spice_node(net, top.gnd).lower()})" for net in (top.supply, top.regulator_in, top.limiter_in)]
+    for coarse, fine in zip(plots[::2], plots[1::2]):
+        assert abs(max(coarse["i(vim)"]) - max(fine["i(vim)"])) <= 0.1e-3
+        assert all(abs(min(coarse[n]) - min(fine[n])) <= 1e-3 for n in nodes)
