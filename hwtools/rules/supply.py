@@ -133,6 +133,7 @@ def bulk_min_v(board, facts, top, burst):
     amps = sum(rail_loads_ma(board, facts, top, burst["current_ma"]).values()) * 1e-3
     return facts["esp32"]["vdd_min_v"] + _dropout(_regulator(board, facts), amps)
 
+
 def burst_train(board, facts, top):
     """The burst-train study of the board (hwtools/si/burst.py), run once per check: the rules that read it share it.
     With a current limit on the board, at the lowest and highest corner of its tolerance (hwtools/si/limiter.py)."""

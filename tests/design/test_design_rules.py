@@ -135,7 +135,7 @@ def test_rail_3v3_does_not_hang_on_the_assumed_regulator_tolerance(board):
     where it must (±10 % would put the low end at 2.97 V)."""
     import copy
 
-    top = rules.Topology.of(board)  # one burst train for both: its deck does not read the regulator's tolerance
+    top = rules.Topology.of(board)  # one burst train for both (top keeps it): ±10 % fails on the steady rail
     for tol, ok in ((0.05, True), (0.10, False)):
         facts = copy.deepcopy(load_facts())
         facts["mcp1825s_3v3"]["vout_tol_frac"] = tol
