@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import HwtoolsError
 from ..facts import part_facts
-from ..si.model import nmos_lines
+from ..si.model import nmos_lines, spice_node
 from .base import Result, Rule, _pin_named, _vout_range
 
 LINES = {"SCL": ("GPIO22", "1"), "SDA": ("GPIO21", "2")}  # the line: its ESP32 pin, its J1 pin
@@ -102,7 +102,6 @@ def states(board, facts, blk) -> list[State]:
 
 def deck(board, facts, blk, state) -> tuple[str, dict]:
     """The netlist of one configuration and {name: node} of what is measured."""
-    from ..si.model import spice_node
 
     node = lambda net: spice_node(net, blk.gnd)  # noqa: E731
     esp, disp, shown = node(blk.esp_vdd), node(blk.display_vdd), facts["i2c_display"]
@@ -161,7 +160,6 @@ def measure(board, facts) -> list[tuple[State, str, dict]]:
     """(state, line, figures) for every configuration and line: volts at the ESP32's pin and VDD, at the display's
     pin and VDD, and the current the display sinks (mA)."""
     from ..si import spice
-    from ..si.model import spice_node
 
     blk = block(board)
     node = lambda net: spice_node(net, blk.gnd)  # noqa: E731

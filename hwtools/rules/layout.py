@@ -39,19 +39,19 @@ def regulator_caps(board, facts, top):
             ("output", (("VO", top.rail), ("GND", top.gnd)), reg["cout_ceramic_min_uf"], reg["cout_source"]),
             ("input", (("VI", top.regulator_in),), reg["cin_ceramic_min_uf"], reg["cin_source"])):
         net = pins[0][1]
-        fitting = [c for c in _ceramics(board, net, top.gnd) if board.value(c) >= minimum * 1e-6 * (1 - 1e-9)]
+        big_enough = lambda ref: board.value(ref) >= minimum * 1e-6 * (1 - 1e-9)  # noqa: E731
+        ceramics = _ceramics(board, net, top.gnd)
+        fitting = [c for c in ceramics if big_enough(c)]
         found = sorted((d, pin, c) for c in fitting for d, pin in [_cap_distance(board, top, c, pins)] if d is not None)
         limit = reg["caps_copper_max_mm"]
         if not found:
             # an electrolytic or tantalum: DS22056B qualifies a ceramic (milliohms of ESR); no ESR range for the
             # other types was reachable (docs/rev-1.4.md), so the rule does not take them in its place
             other = sorted(r for r in _net_parts(board, net) & _net_parts(board, top.gnd)
-                           if board.lib_ids[r].startswith("Device:C") and r not in _ceramics(board, net, top.gnd)
-                           and board.value(r) >= minimum * 1e-6 * (1 - 1e-9))
-            note = (f"no ceramic ≥ {minimum:g} µF on {net}" if not fitting else
-                    f"{', '.join(fitting)} not joined to U1 by copper")
-            note += "".join(f" ({r} {board.parts[r].value} is {board.lib_ids[r]}, not the ceramic the datasheet "
-                            "qualifies)" for r in other if not fitting)
+                           if board.lib_ids[r].startswith("Device:C") and r not in ceramics and big_enough(r))
+            note = (f"no ceramic ≥ {minimum:g} µF on {net}" + "".join(
+                f" ({r} {board.parts[r].value} is {board.lib_ids[r]}, not the ceramic the datasheet qualifies)"
+                for r in other) if not fitting else f"{', '.join(fitting)} not joined to U1 by copper")
             results.append(Result("regulator-caps", None, "mm", None, limit, {"side": side}, False,
                                   f"{side} ceramic ≥ {minimum:g} µF, copper from U1", "U1", note))
             continue

@@ -12,7 +12,7 @@ for each burst of the declaration passed in (default `[wifi_frame]`, the issue's
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -105,33 +105,34 @@ def deck(board, facts, burst, meter: Meter, cable_m: float, esr_scale: float = 1
             lines += [f"{ref} {n(top.regulator_in)} esr_{ref} {board.value(ref) * low:.6g}",
                       f"RESR_{ref} esr_{ref} 0 {r:.6g}"]
     period = burst["period_ms"] * 1e-3
-    saved = " ".join(f"v({n(net)})" for net in (top.supply, top.regulator_in, top.limiter_in) if net)
+    saved = " ".join(v for v in vectors(top) if v)
     lines += [f".tran {step_s:.6g} {period * (BURSTS + 0.5):.6g} 0 {step_s:.6g}", f".save i(VIM) {saved}", ".end"]
     return "\n".join(lines) + "\n"
 
 
-# The results of each set of decks already run in this process, by the decks' text: every check of the same board
-# (each test, each variant's rules) simulates the same 32 transients; the text is the whole input, so equal text is
-# an equal result.
-_STUDIED: dict[str, list[BurstResult]] = {}
+def vectors(top) -> tuple[str | None, str | None, str | None]:
+    """The voltages the deck saves: pin 1 at the board, the regulator's input, the limit's supply (None without)."""
+    return tuple(f"v({spice_node(net, top.gnd)})" if net else None
+                 for net in (top.supply, top.regulator_in, top.limiter_in))
+
+
+@functools.lru_cache(maxsize=64)
+def _figures(decks: tuple[str, ...], saved: tuple) -> list[tuple]:
+    """Each deck's (peak current out of pin 1 mA, then the lowest of each of `saved`, None for a missing one); the
+    same decks (one board checked by each test and each variant's rules in one process) run once."""
+    plots = spice.run_batch(list(decks), jobs=spice.JOBS)
+    return [(float(max(p[0]["i(vim)"])) * 1e3, *(float(min(p[0][v.lower()])) if v else None for v in saved))
+            for p in plots]
 
 
 def study(board, facts=None, burst=None, esr_scales=ESR_SCALES, corner=None) -> list[BurstResult]:
-    """Every corner of meter (stiff / DSMR line × 4.9 / 5.5 V) × cable (0 / 5 m) × ESR scale, in one ngspice
-    process. `burst`: the declaration (default the issue's, [wifi_frame]); `corner`: as `deck` takes it."""
+    """Every corner of meter (stiff / DSMR line × 4.9 / 5.5 V) × cable (0 / 5 m) × ESR scale, one ngspice process
+    per core. `burst`: the declaration (default the issue's, [wifi_frame]); `corner`: as `deck` takes it."""
     facts = facts or load_facts()
     burst = burst or facts["wifi_frame"]
     top = Topology.of(board)
     cab = facts["p1_cable"]
     corners = list(itertools.product(meters(facts), (cab["length_min_m"], cab["length_max_m"]), esr_scales))
-    decks = [deck(board, facts, burst, *c, corner=corner) for c in corners]
-    key = hashlib.sha256("\0".join([corner.name if corner else "", *decks]).encode()).hexdigest()
-    if key not in _STUDIED:
-        plots = spice.run_batch(decks, jobs=spice.JOBS)
-        pin, bulk, lim = (f"v({spice_node(net, top.gnd).lower()})" if net else None
-                          for net in (top.supply, top.regulator_in, top.limiter_in))
-        _STUDIED[key] = [BurstResult(m, cable, scale, float(max(p[0]["i(vim)"])) * 1e3, float(min(p[0][pin])),
-                                     float(min(p[0][bulk])), corner.name if corner else "",
-                                     float(min(p[0][lim])) if lim else None)
-                         for (m, cable, scale), p in zip(corners, plots)]
-    return list(_STUDIED[key])
+    figures = _figures(tuple(deck(board, facts, burst, *c, corner=corner) for c in corners), vectors(top))
+    return [BurstResult(m, cable, scale, peak, pin, bulk, corner.name if corner else "", lim)
+            for (m, cable, scale), (peak, pin, bulk, lim) in zip(corners, figures)]

@@ -10,7 +10,6 @@ from hwtools.facts import load_facts
 from hwtools.rules.loads import LIMIT_LOAD, supply_loads_ma
 from hwtools.rules.topology import Topology
 from hwtools.si import burst, limiter, spice
-from hwtools.si.model import spice_node
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "design"))
 from rev13_circuit import build_rev13  # noqa: E402
@@ -51,14 +50,13 @@ def test_the_trains_step_moves_no_figure():
     """burst.STEP_S against a step ten times finer, at the worst corners: the peak's (stiff 5.5 V, 0 m) and Data
     Request's (stiff 4.9 V, 5 m, 4 mV from its limit), the limit at its high corner."""
     board = build_board()
-    top = Topology.of(board)
     meters = {(m.name, m.emf_v): m for m in burst.meters(FACTS)}
     high = limiter.extremes(FACTS)[-1]
     corners = [(meters["stiff", 5.5], 0.0, 0.5), (meters["stiff", 4.9], 5.0, 0.5)]
     steps = (burst.STEP_S, burst.STEP_S / 10)
     decks = [burst.deck(board, FACTS, FACTS["wifi_frame"], *c, corner=high, step_s=s) for c in corners for s in steps]
     plots = [p[0] for p in spice.run_batch(decks, jobs=spice.JOBS)]
-    nodes = [f"v({spice_node(net, top.gnd).lower()})" for net in (top.supply, top.regulator_in, top.limiter_in)]
+    nodes = [v.lower() for v in burst.vectors(Topology.of(board))]
     for coarse, fine in zip(plots[::2], plots[1::2]):
         assert abs(max(coarse["i(vim)"]) - max(fine["i(vim)"])) <= 0.1e-3
         assert all(abs(min(coarse[n]) - min(fine[n])) <= 1e-3 for n in nodes)
